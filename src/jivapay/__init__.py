@@ -1,0 +1,3 @@
+"""JivaPay: P2P payment processing with USDT settlement."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from jivapay.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""SQLAlchemy/driver errors → the domain's exceptions."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import exc as sa_exc
+
+from jivapay.domain.errors import Conflict, DatabaseError, JivaPayError, NotFound
+
+# SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, too many connections
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P03"}
+
+
+def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+
+
+def _constraint(exc: sa_exc.DBAPIError) -> str | None:
+    orig = exc.orig
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if name:
+            return str(name)
+    return None
+
+
+def translate_db_error(exc: Exception) -> JivaPayError | None:
+    """The domain error for ``exc``, or None when it is a bug that should surface as is."""
+    if isinstance(exc, sa_exc.IntegrityError):
+        constraint = _constraint(exc)
+        return Conflict("The change conflicts with existing data", constraint=constraint)
+    if isinstance(exc, sa_exc.NoResultFound):
+        return NotFound()
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return DatabaseError(reason=type(exc.orig).__name__)
+        if _sqlstate(exc) in _RETRYABLE_SQLSTATES:
+            return DatabaseError(reason=type(exc.orig).__name__, sqlstate=_sqlstate(exc))
+        return None
+    if isinstance(exc, sa_exc.TimeoutError):  # pool exhausted
+        return DatabaseError(reason="connection pool timeout")
+    if isinstance(exc, ConnectionError | OSError | TimeoutError):
+        return DatabaseError(reason=type(exc).__name__)
+    return None
+
+
+@contextlib.contextmanager
+def db_errors_translated() -> Iterator[None]:
+    try:
+        yield
+    except JivaPayError:
+        raise
+    except Exception as exc:
+        translated = translate_db_error(exc)
+        if translated is None:
+            raise
+        raise translated from exc

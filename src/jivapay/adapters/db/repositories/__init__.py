@@ -1,0 +1,1 @@
+"""Repositories: the only place in the code base that holds SQL."""

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import (
+    Bank,
+    CryptoCurrency,
+    FiatCurrency,
+    PaymentMethod,
+    Role,
+)
+from jivapay.adapters.db.models.base import Base
+
+_CONFLICT_KEYS: dict[type[Base], list[str]] = {
+    Role: ["code"],
+    FiatCurrency: ["code"],
+    CryptoCurrency: ["code", "network"],
+    Bank: ["code"],
+    PaymentMethod: ["code"],
+}
+
+
+class ReferenceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert_missing(self, model: type[Base], rows: list[dict[str, Any]]) -> int:
+        """Insert reference rows that are not there yet (keyed by their natural key)."""
+        if not rows:
+            return 0
+        stmt = (
+            insert(model)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=_CONFLICT_KEYS[model])
+            .returning(*model.__table__.primary_key)
+        )
+        return len((await self.session.execute(stmt)).all())

@@ -1,0 +1,147 @@
+"""The ``jivapay`` command: api | worker | scheduler | migrate | seed | up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from jivapay.domain.errors import ConfigurationError
+from jivapay.logs import configure_logging
+from jivapay.settings import Settings, get_settings
+
+log = logging.getLogger("jivapay.cli")
+
+
+def _cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from jivapay.preflight import check_database, check_redis
+
+    check_database(settings)
+    check_redis(settings)
+    uvicorn.run(
+        "jivapay.http.app:create_asgi_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from dramatiq.cli import main as dramatiq_main
+    from dramatiq.cli import make_argument_parser
+
+    from jivapay.preflight import check_broker, check_database
+
+    check_database(settings)
+    check_broker(settings)
+    argv = [
+        "jivapay.worker.boot",
+        "--processes",
+        str(args.processes or settings.worker_processes),
+        "--threads",
+        str(args.threads or settings.worker_threads),
+    ]
+    if args.queues:
+        argv += ["--queues", *args.queues]
+    return int(dramatiq_main(make_argument_parser().parse_args(argv)) or 0)
+
+
+def _cmd_scheduler(settings: Settings, _: argparse.Namespace) -> int:
+    from jivapay.preflight import check_broker, check_database
+
+    check_database(settings)
+    check_broker(settings)
+    from jivapay.worker.scheduler import run_scheduler
+
+    asyncio.run(run_scheduler(settings))
+    return 0
+
+
+def _cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from jivapay.adapters.db.migrations import upgrade_to_head
+    from jivapay.preflight import check_database
+
+    check_database(settings)
+    upgrade_to_head(settings.require_database_url())
+    print("database migrated to head")
+    return 0
+
+
+def _cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    from jivapay.preflight import check_database, check_redis
+
+    check_database(settings)
+    check_redis(settings)
+
+    async def seed() -> dict[str, int]:
+        from jivapay.adapters.db.uow import atomic
+        from jivapay.adapters.resources import close_resources, get_resources
+        from jivapay.services.seed import seed_all
+
+        try:
+            async with atomic(get_resources().session_factory, name="seed") as session:
+                return await seed_all(session)
+        finally:
+            await close_resources()
+
+    created = asyncio.run(seed())
+    print("seeded: " + ", ".join(f"{name}={count}" for name, count in created.items()))
+    return 0
+
+
+def _cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from jivapay.runtime import run_up
+
+    return run_up(settings, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jivapay", description="JivaPay payment platform")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    api = sub.add_parser("api", help="serve the HTTP API (uvicorn)")
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    api.set_defaults(handler=_cmd_api)
+
+    worker = sub.add_parser("worker", help="run dramatiq workers")
+    worker.add_argument("--processes", type=int)
+    worker.add_argument("--threads", type=int)
+    worker.add_argument("--queues", nargs="*")
+    worker.set_defaults(handler=_cmd_worker)
+
+    sub.add_parser("scheduler", help="run the scheduler (exactly one)").set_defaults(handler=_cmd_scheduler)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=_cmd_migrate)
+    sub.add_parser("seed", help="write reference data and default settings").set_defaults(handler=_cmd_seed)
+
+    up = sub.add_parser("up", help="run everything locally, on embedded PostgreSQL/Redis if none is configured")
+    up.add_argument("--port", type=int)
+    up.set_defaults(handler=_cmd_up)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+        return handler(settings, args)
+    except ConfigurationError as exc:
+        print(f"jivapay: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

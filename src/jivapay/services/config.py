@@ -1,0 +1,134 @@
+"""Run-time configuration from ``configuration_settings``, cached per process.
+
+Every read checks one Redis version key; a write bumps it after commit, so every process
+drops its copy at its next read. When Redis is down reads go to the database (reported,
+not fatal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.repositories.config import ConfigurationRepository
+from jivapay.adapters.db.uow import on_commit
+from jivapay.adapters.resources import get_resources
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.config import DEFINITIONS, coerce, parse_value, serialize_value
+from jivapay.domain.errors import ConfigurationError, ValidationFailed
+from jivapay.services.audit import log_action
+
+log = logging.getLogger("jivapay.config")
+
+T = TypeVar("T")
+VERSION_KEY = "jivapay:config:version"
+_MISSING: Any = object()
+
+
+class _ConfigCache:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] | None = None
+        self.version: str | None = None
+        self.lock = asyncio.Lock()
+        self.redis_down_reported = False
+
+    def clear(self) -> None:
+        self.values = None
+        self.version = None
+
+
+_cache = _ConfigCache()
+
+
+async def _current_version() -> str | None:
+    """The shared version, or None when Redis cannot be asked."""
+    try:
+        version = await get_resources().redis.get(VERSION_KEY)
+    except Exception as exc:  # noqa: BLE001 - any Redis failure means "read the DB"
+        if not _cache.redis_down_reported:
+            from jivapay.adapters.notifications import report_critical_error
+
+            report_critical_error(exc, "config cache: Redis unavailable, reading from the database")
+            _cache.redis_down_reported = True
+        return None
+    _cache.redis_down_reported = False
+    return str(version or "0")
+
+
+async def _load_all() -> dict[str, Any]:
+    async with get_resources().session_factory() as session:
+        raw = await ConfigurationRepository(session).all_raw()
+    return {key: parse_value(value, value_type, key=key) for key, (value, value_type) in raw.items()}
+
+
+async def get_config(key: str, type_: type[T], default: T = _MISSING) -> T:
+    """The typed value of ``key``; ``default`` when it is not set; ConfigurationError otherwise."""
+    version = await _current_version()
+    if version is None:
+        values = await _load_all()
+    else:
+        if _cache.values is None or _cache.version != version:
+            async with _cache.lock:
+                if _cache.values is None or _cache.version != version:
+                    _cache.values = await _load_all()
+                    _cache.version = version
+        values = _cache.values
+        assert values is not None
+    if key in values:
+        return coerce(values[key], type_, key=key)  # type: ignore[no-any-return]
+    if default is not _MISSING:
+        return default
+    definition = DEFINITIONS.get(key)
+    if definition is not None:
+        return coerce(definition.default, type_, key=key)  # type: ignore[no-any-return]
+    raise ConfigurationError(f"configuration setting {key} is not set and has no default", key=key)
+
+
+async def invalidate_config_cache() -> None:
+    _cache.clear()
+    try:
+        await get_resources().redis.incr(VERSION_KEY)
+    except Exception as exc:  # noqa: BLE001
+        from jivapay.adapters.notifications import report_critical_error
+
+        report_critical_error(exc, "config cache: could not publish a new version")
+
+
+async def set_config(
+    session: AsyncSession,
+    key: str,
+    value: Any,
+    *,
+    actor: Actor,
+    value_type: str | None = None,
+    description: str | None = None,
+    ip: str | None = None,
+) -> None:
+    """Write a setting in the caller's transaction, audited; caches drop it after commit."""
+    definition = DEFINITIONS.get(key)
+    if definition is not None:
+        if value_type is not None and value_type != definition.value_type:
+            raise ValidationFailed(f"{key} is a {definition.value_type} setting", key=key)
+        value_type = definition.value_type
+    if value_type is None:
+        raise ValidationFailed(f"{key} is not a known setting; give its value_type", key=key)
+    if not key.replace("_", "").isalnum() or not key.isupper():
+        raise ValidationFailed("setting keys are UPPER_SNAKE_CASE", key=key)
+    raw = serialize_value(value, value_type, key=key)
+    repo = ConfigurationRepository(session)
+    previous = await repo.get(key)
+    if description is None:
+        description = previous.description if previous else (definition.description if definition else "")
+    await repo.upsert(key, raw, value_type, description, updated_by=str(actor))
+    await log_action(
+        session,
+        actor,
+        "config.set",
+        Target.of("configuration_setting", key),
+        {"old": previous.value if previous else None, "new": raw},
+        ip=ip,
+    )
+    on_commit(session, invalidate_config_cache)

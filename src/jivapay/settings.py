@@ -1,0 +1,212 @@
+"""Settings from the environment (and an optional ``.env`` file), typed and validated once.
+
+Secrets and connection strings live here; business parameters that change at run time
+live in the ``configuration_settings`` table (see ``services.config``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from jivapay.domain.errors import ConfigurationError
+
+Environment = Literal["development", "test", "production"]
+_INSECURE_DEV_KEY = "dev-insecure-secret-key-change-me-0123456789"
+_JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    environment: Environment = "development"
+    database_url: str | None = None
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+    redis_url: str | None = None
+    broker_url: str | None = None
+    sentry_dsn: str | None = None
+    sentry_traces_sample_rate: str = "0"
+    secret_key: str = _INSECURE_DEV_KEY
+    jwt_algorithm: str = "HS256"
+    access_token_expire_minutes: int = 15
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket_name: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    worker_processes: int = 2
+    worker_threads: int = 4
+    outbox_relay_interval_seconds: int = 1
+    outbox_batch_size: int = 100
+    data_dir: str = ".jivapay"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or self.require_redis_url()
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise ConfigurationError(
+                "DATABASE_URL is required (postgresql://user:pass@host:5432/db)", key="DATABASE_URL"
+            )
+        return self.database_url
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise ConfigurationError("REDIS_URL is required (redis://host:6379/0)", key="REDIS_URL")
+        return self.redis_url
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings with secrets hidden, safe to log."""
+        out: dict[str, Any] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in _SECRET_FIELDS and value:
+                value = "***"
+            elif field.name.endswith("_url") and value:
+                value = _strip_password(value)
+            out[field.name] = value
+        return out
+
+
+_SECRET_FIELDS = {"secret_key", "s3_secret_key", "sentry_dsn"}
+
+# env name -> field name; JIVAPAY_* aliases exist where a bare name is too generic
+_ENV_NAMES: dict[str, str] = {
+    "JIVAPAY_ENV": "environment",
+    "DATABASE_URL": "database_url",
+    "DATABASE_POOL_SIZE": "database_pool_size",
+    "DATABASE_MAX_OVERFLOW": "database_max_overflow",
+    "REDIS_URL": "redis_url",
+    "BROKER_URL": "broker_url",
+    "SENTRY_DSN": "sentry_dsn",
+    "SENTRY_TRACES_SAMPLE_RATE": "sentry_traces_sample_rate",
+    "SECRET_KEY": "secret_key",
+    "JWT_ALGORITHM": "jwt_algorithm",
+    "ACCESS_TOKEN_EXPIRE_MINUTES": "access_token_expire_minutes",
+    "S3_ACCESS_KEY": "s3_access_key",
+    "S3_SECRET_KEY": "s3_secret_key",
+    "S3_BUCKET_NAME": "s3_bucket_name",
+    "S3_ENDPOINT_URL": "s3_endpoint_url",
+    "S3_REGION": "s3_region",
+    "LOG_LEVEL": "log_level",
+    "LOG_FORMAT": "log_format",
+    "JIVAPAY_HOST": "host",
+    "JIVAPAY_PORT": "port",
+    "WORKER_PROCESSES": "worker_processes",
+    "WORKER_THREADS": "worker_threads",
+    "OUTBOX_RELAY_INTERVAL_SECONDS": "outbox_relay_interval_seconds",
+    "OUTBOX_BATCH_SIZE": "outbox_batch_size",
+    "JIVAPAY_DATA_DIR": "data_dir",
+}
+ENV_NAMES = tuple(_ENV_NAMES)
+
+
+def _strip_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def _coerce(env_name: str, raw: str, target: Any) -> Any:
+    raw = raw.strip()
+    if target is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{env_name} must be an integer, got {raw!r}", key=env_name) from None
+    return raw or None
+
+
+def _validate(s: Settings) -> None:
+    def bad(key: str, why: str) -> ConfigurationError:
+        return ConfigurationError(f"{key} {why}", key=key)
+
+    if s.environment not in ("development", "test", "production"):
+        raise bad("JIVAPAY_ENV", f"must be development, test or production, got {s.environment!r}")
+    if s.database_url:
+        scheme = urlsplit(s.database_url).scheme
+        if scheme not in ("postgresql", "postgres", "postgresql+asyncpg"):
+            raise bad("DATABASE_URL", f"must be a postgresql:// URL, got scheme {scheme!r}")
+    for key, url in (("REDIS_URL", s.redis_url), ("BROKER_URL", s.broker_url)):
+        if url:
+            scheme = urlsplit(url).scheme
+            allowed = ("redis", "rediss", "unix") + (("amqp", "amqps") if key == "BROKER_URL" else ())
+            if scheme not in allowed:
+                raise bad(key, f"must be one of {', '.join(s + '://' for s in allowed)} URLs, got {scheme!r}")
+    if s.jwt_algorithm not in _JWT_ALGORITHMS:
+        raise bad("JWT_ALGORITHM", f"must be one of {', '.join(_JWT_ALGORITHMS)}, got {s.jwt_algorithm!r}")
+    if s.access_token_expire_minutes <= 0:
+        raise bad("ACCESS_TOKEN_EXPIRE_MINUTES", "must be positive")
+    if s.log_level.upper() not in _LOG_LEVELS:
+        raise bad("LOG_LEVEL", f"must be one of {', '.join(_LOG_LEVELS)}, got {s.log_level!r}")
+    if s.log_format not in ("json", "console"):
+        raise bad("LOG_FORMAT", "must be json or console")
+    if not 0 < s.port < 65536:
+        raise bad("JIVAPAY_PORT", "must be a TCP port (1-65535)")
+    for key, value in (
+        ("DATABASE_POOL_SIZE", s.database_pool_size),
+        ("WORKER_PROCESSES", s.worker_processes),
+        ("WORKER_THREADS", s.worker_threads),
+        ("OUTBOX_RELAY_INTERVAL_SECONDS", s.outbox_relay_interval_seconds),
+        ("OUTBOX_BATCH_SIZE", s.outbox_batch_size),
+    ):
+        if value <= 0:
+            raise bad(key, "must be positive")
+    try:
+        rate = float(s.sentry_traces_sample_rate)
+    except ValueError:
+        raise bad("SENTRY_TRACES_SAMPLE_RATE", "must be a number between 0 and 1") from None
+    if not 0 <= rate <= 1:
+        raise bad("SENTRY_TRACES_SAMPLE_RATE", "must be between 0 and 1")
+    if s.is_production:
+        if s.secret_key == _INSECURE_DEV_KEY:
+            raise bad("SECRET_KEY", "is required in production")
+        if len(s.secret_key) < 32:
+            raise bad("SECRET_KEY", "must be at least 32 characters in production")
+
+
+def load_settings(environ: dict[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``) over an optional ``.env`` file."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    kwargs: dict[str, Any] = {}
+    types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    for env_name, field_name in _ENV_NAMES.items():
+        if env_name in values:
+            target = int if types[field_name] == "int" else str
+            coerced = _coerce(env_name, values[env_name], target)
+            if coerced is not None:
+                kwargs[field_name] = coerced
+    if "log_level" in kwargs:
+        kwargs["log_level"] = kwargs["log_level"].upper()
+    settings = Settings(**kwargs)
+    _validate(settings)
+    return settings
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,37 @@
+"""The dramatiq broker, configured from BROKER_URL (or REDIS_URL) when this module loads.
+
+Actor modules import it before declaring actors so they bind to this broker.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AsyncIO, CurrentMessage
+
+from jivapay.domain.errors import ConfigurationError
+from jivapay.settings import Settings, get_settings
+
+DEFAULT_QUEUE = "default"
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    url = settings.effective_broker_url
+    broker: dramatiq.Broker
+    if url.startswith(("amqp://", "amqps://")):
+        try:
+            from dramatiq.brokers.rabbitmq import RabbitmqBroker
+        except ImportError:  # pragma: no cover - depends on the optional extra
+            raise ConfigurationError(
+                "BROKER_URL is RabbitMQ but pika is not installed: uv sync --extra rabbitmq", key="BROKER_URL"
+            ) from None
+        broker = RabbitmqBroker(url=url)
+    else:
+        broker = RedisBroker(url=url, namespace="jivapay")
+    broker.add_middleware(AsyncIO())
+    broker.add_middleware(CurrentMessage())
+    return broker
+
+
+broker = build_broker(get_settings())
+dramatiq.set_broker(broker)

@@ -1,0 +1,73 @@
+"""``jivapay scheduler``: one APScheduler process that only enqueues.
+
+It relays the outbox and prunes what was sent; later issues add order expiry, chain
+scans, payouts and the ledger audit here. Run exactly one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import signal
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from jivapay.adapters.db.repositories.outbox import OutboxRepository
+from jivapay.adapters.db.uow import atomic
+from jivapay.adapters.notifications import report_critical_error
+from jivapay.adapters.resources import close_resources, get_resources
+from jivapay.settings import Settings
+from jivapay.worker import actors as _actors  # noqa: F401 - registers every actor on the broker
+from jivapay.worker.broker import broker
+from jivapay.worker.relay import relay_pending
+
+log = logging.getLogger("jivapay.scheduler")
+OUTBOX_RETENTION = dt.timedelta(days=7)
+
+
+async def relay_outbox_job(batch_size: int) -> None:
+    try:
+        await relay_pending(get_resources().session_factory, broker, batch_size)
+    except Exception as exc:  # noqa: BLE001 - one failed tick must not stop the schedule
+        report_critical_error(exc, "outbox relay failed")
+
+
+async def prune_outbox_job() -> None:
+    try:
+        cutoff = dt.datetime.now(dt.UTC) - OUTBOX_RETENTION
+        async with atomic(get_resources().session_factory, name="outbox.prune") as session:
+            deleted = await OutboxRepository(session).delete_sent_before(cutoff)
+        log.info("outbox pruned", extra={"deleted": deleted})
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "outbox prune failed")
+
+
+def build_scheduler(settings: Settings) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=dt.UTC, job_defaults={"coalesce": True, "max_instances": 1})
+    scheduler.add_job(
+        relay_outbox_job,
+        "interval",
+        seconds=settings.outbox_relay_interval_seconds,
+        kwargs={"batch_size": settings.outbox_batch_size},
+        id="outbox.relay",
+        next_run_time=dt.datetime.now(dt.UTC),
+    )
+    scheduler.add_job(prune_outbox_job, "interval", hours=1, id="outbox.prune")
+    return scheduler
+
+
+async def run_scheduler(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler = build_scheduler(settings)
+    scheduler.start()
+    log.info("scheduler started", extra={"jobs": [job.id for job in scheduler.get_jobs()]})
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await close_resources()
+        log.info("scheduler stopped")
