@@ -48,7 +48,7 @@ def parse_value(raw: str, value_type: str, *, key: str = "") -> Any:
             return raw
     except (ValueError, InvalidOperation, json.JSONDecodeError):
         raise ValidationFailed(f"{key or 'value'} must be a valid {value_type}, got {raw!r}", key=key) from None
-    raise ValidationFailed(f"unknown value type {value_type!r}", key=key)
+    raise ValidationFailed(f"{key or 'value'}: unknown value type {value_type!r}", key=key)
 
 
 def serialize_value(value: Any, value_type: str, *, key: str = "") -> str:

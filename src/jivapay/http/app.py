@@ -22,16 +22,18 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
+def create_asgi_app(settings: Settings | None = None, *, own_resources: bool = True) -> ASGIApp:
     """What uvicorn serves: the app inside the request-context middleware.
 
     Litestar runs its own middleware only for matched routes; wrapping the whole app gives
     every response (a 404 for an unknown path included) a request id and an access log line.
     """
-    return RequestContextMiddleware(create_app(settings))
+    return RequestContextMiddleware(create_app(settings, own_resources=own_resources))
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, own_resources: bool = True) -> Litestar:
+    """``own_resources``: close this loop's engine and Redis on shutdown (off when a test
+    harness shares them across many app instances)."""
     settings = settings or get_settings()
     prometheus = PrometheusConfig(
         app_name="jivapay",
@@ -50,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,  # ours (jivapay.logs), not Litestar's default handlers
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[on_startup],
-        on_shutdown=[close_resources],
+        on_shutdown=[close_resources] if own_resources else [],
         openapi_config=OpenAPIConfig(
             title="JivaPay API",
             version=jivapay.__version__,

@@ -7,12 +7,24 @@ from __future__ import annotations
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import AsyncIO, CurrentMessage
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import AsyncIO, CurrentMessage, Middleware
 
 from jivapay.domain.errors import ConfigurationError
 from jivapay.settings import Settings, get_settings
 
 DEFAULT_QUEUE = "default"
+
+
+class WorkerResources(Middleware):
+    """Closes the worker loop's engine and Redis pool before that loop stops."""
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        from jivapay.adapters.resources import close_resources
+
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None:
+            loop_thread.run_coroutine(close_resources())
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
@@ -29,6 +41,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     else:
         broker = RedisBroker(url=url, namespace="jivapay")
     broker.add_middleware(AsyncIO())
+    broker.add_middleware(WorkerResources())
     broker.add_middleware(CurrentMessage())
     return broker
 

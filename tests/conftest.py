@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.services import ServiceHarness
+
+_services: ServiceHarness | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start/choose the servers and point the settings at them before anything imports them."""
+    global _services
+    if hasattr(config, "workerinput"):  # pragma: no cover - xdist workers are not used
+        return
+    _services = ServiceHarness()
+    _services.start()
+    os.environ.update(
+        {
+            "JIVAPAY_ENV": "test",
+            "DATABASE_URL": _services.database_url,
+            "REDIS_URL": _services.redis_url,
+            "BROKER_URL": _services.redis_url,
+            "LOG_FORMAT": "console",
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+            "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
+        }
+    )
+    for key in ("SENTRY_DSN",):
+        os.environ.pop(key, None)
+    from jivapay.adapters.db.migrations import upgrade_to_head
+
+    upgrade_to_head(_services.database_url)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _services is not None:
+        _services.stop()
+
+
+@pytest.fixture(scope="session")
+def test_services() -> ServiceHarness:
+    assert _services is not None
+    return _services
+
+
+@pytest.fixture(scope="session")
+async def resources() -> AsyncIterator[Any]:
+    from jivapay.adapters.resources import close_resources, get_resources
+
+    yield get_resources()
+    await close_resources()
+
+
+@pytest.fixture
+def session_factory(resources: Any) -> async_sessionmaker[AsyncSession]:
+    return resources.session_factory  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(resources: Any) -> AsyncIterator[None]:
+    """Every test starts with empty tables (migrations applied) and an empty Redis db."""
+    yield
+    from jivapay.adapters.db.models import Base
+    from jivapay.services.config import _cache
+
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with resources.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await resources.redis.flushdb()
+    _cache.clear()
+
+
+@pytest.fixture
+async def seeded(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    from jivapay.adapters.db.uow import atomic
+    from jivapay.services.seed import seed_all
+
+    async with atomic(session_factory) as session:
+        await seed_all(session)
+
+
+@pytest.fixture
+async def client(resources: Any) -> AsyncIterator[Any]:
+    from litestar.testing import AsyncTestClient
+
+    from jivapay.http.app import create_asgi_app
+
+    async with AsyncTestClient(app=create_asgi_app(own_resources=False)) as test_client:  # type: ignore[arg-type]
+        yield test_client
+
+
+@pytest.fixture
+def worker() -> Iterator[Any]:
+    """A real dramatiq worker on the test Redis, in this process."""
+    import dramatiq
+
+    from jivapay.worker import actors  # noqa: F401
+    from jivapay.worker.broker import broker
+
+    running = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
+    running.start()
+    yield running
+    running.stop()
