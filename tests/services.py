@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -33,6 +34,7 @@ class ServiceHarness:
     def start(self) -> None:
         self.server_url = os.environ.get("JIVAPAY_TEST_DATABASE_URL", "")
         if not self.server_url:
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR", category=UserWarning)
             import pgserver
 
             self.pg = pgserver.get_server(self.tmp / "pg", cleanup_mode="delete")
@@ -69,8 +71,9 @@ class ServiceHarness:
         with contextlib.suppress(Exception):
             asyncio.run(self.drop_database(self.database_name))
         if self.redis is not None:
-            with contextlib.suppress(Exception):
-                self.redis.shutdown(save=False, now=True, force=True)
+            from jivapay.runtime import stop_embedded_redis
+
+            stop_embedded_redis(self.redis)
         if self.pg is not None:
             with contextlib.suppress(Exception):
                 self.pg.cleanup()

@@ -133,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
-        configure_logging(settings.log_level, settings.log_format)
+        # `up` talks to a person; the processes it starts log in the configured format
+        configure_logging(settings.log_level, "console" if args.command == "up" else settings.log_format)
         handler: Callable[[Settings, argparse.Namespace], int] = args.handler
         return handler(settings, args)
     except ConfigurationError as exc:

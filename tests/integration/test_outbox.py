@@ -85,12 +85,11 @@ async def test_concurrent_relays_never_claim_the_same_row(session_factory: async
     async with atomic(session_factory) as session:
         for n in range(10):
             await enqueue_after_commit(session, "system.ping", ping_id=f"c{n}")
-    async with session_factory() as first, session_factory() as second:
-        async with first.begin():
-            claimed_first = await OutboxRepository(first).claim_batch(6, dt.timedelta(seconds=60))
-            async with second.begin():
-                # the first transaction still holds its rows: SKIP LOCKED hands out the others
-                claimed_second = await OutboxRepository(second).claim_batch(6, dt.timedelta(seconds=60))
+    async with session_factory() as first, session_factory() as second, first.begin():
+        claimed_first = await OutboxRepository(first).claim_batch(6, dt.timedelta(seconds=60))
+        async with second.begin():
+            # the first transaction still holds its rows: SKIP LOCKED hands out the others
+            claimed_second = await OutboxRepository(second).claim_batch(6, dt.timedelta(seconds=60))
     first_ids = {row.id for row in claimed_first}
     second_ids = {row.id for row in claimed_second}
     assert len(first_ids) == 6

