@@ -107,7 +107,17 @@ class Platform:
                 key_file.chmod(0o600)
             self.env["SECRET_KEY"] = key_file.read_text().strip()
         self.env["JIVAPAY_PORT"] = str(self.port)
+        self.check_servers()
         self.env.setdefault("LOG_FORMAT", "console")
+
+    def check_servers(self) -> None:
+        """Servers given by URL must answer before anything starts (one clear line if not)."""
+        from jivapay.preflight import check_database, check_redis
+
+        if self.pg is None:
+            check_database(self.settings)
+        if self.redis is None:
+            check_redis(self.settings)
 
     def stop_services(self) -> None:
         if self.redis is not None:

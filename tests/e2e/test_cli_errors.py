@@ -51,3 +51,10 @@ def test_bad_value_in_dotenv_file_is_named(workdir: Path) -> None:
     (workdir / ".env").write_text("JIVAPAY_PORT=not-a-port\n")
     result = run_jivapay(["api"], jivapay_env(JIVAPAY_PORT=None), workdir)
     _one_line_error(result, "JIVAPAY_PORT must be an integer")
+
+
+def test_up_with_an_unreachable_database_url_stops_at_once(workdir: Path) -> None:
+    result = run_jivapay(["up"], jivapay_env(DATABASE_URL="postgresql://postgres@127.0.0.1:1/jivapay"), workdir)
+    assert result.returncode == 2
+    assert "DATABASE_URL: cannot connect to PostgreSQL at 127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr
