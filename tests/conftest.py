@@ -29,9 +29,14 @@ def pytest_configure(config: pytest.Config) -> None:
             "LOG_FORMAT": "console",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
             "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
+            "API_KEY_PEPPER": "test-api-key-pepper-0123456789abcdef012345",
+            # OWASP's floor, the cheapest the settings allow: tests hash many passwords
+            "ARGON2_MEMORY_KIB": "19456",
+            "ARGON2_TIME_COST": "2",
+            "ARGON2_PARALLELISM": "1",
         }
     )
-    for key in ("SENTRY_DSN",):
+    for key in ("SENTRY_DSN", "GEOIP_DB_PATH", "SMTP_HOST"):
         os.environ.pop(key, None)
     from jivapay.adapters.db.migrations import upgrade_to_head
 

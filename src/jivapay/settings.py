@@ -19,6 +19,7 @@ from jivapay.domain.errors import ConfigurationError
 
 Environment = Literal["development", "test", "production"]
 _INSECURE_DEV_KEY = "dev-insecure-secret-key-change-me-0123456789"
+_INSECURE_DEV_PEPPER = "dev-insecure-api-key-pepper-change-me-012345"
 _JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -50,6 +51,27 @@ class Settings:
     outbox_relay_interval_seconds: int = 1
     outbox_batch_size: int = 100
     data_dir: str = ".jivapay"
+    # identity
+    jwt_issuer: str = "jivapay"
+    jwt_audience: str = "jivapay-api"
+    refresh_token_expire_days: int = 30
+    api_key_pepper: str = _INSECURE_DEV_PEPPER
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    password_min_length: int = 10
+    geoip_db_path: str | None = None
+    device_cookie_name: str = "jivapay_device"
+    device_cookie_max_age_seconds: int = 31_536_000
+    # outgoing e-mail
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "JivaPay <no-reply@jivapay.local>"
+    smtp_starttls: str = "true"
+    smtp_timeout_seconds: int = 10
+    alert_emails: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -87,7 +109,7 @@ class Settings:
         return out
 
 
-_SECRET_FIELDS = {"secret_key", "s3_secret_key", "sentry_dsn"}
+_SECRET_FIELDS = {"secret_key", "s3_secret_key", "sentry_dsn", "api_key_pepper", "smtp_password"}
 
 # env name -> field name; JIVAPAY_* aliases exist where a bare name is too generic
 _ENV_NAMES: dict[str, str] = {
@@ -116,6 +138,25 @@ _ENV_NAMES: dict[str, str] = {
     "OUTBOX_RELAY_INTERVAL_SECONDS": "outbox_relay_interval_seconds",
     "OUTBOX_BATCH_SIZE": "outbox_batch_size",
     "JIVAPAY_DATA_DIR": "data_dir",
+    "JWT_ISSUER": "jwt_issuer",
+    "JWT_AUDIENCE": "jwt_audience",
+    "REFRESH_TOKEN_EXPIRE_DAYS": "refresh_token_expire_days",
+    "API_KEY_PEPPER": "api_key_pepper",
+    "ARGON2_TIME_COST": "argon2_time_cost",
+    "ARGON2_MEMORY_KIB": "argon2_memory_kib",
+    "ARGON2_PARALLELISM": "argon2_parallelism",
+    "PASSWORD_MIN_LENGTH": "password_min_length",
+    "GEOIP_DB_PATH": "geoip_db_path",
+    "DEVICE_COOKIE_NAME": "device_cookie_name",
+    "DEVICE_COOKIE_MAX_AGE_SECONDS": "device_cookie_max_age_seconds",
+    "SMTP_HOST": "smtp_host",
+    "SMTP_PORT": "smtp_port",
+    "SMTP_USERNAME": "smtp_username",
+    "SMTP_PASSWORD": "smtp_password",
+    "SMTP_FROM": "smtp_from",
+    "SMTP_STARTTLS": "smtp_starttls",
+    "SMTP_TIMEOUT_SECONDS": "smtp_timeout_seconds",
+    "ALERT_EMAILS": "alert_emails",
 }
 ENV_NAMES = tuple(_ENV_NAMES)
 
@@ -179,11 +220,24 @@ def _validate(s: Settings) -> None:
         raise bad("SENTRY_TRACES_SAMPLE_RATE", "must be a number between 0 and 1") from None
     if not 0 <= rate <= 1:
         raise bad("SENTRY_TRACES_SAMPLE_RATE", "must be between 0 and 1")
+    # OWASP's floor for argon2id: m >= 19 MiB, t >= 2
+    if s.argon2_memory_kib < 19_456:
+        raise bad("ARGON2_MEMORY_KIB", "must be at least 19456 (19 MiB, OWASP minimum)")
+    if s.argon2_time_cost < 2:
+        raise bad("ARGON2_TIME_COST", "must be at least 2 (OWASP minimum)")
+    if s.argon2_parallelism < 1:
+        raise bad("ARGON2_PARALLELISM", "must be positive")
+    if s.password_min_length < 8:
+        raise bad("PASSWORD_MIN_LENGTH", "must be at least 8")
+    if s.smtp_starttls.lower() not in ("true", "false"):
+        raise bad("SMTP_STARTTLS", "must be true or false")
     if s.is_production:
         if s.secret_key == _INSECURE_DEV_KEY:
             raise bad("SECRET_KEY", "is required in production")
         if len(s.secret_key) < 32:
             raise bad("SECRET_KEY", "must be at least 32 characters in production")
+        if s.api_key_pepper == _INSECURE_DEV_PEPPER or len(s.api_key_pepper) < 32:
+            raise bad("API_KEY_PEPPER", "is required in production (at least 32 random characters)")
 
 
 def load_settings(environ: dict[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:

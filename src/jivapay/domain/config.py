@@ -83,6 +83,10 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     _D("RETRY_BACKOFF_FACTOR", "decimal", Decimal(2), "Backoff multiplier between order retries."),
     _D("RETRY_BASE_DELAY_SECONDS", "int", 10, "Delay before the first order retry; grows by the factor."),
     _D("RATE_LIMIT_DEFAULT", "str", "100/minute", "Default API rate limit (limits library syntax)."),
+    _D("RATE_LIMIT_LOGIN", "str", "10/minute", "Rate limit of the login endpoints, per IP."),
+    _D("IP_BLOCK_THRESHOLD", "int", 30, "401/429 answers from one IP within the window that block it."),
+    _D("IP_BLOCK_WINDOW_SECONDS", "int", 300, "Window in which 401/429 answers are counted per IP."),
+    _D("IP_BLOCK_SECONDS", "int", 900, "How long an automatically blocked IP stays blocked."),
     # order timeouts
     _D("PAYIN_PAYMENT_TIMEOUT_MINUTES", "int", 20, "Time a customer has to pay an assigned pay-in."),
     _D("PAYIN_CONFIRMATION_TIMEOUT_MINUTES", "int", 30, "Time a trader has to confirm a paid pay-in."),

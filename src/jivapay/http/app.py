@@ -13,7 +13,7 @@ from jivapay.adapters.notifications import init_sentry
 from jivapay.adapters.resources import close_resources
 from jivapay.http.errors import EXCEPTION_HANDLERS
 from jivapay.http.middleware import RequestContextMiddleware
-from jivapay.http.routers import health
+from jivapay.http.routers import admin, auth, gateway, health, merchant, support, teamlead, trader
 from jivapay.settings import Settings, get_settings
 
 
@@ -47,7 +47,17 @@ def create_app(settings: Settings | None = None, *, own_resources: bool = True) 
         init_sentry(settings, component="api")
 
     return Litestar(
-        route_handlers=[*health.route_handlers, MetricsController],
+        route_handlers=[
+            *health.route_handlers,
+            MetricsController,
+            *auth.route_handlers,
+            merchant.router,
+            trader.router,
+            teamlead.router,
+            support.router,
+            admin.router,
+            gateway.router,
+        ],
         middleware=[prometheus.middleware],
         logging_config=None,  # ours (jivapay.logs), not Litestar's default handlers
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,6 +1,20 @@
 """All ORM models; importing this package registers every table on ``Base.metadata``."""
 
 from jivapay.adapters.db.models.base import Base
+from jivapay.adapters.db.models.identity import (
+    AdminProfile,
+    LoginAttempt,
+    MerchantProfile,
+    RefreshToken,
+    Store,
+    StoreApiKey,
+    StoreSigningSecret,
+    SupportProfile,
+    TeamleadProfile,
+    TraderProfile,
+    TrustedDevice,
+    User,
+)
 from jivapay.adapters.db.models.platform import (
     AuditLogEntry,
     ConfigurationSetting,
@@ -15,13 +29,25 @@ from jivapay.adapters.db.models.reference import (
 )
 
 __all__ = [
+    "AdminProfile",
     "AuditLogEntry",
     "Bank",
     "Base",
     "ConfigurationSetting",
     "CryptoCurrency",
     "FiatCurrency",
+    "LoginAttempt",
+    "MerchantProfile",
     "OutboxMessage",
     "PaymentMethod",
+    "RefreshToken",
     "Role",
+    "Store",
+    "StoreApiKey",
+    "StoreSigningSecret",
+    "SupportProfile",
+    "TeamleadProfile",
+    "TraderProfile",
+    "TrustedDevice",
+    "User",
 ]

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import Store, StoreApiKey, StoreSigningSecret
+
+
+class StoreRepository:
+    """Stores and their credentials; merchant-facing reads are always filtered by owner."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, store: Store) -> Store:
+        self.session.add(store)
+        await self.session.flush()
+        return store
+
+    async def get_owned(self, store_id: int, merchant_id: int) -> Store | None:
+        stmt = select(Store).where(Store.id == store_id, Store.merchant_id == merchant_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get(self, store_id: int) -> Store | None:
+        return await self.session.get(Store, store_id)
+
+    async def list_owned(self, merchant_id: int) -> Sequence[Store]:
+        stmt = select(Store).where(Store.merchant_id == merchant_id).order_by(Store.id)
+        return (await self.session.scalars(stmt)).all()
+
+    async def list_for_merchant_ids(self, merchant_id: int) -> Sequence[int]:
+        return (await self.session.scalars(select(Store.id).where(Store.merchant_id == merchant_id))).all()
+
+    # --- API keys ---
+    async def add_key(self, key: StoreApiKey) -> StoreApiKey:
+        self.session.add(key)
+        await self.session.flush()
+        return key
+
+    async def get_key(self, store_id: int, key_id: int) -> StoreApiKey | None:
+        stmt = select(StoreApiKey).where(StoreApiKey.id == key_id, StoreApiKey.store_id == store_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list_keys(self, store_id: int) -> Sequence[StoreApiKey]:
+        stmt = select(StoreApiKey).where(StoreApiKey.store_id == store_id).order_by(StoreApiKey.id)
+        return (await self.session.scalars(stmt)).all()
+
+    async def find_usable_key(self, prefix: str) -> tuple[StoreApiKey, Store] | None:
+        stmt = (
+            select(StoreApiKey, Store)
+            .join(Store, Store.id == StoreApiKey.store_id)
+            .where(
+                StoreApiKey.prefix == prefix,
+                StoreApiKey.revoked_at.is_(None),
+                or_(StoreApiKey.expires_at.is_(None), StoreApiKey.expires_at > func.now()),
+                Store.is_active.is_(True),
+            )
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return (row[0], row[1]) if row else None
+
+    async def touch_key(self, key_id: int, when: dt.datetime) -> None:
+        await self.session.execute(update(StoreApiKey).where(StoreApiKey.id == key_id).values(last_used_at=when))
+
+    # --- signing secrets ---
+    async def add_secret(self, secret: StoreSigningSecret) -> StoreSigningSecret:
+        self.session.add(secret)
+        await self.session.flush()
+        return secret
+
+    async def active_secrets(self, store_id: int) -> Sequence[StoreSigningSecret]:
+        """Newest first; more than one only during a rotation's overlap."""
+        stmt = (
+            select(StoreSigningSecret)
+            .where(
+                StoreSigningSecret.store_id == store_id,
+                or_(StoreSigningSecret.expires_at.is_(None), StoreSigningSecret.expires_at > func.now()),
+            )
+            .order_by(StoreSigningSecret.id.desc())
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def expire_secrets(self, store_id: int, at: dt.datetime) -> None:
+        await self.session.execute(
+            update(StoreSigningSecret)
+            .where(
+                StoreSigningSecret.store_id == store_id,
+                or_(StoreSigningSecret.expires_at.is_(None), StoreSigningSecret.expires_at > at),
+            )
+            .values(expires_at=at)
+        )

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import (
+    AdminProfile,
+    MerchantProfile,
+    SupportProfile,
+    TeamleadProfile,
+    TraderProfile,
+    User,
+)
+from jivapay.adapters.db.models.base import Base
+
+PROFILE_MODELS: dict[str, type[Base]] = {
+    "admin": AdminProfile,
+    "merchant": MerchantProfile,
+    "trader": TraderProfile,
+    "teamlead": TeamleadProfile,
+    "support": SupportProfile,
+}
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int, *, for_update: bool = False) -> User | None:
+        stmt = select(User).where(User.id == user_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get_by_login(self, login: str) -> User | None:
+        stmt = select(User).where(func.lower(User.login) == login.lower())
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add(self, user: User) -> User:
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def add_profile(self, role: str, user_id: int, fields: dict[str, Any]) -> Base:
+        profile = PROFILE_MODELS[role](user_id=user_id, **fields)
+        self.session.add(profile)
+        await self.session.flush()
+        return profile
+
+    async def get_profile(self, role: str, user_id: int) -> Any:
+        return await self.session.get(PROFILE_MODELS[role], user_id)
+
+    async def list(
+        self, *, role: str | None, is_active: bool | None, starting_after: int | None, limit: int
+    ) -> Sequence[User]:
+        stmt = select(User).order_by(User.id).limit(limit)
+        if role is not None:
+            stmt = stmt.where(User.role == role)
+        if is_active is not None:
+            stmt = stmt.where(User.is_active == is_active)
+        if starting_after is not None:
+            stmt = stmt.where(User.id > starting_after)
+        return (await self.session.scalars(stmt)).all()
+
+    async def bump_token_version(self, user_id: int) -> None:
+        await self.session.execute(update(User).where(User.id == user_id).values(token_version=User.token_version + 1))
+
+    async def mark_login(self, user_id: int, when: dt.datetime, new_hash: str | None) -> None:
+        values: dict[str, Any] = {"last_login_at": when}
+        if new_hash is not None:
+            values["password_hash"] = new_hash
+        await self.session.execute(update(User).where(User.id == user_id).values(**values))

@@ -1,0 +1,57 @@
+"""What handlers need from the request: a transaction, the caller, the client."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.uow import atomic
+from jivapay.adapters.resources import get_resources
+from jivapay.domain.errors import NotAuthenticated
+from jivapay.services.auth import ClientInfo, Principal
+from jivapay.services.stores import StoreIdentity
+
+
+@contextlib.asynccontextmanager
+async def transaction(name: str = "request") -> AsyncIterator[AsyncSession]:
+    """The request's one transaction; the handler's ``async with`` block commits it."""
+    async with atomic(get_resources().session_factory, name=name) as session:
+        yield session
+
+
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    host = connection.client.host if connection.client else None
+    if not host:
+        return None
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None  # e.g. the test client's "testclient"
+
+
+def client_info(connection: ASGIConnection[Any, Any, Any, Any], device_cookie: str | None = None) -> ClientInfo:
+    return ClientInfo(
+        ip=client_ip(connection),
+        user_agent=connection.headers.get("user-agent"),
+        device_token=connection.cookies.get(device_cookie) if device_cookie else None,
+    )
+
+
+def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal = connection.scope.get("state", {}).get("principal")
+    if not isinstance(principal, Principal):
+        raise NotAuthenticated()
+    return principal
+
+
+def current_store(connection: ASGIConnection[Any, Any, Any, Any]) -> StoreIdentity:
+    store = connection.scope.get("state", {}).get("store")
+    if not isinstance(store, StoreIdentity):
+        raise NotAuthenticated("An X-API-Key header is required", reason="api_key_missing")
+    return store

@@ -1,0 +1,11 @@
+"""The trader cabinet (`/trader/*`)."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from jivapay.domain.identity import Role
+from jivapay.http.guards import require_role
+from jivapay.http.routers.me import me_handler
+
+router = Router(path="/trader", route_handlers=[me_handler(Role.TRADER)], guards=[require_role(Role.TRADER)])

@@ -1,0 +1,207 @@
+"""Merchant stores and their credentials: gateway API keys and callback signing secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import Store, StoreApiKey, StoreSigningSecret
+from jivapay.adapters.db.repositories.stores import StoreRepository
+from jivapay.adapters.security import (
+    api_key_matches,
+    api_key_prefix,
+    decrypt_secret,
+    encrypt_secret,
+    new_api_key,
+    new_signing_secret,
+)
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from jivapay.services.audit import log_action
+from jivapay.settings import Settings
+
+MAX_OVERLAP = dt.timedelta(days=7)
+LAST_USED_RESOLUTION = dt.timedelta(seconds=60)  # write last_used_at at most once a minute per key
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key: StoreApiKey
+    plaintext: str  # shown once
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoreIdentity:
+    store_id: int
+    merchant_id: int
+    key_id: int
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("store", str(self.store_id))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _overlap(hours: int) -> dt.timedelta:
+    overlap = dt.timedelta(hours=hours)
+    if overlap < dt.timedelta(0) or overlap > MAX_OVERLAP:
+        raise ValidationFailed("overlap_hours must be between 0 and 168", field="overlap_hours")
+    return overlap
+
+
+async def owned_store(session: AsyncSession, merchant_id: int, store_id: int) -> Store:
+    store = await StoreRepository(session).get_owned(store_id, merchant_id)
+    if store is None:
+        raise NotFound("Store not found", store_id=store_id)
+    return store
+
+
+async def create_store(
+    session: AsyncSession, settings: Settings, actor: Actor, *, merchant_id: int, name: str, ip: str | None = None
+) -> tuple[Store, str]:
+    """A store with its first signing secret (returned once)."""
+    name = name.strip()
+    if not 1 <= len(name) <= 128:
+        raise ValidationFailed("name must be 1-128 characters", field="name")
+    repo = StoreRepository(session)
+    store = await repo.add(Store(merchant_id=merchant_id, name=name))
+    secret = new_signing_secret()
+    await repo.add_secret(StoreSigningSecret(store_id=store.id, secret_encrypted=encrypt_secret(settings, secret)))
+    await log_action(session, actor, "store.create", Target.of("store", store.id), {"name": name}, ip=ip)
+    return store, secret
+
+
+async def list_stores(session: AsyncSession, merchant_id: int) -> Sequence[Store]:
+    return await StoreRepository(session).list_owned(merchant_id)
+
+
+async def list_api_keys(session: AsyncSession, merchant_id: int, store_id: int) -> Sequence[StoreApiKey]:
+    await owned_store(session, merchant_id, store_id)
+    return await StoreRepository(session).list_keys(store_id)
+
+
+async def issue_api_key(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    *,
+    merchant_id: int,
+    store_id: int,
+    name: str = "",
+    ip: str | None = None,
+) -> IssuedKey:
+    await owned_store(session, merchant_id, store_id)
+    if len(name) > 64:
+        raise ValidationFailed("name must be at most 64 characters", field="name")
+    generated = new_api_key(settings)
+    key = await StoreRepository(session).add_key(
+        StoreApiKey(store_id=store_id, prefix=generated.prefix, key_hash=generated.key_hash, name=name)
+    )
+    await log_action(
+        session, actor, "api_key.issue", Target.of("store", store_id), {"key_id": key.id, "prefix": key.prefix}, ip=ip
+    )
+    return IssuedKey(key, generated.key)
+
+
+async def rotate_api_key(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    *,
+    merchant_id: int,
+    store_id: int,
+    key_id: int,
+    overlap_hours: int = 24,
+    ip: str | None = None,
+) -> IssuedKey:
+    """A new key now; the old one keeps working for ``overlap_hours`` so deploys can switch."""
+    overlap = _overlap(overlap_hours)
+    repo = StoreRepository(session)
+    await owned_store(session, merchant_id, store_id)
+    old = await repo.get_key(store_id, key_id)
+    if old is None:
+        raise NotFound("API key not found", key_id=key_id)
+    if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= _now()):
+        raise Conflict("The API key is no longer active", key_id=key_id)
+    ends = _now() + overlap
+    old.expires_at = ends if old.expires_at is None else min(old.expires_at, ends)
+    issued = await issue_api_key(
+        session, settings, actor, merchant_id=merchant_id, store_id=store_id, name=old.name, ip=ip
+    )
+    await log_action(
+        session,
+        actor,
+        "api_key.rotate",
+        Target.of("store", store_id),
+        {"old_key_id": old.id, "new_key_id": issued.key.id, "old_expires_at": old.expires_at.isoformat()},
+        ip=ip,
+    )
+    return issued
+
+
+async def revoke_api_key(
+    session: AsyncSession, actor: Actor, *, merchant_id: int, store_id: int, key_id: int, ip: str | None = None
+) -> StoreApiKey:
+    await owned_store(session, merchant_id, store_id)
+    key = await StoreRepository(session).get_key(store_id, key_id)
+    if key is None:
+        raise NotFound("API key not found", key_id=key_id)
+    if key.revoked_at is None:
+        key.revoked_at = _now()
+        await log_action(session, actor, "api_key.revoke", Target.of("store", store_id), {"key_id": key.id}, ip=ip)
+    return key
+
+
+async def rotate_signing_secret(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    *,
+    merchant_id: int,
+    store_id: int,
+    overlap_hours: int = 24,
+    ip: str | None = None,
+) -> str:
+    """A new callback signing secret; callbacks carry a signature with each until the overlap ends."""
+    overlap = _overlap(overlap_hours)
+    await owned_store(session, merchant_id, store_id)
+    repo = StoreRepository(session)
+    await repo.expire_secrets(store_id, _now() + overlap)
+    secret = new_signing_secret()
+    await repo.add_secret(StoreSigningSecret(store_id=store_id, secret_encrypted=encrypt_secret(settings, secret)))
+    await log_action(
+        session, actor, "signing_secret.rotate", Target.of("store", store_id), {"overlap_hours": overlap_hours}, ip=ip
+    )
+    return secret
+
+
+async def signing_secrets(session: AsyncSession, settings: Settings, store_id: int) -> list[str]:
+    """Secrets to sign a callback with, newest first (two during a rotation)."""
+    return [
+        decrypt_secret(settings, s.secret_encrypted) for s in await StoreRepository(session).active_secrets(store_id)
+    ]
+
+
+async def authenticate_api_key(session: AsyncSession, settings: Settings, key: str) -> StoreIdentity:
+    prefix = api_key_prefix(key.strip())
+    found = await StoreRepository(session).find_usable_key(prefix) if prefix else None
+    if found is None or not api_key_matches(settings, key.strip(), found[0].key_hash):
+        raise NotAuthenticated("The API key is not valid", reason="api_key_invalid")
+    api_key, store = found
+    now = _now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        await StoreRepository(session).touch_key(api_key.id, now)
+    return StoreIdentity(store_id=store.id, merchant_id=store.merchant_id, key_id=api_key.id)
+
+
+async def get_store(session: AsyncSession, store_id: int) -> Store:
+    store = await StoreRepository(session).get(store_id)
+    if store is None:
+        raise NotFound("Store not found", store_id=store_id)
+    return store

@@ -1,0 +1,96 @@
+"""Builders for users, stores and keys, going through the real services."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jivapay.adapters.db.uow import atomic
+from jivapay.domain.audit import Actor
+from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, AdminPermission, Role
+from jivapay.services import stores as store_service
+from jivapay.services import users as user_service
+from jivapay.settings import get_settings
+
+PASSWORD = "correct-horse-42"
+_seq = itertools.count(1)
+SYSTEM = Actor.system("tests")
+
+LOGIN_PATHS = {
+    Role.MERCHANT: "/merchant/auth/token",
+    Role.TRADER: "/trader/auth/token",
+    Role.TEAMLEAD: "/teamlead/auth/token",
+    Role.ADMIN: "/admin/auth/token",
+    Role.SUPPORT: "/support/auth/login",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class MadeUser:
+    id: int
+    login: str
+    role: Role
+
+
+async def make_user(
+    session_factory: async_sessionmaker[AsyncSession],
+    role: Role,
+    *,
+    login: str | None = None,
+    password: str = PASSWORD,
+    email: str | None = None,
+    permissions: frozenset[AdminPermission] | set[AdminPermission] = ALL_ADMIN_PERMISSIONS,
+    profile: dict[str, Any] | None = None,
+    full_name: str | None = None,
+) -> MadeUser:
+    login = login or f"{role.value}{next(_seq)}"
+    async with atomic(session_factory) as session:
+        view = await user_service.create_user(
+            session,
+            get_settings(),
+            SYSTEM,
+            login=login,
+            password=password,
+            role=role,
+            email=email,
+            full_name=full_name,
+            profile=profile or {},
+            permissions=sorted(permissions) if role == Role.ADMIN else (),
+        )
+    return MadeUser(view.user.id, login, role)
+
+
+async def make_store(session_factory: async_sessionmaker[AsyncSession], merchant_id: int, name: str = "Shop") -> int:
+    async with atomic(session_factory) as session:
+        store, _ = await store_service.create_store(session, get_settings(), SYSTEM, merchant_id=merchant_id, name=name)
+    return store.id
+
+
+async def make_api_key(
+    session_factory: async_sessionmaker[AsyncSession], merchant_id: int, store_id: int
+) -> tuple[int, str]:
+    async with atomic(session_factory) as session:
+        issued = await store_service.issue_api_key(
+            session, get_settings(), SYSTEM, merchant_id=merchant_id, store_id=store_id
+        )
+    return issued.key.id, issued.plaintext
+
+
+async def login(client: Any, role: Role, login_name: str, password: str = PASSWORD, **kwargs: Any) -> Any:
+    path = LOGIN_PATHS[role]
+    if role == Role.SUPPORT:
+        return await client.post(path, json={"login": login_name, "password": password}, **kwargs)
+    return await client.post(path, data={"username": login_name, "password": password}, **kwargs)
+
+
+async def token_for(client: Any, role: Role, login_name: str, password: str = PASSWORD) -> str:
+    response = await login(client, role, login_name, password)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,146 @@
+"""Every route × every kind of caller gets exactly the expected answer.
+
+The routes come from the app itself: a new route that is not classified here fails the
+test, and so does a classified route that lets the wrong caller in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jivapay.domain.identity import AdminPermission, Role
+from jivapay.http.app import create_app
+from tests.factories import bearer, make_api_key, make_store, make_user, token_for
+
+PUBLIC_EXACT = {"/health", "/ready", "/metrics", "/auth/refresh", "/support/auth/login"}
+PUBLIC_PATTERNS = (re.compile(r"^/schema(/.*)?$"), re.compile(r"^/(merchant|trader|teamlead|admin)/auth/token$"))
+ANY_USER = {"/auth/logout", "/auth/password"}
+ROLE_PREFIXES = {f"/{role.value}/": role for role in Role}
+# admin routes any admin may call; every other /admin route needs a permission flag
+ADMIN_WITHOUT_PERMISSION = {"/admin/me"}
+
+CALLERS = (
+    "anonymous",
+    "merchant",
+    "foreign_merchant",
+    "trader",
+    "teamlead",
+    "support",
+    "admin",
+    "limited_admin",
+    "store_key",
+)
+
+
+def app_routes(app: Litestar) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:
+        for method in sorted(getattr(route, "methods", set())):
+            if method in ("HEAD", "OPTIONS"):
+                continue
+            found.append((method, route.path))
+    # destructive calls (revoking the store's key) last, so earlier callers still find it
+    return sorted(set(found), key=lambda item: (item[0] == "DELETE", item[0], item[1]))
+
+
+def classify(path: str) -> str:
+    if path in PUBLIC_EXACT or any(p.match(path) for p in PUBLIC_PATTERNS):
+        return "public"
+    if path in ANY_USER:
+        return "any_user"
+    if path.startswith("/gateway/"):
+        return "store"
+    for prefix, role in ROLE_PREFIXES.items():
+        if path.startswith(prefix):
+            if role == Role.ADMIN and path not in ADMIN_WITHOUT_PERMISSION:
+                return "admin_permission"
+            return role.value
+    raise AssertionError(f"route {path} is not classified in the access matrix: decide who may call it")
+
+
+def expected(rule: str, caller: str, owned_resource: bool) -> str:
+    """'ok' (anything but 401/403/405/5xx), or the exact status."""
+    if rule == "public":
+        return "ok"
+    if caller == "anonymous":
+        return "401"
+    if rule == "store":
+        return "ok" if caller == "store_key" else "401"
+    if caller == "store_key":
+        return "401"  # an API key is not a user
+    if rule == "any_user":
+        return "ok"
+    role = "admin" if caller == "limited_admin" else caller.replace("foreign_", "")
+    if rule == "admin_permission":
+        return "ok" if caller == "admin" else "403"
+    if role != rule:
+        return "403"
+    if caller == "foreign_merchant" and owned_resource:
+        return "404"
+    return "ok"
+
+
+@dataclasses.dataclass
+class World:
+    headers: dict[str, dict[str, str]]
+    params: dict[str, str]
+
+
+@pytest.fixture
+async def world(client: Any, session_factory: async_sessionmaker[AsyncSession]) -> World:
+    users = {role: await make_user(session_factory, role) for role in Role}
+    foreign = await make_user(session_factory, Role.MERCHANT)
+    limited = await make_user(session_factory, Role.ADMIN, permissions={AdminPermission.MANAGE_SETTINGS})
+    victim = await make_user(session_factory, Role.SUPPORT)  # target of destructive admin calls
+    store_id = await make_store(session_factory, users[Role.MERCHANT].id)
+    key_id, api_key = await make_api_key(session_factory, users[Role.MERCHANT].id, store_id)
+    headers: dict[str, dict[str, str]] = {"anonymous": {}, "store_key": {"X-API-Key": api_key}}
+    for role, user in users.items():
+        headers[role.value] = bearer(await token_for(client, role, user.login))
+    headers["foreign_merchant"] = bearer(await token_for(client, Role.MERCHANT, foreign.login))
+    headers["limited_admin"] = bearer(await token_for(client, Role.ADMIN, limited.login))
+    params = {"store_id": str(store_id), "key_id": str(key_id), "user_id": str(victim.id), "path": "openapi.json"}
+    return World(headers, params)
+
+
+def fill(path: str, params: dict[str, str]) -> tuple[str, bool]:
+    owned = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal owned
+        name = match.group(1)
+        owned = owned or name in ("store_id", "key_id")
+        return params[name]
+
+    return re.sub(r"\{(\w+)(?::\w+)?\}", replace, path), owned
+
+
+async def test_access_matrix(client: Any, world: World) -> None:
+    routes = app_routes(create_app())
+    assert len(routes) > 20
+    failures = []
+    for method, template in routes:
+        rule = classify(template)
+        path, owned = fill(template, world.params)
+        for caller in CALLERS:
+            want = expected(rule, caller, owned)
+            kwargs: dict[str, Any] = {"headers": world.headers[caller]}
+            if method in ("POST", "PUT", "PATCH"):
+                kwargs["json"] = {}
+            response = await client.request(method, path, **kwargs)
+            got = response.status_code
+            good = got not in (401, 403, 405) and got < 500 if want == "ok" else got == int(want)
+            if not good:
+                failures.append(f"{method} {template} as {caller}: want {want}, got {got} {response.text[:120]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_route_is_classified() -> None:
+    for _, path in app_routes(create_app()):
+        classify(path)
