@@ -10,6 +10,7 @@ from typing import Any
 
 import geoip2.database
 import geoip2.errors
+import maxminddb.errors
 
 from jivapay.settings import Settings
 
@@ -38,7 +39,7 @@ class GeoIPLookup:
                 if self._reader is None and not self._broken:
                     try:
                         self._reader = geoip2.database.Reader(self.path)
-                    except (OSError, ValueError) as exc:
+                    except (OSError, ValueError, maxminddb.errors.InvalidDatabaseError) as exc:
                         self._broken = True
                         log.warning(
                             "GeoIP database unusable; logins are stored without location",

@@ -19,9 +19,9 @@ BUSINESS_ERRORS: tuple[type[Exception], ...] = tuple(
 )
 
 
-def _retry_transient(max_retries: int) -> Callable[[int, Exception], bool]:
+def _retry_transient(max_retries: int, retryable: tuple[type[Exception], ...]) -> Callable[[int, Exception], bool]:
     def retry_when(retries: int, exc: Exception) -> bool:
-        return isinstance(exc, RETRYABLE_ERRORS) and retries < max_retries
+        return isinstance(exc, retryable) and retries < max_retries
 
     return retry_when
 
@@ -34,6 +34,7 @@ def jivapay_actor(
     min_backoff_ms: int = 1_000,
     max_backoff_ms: int = 300_000,
     time_limit_ms: int = 60_000,
+    also_retry: tuple[type[JivaPayError], ...] = (),
 ) -> Callable[[Callable[P, Awaitable[R]]], dramatiq.Actor[P, Any]]:
     def decorate(fn: Callable[P, Awaitable[R]]) -> dramatiq.Actor[P, Any]:
         decorator = dramatiq.actor(
@@ -44,8 +45,8 @@ def jivapay_actor(
             min_backoff=min_backoff_ms,
             max_backoff=max_backoff_ms,
             time_limit=time_limit_ms,
-            throws=BUSINESS_ERRORS,
-            retry_when=_retry_transient(max_retries),
+            throws=tuple(e for e in BUSINESS_ERRORS if not issubclass(e, also_retry)),
+            retry_when=_retry_transient(max_retries, (*RETRYABLE_ERRORS, *also_retry)),
         )
         return decorator(fn)
 

@@ -1,0 +1,33 @@
+"""Messages to people: what to send about an event (delivery is the worker's job)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.repositories.tokens import LoginHistoryRepository
+from jivapay.adapters.db.repositories.users import UserRepository
+from jivapay.adapters.email import EmailMessageSpec
+
+
+async def new_device_login_email(session: AsyncSession, login_attempt_id: int) -> EmailMessageSpec | None:
+    """The "new device signed in" e-mail for a login, or None when there is nobody to tell."""
+    attempt = await LoginHistoryRepository(session).get(login_attempt_id)
+    if attempt is None or attempt.user_id is None or not attempt.success or not attempt.new_device:
+        return None
+    user = await UserRepository(session).get(attempt.user_id)
+    if user is None or not user.email or user.anonymized_at is not None:
+        return None
+    location = ", ".join(part for part in (attempt.city, attempt.country) if part)
+    return EmailMessageSpec(
+        to=[user.email],
+        subject="New sign-in to your JivaPay account",
+        template="new_device_login",
+        context={
+            "login": user.login,
+            "role": user.role,
+            "when": attempt.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "ip": str(attempt.ip) if attempt.ip else "unknown",
+            "user_agent": attempt.user_agent or "unknown",
+            "location": location,
+        },
+    )
