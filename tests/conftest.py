@@ -90,11 +90,26 @@ async def seeded(session_factory: async_sessionmaker[AsyncSession]) -> None:
         await seed_all(session)
 
 
+GENEROUS_LIMITS = {
+    "RATE_LIMIT_DEFAULT": "100000/minute",
+    "RATE_LIMIT_LOGIN": "100000/minute",
+    "IP_BLOCK_THRESHOLD": 1_000_000,
+}
+
+
 @pytest.fixture
 async def client(resources: Any) -> AsyncIterator[Any]:
+    """The API as uvicorn serves it; limits are lifted unless a test sets its own."""
     from litestar.testing import AsyncTestClient
 
+    from jivapay.adapters.db.uow import atomic
+    from jivapay.domain.audit import Actor
     from jivapay.http.app import create_asgi_app
+    from jivapay.services.config import set_config
+
+    async with atomic(resources.session_factory) as session:
+        for key, value in GENEROUS_LIMITS.items():
+            await set_config(session, key, value, actor=Actor.system("tests"))
 
     async with AsyncTestClient(app=create_asgi_app(own_resources=False)) as test_client:  # type: ignore[arg-type]
         yield test_client

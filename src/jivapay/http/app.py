@@ -13,6 +13,7 @@ from jivapay.adapters.notifications import init_sentry
 from jivapay.adapters.resources import close_resources
 from jivapay.http.errors import EXCEPTION_HANDLERS
 from jivapay.http.middleware import RequestContextMiddleware
+from jivapay.http.ratelimit import RateLimitMiddleware
 from jivapay.http.routers import admin, auth, gateway, health, merchant, support, teamlead, trader
 from jivapay.settings import Settings, get_settings
 
@@ -28,7 +29,7 @@ def create_asgi_app(settings: Settings | None = None, *, own_resources: bool = T
     Litestar runs its own middleware only for matched routes; wrapping the whole app gives
     every response (a 404 for an unknown path included) a request id and an access log line.
     """
-    return RequestContextMiddleware(create_app(settings, own_resources=own_resources))
+    return RequestContextMiddleware(RateLimitMiddleware(create_app(settings, own_resources=own_resources)))
 
 
 def create_app(settings: Settings | None = None, *, own_resources: bool = True) -> Litestar:

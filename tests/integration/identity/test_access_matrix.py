@@ -105,7 +105,13 @@ async def world(client: Any, session_factory: async_sessionmaker[AsyncSession]) 
         headers[role.value] = bearer(await token_for(client, role, user.login))
     headers["foreign_merchant"] = bearer(await token_for(client, Role.MERCHANT, foreign.login))
     headers["limited_admin"] = bearer(await token_for(client, Role.ADMIN, limited.login))
-    params = {"store_id": str(store_id), "key_id": str(key_id), "user_id": str(victim.id), "path": "openapi.json"}
+    params = {
+        "store_id": str(store_id),
+        "key_id": str(key_id),
+        "user_id": str(victim.id),
+        "path": "openapi.json",
+        "ip": "198.51.100.77",
+    }
     return World(headers, params)
 
 

@@ -6,17 +6,22 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, Router, get, patch, post, put
+from litestar import Request, Router, delete, get, patch, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from jivapay.adapters.db.models import LoginAttempt, User
+from jivapay.adapters.resources import get_resources
+from jivapay.domain.audit import Target
+from jivapay.domain.errors import NotFound, PermissionDenied
 from jivapay.domain.identity import AdminPermission, Role
 from jivapay.domain.pii import mask_name
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission, require_role
 from jivapay.http.routers.me import me_handler
+from jivapay.services import ip_blocks
 from jivapay.services import users as user_service
+from jivapay.services.audit import log_action
 from jivapay.services.auth import login_history
 from jivapay.settings import get_settings
 
@@ -127,8 +132,6 @@ async def list_users(
 async def create_user(request: Request[Any, Any, Any], data: NewUser) -> UserBody:
     actor = current_principal(request)
     if data.permissions and AdminPermission.MANAGE_PERMISSIONS not in actor.permissions:
-        from jivapay.domain.errors import PermissionDenied
-
         raise PermissionDenied("Granting admin permissions needs manage_permissions")
     async with transaction() as session:
         view = await user_service.create_user(
@@ -253,6 +256,54 @@ async def anonymize_user(request: Request[Any, Any, Any], user_id: int) -> UserB
     return user_body(view.user, view.profile)
 
 
+class BlockedIPBody(msgspec.Struct):
+    ip: str
+    reason: str
+    expires_at: int
+
+
+class NewBlock(msgspec.Struct, forbid_unknown_fields=True):
+    ip: str
+    seconds: int = 3600
+    reason: str = "blocked by an admin"
+
+
+@get("/ip-blocks", operation_id="admin_list_ip_blocks", tags=["admin"], guards=MANAGE_USERS)
+async def list_ip_blocks() -> list[BlockedIPBody]:
+    return [BlockedIPBody(b.ip, b.reason, b.expires_at) for b in await ip_blocks.list_blocked(get_resources().redis)]
+
+
+@post("/ip-blocks", operation_id="admin_block_ip", tags=["admin"], guards=MANAGE_USERS, status_code=HTTP_201_CREATED)
+async def block_ip(request: Request[Any, Any, Any], data: NewBlock) -> BlockedIPBody:
+    blocked = await ip_blocks.block_ip(get_resources().redis, data.ip, data.seconds, data.reason)
+    async with transaction() as session:
+        await log_action(
+            session,
+            current_principal(request).actor,
+            "ip.block",
+            Target.of("ip", blocked.ip),
+            {"seconds": data.seconds, "reason": data.reason},
+            ip=client_ip(request),
+        )
+    return BlockedIPBody(blocked.ip, blocked.reason, blocked.expires_at)
+
+
+@delete(
+    "/ip-blocks/{ip:str}",
+    operation_id="admin_unblock_ip",
+    tags=["admin"],
+    guards=MANAGE_USERS,
+    status_code=HTTP_204_NO_CONTENT,
+)
+async def unblock_ip(request: Request[Any, Any, Any], ip: str) -> None:
+    if not await ip_blocks.unblock_ip(get_resources().redis, ip):
+        raise NotFound("This IP address is not blocked", ip=ip)
+    async with transaction() as session:
+        await log_action(
+            session, current_principal(request).actor, "ip.unblock", Target.of("ip", ip), ip=client_ip(request)
+        )
+
+
 router = Router(
     path="/admin",
     route_handlers=[
@@ -267,6 +318,9 @@ router = Router(
         user_logins,
         export_user,
         anonymize_user,
+        list_ip_blocks,
+        block_ip,
+        unblock_ip,
     ],
     guards=[require_role(Role.ADMIN)],
 )
