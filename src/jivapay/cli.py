@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from jivapay.domain.errors import ConfigurationError
 from jivapay.logs import configure_logging
@@ -81,19 +84,31 @@ def _cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     check_database(settings)
     check_redis(settings)
 
-    async def seed() -> dict[str, int]:
+    async def seed() -> tuple[dict[str, int], dict[str, Any] | None]:
         from jivapay.adapters.db.uow import atomic
         from jivapay.adapters.resources import close_resources, get_resources
+        from jivapay.services.demo import seed_demo
         from jivapay.services.seed import seed_all
 
         try:
             async with atomic(get_resources().session_factory, name="seed") as session:
-                return await seed_all(session)
+                created = await seed_all(session)
+                demo = await seed_demo(session, settings) if args.demo_file else None
+            return created, demo
         finally:
             await close_resources()
 
-    created = asyncio.run(seed())
+    created, demo = asyncio.run(seed())
     print("seeded: " + ", ".join(f"{name}={count}" for name, count in created.items()))
+    if args.demo_file:
+        path = Path(args.demo_file)
+        if demo is not None:
+            existing = json.loads(path.read_text()) if path.exists() else {}
+            path.write_text(json.dumps({**existing, **demo}, indent=2))
+            path.chmod(0o600)
+            print(f"demo users and store created; credentials in {path}")
+        else:
+            print(f"demo users already exist; credentials stay in {path}")
     return 0
 
 
@@ -120,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scheduler", help="run the scheduler (exactly one)").set_defaults(handler=_cmd_scheduler)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=_cmd_migrate)
-    sub.add_parser("seed", help="write reference data and default settings").set_defaults(handler=_cmd_seed)
+    seed = sub.add_parser("seed", help="write reference data and default settings")
+    seed.add_argument("--demo-file", help="also create demo users and a store; write their credentials here (JSON)")
+    seed.set_defaults(handler=_cmd_seed)
 
     up = sub.add_parser("up", help="run everything locally, on embedded PostgreSQL/Redis if none is configured")
     up.add_argument("--port", type=int)

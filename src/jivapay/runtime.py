@@ -175,14 +175,16 @@ class Platform:
             time.sleep(0.5)
         return False
 
-    def write_demo(self, api: str) -> Path:
-        demo: dict[str, Any] = {"api": api, "users": {}, "store": None}
+    def write_demo(self, api: str) -> tuple[Path, dict[str, Any]]:
+        """demo.json gets the API's URL; the users and store were written by `seed --demo-file`."""
         path = self.data_dir / "demo.json"
+        demo: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        demo = {"api": api, "users": demo.get("users", {}), "store": demo.get("store")}
         path.write_text(json.dumps(demo, indent=2))
         path.chmod(0o600)
-        return path
+        return path, demo
 
-    def banner(self, demo_path: Path) -> str:
+    def banner(self, demo_path: Path, demo: dict[str, Any]) -> str:
         api = f"http://127.0.0.1:{self.port}"
         db = "embedded PostgreSQL, " + str(self.data_dir / "pgdata") if self.pg else "DATABASE_URL"
         rd = "embedded Redis, " + str(self.data_dir / "redis.rdb") if self.redis else "REDIS_URL"
@@ -197,6 +199,15 @@ class Platform:
             f"  Redis      {rd}",
             f"  Demo data  {demo_path}",
             "  Processes  api, worker, scheduler",
+        ]
+        if demo.get("users"):
+            lines.append("Demo logins (role: login / password):")
+            for role, user in demo["users"].items():
+                lines.append(f"  {role:<9}  {user['login']} / {user['password']}")
+        if demo.get("store"):
+            lines.append(f"Demo store {demo['store']['id']}, X-API-Key: {demo['store']['api_key']}")
+        lines += [
+            f"Log in: curl -d 'username=<login>&password=<password>' {api}/merchant/auth/token",
             "Press Ctrl-C to stop.",
             "",
         ]
@@ -215,7 +226,7 @@ def run_up(settings: Settings, port: int | None = None) -> int:
     try:
         platform.start_services()
         platform.run_step("migrate")
-        platform.run_step("seed")
+        platform.run_step("seed", "--demo-file", str(platform.data_dir / "demo.json"))
         platform.spawn("api", "api")
         platform.spawn("worker", "worker")
         platform.spawn("scheduler", "scheduler")
@@ -224,8 +235,8 @@ def run_up(settings: Settings, port: int | None = None) -> int:
                 print(f"jivapay: error: the platform did not become ready on port {platform.port}", file=sys.stderr)
                 exit_code = 1
         else:
-            demo_path = platform.write_demo(f"http://127.0.0.1:{platform.port}")
-            print(platform.banner(demo_path), flush=True)
+            demo_path, demo = platform.write_demo(f"http://127.0.0.1:{platform.port}")
+            print(platform.banner(demo_path, demo), flush=True)
         while not platform.stopping and exit_code == 0:
             for name, child in platform.children.items():
                 if child.poll() is not None:

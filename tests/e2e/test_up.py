@@ -77,6 +77,16 @@ def test_up_runs_the_platform_on_embedded_services_and_stops_cleanly(tmp_path: P
         _wait_ready(first, port, log)
         demo = json.loads((data_dir / "demo.json").read_text())
         assert demo["api"] == f"http://127.0.0.1:{port}"
+        assert set(demo["users"]) == {"admin", "merchant", "trader", "teamlead", "support"}
+        merchant = demo["users"]["merchant"]
+        assert merchant["password"] in log.read_text()  # printed for the newcomer
+        token = httpx.post(
+            f"{demo['api']}/merchant/auth/token", data={"username": merchant["login"], "password": merchant["password"]}
+        ).json()
+        me = httpx.get(f"{demo['api']}/merchant/me", headers={"Authorization": f"Bearer {token['access_token']}"})
+        assert me.json()["login"] == merchant["login"]
+        store = httpx.get(f"{demo['api']}/gateway/store", headers={"X-API-Key": demo["store"]["api_key"]})
+        assert store.json()["store_id"] == demo["store"]["id"]
         assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
         assert f"http://127.0.0.1:{port}/schema/swagger" in log.read_text()
         started = _everything_started_by(first, data_dir)
@@ -92,6 +102,8 @@ def test_up_runs_the_platform_on_embedded_services_and_stops_cleanly(tmp_path: P
     try:
         _wait_ready(second, port, log)
         assert "seeded: roles=0" in log.read_text()
+        assert "demo users already exist" in log.read_text()
+        assert json.loads((data_dir / "demo.json").read_text())["users"] == demo["users"]
         started = _everything_started_by(second, data_dir)
         _stop_and_check_nothing_left(second, started, signal.SIGTERM, log)
     finally:

@@ -1,0 +1,73 @@
+"""Demo data for `jivapay up`: one user per role, a merchant store with an API key.
+
+Passwords are random per installation and written, with the store's API key, to the
+demo file (git-ignored, mode 600); a second run finds the users and keeps the file.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.repositories.users import UserRepository
+from jivapay.domain.audit import Actor
+from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, Role
+from jivapay.services import stores as store_service
+from jivapay.services import users as user_service
+from jivapay.settings import Settings
+
+DEMO_LOGINS = {
+    Role.ADMIN: "demo-admin",
+    Role.MERCHANT: "demo-merchant",
+    Role.TRADER: "demo-trader",
+    Role.TEAMLEAD: "demo-teamlead",
+    Role.SUPPORT: "demo-support",
+}
+SEEDER = Actor.system("demo-seed")
+
+
+def _password() -> str:
+    return f"demo-{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
+
+
+async def seed_demo(session: AsyncSession, settings: Settings) -> dict[str, Any] | None:
+    """Create the demo users and store; None when they already exist (nothing new to show)."""
+    repo = UserRepository(session)
+    if await repo.get_by_login(DEMO_LOGINS[Role.ADMIN]) is not None:
+        return None
+    users: dict[str, dict[str, str]] = {}
+    ids: dict[Role, int] = {}
+    for role in (Role.ADMIN, Role.TEAMLEAD, Role.MERCHANT, Role.TRADER, Role.SUPPORT):
+        password = _password()
+        profile: dict[str, Any] = {}
+        if role == Role.TRADER:
+            profile = {"teamlead_id": ids[Role.TEAMLEAD], "in_work": True}
+        elif role == Role.SUPPORT:
+            profile = {"queues": ["disputes", "reviews"]}
+        elif role == Role.MERCHANT:
+            profile = {"company_name": "Demo Shop LLC"}
+        view = await user_service.create_user(
+            session,
+            settings,
+            SEEDER,
+            login=DEMO_LOGINS[role],
+            password=password,
+            role=role,
+            email=f"{DEMO_LOGINS[role]}@jivapay.local",
+            profile=profile,
+            permissions=sorted(ALL_ADMIN_PERMISSIONS) if role == Role.ADMIN else (),
+        )
+        ids[role] = view.user.id
+        users[role.value] = {"login": DEMO_LOGINS[role], "password": password}
+    store, signing_secret = await store_service.create_store(
+        session, settings, SEEDER, merchant_id=ids[Role.MERCHANT], name="Demo Shop"
+    )
+    issued = await store_service.issue_api_key(
+        session, settings, SEEDER, merchant_id=ids[Role.MERCHANT], store_id=store.id, name="demo"
+    )
+    return {
+        "users": users,
+        "store": {"id": store.id, "api_key": issued.plaintext, "signing_secret": signing_secret},
+    }
