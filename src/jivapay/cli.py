@@ -84,22 +84,29 @@ def _cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     check_database(settings)
     check_redis(settings)
 
-    async def seed() -> tuple[dict[str, int], dict[str, Any] | None]:
+    async def seed() -> tuple[dict[str, int], dict[str, Any] | None, tuple[str, str | None] | None]:
         from jivapay.adapters.db.uow import atomic
         from jivapay.adapters.resources import close_resources, get_resources
-        from jivapay.services.demo import seed_demo
+        from jivapay.services.demo import ensure_admin, seed_demo
         from jivapay.services.seed import seed_all
 
         try:
             async with atomic(get_resources().session_factory, name="seed") as session:
                 created = await seed_all(session)
                 demo = await seed_demo(session, settings) if args.demo_file else None
-            return created, demo
+                admin = await ensure_admin(session, settings)
+            return created, demo, admin
         finally:
             await close_resources()
 
-    created, demo = asyncio.run(seed())
+    created, demo, admin = asyncio.run(seed())
     print("seeded: " + ", ".join(f"{name}={count}" for name, count in created.items()))
+    if admin is not None:
+        login, generated = admin
+        if generated:
+            print(f"created admin {login!r} with password {generated} (shown once: store it, then change it)")
+        else:
+            print(f"created admin {login!r} with INITIAL_ADMIN_PASSWORD")
     if args.demo_file:
         path = Path(args.demo_file)
         if demo is not None:

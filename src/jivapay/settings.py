@@ -72,6 +72,9 @@ class Settings:
     smtp_starttls: str = "true"
     smtp_timeout_seconds: int = 10
     alert_emails: str = ""
+    # the first admin `jivapay seed` creates when there is none
+    initial_admin_login: str = "admin"
+    initial_admin_password: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -109,7 +112,14 @@ class Settings:
         return out
 
 
-_SECRET_FIELDS = {"secret_key", "s3_secret_key", "sentry_dsn", "api_key_pepper", "smtp_password"}
+_SECRET_FIELDS = {
+    "secret_key",
+    "s3_secret_key",
+    "sentry_dsn",
+    "api_key_pepper",
+    "smtp_password",
+    "initial_admin_password",
+}
 
 # env name -> field name; JIVAPAY_* aliases exist where a bare name is too generic
 _ENV_NAMES: dict[str, str] = {
@@ -157,6 +167,8 @@ _ENV_NAMES: dict[str, str] = {
     "SMTP_STARTTLS": "smtp_starttls",
     "SMTP_TIMEOUT_SECONDS": "smtp_timeout_seconds",
     "ALERT_EMAILS": "alert_emails",
+    "INITIAL_ADMIN_LOGIN": "initial_admin_login",
+    "INITIAL_ADMIN_PASSWORD": "initial_admin_password",
 }
 ENV_NAMES = tuple(_ENV_NAMES)
 

@@ -58,3 +58,13 @@ def test_up_with_an_unreachable_database_url_stops_at_once(workdir: Path) -> Non
     assert result.returncode == 2
     assert "DATABASE_URL: cannot connect to PostgreSQL at 127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_seed_creates_the_first_admin_once(workdir: Path) -> None:
+    env = jivapay_env(INITIAL_ADMIN_LOGIN="root-admin", INITIAL_ADMIN_PASSWORD=None)
+    first = run_jivapay(["seed"], env, workdir)
+    assert first.returncode == 0, first.stderr
+    assert "created admin 'root-admin' with password " in first.stdout
+    second = run_jivapay(["seed"], env, workdir)
+    assert second.returncode == 0
+    assert "created admin" not in second.stdout

@@ -32,6 +32,27 @@ def _password() -> str:
     return f"demo-{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
 
 
+async def ensure_admin(session: AsyncSession, settings: Settings) -> tuple[str, str | None] | None:
+    """Create the first admin (every permission) when there is no admin at all.
+
+    Returns (login, generated password or None when INITIAL_ADMIN_PASSWORD was given), or
+    None when an admin already exists.
+    """
+    if await UserRepository(session).any_with_role(Role.ADMIN.value):
+        return None
+    generated = None if settings.initial_admin_password else _password()
+    await user_service.create_user(
+        session,
+        settings,
+        SEEDER,
+        login=settings.initial_admin_login,
+        password=settings.initial_admin_password or generated or "",
+        role=Role.ADMIN,
+        permissions=sorted(ALL_ADMIN_PERMISSIONS),
+    )
+    return settings.initial_admin_login, generated
+
+
 async def seed_demo(session: AsyncSession, settings: Settings) -> dict[str, Any] | None:
     """Create the demo users and store; None when they already exist (nothing new to show)."""
     repo = UserRepository(session)

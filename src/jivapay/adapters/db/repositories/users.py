@@ -40,6 +40,10 @@ class UserRepository:
         stmt = select(User).where(func.lower(User.login) == login.lower())
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def any_with_role(self, role: str) -> bool:
+        stmt = select(User.id).where(User.role == role).limit(1)
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
     async def add(self, user: User) -> User:
         self.session.add(user)
         await self.session.flush()
