@@ -72,6 +72,7 @@ async def _clean_state(resources: Any) -> AsyncIterator[None]:
     """Every test starts with empty tables (migrations applied) and an empty Redis db."""
     yield
     from jivapay.adapters.db.models import Base
+    from jivapay.adapters.db.repositories.ledger import forget_cached_accounts
     from jivapay.services.config import _cache
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
@@ -79,6 +80,7 @@ async def _clean_state(resources: Any) -> AsyncIterator[None]:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await resources.redis.flushdb()
     _cache.clear()
+    forget_cached_accounts()
 
 
 @pytest.fixture

@@ -119,6 +119,37 @@ def _cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ledger_audit(settings: Settings, _: argparse.Namespace) -> int:
+    from jivapay.preflight import check_database
+
+    check_database(settings)
+
+    async def run() -> Any:
+        from jivapay.adapters.resources import close_resources, get_resources
+        from jivapay.services.ledger_audit import audit_ledger
+
+        try:
+            async with get_resources().session_factory() as session, session.begin():
+                return await audit_ledger(session)
+        finally:
+            await close_resources()
+
+    report = asyncio.run(run())
+    for check, count in report.checks.items():
+        print(f"{'ok  ' if count == 0 else 'FAIL'} {check}: {count} violation(s)")
+    for violation in report.violations:
+        print(f"  - {violation}")
+    if not report.ok:
+        from jivapay.adapters.notifications import report_critical_error
+        from jivapay.domain.errors import JivaPayError
+
+        report_critical_error(JivaPayError("ledger audit failed"), "ledger audit", violations=report.violations[:50])
+        print(f"ledger audit FAILED: {len(report.violations)} violation(s)")
+        return 1
+    print("ledger audit passed")
+    return 0
+
+
 def _cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from jivapay.runtime import run_up
 
@@ -145,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="write reference data and default settings")
     seed.add_argument("--demo-file", help="also create demo users and a store; write their credentials here (JSON)")
     seed.set_defaults(handler=_cmd_seed)
+
+    ledger = sub.add_parser("ledger", help="ledger tools")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="LEDGER_COMMAND")
+    ledger_sub.add_parser("audit", help="check every ledger invariant; exit 1 on any violation").set_defaults(
+        handler=_cmd_ledger_audit
+    )
 
     up = sub.add_parser("up", help="run everything locally, on embedded PostgreSQL/Redis if none is configured")
     up.add_argument("--port", type=int)

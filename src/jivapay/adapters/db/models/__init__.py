@@ -15,6 +15,17 @@ from jivapay.adapters.db.models.identity import (
     TrustedDevice,
     User,
 )
+from jivapay.adapters.db.models.ledger import (
+    Account,
+    ExchangeRate,
+    Hold,
+    LedgerEntry,
+    LedgerTransaction,
+    SettledOrder,
+    StoreCommission,
+    TraderCommission,
+)
+from jivapay.adapters.db.models.orders import OrderHistory
 from jivapay.adapters.db.models.platform import (
     AuditLogEntry,
     ConfigurationSetting,
@@ -29,24 +40,33 @@ from jivapay.adapters.db.models.reference import (
 )
 
 __all__ = [
+    "Account",
     "AdminProfile",
     "AuditLogEntry",
     "Bank",
     "Base",
     "ConfigurationSetting",
     "CryptoCurrency",
+    "ExchangeRate",
     "FiatCurrency",
+    "Hold",
+    "LedgerEntry",
+    "LedgerTransaction",
     "LoginAttempt",
     "MerchantProfile",
+    "OrderHistory",
     "OutboxMessage",
     "PaymentMethod",
     "RefreshToken",
     "Role",
+    "SettledOrder",
     "Store",
     "StoreApiKey",
+    "StoreCommission",
     "StoreSigningSecret",
     "SupportProfile",
     "TeamleadProfile",
+    "TraderCommission",
     "TraderProfile",
     "TrustedDevice",
     "User",

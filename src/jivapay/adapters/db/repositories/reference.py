@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +14,7 @@ from jivapay.adapters.db.models import (
     Role,
 )
 from jivapay.adapters.db.models.base import Base
+from jivapay.domain.errors import NotFound
 
 _CONFLICT_KEYS: dict[type[Base], list[str]] = {
     Role: ["code"],
@@ -38,3 +40,11 @@ class ReferenceRepository:
             .returning(*model.__table__.primary_key)
         )
         return len((await self.session.execute(stmt)).all())
+
+    async def fiat_minor_units(self, currency: str) -> int:
+        value = (
+            await self.session.execute(select(FiatCurrency.minor_units).where(FiatCurrency.code == currency))
+        ).scalar_one_or_none()
+        if value is None:
+            raise NotFound("Unknown fiat currency", currency=currency)
+        return int(value)

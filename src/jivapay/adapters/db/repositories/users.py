@@ -33,7 +33,7 @@ class UserRepository:
     async def get(self, user_id: int, *, for_update: bool = False) -> User | None:
         stmt = select(User).where(User.id == user_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def get_by_login(self, login: str) -> User | None:

@@ -1,0 +1,176 @@
+"""The double-entry ledger: accounts, transactions, append-only entries, holds.
+
+Amounts are integers in minor units of the account's currency (USDT: 6 decimals, fiat:
+the currency's minor units). A balance never goes below zero except on external
+(counterparty) accounts — a CHECK constraint, not only Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jivapay.adapters.db.models.base import Base, TimestampMixin
+
+ACCOUNT_KINDS = ("available", "frozen", "fiat", "profit", "external")
+OWNER_TYPES = ("store", "trader", "teamlead", "platform", "external", "adjustment")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("owner_type", "owner_id", "currency", "kind", "label"),
+        CheckConstraint("kind = 'external' OR balance >= 0", name="balance_non_negative"),
+        CheckConstraint(_in("kind", ACCOUNT_KINDS), name="kind_known"),
+        CheckConstraint(_in("owner_type", OWNER_TYPES), name="owner_type_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))  # 0 for platform/external
+    currency: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(32), server_default="")  # e.g. network, "payin"/"payout"
+    balance: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LedgerTransaction(Base):
+    __tablename__ = "ledger_transactions"
+    __table_args__ = (
+        Index("ix_ledger_transactions_order_id", "order_id"),
+        Index("ix_ledger_transactions_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    legs_hash: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LedgerEntry(Base):
+    """Append-only (a trigger rejects UPDATE/DELETE); corrections are reversing transactions."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_entries_account_id_id", "account_id", "id"),
+        Index("ix_ledger_entries_transaction_id", "transaction_id"),
+        CheckConstraint("amount <> 0", name="amount_non_zero"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    currency: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Hold(Base):
+    """Frozen funds for one reference (an order, a withdrawal); resolves exactly once."""
+
+    __tablename__ = "holds"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'captured', 'released')", name="status_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_holds_frozen_account_id_active", "frozen_account_id", postgresql_where=text("status = 'active'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(128), unique=True)
+    available_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    frozen_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    freeze_transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
+    resolve_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StoreCommission(TimestampMixin, Base):
+    """A store's commission (fraction of the amount) per direction, optionally per payment method."""
+
+    __tablename__ = "store_commissions"
+    __table_args__ = (
+        Index(
+            "uq_store_commissions_scope", "store_id", "direction", text("coalesce(payment_method_id, 0)"), unique=True
+        ),
+        CheckConstraint("direction IN ('payin', 'payout')", name="direction_known"),
+        CheckConstraint("rate >= 0 AND rate < 1", name="rate_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8))
+    payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"))
+    rate: Mapped[Decimal] = mapped_column(Numeric(8, 6))
+
+
+class TraderCommission(TimestampMixin, Base):
+    __tablename__ = "trader_commissions"
+    __table_args__ = (
+        Index(
+            "uq_trader_commissions_scope", "trader_id", "direction", text("coalesce(payment_method_id, 0)"), unique=True
+        ),
+        CheckConstraint("direction IN ('payin', 'payout')", name="direction_known"),
+        CheckConstraint("rate >= 0 AND rate < 1", name="rate_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trader_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8))
+    payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"))
+    rate: Mapped[Decimal] = mapped_column(Numeric(8, 6))
+
+
+class ExchangeRate(Base):
+    """USDT ↔ fiat: how many units of ``currency`` one USDT buys."""
+
+    __tablename__ = "exchange_rates"
+
+    currency: Mapped[str] = mapped_column(ForeignKey("fiat_currencies.code"), primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Numeric(20, 8))
+    source: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (CheckConstraint("rate > 0", name="rate_positive"),)
+
+
+class SettledOrder(Base):
+    """Which orders were settled, by which transaction (idempotency by order)."""
+
+    __tablename__ = "order_settlements"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
+    platform_profit: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

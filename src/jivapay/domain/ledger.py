@@ -1,0 +1,201 @@
+"""Ledger rules without I/O: accounts by identity, legs, zero-sum, and the settlement math.
+
+Amounts are ints in minor units: USDT has 6 decimals on the platform (whatever the chain
+uses), fiat has its currency's minor units. Rates are Decimal fiat-per-USDT.
+
+Rounding (the platform never pays dust):
+- pay-in: the trader's collateral frozen = ceil(F/R·(1−t)); the store receives
+  floor(F/R·(1−s)); the platform's profit is the difference.
+- pay-out: the store's hold = ceil(F/R·(1+s)); the trader receives floor(F/R·(1+t)); the
+  platform's profit is the difference.
+So every split sums exactly to the amount that was frozen, and any rounding remainder
+goes to the platform's profit, never out of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from jivapay.domain.errors import ConfigurationError, ValidationFailed
+
+USDT = "USDT"
+USDT_DECIMALS = 6
+_USDT_SCALE = Decimal(10) ** USDT_DECIMALS
+
+
+@dataclasses.dataclass(frozen=True, slots=True, order=True)
+class AccountKey:
+    """What an account is; the database gives it an id the first time it is used."""
+
+    owner_type: str
+    owner_id: int
+    currency: str
+    kind: str
+    label: str = ""
+
+    @property
+    def may_go_negative(self) -> bool:
+        return self.kind == "external"
+
+
+def store_available(store_id: int) -> AccountKey:
+    return AccountKey("store", store_id, USDT, "available")
+
+
+def store_frozen(store_id: int) -> AccountKey:
+    return AccountKey("store", store_id, USDT, "frozen")
+
+
+def trader_available(trader_id: int) -> AccountKey:
+    return AccountKey("trader", trader_id, USDT, "available")
+
+
+def trader_frozen(trader_id: int) -> AccountKey:
+    return AccountKey("trader", trader_id, USDT, "frozen")
+
+
+def trader_fiat(trader_id: int, currency: str, direction: str) -> AccountKey:
+    """Fiat turnover the trader handled (received for pay-ins, paid out for pay-outs)."""
+    return AccountKey("trader", trader_id, currency, "fiat", direction)
+
+
+def platform_profit(currency: str = USDT) -> AccountKey:
+    return AccountKey("platform", 0, currency, "profit")
+
+
+def external_crypto(network: str) -> AccountKey:
+    """The chain side of USDT deposits and withdrawals on one network."""
+    return AccountKey("external", 0, USDT, "external", network)
+
+
+def external_fiat(currency: str) -> AccountKey:
+    """The banking world, counterpart of the traders' fiat turnover records."""
+    return AccountKey("external", 0, currency, "external", "fiat")
+
+
+def adjustment(currency: str = USDT) -> AccountKey:
+    """Counterpart of manual corrections by admins."""
+    return AccountKey("adjustment", 0, currency, "external", "manual")
+
+
+def owner_accounts(owner_type: str, owner_id: int) -> tuple[AccountKey, AccountKey]:
+    """(available, frozen) USDT accounts of a store or a trader."""
+    if owner_type not in ("store", "trader"):
+        raise ValidationFailed(f"only stores and traders hold USDT, not {owner_type!r}", owner_type=owner_type)
+    return AccountKey(owner_type, owner_id, USDT, "available"), AccountKey(owner_type, owner_id, USDT, "frozen")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Leg:
+    account: AccountKey
+    amount: int  # signed, minor units of the account's currency
+
+
+def check_legs(legs: Sequence[Leg]) -> list[Leg]:
+    """Merge legs on the same account, drop zeros, and insist on zero-sum per currency."""
+    merged: dict[AccountKey, int] = defaultdict(int)
+    for leg in legs:
+        if not isinstance(leg.amount, int) or isinstance(leg.amount, bool):
+            raise ValidationFailed("ledger amounts are integers in minor units", amount=repr(leg.amount))
+        merged[leg.account] += leg.amount
+    result = [Leg(account, amount) for account, amount in sorted(merged.items()) if amount != 0]
+    if len(result) < 2:
+        raise ValidationFailed("a ledger transaction moves money between at least two accounts")
+    totals: dict[str, int] = defaultdict(int)
+    for leg in result:
+        totals[leg.account.currency] += leg.amount
+    unbalanced = {currency: total for currency, total in totals.items() if total != 0}
+    if unbalanced:
+        raise ValidationFailed("a ledger transaction must sum to zero per currency", unbalanced=unbalanced)
+    return result
+
+
+def legs_fingerprint(legs: Iterable[Leg]) -> str:
+    canonical = ";".join(
+        f"{leg.account.owner_type}/{leg.account.owner_id}/{leg.account.currency}/{leg.account.kind}/"
+        f"{leg.account.label}={leg.amount}"
+        for leg in sorted(legs, key=lambda leg: (leg.account, leg.amount))
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- money math -------------------------------------------------------------------------
+
+
+def to_usdt_units(value: Decimal, *, up: bool) -> int:
+    """USDT (a Decimal) → micro-USDT, rounded up or down."""
+    return int((value * _USDT_SCALE).to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR))
+
+
+def fiat_to_usdt(amount_minor: int, minor_units: int, rate: Decimal) -> Decimal:
+    """Exact USDT value of a fiat amount at ``rate`` fiat per USDT."""
+    if rate <= 0:
+        raise ConfigurationError("exchange rate must be positive", rate=str(rate))
+    return Decimal(amount_minor) / (Decimal(10) ** minor_units) / rate
+
+
+def format_amount(amount_minor: int, decimals: int) -> str:
+    """12345, 2 → "123.45" (the API's decimal strings)."""
+    sign = "-" if amount_minor < 0 else ""
+    digits = str(abs(amount_minor)).rjust(decimals + 1, "0")
+    return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}" if decimals else f"{sign}{digits}"
+
+
+def parse_amount(text: str, decimals: int, *, field: str = "amount") -> int:
+    """ "123.45", 2 → 12345; refuses more decimals than the currency has, floats, junk."""
+    try:
+        value = Decimal(text.strip())
+    except Exception:  # noqa: BLE001 - any parse failure is the same user error
+        raise ValidationFailed(f'{field} must be a decimal string like "100.00"', field=field) from None
+    if not value.is_finite():
+        raise ValidationFailed(f"{field} must be a finite number", field=field)
+    scaled = value * (Decimal(10) ** decimals)
+    if scaled != scaled.to_integral_value():
+        raise ValidationFailed(f"{field} has more than {decimals} decimal places", field=field, decimals=decimals)
+    return int(scaled)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PayinSplit:
+    trader_hold: int  # trader's collateral frozen at assignment
+    store_credit: int
+    platform_profit: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PayoutSplit:
+    store_hold: int  # store's USDT frozen at init
+    trader_credit: int
+    platform_profit: int
+
+
+def _check_commissions(store: Decimal, trader: Decimal) -> None:
+    for name, value in (("store", store), ("trader", trader)):
+        if not Decimal(0) <= value < Decimal(1):
+            raise ConfigurationError(f"{name} commission must be in [0, 1)", commission=str(value))
+    if store < trader:
+        raise ConfigurationError(
+            "the store's commission is below the trader's: the platform would pay the difference",
+            store_commission=str(store),
+            trader_commission=str(trader),
+        )
+
+
+def payin_split(amount_minor: int, minor_units: int, rate: Decimal, store: Decimal, trader: Decimal) -> PayinSplit:
+    _check_commissions(store, trader)
+    usdt = fiat_to_usdt(amount_minor, minor_units, rate)
+    hold = to_usdt_units(usdt * (1 - trader), up=True)
+    credit = to_usdt_units(usdt * (1 - store), up=False)
+    return PayinSplit(trader_hold=hold, store_credit=credit, platform_profit=hold - credit)
+
+
+def payout_split(amount_minor: int, minor_units: int, rate: Decimal, store: Decimal, trader: Decimal) -> PayoutSplit:
+    _check_commissions(store, trader)
+    usdt = fiat_to_usdt(amount_minor, minor_units, rate)
+    hold = to_usdt_units(usdt * (1 + store), up=True)
+    credit = to_usdt_units(usdt * (1 + trader), up=False)
+    return PayoutSplit(store_hold=hold, trader_credit=credit, platform_profit=hold - credit)

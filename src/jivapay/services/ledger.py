@@ -1,0 +1,394 @@
+"""The ledger's one way in: every balance change is a posting made here.
+
+``post`` is the posting function. Holds, settlements, deposits, withdrawals and manual
+adjustments are built on it. All of them run in the caller's transaction and never
+commit; a raised error leaves the transaction to be rolled back (nothing is half-posted).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.repositories.ledger import LedgerRepository
+from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.domain import ledger as L
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import Conflict, InsufficientBalance, NotFound, ValidationFailed
+from jivapay.services.audit import log_action
+
+log = logging.getLogger("jivapay.ledger")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Posting:
+    transaction_id: int
+    replayed: bool  # the idempotency key had been posted before with the same legs
+
+
+def _fingerprint(amounts: dict[int, int]) -> str:
+    return hashlib.sha256(";".join(f"{k}={v}" for k, v in sorted(amounts.items())).encode()).hexdigest()
+
+
+async def post(
+    session: AsyncSession,
+    *,
+    idempotency_key: str,
+    kind: str,
+    legs: Sequence[L.Leg] = (),
+    account_legs: dict[int, int] | None = None,
+    order_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> Posting:
+    """Post one balanced transaction, or replay it.
+
+    Accounts are locked FOR UPDATE in id order; the legs must sum to zero per currency;
+    no non-external balance may go below zero (InsufficientBalance, backed by a CHECK).
+    The same key with the same legs returns the original; with other legs it is a
+    Conflict and nothing is written.
+    """
+    if not idempotency_key or len(idempotency_key) > 128:
+        raise ValidationFailed("an idempotency key of 1-128 characters is required")
+    repo = LedgerRepository(session)
+    ids = await repo.account_ids(leg.account for leg in legs)
+    amounts: dict[int, int] = defaultdict(int)
+    for leg in legs:
+        if not isinstance(leg.amount, int) or isinstance(leg.amount, bool):
+            raise ValidationFailed("ledger amounts are integers in minor units", amount=repr(leg.amount))
+        amounts[ids[leg.account]] += leg.amount
+    for account_id, amount in (account_legs or {}).items():
+        amounts[account_id] += amount
+    amounts = {account_id: amount for account_id, amount in amounts.items() if amount != 0}
+    if len(amounts) < 2:
+        raise ValidationFailed("a ledger transaction moves money between at least two accounts")
+    fingerprint = _fingerprint(amounts)
+
+    transaction_id = await repo.insert_transaction(idempotency_key, kind, order_id, fingerprint, details or {})
+    if transaction_id is None:
+        existing = await repo.transaction_by_key(idempotency_key)
+        assert existing is not None
+        if existing.legs_hash != fingerprint:
+            raise Conflict(
+                "This idempotency key was used for a different ledger transaction", idempotency_key=idempotency_key
+            )
+        return Posting(existing.id, replayed=True)
+
+    locked = await repo.lock_accounts(amounts)
+    totals: dict[str, int] = defaultdict(int)
+    for account_id, amount in amounts.items():
+        totals[locked[account_id].currency] += amount
+    unbalanced = {currency: total for currency, total in totals.items() if total}
+    if unbalanced:
+        raise ValidationFailed("a ledger transaction must sum to zero per currency", unbalanced=unbalanced)
+    for account_id, amount in amounts.items():
+        account = locked[account_id]
+        if account.kind != "external" and account.balance + amount < 0:
+            raise InsufficientBalance(
+                account_id=account_id,
+                kind=account.kind,
+                currency=account.currency,
+                balance=account.balance,
+                needed=-amount,
+            )
+    await repo.apply_deltas(amounts)
+    await repo.insert_entries(
+        [
+            {
+                "transaction_id": transaction_id,
+                "account_id": account_id,
+                "currency": locked[account_id].currency,
+                "amount": amount,
+                "balance_after": locked[account_id].balance + amount,
+            }
+            for account_id, amount in sorted(amounts.items())
+        ]
+    )
+    return Posting(transaction_id, replayed=False)
+
+
+# --- holds ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HoldResult:
+    reference: str
+    amount: int
+    transaction_id: int
+    replayed: bool
+
+
+async def freeze(
+    session: AsyncSession,
+    owner_type: str,
+    owner_id: int,
+    amount: int,
+    reference: str,
+    *,
+    order_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> HoldResult:
+    """available → frozen, and a hold for ``reference`` (one per reference)."""
+    if amount <= 0:
+        raise ValidationFailed("a hold amount must be positive", amount=amount)
+    available, frozen = L.owner_accounts(owner_type, owner_id)
+    posting = await post(
+        session,
+        idempotency_key=f"freeze:{reference}",
+        kind="freeze",
+        order_id=order_id,
+        details=details,
+        legs=[L.Leg(available, -amount), L.Leg(frozen, amount)],
+    )
+    if posting.replayed:
+        return HoldResult(reference, amount, posting.transaction_id, replayed=True)
+    ids = await LedgerRepository(session).account_ids([available, frozen])
+    await LedgerRepository(session).insert_hold(
+        reference=reference,
+        available_account_id=ids[available],
+        frozen_account_id=ids[frozen],
+        amount=amount,
+        freeze_transaction_id=posting.transaction_id,
+    )
+    return HoldResult(reference, amount, posting.transaction_id, replayed=False)
+
+
+async def _resolve(
+    session: AsyncSession,
+    reference: str,
+    status: str,
+    key: str,
+    kind: str,
+    destinations: Sequence[L.Leg],
+    extra_legs: Sequence[L.Leg],
+    order_id: int | None,
+    details: dict[str, Any] | None,
+) -> Posting:
+    repo = LedgerRepository(session)
+    hold = await repo.lock_hold(reference)
+    if hold is None:
+        raise NotFound("No hold for this reference", reference=reference)
+    if hold.status != "active":  # resolved before: a replay of ours, or a conflict
+        if hold.status == status and hold.resolve_transaction_id is not None:
+            earlier = await repo.transaction_by_key(key)
+            if earlier is not None and earlier.id == hold.resolve_transaction_id:
+                return Posting(earlier.id, replayed=True)
+        raise Conflict("The hold is already resolved", reference=reference, status=hold.status)
+    captured = sum(leg.amount for leg in destinations)
+    if any(leg.amount <= 0 for leg in destinations) or captured > hold.amount:
+        raise ValidationFailed(
+            "a capture moves positive amounts totalling at most the held amount", held=hold.amount, captured=captured
+        )
+    account_legs = {hold.frozen_account_id: -hold.amount}
+    if hold.amount - captured:
+        account_legs[hold.available_account_id] = hold.amount - captured
+    posting = await post(
+        session,
+        idempotency_key=key,
+        kind=kind,
+        legs=[*destinations, *extra_legs],
+        account_legs=account_legs,
+        order_id=order_id,
+        details=details,
+    )
+    if not await repo.finish_hold(hold.id, status, posting.transaction_id):
+        raise Conflict("The hold was resolved concurrently", reference=reference)  # never with the row lock held
+    return posting
+
+
+async def capture(
+    session: AsyncSession,
+    reference: str,
+    destinations: Sequence[L.Leg],
+    *,
+    extra_legs: Sequence[L.Leg] = (),
+    key: str | None = None,
+    kind: str = "capture",
+    order_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> Posting:
+    """Move held funds to ``destinations``; what they do not take returns to available.
+
+    Exactly one of concurrent capture/release calls wins; the others get a Conflict.
+    """
+    return await _resolve(
+        session, reference, "captured", key or f"capture:{reference}", kind, destinations, extra_legs, order_id, details
+    )
+
+
+async def release(
+    session: AsyncSession, reference: str, *, key: str | None = None, order_id: int | None = None
+) -> Posting:
+    """frozen → available for the whole hold."""
+    return await _resolve(
+        session, reference, "released", key or f"release:{reference}", "release", (), (), order_id, None
+    )
+
+
+# --- settlement ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settlement:
+    order_id: int
+    transaction_id: int
+    platform_profit: int
+    replayed: bool
+
+
+def order_hold_reference(order_id: int) -> str:
+    return f"order:{order_id}"
+
+
+async def settle_completed_order(session: AsyncSession, order_id: int) -> Settlement:
+    """Post a completed order's money movements (DESIGN "Money and the ledger"); once per order."""
+    repo = LedgerRepository(session)
+    done = await repo.settlement(order_id)
+    if done is not None:
+        return Settlement(order_id, done.transaction_id, done.platform_profit, replayed=True)
+    order = await OrderRepository(session).get(order_id, for_update=True)
+    if order is None:
+        raise NotFound("Order not found", order_id=order_id)
+    if order.status != "completed":
+        raise Conflict("Only completed orders are settled", order_id=order_id, status=order.status)
+    done = await repo.settlement(order_id)  # settled while we waited for the lock
+    if done is not None:
+        return Settlement(order_id, done.transaction_id, done.platform_profit, replayed=True)
+    minor_units = await ReferenceRepository(session).fiat_minor_units(order.currency)
+    reference = order_hold_reference(order_id)
+    fiat_legs = [
+        L.Leg(L.external_fiat(order.currency), -order.amount),
+        L.Leg(L.trader_fiat(order.trader_id, order.currency, order.direction), order.amount),
+    ]
+    if order.direction == "payin":
+        payin = L.payin_split(order.amount, minor_units, order.rate, order.store_commission, order.trader_commission)
+        payer, payer_id, hold_amount = "trader", order.trader_id, payin.trader_hold
+        receiver, credit = L.store_available(order.store_id), payin.store_credit
+    else:
+        payout = L.payout_split(order.amount, minor_units, order.rate, order.store_commission, order.trader_commission)
+        payer, payer_id, hold_amount = "store", order.store_id, payout.store_hold
+        receiver, credit = L.trader_available(order.trader_id), payout.trader_credit
+    hold = await repo.hold_by_reference(reference)
+    if hold is None:
+        await freeze(session, payer, payer_id, hold_amount, reference, order_id=order_id)
+        hold = await repo.hold_by_reference(reference)
+        assert hold is not None
+    if hold.amount < credit:
+        raise Conflict(
+            "The order's hold is smaller than what it must pay", order_id=order_id, held=hold.amount, credit=credit
+        )
+    profit = hold.amount - credit
+    destinations = [L.Leg(receiver, credit)]
+    if profit:
+        destinations.append(L.Leg(L.platform_profit(), profit))
+    posting = await capture(
+        session,
+        reference,
+        destinations,
+        extra_legs=fiat_legs,
+        key=f"settle:{order_id}",
+        kind=f"settle_{order.direction}",
+        order_id=order_id,
+        details={
+            "rate": str(order.rate),
+            "store_commission": str(order.store_commission),
+            "trader_commission": str(order.trader_commission),
+        },
+    )
+    if not posting.replayed:
+        await repo.insert_settlement(order_id, order.direction, posting.transaction_id, profit)
+    log.info("order settled", extra={"order_id": order_id, "direction": order.direction, "profit": profit})
+    return Settlement(order_id, posting.transaction_id, profit, replayed=posting.replayed)
+
+
+# --- deposits, withdrawals, adjustments ------------------------------------------------------
+
+
+async def credit_deposit(
+    session: AsyncSession, owner_type: str, owner_id: int, network: str, amount: int, tx_ref: str
+) -> Posting:
+    """USDT arrived on chain for an owner: idempotent by (network, chain reference)."""
+    if amount <= 0:
+        raise ValidationFailed("a deposit must be positive", amount=amount)
+    available, _ = L.owner_accounts(owner_type, owner_id)
+    return await post(
+        session,
+        idempotency_key=f"deposit:{network}:{tx_ref}",
+        kind="deposit",
+        legs=[L.Leg(L.external_crypto(network), -amount), L.Leg(available, amount)],
+        details={"network": network, "tx_ref": tx_ref},
+    )
+
+
+def _withdrawal_reference(withdrawal_id: str) -> str:
+    return f"withdrawal:{withdrawal_id}"
+
+
+async def hold_withdrawal(
+    session: AsyncSession, owner_type: str, owner_id: int, amount: int, withdrawal_id: str, network: str
+) -> HoldResult:
+    return await freeze(
+        session, owner_type, owner_id, amount, _withdrawal_reference(withdrawal_id), details={"network": network}
+    )
+
+
+async def finalize_withdrawal(session: AsyncSession, withdrawal_id: str, network: str, tx_ref: str) -> Posting:
+    """The chain transaction went out: the held USDT leaves to the network's external account."""
+    reference = _withdrawal_reference(withdrawal_id)
+    hold = await LedgerRepository(session).hold_by_reference(reference)
+    if hold is None:
+        raise NotFound("No held withdrawal", withdrawal_id=withdrawal_id)
+    return await capture(
+        session,
+        reference,
+        [L.Leg(L.external_crypto(network), hold.amount)],
+        key=f"withdrawal:{withdrawal_id}:finalize",
+        kind="withdrawal",
+        details={"network": network, "tx_ref": tx_ref},
+    )
+
+
+async def cancel_withdrawal(session: AsyncSession, withdrawal_id: str) -> Posting:
+    return await release(session, _withdrawal_reference(withdrawal_id), key=f"withdrawal:{withdrawal_id}:cancel")
+
+
+async def adjust(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    owner_type: str,
+    owner_id: int,
+    amount: int,
+    reason: str,
+    idempotency_key: str,
+    ip: str | None = None,
+) -> Posting:
+    """An admin's manual correction of an owner's available USDT, against the adjustment account."""
+    if not reason.strip():
+        raise ValidationFailed("a reason is required for a manual adjustment", field="reason")
+    if amount == 0:
+        raise ValidationFailed("an adjustment must not be zero", field="amount")
+    available, _ = L.owner_accounts(owner_type, owner_id)
+    posting = await post(
+        session,
+        idempotency_key=f"adjust:{idempotency_key}",
+        kind="adjustment",
+        legs=[L.Leg(L.adjustment(), -amount), L.Leg(available, amount)],
+        details={"reason": reason.strip(), "actor": str(actor)},
+    )
+    if not posting.replayed:
+        await log_action(
+            session,
+            actor,
+            "ledger.adjust",
+            Target.of(owner_type, owner_id),
+            {"amount": amount, "reason": reason.strip(), "transaction_id": posting.transaction_id},
+            ip=ip,
+        )
+    return posting
