@@ -115,6 +115,13 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     _D(
         "DEFAULT_TRADER_COMMISSION_PAYOUT", "decimal", Decimal("0.015"), "Trader's pay-out commission when none is set."
     ),
+    # reference data and exchange rates
+    _D("REFERENCE_CACHE_TTL_SECONDS", "int", 300, "How long banks and payment methods stay in the Redis cache."),
+    _D("RATE_CACHE_TTL_SECONDS", "int", 60, "How long an exchange rate stays in the Redis cache."),
+    _D("RATE_SOURCE_URL", "str", "", "HTTP source of USDT rates; {currency} is replaced; empty = admin-set only."),
+    _D("RATE_SOURCE_FIELD", "str", "rate", "Field of the source's JSON answer that holds the rate."),
+    _D("RATE_REFRESH_SECONDS", "int", 300, "How often the scheduler refreshes rates from the source."),
+    _D("RATE_MAX_CHANGE", "decimal", Decimal("0.2"), "A source rate moving more than this fraction is refused."),
     # support and withdrawals
     _D("DISPUTE_SLA_MINUTES", "json", {"high": 30, "normal": 120, "low": 480}, "Dispute SLA per priority."),
     _D("WITHDRAWAL_APPROVAL_THRESHOLD_USDT", "decimal", Decimal(1000), "Withdrawals at or above need approval."),
