@@ -33,9 +33,7 @@ commission = st.decimals(min_value=Decimal(0), max_value=Decimal("0.5"), places=
 
 
 @given(amounts, rates, commission, commission)
-def test_splits_are_exact_and_the_platform_never_pays_dust(
-    amount: int, rate: Decimal, a: Decimal, b: Decimal
-) -> None:
+def test_splits_are_exact_and_the_platform_never_pays_dust(amount: int, rate: Decimal, a: Decimal, b: Decimal) -> None:
     store, trader = max(a, b), min(a, b)
     exact = Decimal(amount) / 100 / rate * 10**6
     payin = L.payin_split(amount, 2, rate, store, trader)
@@ -55,8 +53,9 @@ def test_store_commission_below_traders_is_refused() -> None:
         L.payin_split(100, 2, Decimal(0), Decimal("0.02"), Decimal("0.01"))
 
 
-@pytest.mark.parametrize(("text", "decimals", "value"), [("1500.00", 2, 150_000), ("0.5", 2, 50), ("7", 0, 7),
-                                                          ("12.345678", 6, 12_345_678)])
+@pytest.mark.parametrize(
+    ("text", "decimals", "value"), [("1500.00", 2, 150_000), ("0.5", 2, 50), ("7", 0, 7), ("12.345678", 6, 12_345_678)]
+)
 def test_parse_and_format_amounts(text: str, decimals: int, value: int) -> None:
     assert L.parse_amount(text, decimals) == value
     assert L.parse_amount(L.format_amount(value, decimals), decimals) == value

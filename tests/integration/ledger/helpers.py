@@ -13,8 +13,11 @@ async def balance(session_factory: async_sessionmaker[AsyncSession], key: Accoun
         value = (
             await session.execute(
                 select(Account.balance).where(
-                    Account.owner_type == key.owner_type, Account.owner_id == key.owner_id,
-                    Account.currency == key.currency, Account.kind == key.kind, Account.label == key.label,
+                    Account.owner_type == key.owner_type,
+                    Account.owner_id == key.owner_id,
+                    Account.currency == key.currency,
+                    Account.kind == key.kind,
+                    Account.label == key.label,
                 )
             )
         ).scalar_one_or_none()

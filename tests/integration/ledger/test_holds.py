@@ -48,7 +48,7 @@ async def test_freeze_capture_release(session_factory: async_sessionmaker[AsyncS
         await ledger.release(session, "order:2")
     assert (await balance(session_factory, T_AVAILABLE), await balance(session_factory, T_FROZEN)) == (710, 0)
     async with session_factory() as session:
-        statuses = {r: s for r, s in (await session.execute(select(Hold.reference, Hold.status))).all()}
+        statuses = dict((await session.execute(select(Hold.reference, Hold.status))).all())
     assert statuses == {"order:1": "captured", "order:2": "released"}
     await assert_ledger_sound(session_factory)
 
@@ -100,14 +100,18 @@ async def test_concurrent_resolution_has_exactly_one_winner_and_no_deadlock(
         try:
             async with atomic(session_factory) as session:
                 if how == "capture":
-                    await ledger.capture(session, reference, [L.Leg(STORE, 60), L.Leg(L.platform_profit(), 40)],
-                                         key=f"capture:{reference}:{random.random()}")
+                    await ledger.capture(
+                        session,
+                        reference,
+                        [L.Leg(STORE, 60), L.Leg(L.platform_profit(), 40)],
+                        key=f"capture:{reference}:{random.random()}",
+                    )
                 else:
                     await ledger.release(session, reference, key=f"release:{reference}:{random.random()}")
             outcomes[reference].append(how)
         except Conflict:
             pass
-        except Exception as exc:  # noqa: BLE001 - any other error (deadlock!) fails the test
+        except Exception as exc:
             errors.append(exc)
 
     async def shuffle_money(n: int) -> None:
@@ -115,8 +119,9 @@ async def test_concurrent_resolution_has_exactly_one_winner_and_no_deadlock(
         try:
             async with atomic(session_factory) as session:
                 a, b = (STORE, T_AVAILABLE) if n % 2 else (T_AVAILABLE, STORE)
-                await ledger.post(session, idempotency_key=f"shuffle:{n}", kind="transfer",
-                                  legs=[L.Leg(a, -1), L.Leg(b, 1)])
+                await ledger.post(
+                    session, idempotency_key=f"shuffle:{n}", kind="transfer", legs=[L.Leg(a, -1), L.Leg(b, 1)]
+                )
         except JivaPayError as exc:
             errors.append(exc)
 

@@ -24,15 +24,19 @@ async def _deposit(session_factory: async_sessionmaker[AsyncSession], amount: in
 async def test_a_posting_moves_money_and_writes_entries(session_factory: async_sessionmaker[AsyncSession]) -> None:
     await _deposit(session_factory, 1_000_000)
     async with atomic(session_factory) as session:
-        posting = await ledger.post(session, idempotency_key="t1", kind="transfer",
-                                    legs=[L.Leg(TRADER, -400_000), L.Leg(STORE, 400_000)])
+        posting = await ledger.post(
+            session, idempotency_key="t1", kind="transfer", legs=[L.Leg(TRADER, -400_000), L.Leg(STORE, 400_000)]
+        )
     assert not posting.replayed
     assert await balance(session_factory, TRADER) == 600_000
     assert await balance(session_factory, STORE) == 400_000
     assert await balance(session_factory, L.external_crypto("TRC20")) == -1_000_000
     async with session_factory() as session:
-        entries = (await session.scalars(select(LedgerEntry).where(LedgerEntry.transaction_id == posting.transaction_id)
-                                         .order_by(LedgerEntry.id))).all()
+        entries = (
+            await session.scalars(
+                select(LedgerEntry).where(LedgerEntry.transaction_id == posting.transaction_id).order_by(LedgerEntry.id)
+            )
+        ).all()
     assert sorted((e.amount, e.balance_after) for e in entries) == [(-400_000, 600_000), (400_000, 400_000)]
     await assert_ledger_sound(session_factory)
 
@@ -51,8 +55,9 @@ async def test_unbalanced_or_degenerate_postings_are_refused(session_factory: as
                 await ledger.post(session, idempotency_key="bad", kind="transfer", legs=legs)
     with pytest.raises(ValidationFailed):
         async with atomic(session_factory) as session:
-            await ledger.post(session, idempotency_key="float", kind="transfer",
-                              legs=[L.Leg(TRADER, -1.5), L.Leg(STORE, 1.5)])  # type: ignore[arg-type]
+            await ledger.post(
+                session, idempotency_key="float", kind="transfer", legs=[L.Leg(TRADER, -1.5), L.Leg(STORE, 1.5)]
+            )  # type: ignore[arg-type]
     assert await balance(session_factory, TRADER) == 1_000
     await assert_ledger_sound(session_factory)
 
@@ -63,8 +68,9 @@ async def test_overdraft_is_insufficient_balance_and_changes_nothing(
     await _deposit(session_factory, 500)
     with pytest.raises(InsufficientBalance) as info:
         async with atomic(session_factory) as session:
-            await ledger.post(session, idempotency_key="big", kind="transfer",
-                              legs=[L.Leg(TRADER, -501), L.Leg(STORE, 501)])
+            await ledger.post(
+                session, idempotency_key="big", kind="transfer", legs=[L.Leg(TRADER, -501), L.Leg(STORE, 501)]
+            )
     assert info.value.details["needed"] == 501
     assert await balance(session_factory, TRADER) == 500
     async with session_factory() as session:
@@ -80,7 +86,9 @@ async def test_the_database_refuses_a_negative_balance_even_without_python(
             await session.execute(text("UPDATE accounts SET balance = -1 WHERE kind = 'available'"))
 
 
-async def test_same_key_same_legs_replays_other_legs_conflict(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_same_key_same_legs_replays_other_legs_conflict(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     await _deposit(session_factory, 1_000)
     legs = [L.Leg(TRADER, -100), L.Leg(STORE, 100)]
     async with atomic(session_factory) as session:
@@ -91,8 +99,9 @@ async def test_same_key_same_legs_replays_other_legs_conflict(session_factory: a
     assert again.transaction_id == first.transaction_id
     with pytest.raises(Conflict):
         async with atomic(session_factory) as session:
-            await ledger.post(session, idempotency_key="k", kind="transfer",
-                              legs=[L.Leg(TRADER, -200), L.Leg(STORE, 200)])
+            await ledger.post(
+                session, idempotency_key="k", kind="transfer", legs=[L.Leg(TRADER, -200), L.Leg(STORE, 200)]
+            )
     assert await balance(session_factory, STORE) == 100
     # a repeated deposit reference with another amount is refused too
     await _deposit(session_factory, 1_000)  # same tx1: replay, no change
@@ -104,8 +113,11 @@ async def test_same_key_same_legs_replays_other_legs_conflict(session_factory: a
 
 async def test_entries_and_transactions_are_append_only(session_factory: async_sessionmaker[AsyncSession]) -> None:
     await _deposit(session_factory, 1_000)
-    for statement in ("UPDATE ledger_entries SET amount = 1", "DELETE FROM ledger_entries",
-                      "UPDATE ledger_transactions SET kind = 'x'"):
+    for statement in (
+        "UPDATE ledger_entries SET amount = 1",
+        "DELETE FROM ledger_entries",
+        "UPDATE ledger_transactions SET kind = 'x'",
+    ):
         with pytest.raises(Conflict):
             async with atomic(session_factory) as session:
                 await session.execute(text(statement))

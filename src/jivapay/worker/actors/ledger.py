@@ -1,0 +1,22 @@
+"""Ledger actors: settlement of completed orders, reached through the outbox."""
+
+from __future__ import annotations
+
+from jivapay.adapters.db.uow import atomic
+from jivapay.adapters.notifications import report_critical_error
+from jivapay.adapters.resources import get_resources
+from jivapay.domain.errors import RETRYABLE_ERRORS, JivaPayError
+from jivapay.services.ledger import settle_completed_order
+from jivapay.worker.actors.base import jivapay_actor
+
+
+@jivapay_actor("ledger.settle", max_retries=10, min_backoff_ms=2_000)
+async def settle(order_id: int) -> None:
+    """Idempotent: a settled order is a no-op. A business failure here is an operator's emergency."""
+    try:
+        async with atomic(get_resources().session_factory, name="ledger.settle") as session:
+            await settle_completed_order(session, order_id)
+    except JivaPayError as exc:
+        if not isinstance(exc, RETRYABLE_ERRORS):
+            report_critical_error(exc, "a completed order could not be settled", order_id=order_id, code=exc.code)
+        raise
