@@ -1,0 +1,131 @@
+"""Commissions of stores and traders (seed 000 §3.3 balance_manager.calculate_commissions)."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.repositories.commissions import CommissionRepository
+from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.domain import ledger as L
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import ConfigurationError, ValidationFailed
+from jivapay.services.audit import log_action
+from jivapay.services.config import get_config
+
+DIRECTIONS = ("payin", "payout")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Commissions:
+    store_rate: Decimal
+    trader_rate: Decimal
+    # exact amounts in micro-USDT for the order (see domain.ledger for the rounding)
+    hold: int  # what is frozen: the trader's collateral (pay-in) or the store's USDT (pay-out)
+    credit: int  # what the store (pay-in) or the trader (pay-out) receives
+    platform_profit: int
+
+
+def _check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise ValidationFailed("direction must be payin or payout", field="direction")
+
+
+async def _rate(found: Decimal | None, default_key: str) -> Decimal:
+    if found is not None:
+        return found
+    try:
+        return await get_config(default_key, Decimal)
+    except ConfigurationError:
+        raise ConfigurationError(f"no commission is set and {default_key} has no value", key=default_key) from None
+
+
+async def commission_rates(
+    session: AsyncSession, *, direction: str, store_id: int, trader_id: int, payment_method_id: int | None = None
+) -> tuple[Decimal, Decimal]:
+    """(store rate, trader rate): per payment method, else per owner, else the configured default."""
+    _check_direction(direction)
+    repo = CommissionRepository(session)
+    store = await _rate(
+        await repo.store_rate(store_id, direction, payment_method_id), f"DEFAULT_STORE_COMMISSION_{direction.upper()}"
+    )
+    trader = await _rate(
+        await repo.trader_rate(trader_id, direction, payment_method_id),
+        f"DEFAULT_TRADER_COMMISSION_{direction.upper()}",
+    )
+    return store, trader
+
+
+async def calculate_commissions(
+    session: AsyncSession,
+    *,
+    direction: str,
+    amount: int,
+    currency: str,
+    rate: Decimal,
+    store_id: int,
+    trader_id: int,
+    payment_method_id: int | None = None,
+) -> Commissions:
+    """Rates and exact amounts for an order of ``amount`` (fiat minor units) at ``rate``."""
+    store_rate, trader_rate = await commission_rates(
+        session, direction=direction, store_id=store_id, trader_id=trader_id, payment_method_id=payment_method_id
+    )
+    minor_units = await ReferenceRepository(session).fiat_minor_units(currency)
+    if direction == "payin":
+        payin = L.payin_split(amount, minor_units, rate, store_rate, trader_rate)
+        return Commissions(store_rate, trader_rate, payin.trader_hold, payin.store_credit, payin.platform_profit)
+    payout = L.payout_split(amount, minor_units, rate, store_rate, trader_rate)
+    return Commissions(store_rate, trader_rate, payout.store_hold, payout.trader_credit, payout.platform_profit)
+
+
+def _check_rate(rate: Decimal) -> Decimal:
+    if not rate.is_finite() or not Decimal(0) <= rate < Decimal(1) or rate.as_tuple().exponent < -6:  # type: ignore[operator]
+        raise ValidationFailed("a commission is a fraction in [0, 1) with at most 6 decimals", field="rate")
+    return rate
+
+
+async def set_store_commission(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    store_id: int,
+    direction: str,
+    rate: Decimal,
+    payment_method_id: int | None = None,
+    ip: str | None = None,
+) -> None:
+    _check_direction(direction)
+    await CommissionRepository(session).set_store_rate(store_id, direction, payment_method_id, _check_rate(rate))
+    await log_action(
+        session,
+        actor,
+        "commission.store.set",
+        Target.of("store", store_id),
+        {"direction": direction, "payment_method_id": payment_method_id, "rate": str(rate)},
+        ip=ip,
+    )
+
+
+async def set_trader_commission(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    trader_id: int,
+    direction: str,
+    rate: Decimal,
+    payment_method_id: int | None = None,
+    ip: str | None = None,
+) -> None:
+    _check_direction(direction)
+    await CommissionRepository(session).set_trader_rate(trader_id, direction, payment_method_id, _check_rate(rate))
+    await log_action(
+        session,
+        actor,
+        "commission.trader.set",
+        Target.of("user", trader_id),
+        {"direction": direction, "payment_method_id": payment_method_id, "rate": str(rate)},
+        ip=ip,
+    )
