@@ -55,6 +55,14 @@ class LedgerMachine(RuleBasedStateMachine):
             tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
             async with self.resources.engine.begin() as conn:
                 await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                # the owners the rules use must exist (adjustments check them)
+                await conn.execute(
+                    text(
+                        "INSERT INTO users (id, login, password_hash, role) VALUES "
+                        "(1, 't1', '!', 'trader'), (2, 't2', '!', 'trader'), (3, 'm3', '!', 'merchant')"
+                    )
+                )
+                await conn.execute(text("INSERT INTO stores (id, merchant_id, name) VALUES (10, 3, 'a'), (11, 3, 'b')"))
 
         self.run(wipe())
         forget_cached_accounts()

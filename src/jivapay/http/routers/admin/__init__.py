@@ -18,6 +18,7 @@ from jivapay.domain.identity import AdminPermission, Role
 from jivapay.domain.pii import mask_name
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission, require_role
+from jivapay.http.routers import balances
 from jivapay.http.routers.me import me_handler
 from jivapay.services import ip_blocks
 from jivapay.services import users as user_service
@@ -321,6 +322,7 @@ router = Router(
         list_ip_blocks,
         block_ip,
         unblock_ip,
+        *balances.admin_handlers,
     ],
     guards=[require_role(Role.ADMIN)],
 )

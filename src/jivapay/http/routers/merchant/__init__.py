@@ -13,6 +13,7 @@ from jivapay.adapters.db.models import Store, StoreApiKey
 from jivapay.domain.identity import Role
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_role
+from jivapay.http.routers import balances
 from jivapay.http.routers.me import me_handler
 from jivapay.services import stores as store_service
 from jivapay.settings import get_settings
@@ -193,6 +194,7 @@ router = Router(
         rotate_api_key,
         revoke_api_key,
         rotate_signing_secret,
+        *balances.merchant_handlers,
     ],
     guards=[require_role(Role.MERCHANT)],
 )

@@ -1,0 +1,324 @@
+"""Balance and history endpoints of the merchant, trader and admin cabinets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+from litestar.status_codes import HTTP_201_CREATED
+
+from jivapay.adapters.resources import get_resources
+from jivapay.domain import ledger as L
+from jivapay.domain.errors import ValidationFailed
+from jivapay.domain.identity import AdminPermission
+from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.guards import require_permission
+from jivapay.services import balances
+from jivapay.services import ledger as ledger_service
+
+FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
+Limit = Parameter(default=50, ge=1, le=500)
+
+
+class UsdtAccount(enum.StrEnum):
+    AVAILABLE = "available"
+    FROZEN = "frozen"
+
+
+class TraderAccount(enum.StrEnum):
+    AVAILABLE = "available"
+    FROZEN = "frozen"
+    FIAT = "fiat"
+
+
+class Direction(enum.StrEnum):
+    PAYIN = "payin"
+    PAYOUT = "payout"
+
+
+class FiatTurnover(msgspec.Struct):
+    currency: str
+    direction: str
+    amount: str
+
+
+class StoreBalanceBody(msgspec.Struct):
+    store_id: int
+    name: str
+    currency: str
+    available: str
+    frozen: str
+
+
+class TraderBalanceBody(msgspec.Struct):
+    currency: str
+    available: str
+    frozen: str
+    fiat_turnover: list[FiatTurnover]
+
+
+class HistoryLineBody(msgspec.Struct):
+    id: int
+    at: dt.datetime
+    kind: str
+    amount: str
+    balance_after: str
+    order_id: int | None
+    transaction_id: int
+
+
+class HistoryPage(msgspec.Struct):
+    currency: str
+    data: list[HistoryLineBody]
+    has_more: bool
+
+
+class Adjustment(msgspec.Struct, forbid_unknown_fields=True):
+    owner_type: str
+    owner_id: int
+    amount: str  # USDT as a decimal string, negative to debit
+    reason: str
+    idempotency_key: str
+
+
+class AdjustmentBody(msgspec.Struct):
+    transaction_id: int
+    replayed: bool
+
+
+def _page(lines: list[balances.HistoryLine], limit: int, currency: str) -> HistoryPage:
+    return HistoryPage(
+        currency,
+        [
+            HistoryLineBody(x.id, x.at, x.kind, x.amount, x.balance_after, x.order_id, x.transaction_id)
+            for x in lines[:limit]
+        ],
+        has_more=len(lines) > limit,
+    )
+
+
+def _csv(
+    key: L.AccountKey, name: str, since: dt.datetime | None, until: dt.datetime | None, kind: str | None
+) -> Stream:
+    return Stream(
+        balances.history_csv(get_resources().session_factory, key, since=since, until=until, kind=kind),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _trader_key(
+    trader_id: int, account: TraderAccount, currency: str | None, direction: Direction | None
+) -> L.AccountKey:
+    if account == TraderAccount.FIAT:
+        if not currency or direction is None:
+            raise ValidationFailed("fiat history needs currency and direction", field="currency")
+        return L.trader_fiat(trader_id, currency.upper(), direction.value)
+    available, frozen = L.owner_accounts("trader", trader_id)
+    return available if account == TraderAccount.AVAILABLE else frozen
+
+
+# --- merchant -----------------------------------------------------------------------------
+
+
+@get("/balance", operation_id="merchant_balance", tags=["merchant"], summary="USDT balance of every store")
+async def merchant_balance(request: Request[Any, Any, Any]) -> list[StoreBalanceBody]:
+    async with transaction() as session:
+        rows = await balances.merchant_balances(session, current_principal(request).user_id)
+    return [StoreBalanceBody(sid, name, L.USDT, b["available"].text, b["frozen"].text) for sid, name, b in rows]
+
+
+@get("/stores/{store_id:int}/balance/history", operation_id="merchant_balance_history", tags=["merchant"])
+async def merchant_history(
+    request: Request[Any, Any, Any],
+    store_id: int,
+    account: UsdtAccount = UsdtAccount.AVAILABLE,
+    starting_after: int | None = None,
+    limit: int = Limit,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    kind: str | None = None,
+) -> HistoryPage:
+    async with transaction() as session:
+        key = await balances.owned_store_account(session, current_principal(request).user_id, store_id, account)
+        lines = await balances.history(
+            session, key, starting_after=starting_after, limit=limit + 1, since=since, until=until, kind=kind
+        )
+    return _page(lines, limit, key.currency)
+
+
+@get("/stores/{store_id:int}/balance/history.csv", operation_id="merchant_balance_history_csv", tags=["merchant"])
+async def merchant_history_csv(
+    request: Request[Any, Any, Any],
+    store_id: int,
+    account: UsdtAccount = UsdtAccount.AVAILABLE,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    kind: str | None = None,
+) -> Stream:
+    async with transaction() as session:
+        key = await balances.owned_store_account(session, current_principal(request).user_id, store_id, account)
+    return _csv(key, f"store-{store_id}-{account}", since, until, kind)
+
+
+merchant_handlers = [merchant_balance, merchant_history, merchant_history_csv]
+
+
+# --- trader -------------------------------------------------------------------------------
+
+
+@get("/balance", operation_id="trader_balance", tags=["trader"], summary="Collateral and fiat turnover")
+async def trader_balance(request: Request[Any, Any, Any]) -> TraderBalanceBody:
+    trader_id = current_principal(request).user_id
+    async with transaction() as session:
+        found = (await balances.owner_balances(session, "trader", [trader_id]))[trader_id]
+    return TraderBalanceBody(
+        L.USDT,
+        found["available"].text,
+        found["frozen"].text,
+        [FiatTurnover(currency, direction, money.text) for currency, direction, money in found["fiat"]],
+    )
+
+
+@get("/balance/history", operation_id="trader_balance_history", tags=["trader"])
+async def trader_history(
+    request: Request[Any, Any, Any],
+    account: TraderAccount = TraderAccount.AVAILABLE,
+    currency: str | None = None,
+    direction: Direction | None = None,
+    starting_after: int | None = None,
+    limit: int = Limit,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    kind: str | None = None,
+) -> HistoryPage:
+    key = _trader_key(current_principal(request).user_id, account, currency, direction)
+    async with transaction() as session:
+        lines = await balances.history(
+            session, key, starting_after=starting_after, limit=limit + 1, since=since, until=until, kind=kind
+        )
+    return _page(lines, limit, key.currency)
+
+
+@get("/balance/history.csv", operation_id="trader_balance_history_csv", tags=["trader"])
+async def trader_history_csv(
+    request: Request[Any, Any, Any],
+    account: TraderAccount = TraderAccount.AVAILABLE,
+    currency: str | None = None,
+    direction: Direction | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    kind: str | None = None,
+) -> Stream:
+    key = _trader_key(current_principal(request).user_id, account, currency, direction)
+    return _csv(key, f"trader-{account}", since, until, kind)
+
+
+trader_handlers = [trader_balance, trader_history, trader_history_csv]
+
+
+# --- admin --------------------------------------------------------------------------------
+
+
+class AdminAccount(msgspec.Struct):
+    owner_type: str
+    owner_id: int
+    currency: str
+    kind: str
+    label: str
+
+
+def _admin_key(owner_type: str, owner_id: int, currency: str, kind: str, label: str) -> L.AccountKey:
+    return L.AccountKey(owner_type, owner_id, currency.upper(), kind, label)
+
+
+@get(
+    "/balances",
+    operation_id="admin_balances",
+    tags=["admin"],
+    guards=FINANCES,
+    summary="Platform profit and totals per owner type, kind and currency",
+)
+async def admin_balances() -> dict[str, Any]:
+    async with transaction() as session:
+        return await balances.platform_overview(session)
+
+
+@get(
+    "/balances/history",
+    operation_id="admin_balance_history",
+    tags=["admin"],
+    guards=FINANCES,
+    summary="History of any account (platform profit: owner_type=platform, kind=profit)",
+)
+async def admin_history(
+    owner_type: str = "platform",
+    owner_id: int = 0,
+    currency: str = L.USDT,
+    kind: str = "profit",
+    label: str = "",
+    starting_after: int | None = None,
+    limit: int = Limit,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    transaction_kind: str | None = None,
+) -> HistoryPage:
+    key = _admin_key(owner_type, owner_id, currency, kind, label)
+    async with transaction() as session:
+        lines = await balances.history(
+            session,
+            key,
+            starting_after=starting_after,
+            limit=limit + 1,
+            since=since,
+            until=until,
+            kind=transaction_kind,
+        )
+    return _page(lines, limit, key.currency)
+
+
+@get("/balances/history.csv", operation_id="admin_balance_history_csv", tags=["admin"], guards=FINANCES)
+async def admin_history_csv(
+    owner_type: str = "platform",
+    owner_id: int = 0,
+    currency: str = L.USDT,
+    kind: str = "profit",
+    label: str = "",
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    transaction_kind: str | None = None,
+) -> Stream:
+    key = _admin_key(owner_type, owner_id, currency, kind, label)
+    return _csv(key, f"{owner_type}-{owner_id}-{kind}", since, until, transaction_kind)
+
+
+@post(
+    "/ledger/adjustments",
+    operation_id="admin_ledger_adjustment",
+    tags=["admin"],
+    guards=FINANCES,
+    status_code=HTTP_201_CREATED,
+    summary="Credit or debit an owner's available USDT, with a reason",
+)
+async def admin_adjustment(request: Request[Any, Any, Any], data: Adjustment) -> AdjustmentBody:
+    amount = L.parse_amount(data.amount, L.USDT_DECIMALS)
+    async with transaction() as session:
+        posting = await ledger_service.adjust(
+            session,
+            current_principal(request).actor,
+            owner_type=data.owner_type,
+            owner_id=data.owner_id,
+            amount=amount,
+            reason=data.reason,
+            idempotency_key=data.idempotency_key,
+            ip=client_ip(request),
+        )
+    return AdjustmentBody(posting.transaction_id, posting.replayed)
+
+
+admin_handlers = [admin_balances, admin_history, admin_history_csv, admin_adjustment]

@@ -1,0 +1,185 @@
+"""Balances and their history, read straight from accounts and entries.
+
+The seed's BalanceStoreHistory / BalanceTraderCryptoHistory / BalanceTraderFiatHistory /
+BalancePlatformHistory are the entries of the store's, the trader's USDT, the trader's
+fiat and the platform's profit accounts.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jivapay.adapters.db.repositories.ledger import LedgerRepository
+from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.repositories.stores import StoreRepository
+from jivapay.domain import ledger as L
+from jivapay.domain.errors import NotFound
+
+CSV_BATCH = 1000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    currency: str
+    decimals: int
+
+    @property
+    def text(self) -> str:
+        return L.format_amount(self.amount, self.decimals)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HistoryLine:
+    id: int
+    at: dt.datetime
+    kind: str
+    amount: str
+    balance_after: str
+    order_id: int | None
+    transaction_id: int
+
+
+async def _decimals(session: AsyncSession, currency: str, cache: dict[str, int]) -> int:
+    if currency not in cache:
+        cache[currency] = (
+            L.USDT_DECIMALS if currency == L.USDT else await ReferenceRepository(session).fiat_minor_units(currency)
+        )
+    return cache[currency]
+
+
+async def owner_balances(session: AsyncSession, owner_type: str, owner_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """owner id → {"available": Money, "frozen": Money, "fiat": [(currency, direction, Money)]}."""
+    accounts = await LedgerRepository(session).accounts_of(owner_type, owner_ids)
+    decimals: dict[str, int] = {}
+    result: dict[int, dict[str, Any]] = {
+        owner_id: {
+            "available": Money(0, L.USDT, L.USDT_DECIMALS),
+            "frozen": Money(0, L.USDT, L.USDT_DECIMALS),
+            "fiat": [],
+        }
+        for owner_id in owner_ids
+    }
+    for account in accounts:
+        money = Money(account.balance, account.currency, await _decimals(session, account.currency, decimals))
+        if account.kind in ("available", "frozen"):
+            result[account.owner_id][account.kind] = money
+        elif account.kind == "fiat":
+            result[account.owner_id]["fiat"].append((account.currency, account.label, money))
+    return result
+
+
+async def merchant_balances(session: AsyncSession, merchant_id: int) -> list[tuple[int, str, dict[str, Any]]]:
+    stores = await StoreRepository(session).list_owned(merchant_id)
+    balances = await owner_balances(session, "store", [s.id for s in stores])
+    return [(s.id, s.name, balances[s.id]) for s in stores]
+
+
+async def platform_overview(session: AsyncSession) -> dict[str, Any]:
+    repo = LedgerRepository(session)
+    decimals: dict[str, int] = {}
+    totals = []
+    profit = []
+    for owner_type, kind, currency, total, count in await repo.totals_by_kind():
+        money = Money(int(total or 0), currency, await _decimals(session, currency, decimals))
+        totals.append(
+            {"owner_type": owner_type, "kind": kind, "currency": currency, "total": money.text, "accounts": count}
+        )
+        if owner_type == "platform" and kind == "profit":
+            profit.append({"currency": currency, "amount": money.text})
+    return {"profit": profit, "totals": totals}
+
+
+async def _account_id(session: AsyncSession, key: L.AccountKey) -> int | None:
+    account = await LedgerRepository(session).find_account(key)
+    return account.id if account else None
+
+
+async def history(
+    session: AsyncSession,
+    key: L.AccountKey,
+    *,
+    starting_after: int | None,
+    limit: int,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    kind: str | None = None,
+) -> list[HistoryLine]:
+    """Newest first; an account never used has an empty history."""
+    account_id = await _account_id(session, key)
+    if account_id is None:
+        return []
+    decimals = await _decimals(session, key.currency, {})
+    rows = await LedgerRepository(session).entries(
+        account_id, starting_after=starting_after, limit=limit, since=since, until=until, kind=kind
+    )
+    return [
+        HistoryLine(
+            r.id,
+            r.created_at,
+            r.kind,
+            L.format_amount(r.amount, decimals),
+            L.format_amount(r.balance_after, decimals),
+            r.order_id,
+            r.transaction_id,
+        )
+        for r in rows
+    ]
+
+
+async def history_csv(
+    session_factory: async_sessionmaker[AsyncSession],
+    key: L.AccountKey,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    kind: str | None = None,
+) -> AsyncIterator[bytes]:
+    """CSV of an account's history, streamed in batches (never the whole history in memory)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["entry_id", "created_at", "kind", "amount", "balance_after", "currency", "order_id", "transaction_id"]
+    )
+    yield buffer.getvalue().encode()
+    cursor: int | None = None
+    while True:
+        async with session_factory() as session:
+            lines = await history(
+                session, key, starting_after=cursor, limit=CSV_BATCH, since=since, until=until, kind=kind
+            )
+        if not lines:
+            return
+        buffer.seek(0)
+        buffer.truncate()
+        for line in lines:
+            writer.writerow(
+                [
+                    line.id,
+                    line.at.isoformat(),
+                    line.kind,
+                    line.amount,
+                    line.balance_after,
+                    key.currency,
+                    line.order_id or "",
+                    line.transaction_id,
+                ]
+            )
+        yield buffer.getvalue().encode()
+        if len(lines) < CSV_BATCH:
+            return
+        cursor = lines[-1].id
+
+
+async def owned_store_account(session: AsyncSession, merchant_id: int, store_id: int, kind: str) -> L.AccountKey:
+    if await StoreRepository(session).get_owned(store_id, merchant_id) is None:
+        raise NotFound("Store not found", store_id=store_id)
+    available, frozen = L.owner_accounts("store", store_id)
+    return available if kind == "available" else frozen
