@@ -68,3 +68,30 @@ def test_seed_creates_the_first_admin_once(workdir: Path) -> None:
     second = run_jivapay(["seed"], env, workdir)
     assert second.returncode == 0
     assert "created admin" not in second.stdout
+
+
+def test_ledger_audit_passes_then_fails_on_tampering(workdir: Path) -> None:
+    import asyncio
+
+    import asyncpg
+
+    env = jivapay_env()
+    ok = run_jivapay(["ledger", "audit"], env, workdir)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "ledger audit passed" in ok.stdout
+
+    async def tamper() -> None:
+        connection = await asyncpg.connect(env["DATABASE_URL"])
+        try:
+            await connection.execute(
+                "INSERT INTO accounts (owner_type, owner_id, currency, kind, balance) VALUES ('store', 1, 'USDT', "
+                "'available', 5)"
+            )
+        finally:
+            await connection.close()
+
+    asyncio.run(tamper())
+    failed = run_jivapay(["ledger", "audit"], env, workdir)
+    assert failed.returncode == 1
+    assert "FAIL balance_equals_entries: 1 violation(s)" in failed.stdout
+    assert "ledger audit FAILED" in failed.stdout

@@ -1,7 +1,7 @@
 """``jivapay scheduler``: one APScheduler process that only enqueues.
 
-It relays the outbox and prunes what was sent; later issues add order expiry, chain
-scans, payouts and the ledger audit here. Run exactly one.
+It relays the outbox, prunes what was sent and enqueues the hourly ledger audit; later
+issues add order expiry, chain scans and payouts here. Run exactly one.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import close_resources, get_resources
 from jivapay.settings import Settings
-from jivapay.worker import actors as _actors  # noqa: F401 - registers every actor on the broker
+from jivapay.worker import actors as _actors
 from jivapay.worker.broker import broker
 from jivapay.worker.relay import relay_pending
 
@@ -43,6 +43,13 @@ async def prune_outbox_job() -> None:
         report_critical_error(exc, "outbox prune failed")
 
 
+def enqueue_ledger_audit_job() -> None:
+    try:
+        _actors.ledger.audit.send()
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "could not enqueue the ledger audit")
+
+
 def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=dt.UTC, job_defaults={"coalesce": True, "max_instances": 1})
     scheduler.add_job(
@@ -54,6 +61,7 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
         next_run_time=dt.datetime.now(dt.UTC),
     )
     scheduler.add_job(prune_outbox_job, "interval", hours=1, id="outbox.prune")
+    scheduler.add_job(enqueue_ledger_audit_job, "interval", hours=1, id="ledger.audit")
     return scheduler
 
 
