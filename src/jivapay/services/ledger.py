@@ -11,11 +11,12 @@ import dataclasses
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.models import Hold
 from jivapay.adapters.db.repositories.ledger import LedgerRepository
 from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
@@ -48,13 +49,16 @@ async def post(
     account_legs: dict[int, int] | None = None,
     order_id: int | None = None,
     details: dict[str, Any] | None = None,
+    before_lock: Callable[[int], Awaitable[None]] | None = None,
 ) -> Posting:
     """Post one balanced transaction, or replay it.
 
     Accounts are locked FOR UPDATE in id order; the legs must sum to zero per currency;
     no non-external balance may go below zero (InsufficientBalance, backed by a CHECK).
     The same key with the same legs returns the original; with other legs it is a
-    Conflict and nothing is written.
+    Conflict and nothing is written. ``before_lock(transaction_id)`` runs before the account
+    locks are taken: bookkeeping that needs the id (holds, settlements) goes there, so hot
+    accounts such as the platform's profit stay locked for two statements only.
     """
     if not idempotency_key or len(idempotency_key) > 128:
         raise ValidationFailed("an idempotency key of 1-128 characters is required")
@@ -82,6 +86,8 @@ async def post(
             )
         return Posting(existing.id, replayed=True)
 
+    if before_lock is not None:
+        await before_lock(transaction_id)
     locked = await repo.lock_accounts(amounts)
     totals: dict[str, int] = defaultdict(int)
     for account_id, amount in amounts.items():
@@ -99,19 +105,8 @@ async def post(
                 balance=account.balance,
                 needed=-amount,
             )
-    await repo.apply_deltas(amounts)
-    await repo.insert_entries(
-        [
-            {
-                "transaction_id": transaction_id,
-                "account_id": account_id,
-                "currency": locked[account_id].currency,
-                "amount": amount,
-                "balance_after": locked[account_id].balance + amount,
-            }
-            for account_id, amount in sorted(amounts.items())
-        ]
-    )
+    # balances and entries in one statement: the locks above are held for as little as possible
+    await repo.apply_and_record(transaction_id, amounts)
     return Posting(transaction_id, replayed=False)
 
 
@@ -171,9 +166,12 @@ async def _resolve(
     extra_legs: Sequence[L.Leg],
     order_id: int | None,
     details: dict[str, Any] | None,
+    *,
+    locked: Hold | None = None,
+    before_lock: Callable[[int], Awaitable[None]] | None = None,
 ) -> Posting:
     repo = LedgerRepository(session)
-    hold = await repo.lock_hold(reference)
+    hold = locked or await repo.lock_hold(reference)
     if hold is None:
         raise NotFound("No hold for this reference", reference=reference)
     if hold.status != "active":  # resolved before: a replay of ours, or a conflict
@@ -190,7 +188,16 @@ async def _resolve(
     account_legs = {hold.frozen_account_id: -hold.amount}
     if hold.amount - captured:
         account_legs[hold.available_account_id] = hold.amount - captured
-    posting = await post(
+    hold_id = hold.id
+
+    async def bookkeeping(transaction_id: int) -> None:
+        # the hold row is ours (locked above): mark it before any account lock is taken
+        if not await repo.finish_hold(hold_id, status, transaction_id):
+            raise Conflict("The hold was resolved concurrently", reference=reference)
+        if before_lock is not None:
+            await before_lock(transaction_id)
+
+    return await post(
         session,
         idempotency_key=key,
         kind=kind,
@@ -198,10 +205,8 @@ async def _resolve(
         account_legs=account_legs,
         order_id=order_id,
         details=details,
+        before_lock=bookkeeping,
     )
-    if not await repo.finish_hold(hold.id, status, posting.transaction_id):
-        raise Conflict("The hold was resolved concurrently", reference=reference)  # never with the row lock held
-    return posting
 
 
 async def capture(
@@ -251,17 +256,14 @@ def order_hold_reference(order_id: int) -> str:
 async def settle_completed_order(session: AsyncSession, order_id: int) -> Settlement:
     """Post a completed order's money movements (DESIGN "Money and the ledger"); once per order."""
     repo = LedgerRepository(session)
-    done = await repo.settlement(order_id)
-    if done is not None:
-        return Settlement(order_id, done.transaction_id, done.platform_profit, replayed=True)
     order = await OrderRepository(session).get(order_id, for_update=True)
     if order is None:
         raise NotFound("Order not found", order_id=order_id)
-    if order.status != "completed":
-        raise Conflict("Only completed orders are settled", order_id=order_id, status=order.status)
-    done = await repo.settlement(order_id)  # settled while we waited for the lock
+    done = await repo.settlement(order_id)  # settled before (or while we waited for the lock)
     if done is not None:
         return Settlement(order_id, done.transaction_id, done.platform_profit, replayed=True)
+    if order.status != "completed":
+        raise Conflict("Only completed orders are settled", order_id=order_id, status=order.status)
     minor_units = await ReferenceRepository(session).fiat_minor_units(order.currency)
     reference = order_hold_reference(order_id)
     fiat_legs = [
@@ -276,10 +278,10 @@ async def settle_completed_order(session: AsyncSession, order_id: int) -> Settle
         payout = L.payout_split(order.amount, minor_units, order.rate, order.store_commission, order.trader_commission)
         payer, payer_id, hold_amount = "store", order.store_id, payout.store_hold
         receiver, credit = L.trader_available(order.trader_id), payout.trader_credit
-    hold = await repo.hold_by_reference(reference)
+    hold = await repo.lock_hold(reference)
     if hold is None:
         await freeze(session, payer, payer_id, hold_amount, reference, order_id=order_id)
-        hold = await repo.hold_by_reference(reference)
+        hold = await repo.lock_hold(reference)
         assert hold is not None
     if hold.amount < credit:
         raise Conflict(
@@ -289,22 +291,28 @@ async def settle_completed_order(session: AsyncSession, order_id: int) -> Settle
     destinations = [L.Leg(receiver, credit)]
     if profit:
         destinations.append(L.Leg(L.platform_profit(), profit))
-    posting = await capture(
+    direction = order.direction
+
+    async def record_settlement(transaction_id: int) -> None:
+        await repo.insert_settlement(order_id, direction, transaction_id, profit)
+
+    posting = await _resolve(
         session,
         reference,
+        "captured",
+        f"settle:{order_id}",
+        f"settle_{direction}",
         destinations,
-        extra_legs=fiat_legs,
-        key=f"settle:{order_id}",
-        kind=f"settle_{order.direction}",
-        order_id=order_id,
-        details={
+        fiat_legs,
+        order_id,
+        {
             "rate": str(order.rate),
             "store_commission": str(order.store_commission),
             "trader_commission": str(order.trader_commission),
         },
+        locked=hold,
+        before_lock=record_settlement,
     )
-    if not posting.replayed:
-        await repo.insert_settlement(order_id, order.direction, posting.transaction_id, profit)
     log.info("order settled", extra={"order_id": order_id, "direction": order.direction, "profit": profit})
     return Settlement(order_id, posting.transaction_id, profit, replayed=posting.replayed)
 

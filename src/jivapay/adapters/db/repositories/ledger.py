@@ -7,13 +7,31 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import Table, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import Account, Hold, LedgerEntry, LedgerTransaction, SettledOrder
 from jivapay.adapters.db.uow import on_commit
 from jivapay.domain.ledger import AccountKey
+
+_APPLY_AND_RECORD = text(
+    """
+    WITH v AS (
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS t(account_id, delta)
+    ), updated AS (
+        UPDATE accounts a SET balance = a.balance + v.delta, version = a.version + 1
+        FROM v WHERE a.id = v.account_id
+        RETURNING a.id, a.currency, a.balance
+    )
+    INSERT INTO ledger_entries (transaction_id, account_id, currency, amount, balance_after)
+    SELECT :tx, updated.id, updated.currency, v.delta, updated.balance
+    FROM updated JOIN v ON v.account_id = updated.id
+    ORDER BY updated.id
+    """
+)
+
+SHARED_OWNER_TYPES = ("platform", "external", "adjustment")
 
 # account identities never change once committed: cache their ids per process
 _account_ids: dict[AccountKey, int] = {}
@@ -84,23 +102,20 @@ class LedgerRepository:
         return (await self.session.scalars(select(Account).where(Account.owner_type == owner_type))).all()
 
     async def lock_accounts(self, ids: Iterable[int]) -> dict[int, LockedAccount]:
-        """FOR UPDATE in id order: two postings never wait on each other in a cycle."""
+        """FOR UPDATE in one global order, so two postings never wait on each other in a cycle.
+
+        The order is (shared account?, id): the platform's and the external counterpart
+        accounts, which almost every posting touches, are locked last — a posting waiting
+        for a trader's account does not sit on them meanwhile.
+        """
+        shared = Account.owner_type.in_(SHARED_OWNER_TYPES)
         stmt = (
             select(Account.id, Account.currency, Account.kind, Account.balance)
             .where(Account.id.in_(sorted(set(ids))))
-            .order_by(Account.id)
+            .order_by(shared, Account.id)
             .with_for_update()
         )
         return {row.id: LockedAccount(*row) for row in (await self.session.execute(stmt)).all()}
-
-    async def apply_deltas(self, deltas: dict[int, int]) -> None:
-        table = cast(Table, Account.__table__)
-        await self.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("account_id"))
-            .values(balance=table.c.balance + bindparam("delta"), version=table.c.version + 1),
-            [{"account_id": account_id, "delta": delta} for account_id, delta in deltas.items()],
-        )
 
     # --- transactions and entries ---
     async def insert_transaction(
@@ -119,8 +134,12 @@ class LedgerRepository:
         stmt = select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def insert_entries(self, rows: list[dict[str, Any]]) -> None:
-        await self.session.execute(insert(LedgerEntry), rows)
+    async def apply_and_record(self, transaction_id: int, amounts: dict[int, int]) -> None:
+        """Add the deltas to the (locked) accounts and write the entries with their balance_after."""
+        ids = sorted(amounts)
+        await self.session.execute(
+            _APPLY_AND_RECORD, {"tx": transaction_id, "ids": ids, "deltas": [amounts[i] for i in ids]}
+        )
 
     # --- holds ---
     async def insert_hold(self, **values: Any) -> int:
@@ -154,10 +173,11 @@ class LedgerRepository:
         return await self.session.get(SettledOrder, order_id)
 
     async def insert_settlement(self, order_id: int, direction: str, transaction_id: int, profit: int) -> None:
-        self.session.add(
-            SettledOrder(order_id=order_id, direction=direction, transaction_id=transaction_id, platform_profit=profit)
+        await self.session.execute(
+            insert(SettledOrder).values(
+                order_id=order_id, direction=direction, transaction_id=transaction_id, platform_profit=profit
+            )
         )
-        await self.session.flush()
 
     # --- history ---
     async def entries(

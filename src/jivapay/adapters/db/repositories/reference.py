@@ -25,6 +25,9 @@ _CONFLICT_KEYS: dict[type[Base], list[str]] = {
 }
 
 
+_MINOR_UNITS: dict[str, int] = {}
+
+
 class ReferenceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -42,9 +45,13 @@ class ReferenceRepository:
         return len((await self.session.execute(stmt)).all())
 
     async def fiat_minor_units(self, currency: str) -> int:
+        """A currency's minor units never change once it exists: cached per process."""
+        if currency in _MINOR_UNITS:
+            return _MINOR_UNITS[currency]
         value = (
             await self.session.execute(select(FiatCurrency.minor_units).where(FiatCurrency.code == currency))
         ).scalar_one_or_none()
         if value is None:
             raise NotFound("Unknown fiat currency", currency=currency)
+        _MINOR_UNITS[currency] = int(value)
         return int(value)
