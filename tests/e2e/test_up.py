@@ -87,6 +87,14 @@ def test_up_runs_the_platform_on_embedded_services_and_stops_cleanly(tmp_path: P
         assert me.json()["login"] == merchant["login"]
         store = httpx.get(f"{demo['api']}/gateway/store", headers={"X-API-Key": demo["store"]["api_key"]})
         assert store.json()["store_id"] == demo["store"]["id"]
+        trader = demo["users"]["trader"]
+        trader_token = httpx.post(
+            f"{demo['api']}/trader/auth/token", data={"username": trader["login"], "password": trader["password"]}
+        ).json()
+        balance = httpx.get(
+            f"{demo['api']}/trader/balance", headers={"Authorization": f"Bearer {trader_token['access_token']}"}
+        ).json()
+        assert balance["available"] == "1000.000000"
         assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {"status": "ok"}
         assert f"http://127.0.0.1:{port}/schema/swagger" in log.read_text()
         started = _everything_started_by(first, data_dir)

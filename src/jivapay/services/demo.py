@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.repositories.users import UserRepository
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, Role
+from jivapay.services import ledger
 from jivapay.services import stores as store_service
 from jivapay.services import users as user_service
 from jivapay.settings import Settings
@@ -26,6 +27,8 @@ DEMO_LOGINS = {
     Role.SUPPORT: "demo-support",
 }
 SEEDER = Actor.system("demo-seed")
+DEMO_TRADER_COLLATERAL = 1_000 * 10**6  # 1000 USDT
+DEMO_STORE_FLOAT = 100 * 10**6
 
 
 def _password() -> str:
@@ -88,6 +91,9 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> dict[str, Any]
     issued = await store_service.issue_api_key(
         session, settings, SEEDER, merchant_id=ids[Role.MERCHANT], store_id=store.id, name="demo"
     )
+    # collateral for the trader and a float for the store, as if deposited on TRON
+    await ledger.credit_deposit(session, "trader", ids[Role.TRADER], "TRC20", DEMO_TRADER_COLLATERAL, "demo-collateral")
+    await ledger.credit_deposit(session, "store", store.id, "TRC20", DEMO_STORE_FLOAT, "demo-store-float")
     return {
         "users": users,
         "store": {"id": store.id, "api_key": issued.plaintext, "signing_secret": signing_secret},
