@@ -200,3 +200,8 @@ async def verify_password_async(settings: Settings, stored_hash: str, password: 
 
 async def burn_password_check_async(settings: Settings, password: str) -> None:
     await asyncio.to_thread(burn_password_check, settings, password)
+
+
+def requisite_fingerprint(settings: Settings, number: str) -> str:
+    """Keyed hash of a requisite number: finds duplicates without storing the number in the clear."""
+    return hmac.new(settings.api_key_pepper.encode(), b"requisite:" + number.encode(), hashlib.sha256).hexdigest()

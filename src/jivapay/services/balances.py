@@ -55,6 +55,11 @@ async def _decimals(session: AsyncSession, currency: str, cache: dict[str, int])
     return cache[currency]
 
 
+async def fiat_decimals(session: AsyncSession, currency: str) -> int:
+    """Minor units of a currency (USDT: 6); NotFound for an unknown one."""
+    return await _decimals(session, currency, {})
+
+
 async def owner_balances(session: AsyncSession, owner_type: str, owner_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """owner id → {"available": Money, "frozen": Money, "fiat": [(currency, direction, Money)]}."""
     accounts = await LedgerRepository(session).accounts_of(owner_type, owner_ids)

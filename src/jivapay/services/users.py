@@ -22,6 +22,7 @@ from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.identity import AdminPermission, Role, check_password_policy, normalize_email, normalize_login
 from jivapay.services.audit import log_action
+from jivapay.services.requisites import scrub_trader_requisites
 from jivapay.settings import Settings
 
 # profile fields an admin may set, per role
@@ -264,7 +265,9 @@ async def export_user_data(
     }
 
 
-async def anonymize_user(session: AsyncSession, actor: Actor, user_id: int, *, ip: str | None = None) -> UserView:
+async def anonymize_user(
+    session: AsyncSession, settings: Settings, actor: Actor, user_id: int, *, ip: str | None = None
+) -> UserView:
     """Scrub personal data; ids stay, so orders and ledger entries keep pointing at the same row."""
     repo = UserRepository(session)
     user = await repo.get(user_id, for_update=True)
@@ -285,7 +288,8 @@ async def anonymize_user(session: AsyncSession, actor: Actor, user_id: int, *, i
         profile.contact_phone = None
     await RefreshTokenRepository(session).revoke_all_for_user(user.id)
     await LoginHistoryRepository(session).scrub_for_user(user.id)
-    # requisites (owner names, numbers) are scrubbed here too once the order engine adds them
+    if user.role == Role.TRADER:
+        await scrub_trader_requisites(session, settings, user.id)
     await session.flush()
     await log_action(session, actor, "user.anonymize", Target.of("user", user.id), ip=ip)
     return await get_user(session, user.id)

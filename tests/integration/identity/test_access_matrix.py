@@ -30,12 +30,15 @@ CALLERS = (
     "merchant",
     "foreign_merchant",
     "trader",
+    "foreign_trader",
     "teamlead",
     "support",
     "admin",
     "limited_admin",
     "store_key",
 )
+# path parameters that name something one merchant or trader owns
+OWNED_BY = {"store_id": "merchant", "key_id": "merchant", "requisite_id": "trader"}
 
 
 def app_routes(app: Litestar) -> list[tuple[str, str]]:
@@ -64,7 +67,7 @@ def classify(path: str) -> str:
     raise AssertionError(f"route {path} is not classified in the access matrix: decide who may call it")
 
 
-def expected(rule: str, caller: str, owned_resource: bool) -> str:
+def expected(rule: str, caller: str, owner: str | None) -> str:
     """'ok' (anything but 401/403/405/5xx), or the exact status."""
     if rule == "public":
         return "ok"
@@ -81,8 +84,8 @@ def expected(rule: str, caller: str, owned_resource: bool) -> str:
         return "ok" if caller == "admin" else "403"
     if role != rule:
         return "403"
-    if caller == "foreign_merchant" and owned_resource:
-        return "404"
+    if caller.startswith("foreign_") and owner == role:
+        return "404"  # someone else's row does not exist for this caller
     return "ok"
 
 
@@ -93,9 +96,10 @@ class World:
 
 
 @pytest.fixture
-async def world(client: Any, session_factory: async_sessionmaker[AsyncSession]) -> World:
+async def world(seeded: None, client: Any, session_factory: async_sessionmaker[AsyncSession]) -> World:
     users = {role: await make_user(session_factory, role) for role in Role}
     foreign = await make_user(session_factory, Role.MERCHANT)
+    foreign_trader = await make_user(session_factory, Role.TRADER)
     limited = await make_user(session_factory, Role.ADMIN, permissions={AdminPermission.MANAGE_SETTINGS})
     victim = await make_user(session_factory, Role.SUPPORT)  # target of destructive admin calls
     store_id = await make_store(session_factory, users[Role.MERCHANT].id)
@@ -104,6 +108,20 @@ async def world(client: Any, session_factory: async_sessionmaker[AsyncSession]) 
     for role, user in users.items():
         headers[role.value] = bearer(await token_for(client, role, user.login))
     headers["foreign_merchant"] = bearer(await token_for(client, Role.MERCHANT, foreign.login))
+    headers["foreign_trader"] = bearer(await token_for(client, Role.TRADER, foreign_trader.login))
+    requisite = await client.post(
+        "/trader/requisites",
+        headers=headers["trader"],
+        json={
+            "type": "card",
+            "bank_id": 1,
+            "payment_method_id": 1,
+            "currency": "RUB",
+            "owner_name": "Ivan Petrov",
+            "number": "4276160000000019",
+        },
+    )
+    assert requisite.status_code == 201, requisite.text
     headers["limited_admin"] = bearer(await token_for(client, Role.ADMIN, limited.login))
     params = {
         "store_id": str(store_id),
@@ -111,20 +129,21 @@ async def world(client: Any, session_factory: async_sessionmaker[AsyncSession]) 
         "user_id": str(victim.id),
         "path": "openapi.json",
         "ip": "198.51.100.77",
+        "requisite_id": str(requisite.json()["id"]),
     }
     return World(headers, params)
 
 
-def fill(path: str, params: dict[str, str]) -> tuple[str, bool]:
-    owned = False
+def fill(path: str, params: dict[str, str]) -> tuple[str, str | None]:
+    owner: str | None = None
 
     def replace(match: re.Match[str]) -> str:
-        nonlocal owned
+        nonlocal owner
         name = match.group(1)
-        owned = owned or name in ("store_id", "key_id")
+        owner = owner or OWNED_BY.get(name)
         return params[name]
 
-    return re.sub(r"\{(\w+)(?::\w+)?\}", replace, path), owned
+    return re.sub(r"\{(\w+)(?::\w+)?\}", replace, path), owner
 
 
 async def test_access_matrix(client: Any, world: World) -> None:
@@ -133,9 +152,9 @@ async def test_access_matrix(client: Any, world: World) -> None:
     failures = []
     for method, template in routes:
         rule = classify(template)
-        path, owned = fill(template, world.params)
+        path, owner = fill(template, world.params)
         for caller in CALLERS:
-            want = expected(rule, caller, owned)
+            want = expected(rule, caller, owner)
             kwargs: dict[str, Any] = {"headers": world.headers[caller]}
             if method in ("POST", "PUT", "PATCH"):
                 kwargs["json"] = {}

@@ -25,7 +25,7 @@ from jivapay.adapters.db.models.ledger import (
     StoreCommission,
     TraderCommission,
 )
-from jivapay.adapters.db.models.orders import OrderHistory
+from jivapay.adapters.db.models.orders import OrderHistory, Requisite
 from jivapay.adapters.db.models.platform import (
     AuditLogEntry,
     ConfigurationSetting,
@@ -58,6 +58,7 @@ __all__ = [
     "OutboxMessage",
     "PaymentMethod",
     "RefreshToken",
+    "Requisite",
     "Role",
     "SettledOrder",
     "Store",

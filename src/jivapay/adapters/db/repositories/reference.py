@@ -44,6 +44,12 @@ class ReferenceRepository:
         )
         return len((await self.session.execute(stmt)).all())
 
+    async def bank(self, bank_id: int) -> Bank | None:
+        return await self.session.get(Bank, bank_id)
+
+    async def payment_method(self, method_id: int) -> PaymentMethod | None:
+        return await self.session.get(PaymentMethod, method_id)
+
     async def fiat_minor_units(self, currency: str) -> int:
         """A currency's minor units never change once it exists: cached per process."""
         if currency in _MINOR_UNITS:

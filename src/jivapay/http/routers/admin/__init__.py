@@ -18,7 +18,7 @@ from jivapay.domain.identity import AdminPermission, Role
 from jivapay.domain.pii import mask_name
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission, require_role
-from jivapay.http.routers import balances
+from jivapay.http.routers import balances, requisites
 from jivapay.http.routers.me import me_handler
 from jivapay.services import ip_blocks
 from jivapay.services import users as user_service
@@ -252,7 +252,7 @@ async def export_user(request: Request[Any, Any, Any], user_id: int) -> dict[str
 async def anonymize_user(request: Request[Any, Any, Any], user_id: int) -> UserBody:
     async with transaction() as session:
         view = await user_service.anonymize_user(
-            session, current_principal(request).actor, user_id, ip=client_ip(request)
+            session, get_settings(), current_principal(request).actor, user_id, ip=client_ip(request)
         )
     return user_body(view.user, view.profile)
 
@@ -323,6 +323,7 @@ router = Router(
         block_ip,
         unblock_ip,
         *balances.admin_handlers,
+        *requisites.admin_handlers,
     ],
     guards=[require_role(Role.ADMIN)],
 )
