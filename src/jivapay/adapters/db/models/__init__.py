@@ -25,7 +25,13 @@ from jivapay.adapters.db.models.ledger import (
     StoreCommission,
     TraderCommission,
 )
-from jivapay.adapters.db.models.orders import OrderHistory, Requisite
+from jivapay.adapters.db.models.orders import (
+    IncomingOrder,
+    OrderHistory,
+    Requisite,
+    RequisiteDailyUsage,
+    RequisiteOpenAmount,
+)
 from jivapay.adapters.db.models.platform import (
     AuditLogEntry,
     ConfigurationSetting,
@@ -50,6 +56,7 @@ __all__ = [
     "ExchangeRate",
     "FiatCurrency",
     "Hold",
+    "IncomingOrder",
     "LedgerEntry",
     "LedgerTransaction",
     "LoginAttempt",
@@ -59,6 +66,8 @@ __all__ = [
     "PaymentMethod",
     "RefreshToken",
     "Requisite",
+    "RequisiteDailyUsage",
+    "RequisiteOpenAmount",
     "Role",
     "SettledOrder",
     "Store",

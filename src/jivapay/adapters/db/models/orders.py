@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -20,12 +21,73 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
+    func,
     text,
     true,
 )
+from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jivapay.adapters.db.models.base import Base, TimestampMixin
+
+INCOMING_STATUSES = ("new", "retrying", "assigned", "failed", "rejected", "review")
+
+
+class IncomingOrder(TimestampMixin, Base):
+    """What a merchant asked for; the processor turns it into an assigned order (or fails it)."""
+
+    __tablename__ = "incoming_orders"
+    __table_args__ = (
+        UniqueConstraint("store_id", "merchant_order_id"),
+        CheckConstraint("direction IN ('payin', 'payout')", name="direction_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in INCOMING_STATUSES) + ")", name="status_known"),
+        Index("ix_incoming_orders_due", "next_attempt_at", postgresql_where=text("status IN ('new', 'retrying')")),
+        Index("ix_incoming_orders_client_id_status", "client_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    direction: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int] = mapped_column(BigInteger)  # fiat minor units, as requested
+    currency: Mapped[str] = mapped_column(ForeignKey("fiat_currencies.code"))
+    payment_method_id: Mapped[int] = mapped_column(ForeignKey("payment_methods.id"))
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id"))
+    merchant_order_id: Mapped[str] = mapped_column(String(128))
+    client_id: Mapped[str | None] = mapped_column(String(128))
+    client_ip: Mapped[str | None] = mapped_column(INET)
+    client_card_bin: Mapped[str | None] = mapped_column(String(8))
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
+    return_url: Mapped[str | None] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16), server_default="new")
+    retry_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    failure_reason: Mapped[str | None] = mapped_column(String(256))
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RequisiteDailyUsage(Base):
+    """Per requisite and day: turnover and orders, maintained with each assignment (and its undo)."""
+
+    __tablename__ = "requisite_daily_usage"
+
+    requisite_id: Mapped[int] = mapped_column(ForeignKey("requisites.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    turnover: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    orders: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    __table_args__ = (CheckConstraint("turnover >= 0 AND orders >= 0", name="non_negative"),)
+
+
+class RequisiteOpenAmount(Base):
+    """An open pay-in's exact amount on a requisite: two open pay-ins never share one."""
+
+    __tablename__ = "requisite_open_amounts"
+
+    requisite_id: Mapped[int] = mapped_column(ForeignKey("requisites.id"), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigInteger, unique=True)
 
 
 class OrderHistory(TimestampMixin, Base):
@@ -53,6 +115,10 @@ class OrderHistory(TimestampMixin, Base):
     trader_commission: Mapped[Decimal] = mapped_column(Numeric(8, 6))
     payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    incoming_order_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_orders.id"), unique=True)
+    requisite_id: Mapped[int | None] = mapped_column(ForeignKey("requisites.id"))
+    requested_amount: Mapped[int | None] = mapped_column(BigInteger)  # before a shift to keep amounts unique
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Requisite(TimestampMixin, Base):
@@ -64,6 +130,7 @@ class Requisite(TimestampMixin, Base):
         CheckConstraint("type IN ('card', 'account', 'phone')", name="type_known"),
         CheckConstraint("direction IN ('payin', 'payout', 'both')", name="direction_known"),
         CheckConstraint("min_amount IS NULL OR max_amount IS NULL OR min_amount <= max_amount", name="amount_range"),
+        CheckConstraint("open_orders >= 0", name="open_orders_non_negative"),
         Index("ix_requisites_trader_id", "trader_id"),
         Index(
             "uq_requisites_fingerprint", "number_fingerprint", unique=True, postgresql_where=text("archived_at IS NULL")
@@ -97,5 +164,6 @@ class Requisite(TimestampMixin, Base):
     monthly_limit: Mapped[int | None] = mapped_column(BigInteger)
     orders_per_day: Mapped[int | None] = mapped_column(Integer)
     max_open_orders: Mapped[int | None] = mapped_column(Integer)
+    open_orders: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
