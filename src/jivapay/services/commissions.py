@@ -33,11 +33,11 @@ def _check_direction(direction: str) -> None:
         raise ValidationFailed("direction must be payin or payout", field="direction")
 
 
-async def _rate(found: Decimal | None, default_key: str) -> Decimal:
+async def _rate(found: Decimal | None, default_key: str, session: AsyncSession | None = None) -> Decimal:
     if found is not None:
         return found
     try:
-        return await get_config(default_key, Decimal)
+        return await get_config(default_key, Decimal, session=session)
     except ConfigurationError:
         raise ConfigurationError(f"no commission is set and {default_key} has no value", key=default_key) from None
 

@@ -58,22 +58,30 @@ async def _current_version() -> str | None:
     return str(version or "0")
 
 
-async def _load_all() -> dict[str, Any]:
-    async with get_resources().session_factory() as session:
+async def _load_all(session: AsyncSession | None) -> dict[str, Any]:
+    """Read every setting — through the caller's session when it has one: a second pooled
+    connection taken while the first is held can starve the pool under load."""
+    if session is not None:
         raw = await ConfigurationRepository(session).all_raw()
+    else:
+        async with get_resources().session_factory() as own:
+            raw = await ConfigurationRepository(own).all_raw()
     return {key: parse_value(value, value_type, key=key) for key, (value, value_type) in raw.items()}
 
 
-async def get_config(key: str, type_: type[T], default: T = _MISSING) -> T:
-    """The typed value of ``key``; ``default`` when it is not set; ConfigurationError otherwise."""
+async def get_config(key: str, type_: type[T], default: T = _MISSING, *, session: AsyncSession | None = None) -> T:
+    """The typed value of ``key``; ``default`` when it is not set; ConfigurationError otherwise.
+
+    Code inside a transaction passes its ``session`` so a cache refresh reads through it.
+    """
     version = await _current_version()
     if version is None:
-        values = await _load_all()
+        values = await _load_all(session)
     else:
         if _cache.values is None or _cache.version != version:
             async with _cache.lock:
                 if _cache.values is None or _cache.version != version:
-                    _cache.values = await _load_all()
+                    _cache.values = await _load_all(session)
                     _cache.version = version
         values = _cache.values
         assert values is not None

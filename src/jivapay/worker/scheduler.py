@@ -13,6 +13,7 @@ import signal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.outbox import OutboxRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
@@ -43,6 +44,24 @@ async def prune_outbox_job() -> None:
         report_critical_error(exc, "outbox prune failed")
 
 
+ASSIGN_LEASE = dt.timedelta(seconds=60)
+
+
+async def enqueue_due_orders_job(batch_size: int = 500) -> None:
+    """New and retrying incoming orders whose backoff is over go to `orders.assign`.
+
+    Claimed with a lease in their own transaction, sent after it commits: a crash in between
+    re-sends them when the lease ends, and the actor ignores orders already handled.
+    """
+    try:
+        async with atomic(get_resources().session_factory, name="orders.claim_due") as session:
+            ids = await OrderRepository(session).claim_due_incoming(batch_size, ASSIGN_LEASE)
+        for incoming_id in ids:
+            _actors.orders.assign.send(incoming_order_id=incoming_id)
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "could not enqueue due orders")
+
+
 def enqueue_ledger_audit_job() -> None:
     try:
         _actors.ledger.audit.send()
@@ -62,6 +81,7 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     )
     scheduler.add_job(prune_outbox_job, "interval", hours=1, id="outbox.prune")
     scheduler.add_job(enqueue_ledger_audit_job, "interval", hours=1, id="ledger.audit")
+    scheduler.add_job(enqueue_due_orders_job, "interval", seconds=2, id="orders.enqueue_due")
     return scheduler
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.models import (
     Bank,
     CryptoCurrency,
+    ExchangeRate,
     FiatCurrency,
     PaymentMethod,
     Role,
@@ -43,6 +45,11 @@ class ReferenceRepository:
             .returning(*model.__table__.primary_key)
         )
         return len((await self.session.execute(stmt)).all())
+
+    async def exchange_rate(self, currency: str) -> Decimal | None:
+        stmt = select(ExchangeRate.rate).where(ExchangeRate.currency == currency)
+        value = (await self.session.execute(stmt)).scalar_one_or_none()
+        return Decimal(value) if value is not None else None
 
     async def bank(self, bank_id: int) -> Bank | None:
         return await self.session.get(Bank, bank_id)

@@ -1,0 +1,158 @@
+"""Requisite selection (DESIGN "Orders"): one statement, static filters, dynamic limits from
+per-requisite counters, priority then round robin, FOR UPDATE SKIP LOCKED LIMIT 1."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import RequisiteDailyUsage, RequisiteOpenAmount
+
+_FIND = text(
+    """
+    SELECT r.id, r.trader_id
+    FROM requisites r
+    JOIN users u ON u.id = r.trader_id AND u.is_active
+    JOIN trader_profiles tp ON tp.user_id = r.trader_id AND tp.in_work
+         AND CASE WHEN :direction = 'payin' THEN tp.payin_enabled ELSE tp.payout_enabled END
+    LEFT JOIN accounts a ON a.owner_type = 'trader' AND a.owner_id = r.trader_id AND a.currency = 'USDT'
+         AND a.kind = 'available' AND a.label = ''
+    LEFT JOIN requisite_daily_usage d ON d.requisite_id = r.id AND d.day = :today
+    WHERE r.is_active AND r.archived_at IS NULL
+      AND r.direction IN (:direction, 'both')
+      AND r.currency = :currency
+      AND r.payment_method_id = :payment_method_id
+      AND (CAST(:bank_id AS integer) IS NULL OR r.bank_id = CAST(:bank_id AS integer))
+      AND (r.min_amount IS NULL OR r.min_amount <= :amount)
+      AND (r.max_amount IS NULL OR r.max_amount >= :amount)
+      AND coalesce(a.balance, 0) >= :collateral
+      AND (r.max_open_orders IS NULL OR r.open_orders < r.max_open_orders)
+      AND (r.orders_per_day IS NULL OR coalesce(d.orders, 0) < r.orders_per_day)
+      AND (r.daily_limit IS NULL OR coalesce(d.turnover, 0) + :amount <= r.daily_limit)
+      AND (r.monthly_limit IS NULL OR (
+            SELECT coalesce(sum(m.turnover), 0) FROM requisite_daily_usage m
+            WHERE m.requisite_id = r.id AND m.day >= :month_start) + :amount <= r.monthly_limit)
+      AND (:direction <> 'payin' OR NOT EXISTS (
+            SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount))
+      AND NOT (r.id = ANY(CAST(:exclude AS bigint[])))
+    ORDER BY tp.traffic_priority, r.last_used_at NULLS FIRST, r.id
+    FOR UPDATE OF r SKIP LOCKED
+    LIMIT 1
+    """
+)
+
+
+# Run after the candidate is locked: a new statement sees every committed counter, and no one
+# else can change this requisite's counters while we hold its row (they all lock it first).
+_VERIFY = text(
+    """
+    SELECT
+      (r.max_open_orders IS NULL OR r.open_orders < r.max_open_orders)
+      AND (r.orders_per_day IS NULL OR coalesce(d.orders, 0) < r.orders_per_day)
+      AND (r.daily_limit IS NULL OR coalesce(d.turnover, 0) + :amount <= r.daily_limit)
+      AND (r.monthly_limit IS NULL OR (
+            SELECT coalesce(sum(m.turnover), 0) FROM requisite_daily_usage m
+            WHERE m.requisite_id = r.id AND m.day >= :month_start) + :amount <= r.monthly_limit)
+      AND (NOT :payin OR NOT EXISTS (
+            SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount))
+    FROM requisites r
+    LEFT JOIN requisite_daily_usage d ON d.requisite_id = r.id AND d.day = :today
+    WHERE r.id = :id
+    """
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Candidate:
+    requisite_id: int
+    trader_id: int
+
+
+class SelectionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(
+        self,
+        *,
+        direction: str,
+        currency: str,
+        payment_method_id: int,
+        bank_id: int | None,
+        amount: int,
+        collateral: int,
+        today: dt.date,
+        exclude: list[int],
+    ) -> Candidate | None:
+        row = (
+            await self.session.execute(
+                _FIND,
+                {
+                    "direction": direction,
+                    "currency": currency,
+                    "payment_method_id": payment_method_id,
+                    "bank_id": bank_id,
+                    "amount": amount,
+                    "collateral": collateral,
+                    "today": today,
+                    "month_start": today.replace(day=1),
+                    "exclude": exclude,
+                },
+            )
+        ).one_or_none()
+        return Candidate(row.id, row.trader_id) if row else None
+
+    async def still_fits(self, requisite_id: int, *, amount: int, today: dt.date, payin: bool) -> bool:
+        value = (
+            await self.session.execute(
+                _VERIFY,
+                {
+                    "id": requisite_id,
+                    "amount": amount,
+                    "today": today,
+                    "month_start": today.replace(day=1),
+                    "payin": payin,
+                },
+            )
+        ).scalar_one()
+        return bool(value)
+
+    async def take(self, requisite_id: int, amount: int, day: dt.date, order_id: int, payin: bool) -> None:
+        """Count an assignment: open orders, the day's turnover and orders, and (pay-in) the open amount."""
+        await self.session.execute(
+            text("UPDATE requisites SET open_orders = open_orders + 1, last_used_at = now() WHERE id = :id"),
+            {"id": requisite_id},
+        )
+        stmt = insert(RequisiteDailyUsage).values(requisite_id=requisite_id, day=day, turnover=amount, orders=1)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["requisite_id", "day"],
+                set_={"turnover": RequisiteDailyUsage.turnover + amount, "orders": RequisiteDailyUsage.orders + 1},
+            )
+        )
+        if payin:
+            await self.session.execute(
+                insert(RequisiteOpenAmount).values(requisite_id=requisite_id, amount=amount, order_id=order_id)
+            )
+
+    async def give_back(self, requisite_id: int, amount: int, day: dt.date, order_id: int, *, cancelled: bool) -> None:
+        """The order closed: it is no longer open; a cancelled or expired one no longer counts as turnover."""
+        await self.session.execute(
+            text("UPDATE requisites SET open_orders = greatest(open_orders - 1, 0) WHERE id = :id"),
+            {"id": requisite_id},
+        )
+        await self.session.execute(
+            text("DELETE FROM requisite_open_amounts WHERE order_id = :order_id"), {"order_id": order_id}
+        )
+        if cancelled:
+            await self.session.execute(
+                text(
+                    "UPDATE requisite_daily_usage SET turnover = greatest(turnover - :amount, 0), "
+                    "orders = greatest(orders - 1, 0) WHERE requisite_id = :id AND day = :day"
+                ),
+                {"id": requisite_id, "amount": amount, "day": day},
+            )

@@ -1,0 +1,222 @@
+"""The order processor (seed 000 §3.3 order_processor): an incoming order becomes an assigned one.
+
+One transaction does everything — lock the incoming order, check fraud, select a requisite,
+freeze the collateral, create the order, count the requisite's usage. When it fails, a
+second transaction records the attempt (retry_count, last_attempt_at, failure_reason) and
+the status: ``retrying`` with exponential backoff, or ``failed`` after MAX_ORDER_RETRIES.
+It is idempotent: an order that is no longer new/retrying is left alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jivapay.adapters.db.models import IncomingOrder, OrderHistory
+from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.repositories.selection import Candidate, SelectionRepository
+from jivapay.adapters.db.uow import atomic
+from jivapay.adapters.notifications import report_critical_error
+from jivapay.domain import ledger as L
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import (
+    RETRYABLE_ERRORS,
+    ConfigurationError,
+    InsufficientBalance,
+    JivaPayError,
+    RequisiteNotFound,
+)
+from jivapay.domain.fraud import Decision
+from jivapay.services import ledger
+from jivapay.services.audit import log_action
+from jivapay.services.commissions import calculate_commissions
+from jivapay.services.config import get_config
+from jivapay.services.fraud import check_incoming_order
+
+log = logging.getLogger("jivapay.orders")
+PROCESSOR = Actor.system("order-processor")
+MAX_AMOUNT_SHIFTS = 5
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    incoming_order_id: int
+    status: str  # assigned | review | rejected | retrying | failed | unchanged
+    order_id: int | None = None
+    reason: str | None = None
+
+
+def _initial_status(direction: str) -> str:
+    return "pending_payment" if direction == "payin" else "pending"
+
+
+async def _select(
+    session: AsyncSession, incoming: IncomingOrder, collateral: int, today: dt.date
+) -> tuple[Candidate, int]:
+    """A requisite and the exact amount to show (shifted by the smallest unit when allowed)."""
+    selection = SelectionRepository(session)
+    payin = incoming.direction == "payin"
+    shifts = [0]
+    if payin and await get_config("ALLOW_AMOUNT_SHIFT", bool, session=session):
+        shifts += [step for n in range(1, MAX_AMOUNT_SHIFTS + 1) for step in (n, -n)]
+    for shift in shifts:
+        amount = incoming.amount + shift
+        if amount <= 0:
+            continue
+        excluded: list[int] = []
+        while True:
+            candidate = await selection.find(
+                direction=incoming.direction,
+                currency=incoming.currency,
+                payment_method_id=incoming.payment_method_id,
+                bank_id=incoming.bank_id,
+                amount=amount,
+                collateral=collateral,
+                today=today,
+                exclude=excluded,
+            )
+            if candidate is None:
+                break
+            if await selection.still_fits(candidate.requisite_id, amount=amount, today=today, payin=payin):
+                return candidate, amount
+            log.debug(
+                "requisite rejected after lock: counters moved",
+                extra={"incoming_order_id": incoming.id, "requisite_id": candidate.requisite_id},
+            )
+            excluded.append(candidate.requisite_id)
+    raise RequisiteNotFound(incoming_order_id=incoming.id)
+
+
+async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
+    orders = OrderRepository(session)
+    incoming = await orders.incoming(incoming_id, for_update=True)
+    if incoming is None or incoming.status not in ("new", "retrying"):
+        return Outcome(incoming_id, "unchanged")
+    verdict = await check_incoming_order(session, incoming)
+    if verdict.decision == Decision.DENY:
+        incoming.status = "rejected"
+        incoming.failure_reason = "fraud: " + ", ".join(verdict.reasons)
+        return Outcome(incoming_id, "rejected", reason=incoming.failure_reason)
+    if verdict.decision == Decision.REQUIRE_MANUAL_REVIEW:
+        incoming.status = "review"
+        incoming.failure_reason = "fraud review: " + ", ".join(verdict.reasons)
+        return Outcome(incoming_id, "review", reason=incoming.failure_reason)
+
+    refs = ReferenceRepository(session)
+    rate = await refs.exchange_rate(incoming.currency)
+    if rate is None:
+        raise ConfigurationError("no exchange rate for this currency", currency=incoming.currency)
+    minor_units = await refs.fiat_minor_units(incoming.currency)
+    # the most a pay-in can freeze (trader commission 0): candidates must have at least that
+    collateral = (
+        L.to_usdt_units(L.fiat_to_usdt(incoming.amount + MAX_AMOUNT_SHIFTS, minor_units, rate), up=True)
+        if incoming.direction == "payin"
+        else 0
+    )
+    today = dt.datetime.now(dt.UTC).date()
+    candidate, amount = await _select(session, incoming, collateral, today)
+    commissions = await calculate_commissions(
+        session,
+        direction=incoming.direction,
+        amount=amount,
+        currency=incoming.currency,
+        rate=rate,
+        store_id=incoming.store_id,
+        trader_id=candidate.trader_id,
+        payment_method_id=incoming.payment_method_id,
+    )
+    timeout_key = "PAYIN_PAYMENT_TIMEOUT_MINUTES" if incoming.direction == "payin" else "PAYOUT_TIMEOUT_MINUTES"
+    order = await orders.add(
+        OrderHistory(
+            store_id=incoming.store_id,
+            trader_id=candidate.trader_id,
+            direction=incoming.direction,
+            status=_initial_status(incoming.direction),
+            currency=incoming.currency,
+            amount=amount,
+            requested_amount=incoming.amount,
+            rate=rate,
+            store_commission=commissions.store_rate,
+            trader_commission=commissions.trader_rate,
+            payment_method_id=incoming.payment_method_id,
+            incoming_order_id=incoming.id,
+            requisite_id=candidate.requisite_id,
+            expires_at=dt.datetime.now(dt.UTC)
+            + dt.timedelta(minutes=await get_config(timeout_key, int, session=session)),
+        )
+    )
+    payer = ("trader", candidate.trader_id) if incoming.direction == "payin" else ("store", incoming.store_id)
+    await ledger.freeze(
+        session, payer[0], payer[1], commissions.hold, ledger.order_hold_reference(order.id), order_id=order.id
+    )
+    await SelectionRepository(session).take(
+        candidate.requisite_id, amount, today, order.id, payin=incoming.direction == "payin"
+    )
+    incoming.status = "assigned"
+    incoming.order_id = order.id
+    incoming.failure_reason = None
+    incoming.last_attempt_at = dt.datetime.now(dt.UTC)
+    await log_action(
+        session,
+        PROCESSOR,
+        "order.assign",
+        Target.of("order", order.id),
+        {
+            "incoming_order_id": incoming.id,
+            "requisite_id": candidate.requisite_id,
+            "trader_id": candidate.trader_id,
+            "amount": amount,
+            "rate": str(rate),
+        },
+    )
+    return Outcome(incoming_id, "assigned", order_id=order.id)
+
+
+async def _record_failure(
+    session_factory: async_sessionmaker[AsyncSession], incoming_id: int, exc: JivaPayError
+) -> Outcome:
+    """The second transaction: the attempt and what comes next."""
+    async with atomic(session_factory, name="orders.assign.failure") as session:
+        orders = OrderRepository(session)
+        incoming = await orders.incoming(incoming_id, for_update=True)
+        if incoming is None or incoming.status not in ("new", "retrying"):
+            return Outcome(incoming_id, "unchanged")
+        max_retries = await get_config("MAX_ORDER_RETRIES", int, session=session)
+        factor = await get_config("RETRY_BACKOFF_FACTOR", Decimal, session=session)
+        base = await get_config("RETRY_BASE_DELAY_SECONDS", int, session=session)
+        attempts = incoming.retry_count + 1
+        status = "failed" if attempts >= max_retries else "retrying"
+        delay = dt.timedelta(seconds=float(Decimal(base) * factor ** (attempts - 1)))
+        reason = f"{exc.code}: {exc.message}"
+        await orders.record_failure(
+            incoming_id, status=status, reason=reason, next_attempt_at=dt.datetime.now(dt.UTC) + delay
+        )
+        await log_action(
+            session,
+            PROCESSOR,
+            f"order.assign_{status}",
+            Target.of("incoming_order", incoming_id),
+            {"attempt": attempts, "reason": reason},
+        )
+    if status == "failed" or not isinstance(exc, RequisiteNotFound | InsufficientBalance):
+        log.warning(
+            "incoming order not assigned", extra={"incoming_order_id": incoming_id, "status": status, "reason": reason}
+        )
+    return Outcome(incoming_id, status, reason=reason)
+
+
+async def process_incoming_order(session_factory: async_sessionmaker[AsyncSession], incoming_id: int) -> Outcome:
+    try:
+        async with atomic(session_factory, name="orders.assign") as session:
+            return await _assign(session, incoming_id)
+    except RETRYABLE_ERRORS:
+        raise  # the actor retries these with backoff; the order stays new/retrying
+    except JivaPayError as exc:
+        if isinstance(exc, ConfigurationError):
+            report_critical_error(exc, "order processing misconfigured", incoming_order_id=incoming_id)
+        return await _record_failure(session_factory, incoming_id, exc)

@@ -1,0 +1,13 @@
+"""Order actors: assignment of incoming orders (the scheduler and the gateway enqueue it)."""
+
+from __future__ import annotations
+
+from jivapay.adapters.resources import get_resources
+from jivapay.services.order_processor import process_incoming_order
+from jivapay.worker.actors.base import jivapay_actor
+
+
+@jivapay_actor("orders.assign", max_retries=5, min_backoff_ms=1_000)
+async def assign(incoming_order_id: int) -> None:
+    """Idempotent: an order that is no longer new/retrying is left alone."""
+    await process_incoming_order(get_resources().session_factory, incoming_order_id)
