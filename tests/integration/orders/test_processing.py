@@ -127,7 +127,8 @@ async def test_assignment_freezes_collateral_and_counts_usage(world: World) -> N
         order = await session.get(OrderHistory, outcome.order_id)
         req = await session.get(Requisite, requisite)
         usage = (await session.scalars(select(RequisiteDailyUsage))).one()
-    assert order is not None and req is not None
+    assert order is not None
+    assert req is not None
     assert (order.status, order.requisite_id, order.trader_id, order.amount) == (
         "pending_payment",
         requisite,
