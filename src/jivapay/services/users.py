@@ -293,3 +293,15 @@ async def anonymize_user(
     await session.flush()
     await log_action(session, actor, "user.anonymize", Target.of("user", user.id), ip=ip)
     return await get_user(session, user.id)
+
+
+async def set_traffic(
+    session: AsyncSession, actor: Actor, trader_id: int, *, in_work: bool, ip: str | None = None
+) -> None:
+    """Switch a trader's traffic: out of work, selection skips every requisite of theirs at once."""
+    profile = await UserRepository(session).get_profile(Role.TRADER.value, trader_id)
+    if profile is None:
+        raise NotFound("Trader not found", trader_id=trader_id)
+    if profile.in_work != in_work:
+        profile.in_work = in_work
+        await log_action(session, actor, "trader.traffic", Target.of("user", trader_id), {"in_work": in_work}, ip=ip)

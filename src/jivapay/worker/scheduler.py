@@ -62,6 +62,17 @@ async def enqueue_due_orders_job(batch_size: int = 500) -> None:
         report_critical_error(exc, "could not enqueue due orders")
 
 
+async def enqueue_overdue_orders_job(batch_size: int = 500) -> None:
+    """Orders still waiting past their deadline go to `orders.expire` (which re-checks)."""
+    try:
+        async with get_resources().session_factory() as session:
+            ids = await OrderRepository(session).overdue(batch_size)
+        for order_id in ids:
+            _actors.orders.expire.send(order_id=order_id)
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "could not enqueue overdue orders")
+
+
 def enqueue_ledger_audit_job() -> None:
     try:
         _actors.ledger.audit.send()
@@ -82,6 +93,7 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(prune_outbox_job, "interval", hours=1, id="outbox.prune")
     scheduler.add_job(enqueue_ledger_audit_job, "interval", hours=1, id="ledger.audit")
     scheduler.add_job(enqueue_due_orders_job, "interval", seconds=2, id="orders.enqueue_due")
+    scheduler.add_job(enqueue_overdue_orders_job, "interval", seconds=30, id="orders.expire_overdue")
     return scheduler
 
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jivapay.adapters.db.models import OrderHistory
+from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity import AdminPermission, Role
 from jivapay.http.app import create_app
 from tests.factories import bearer, make_api_key, make_store, make_user, token_for
@@ -38,7 +42,7 @@ CALLERS = (
     "store_key",
 )
 # path parameters that name something one merchant or trader owns
-OWNED_BY = {"store_id": "merchant", "key_id": "merchant", "requisite_id": "trader"}
+OWNED_BY = {"store_id": "merchant", "key_id": "merchant", "requisite_id": "trader", "order_id": "trader"}
 
 
 def app_routes(app: Litestar) -> list[tuple[str, str]]:
@@ -122,6 +126,20 @@ async def world(seeded: None, client: Any, session_factory: async_sessionmaker[A
         },
     )
     assert requisite.status_code == 201, requisite.text
+    async with atomic(session_factory) as session:
+        order = await OrderRepository(session).add(
+            OrderHistory(
+                store_id=store_id,
+                trader_id=users[Role.TRADER].id,
+                direction="payin",
+                status="pending_payment",
+                currency="RUB",
+                amount=10_000,
+                rate=Decimal("90"),
+                store_commission=Decimal("0.05"),
+                trader_commission=Decimal("0.03"),
+            )
+        )
     headers["limited_admin"] = bearer(await token_for(client, Role.ADMIN, limited.login))
     params = {
         "store_id": str(store_id),
@@ -130,6 +148,7 @@ async def world(seeded: None, client: Any, session_factory: async_sessionmaker[A
         "path": "openapi.json",
         "ip": "198.51.100.77",
         "requisite_id": str(requisite.json()["id"]),
+        "order_id": str(order.id),
     }
     return World(headers, params)
 

@@ -1,113 +1,23 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import (
-    ExchangeRate,
     IncomingOrder,
     OrderHistory,
     Requisite,
     RequisiteDailyUsage,
 )
-from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
-from jivapay.domain.requisites import RequisiteDirection, RequisiteType
-from jivapay.services import ledger
-from jivapay.services.config import set_config
-from jivapay.services.order_processor import process_incoming_order
-from jivapay.services.requisites import create_requisite
-from jivapay.settings import get_settings
-from tests.factories import make_store, make_user
+from jivapay.domain.requisites import RequisiteDirection
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
-
-SYSTEM = Actor.system("tests")
-CARDS = iter(f"4276160000{n:05d}" for n in range(100000))
-
-
-def _card() -> str:
-    from jivapay.domain.requisites import luhn_ok
-
-    while True:
-        base = next(CARDS)[:15]
-        for digit in "0123456789":
-            if luhn_ok(base + digit):
-                return base + digit
-
-
-@dataclasses.dataclass
-class World:
-    session_factory: async_sessionmaker[AsyncSession]
-    store_id: int
-
-    async def trader(
-        self, *, collateral: int = 10_000 * 10**6, priority: int = 100, in_work: bool = True, payin_enabled: bool = True
-    ) -> int:
-        user = await make_user(
-            self.session_factory,
-            Role.TRADER,
-            profile={"traffic_priority": priority, "in_work": in_work, "payin_enabled": payin_enabled},
-        )
-        if collateral:
-            async with atomic(self.session_factory) as session:
-                await ledger.credit_deposit(session, "trader", user.id, "TRC20", collateral, f"c-{user.id}")
-        return user.id
-
-    async def requisite(self, trader_id: int, **overrides: Any) -> int:
-        fields: dict[str, Any] = {
-            "type_": RequisiteType.CARD,
-            "bank_id": 1,
-            "payment_method_id": 1,
-            "currency": "RUB",
-            "owner_name": "Ivan Petrov",
-            "number": _card(),
-            "direction": RequisiteDirection.BOTH,
-            "limits": {},
-        }
-        fields.update(overrides)
-        async with atomic(self.session_factory) as session:
-            requisite = await create_requisite(session, get_settings(), SYSTEM, trader_id=trader_id, **fields)
-        return requisite.id
-
-    async def incoming(self, amount: int = 150_000, **overrides: Any) -> int:
-        fields: dict[str, Any] = {
-            "store_id": self.store_id,
-            "direction": "payin",
-            "amount": amount,
-            "currency": "RUB",
-            "payment_method_id": 1,
-            "merchant_order_id": f"m-{id(overrides)}-{amount}-{len(str(overrides))}",
-        }
-        fields.update(overrides)
-        async with atomic(self.session_factory) as session:
-            order = await OrderRepository(session).add_incoming(IncomingOrder(**fields))
-        return order.id
-
-    async def process(self, incoming_id: int) -> Any:
-        return await process_incoming_order(self.session_factory, incoming_id)
-
-    async def configure(self, **values: Any) -> None:
-        async with atomic(self.session_factory) as session:
-            for key, value in values.items():
-                await set_config(session, key, value, actor=SYSTEM)
-
-
-@pytest.fixture
-async def world(seeded: None, session_factory: async_sessionmaker[AsyncSession]) -> World:
-    merchant = await make_user(session_factory, Role.MERCHANT)
-    store_id = await make_store(session_factory, merchant.id)
-    async with atomic(session_factory) as session:
-        session.add(ExchangeRate(currency="RUB", rate=Decimal("90"), source="manual"))
-    return World(session_factory, store_id)
+from tests.integration.orders.conftest import World
 
 
 async def _incoming_row(w: World, incoming_id: int) -> IncomingOrder:

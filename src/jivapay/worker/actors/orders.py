@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.resources import get_resources
 from jivapay.services.order_processor import process_incoming_order
+from jivapay.services.order_status import expire_order
 from jivapay.worker.actors.base import jivapay_actor
 
 
@@ -11,3 +13,10 @@ from jivapay.worker.actors.base import jivapay_actor
 async def assign(incoming_order_id: int) -> None:
     """Idempotent: an order that is no longer new/retrying is left alone."""
     await process_incoming_order(get_resources().session_factory, incoming_order_id)
+
+
+@jivapay_actor("orders.expire", max_retries=5)
+async def expire(order_id: int) -> None:
+    """Idempotent: an order no longer waiting, or not yet overdue, is left alone."""
+    async with atomic(get_resources().session_factory, name="orders.expire") as session:
+        await expire_order(session, order_id)

@@ -28,6 +28,7 @@ from jivapay.adapters.db.models.ledger import (
 from jivapay.adapters.db.models.orders import (
     IncomingOrder,
     OrderHistory,
+    OrderStatusChange,
     Requisite,
     RequisiteDailyUsage,
     RequisiteOpenAmount,
@@ -62,6 +63,7 @@ __all__ = [
     "LoginAttempt",
     "MerchantProfile",
     "OrderHistory",
+    "OrderStatusChange",
     "OutboxMessage",
     "PaymentMethod",
     "RefreshToken",

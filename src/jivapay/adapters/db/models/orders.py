@@ -167,3 +167,19 @@ class Requisite(TimestampMixin, Base):
     open_orders: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OrderStatusChange(Base):
+    """Every status change of an order: who, when, why (the merchant's order detail shows it)."""
+
+    __tablename__ = "order_status_history"
+    __table_args__ = (Index("ix_order_status_history_order_id_id", "order_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    party: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import IncomingOrder, OrderHistory
+from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderStatusChange
 
 OPEN_UNPAID = ("pending_payment",)
 
@@ -78,5 +78,44 @@ class OrderRepository:
                 last_attempt_at=func.now(),
                 next_attempt_at=next_attempt_at,
             )
+            .execution_options(synchronize_session=False)
+        )
+
+    # --- status ---
+    async def add_status_change(self, change: OrderStatusChange) -> None:
+        self.session.add(change)
+        await self.session.flush()
+
+    async def status_history(self, order_id: int) -> list[OrderStatusChange]:
+        stmt = select(OrderStatusChange).where(OrderStatusChange.order_id == order_id).order_by(OrderStatusChange.id)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def list_for_trader(
+        self, trader_id: int, *, status: str | None, direction: str | None, starting_after: int | None, limit: int
+    ) -> list[OrderHistory]:
+        stmt = select(OrderHistory).where(OrderHistory.trader_id == trader_id).order_by(OrderHistory.id.desc())
+        if status is not None:
+            stmt = stmt.where(OrderHistory.status == status)
+        if direction is not None:
+            stmt = stmt.where(OrderHistory.direction == direction)
+        if starting_after is not None:
+            stmt = stmt.where(OrderHistory.id < starting_after)
+        return list((await self.session.scalars(stmt.limit(limit))).all())
+
+    async def overdue(self, limit: int) -> list[int]:
+        stmt = (
+            select(OrderHistory.id)
+            .where(OrderHistory.status.in_(("pending_payment", "pending")), OrderHistory.expires_at < func.now())
+            .order_by(OrderHistory.expires_at)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def reopen_incoming(self, incoming_id: int) -> None:
+        """A declined pay-out goes back to the processor to find another trader."""
+        await self.session.execute(
+            update(IncomingOrder)
+            .where(IncomingOrder.id == incoming_id, IncomingOrder.status == "assigned")
+            .values(status="retrying", order_id=None, next_attempt_at=func.now(), failure_reason="declined by trader")
             .execution_options(synchronize_session=False)
         )

@@ -1,0 +1,61 @@
+"""Order statuses and who may move an order from one to another: the one transition table."""
+
+from __future__ import annotations
+
+import enum
+
+from jivapay.domain.errors import Conflict, PermissionDenied
+
+
+class Party(enum.StrEnum):
+    CUSTOMER = "customer"
+    MERCHANT = "merchant"
+    TRADER = "trader"
+    SUPPORT = "support"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+FINAL = frozenset({"completed", "canceled", "expired", "declined"})
+OPEN = frozenset({"pending_payment", "client_confirmed", "pending", "trader_paid", "disputed"})
+RELEASING = frozenset({"canceled", "expired", "declined"})  # the hold goes back to its owner
+
+_C, _M, _T, _S, _A, _Y = Party.CUSTOMER, Party.MERCHANT, Party.TRADER, Party.SUPPORT, Party.ADMIN, Party.SYSTEM
+
+TRANSITIONS: dict[tuple[str, str, str], frozenset[Party]] = {
+    # pay-in
+    ("payin", "pending_payment", "client_confirmed"): frozenset({_C, _M}),
+    ("payin", "pending_payment", "completed"): frozenset({_T, _A}),
+    ("payin", "client_confirmed", "completed"): frozenset({_T, _A}),
+    ("payin", "pending_payment", "canceled"): frozenset({_T, _S, _A}),
+    ("payin", "client_confirmed", "canceled"): frozenset({_T, _S, _A}),
+    ("payin", "pending_payment", "expired"): frozenset({_Y}),
+    ("payin", "client_confirmed", "disputed"): frozenset({_C, _M, _S, _Y}),
+    ("payin", "disputed", "completed"): frozenset({_S, _A}),
+    ("payin", "disputed", "canceled"): frozenset({_S, _A}),
+    # pay-out
+    ("payout", "pending", "trader_paid"): frozenset({_T}),
+    ("payout", "pending", "declined"): frozenset({_T, _S, _A}),
+    ("payout", "pending", "expired"): frozenset({_Y}),
+    ("payout", "pending", "canceled"): frozenset({_S, _A}),
+    ("payout", "trader_paid", "completed"): frozenset({_M, _S, _A, _Y}),
+    ("payout", "trader_paid", "disputed"): frozenset({_M, _S}),
+    ("payout", "disputed", "completed"): frozenset({_S, _A}),
+    ("payout", "disputed", "canceled"): frozenset({_S, _A}),
+}
+
+# moves that need a written reason (overrides and dispute outcomes)
+REASON_REQUIRED: frozenset[Party] = frozenset({_S, _A})
+
+
+def check_transition(direction: str, current: str, target: str, party: Party) -> None:
+    """Raise Conflict for an illegal move (with the current status) or PermissionDenied for the wrong party."""
+    allowed = TRANSITIONS.get((direction, current, target))
+    if allowed is None:
+        raise Conflict(
+            f"a {direction} order cannot go from {current} to {target}", current_status=current, target=target
+        )
+    if party not in allowed:
+        raise PermissionDenied(
+            f"{party.value} may not move a {direction} order from {current} to {target}", current_status=current
+        )

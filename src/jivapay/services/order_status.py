@@ -1,0 +1,141 @@
+"""The order status manager (seed 000 §3.5): every status change goes through ``change_status``.
+
+It checks who may make the move (the transition table in ``domain.orders``), that the order
+is theirs, and applies the money side in the same transaction: completion queues the
+settlement through the outbox; cancel/decline/expiry releases the hold and the requisite's
+usage counters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import OrderHistory, OrderStatusChange
+from jivapay.adapters.db.repositories.ledger import LedgerRepository
+from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.repositories.selection import SelectionRepository
+from jivapay.adapters.db.repositories.stores import StoreRepository
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import NotFound, ValidationFailed
+from jivapay.domain.orders import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition
+from jivapay.services import ledger
+from jivapay.services.audit import log_action
+from jivapay.services.outbox import enqueue_after_commit
+
+log = logging.getLogger("jivapay.orders")
+
+
+async def _check_owner(
+    session: AsyncSession,
+    order: OrderHistory,
+    party: Party,
+    *,
+    trader_id: int | None,
+    merchant_id: int | None,
+    store_id: int | None,
+) -> None:
+    """Someone else's order does not exist for the caller (404)."""
+    if party == Party.TRADER and order.trader_id != trader_id:
+        raise NotFound("Order not found", order_id=order.id)
+    if party == Party.CUSTOMER and order.store_id != store_id:
+        raise NotFound("Order not found", order_id=order.id)
+    if party == Party.MERCHANT:
+        store = await StoreRepository(session).get(order.store_id)
+        if store is None or store.merchant_id != merchant_id:
+            raise NotFound("Order not found", order_id=order.id)
+
+
+async def change_status(
+    session: AsyncSession,
+    order_id: int,
+    target: str,
+    *,
+    party: Party,
+    actor: Actor,
+    reason: str | None = None,
+    trader_id: int | None = None,
+    merchant_id: int | None = None,
+    store_id: int | None = None,
+    ip: str | None = None,
+) -> OrderHistory:
+    repo = OrderRepository(session)
+    order = await repo.get(order_id, for_update=True)
+    if order is None:
+        raise NotFound("Order not found", order_id=order_id)
+    await _check_owner(session, order, party, trader_id=trader_id, merchant_id=merchant_id, store_id=store_id)
+    if order.status == target:
+        return order  # a repeated request: already done
+    check_transition(order.direction, order.status, target, party)
+    reason = (reason or "").strip() or None
+    if party in REASON_REQUIRED and reason is None:
+        raise ValidationFailed("a reason is required for this change", field="reason")
+    previous = order.status
+    order.status = target
+    day = order.created_at.astimezone(dt.UTC).date()
+    if target == "completed":
+        order.completed_at = dt.datetime.now(dt.UTC)
+        await enqueue_after_commit(session, "ledger.settle", order_id=order.id)
+    if target in FINAL and order.requisite_id is not None:
+        await SelectionRepository(session).give_back(
+            order.requisite_id, order.amount, day, order.id, cancelled=target in RELEASING
+        )
+    if target in RELEASING:
+        hold = await LedgerRepository(session).hold_by_reference(ledger.order_hold_reference(order.id))
+        if hold is not None and hold.status == "active":
+            await ledger.release(session, ledger.order_hold_reference(order.id), order_id=order.id)
+    if target == "declined" and order.incoming_order_id is not None:
+        await repo.reopen_incoming(order.incoming_order_id)
+    await repo.add_status_change(
+        OrderStatusChange(
+            order_id=order.id,
+            from_status=previous,
+            to_status=target,
+            party=party.value,
+            actor=str(actor),
+            reason=reason,
+        )
+    )
+    await log_action(
+        session,
+        actor,
+        "order.status",
+        Target.of("order", order.id),
+        {"from": previous, "to": target, "party": party.value, "reason": reason},
+        ip=ip,
+    )
+    log.info("order status changed", extra={"order_id": order.id, "from": previous, "to": target})
+    return order
+
+
+async def trader_orders(
+    session: AsyncSession,
+    trader_id: int,
+    *,
+    status: str | None,
+    direction: str | None,
+    starting_after: int | None,
+    limit: int,
+) -> list[OrderHistory]:
+    return await OrderRepository(session).list_for_trader(
+        trader_id, status=status, direction=direction, starting_after=starting_after, limit=limit
+    )
+
+
+async def trader_order(session: AsyncSession, trader_id: int, order_id: int) -> OrderHistory:
+    order = await OrderRepository(session).get(order_id)
+    if order is None or order.trader_id != trader_id:
+        raise NotFound("Order not found", order_id=order_id)
+    return order
+
+
+async def expire_order(session: AsyncSession, order_id: int) -> OrderHistory | None:
+    """The scheduler's expiry: only an order still waiting past its deadline (idempotent)."""
+    order = await OrderRepository(session).get(order_id)
+    if order is None or order.status not in ("pending_payment", "pending"):
+        return None
+    if order.expires_at is None or order.expires_at > dt.datetime.now(dt.UTC):
+        return None
+    return await change_status(session, order_id, "expired", party=Party.SYSTEM, actor=Actor.system("expiry"))
