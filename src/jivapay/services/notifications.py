@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.tokens import LoginHistoryRepository
 from jivapay.adapters.db.repositories.users import UserRepository
 from jivapay.adapters.email import EmailMessageSpec
@@ -29,5 +30,29 @@ async def new_device_login_email(session: AsyncSession, login_attempt_id: int) -
             "ip": str(attempt.ip) if attempt.ip else "unknown",
             "user_agent": attempt.user_agent or "unknown",
             "location": location,
+        },
+    )
+
+
+async def review_alert_email(
+    session: AsyncSession, incoming_order_id: int, recipients: list[str]
+) -> EmailMessageSpec | None:
+    """Tell support that an order waits for manual fraud review."""
+    incoming = await OrderRepository(session).incoming(incoming_order_id)
+    if incoming is None or incoming.status != "review" or not recipients:
+        return None
+    return EmailMessageSpec(
+        to=recipients,
+        subject=f"Order {incoming.id} needs a fraud review",
+        template="alert",
+        context={
+            "title": f"Incoming order {incoming.id} is waiting for a manual review",
+            "lines": [
+                f"Store {incoming.store_id}, {incoming.direction}, amount {incoming.amount} (minor units) "
+                f"{incoming.currency}",
+                f"Merchant order id: {incoming.merchant_order_id}",
+                f"Why: {incoming.failure_reason or 'fraud rules'}",
+            ],
+            "link": "",
         },
     )

@@ -37,6 +37,7 @@ from jivapay.services.audit import log_action
 from jivapay.services.commissions import calculate_commissions
 from jivapay.services.config import get_config
 from jivapay.services.fraud import check_incoming_order
+from jivapay.services.outbox import enqueue_after_commit
 
 log = logging.getLogger("jivapay.orders")
 PROCESSOR = Actor.system("order-processor")
@@ -105,6 +106,7 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
     if verdict.decision == Decision.REQUIRE_MANUAL_REVIEW:
         incoming.status = "review"
         incoming.failure_reason = "fraud review: " + ", ".join(verdict.reasons)
+        await enqueue_after_commit(session, "notifications.review_alert", incoming_order_id=incoming.id)
         return Outcome(incoming_id, "review", reason=incoming.failure_reason)
 
     refs = ReferenceRepository(session)

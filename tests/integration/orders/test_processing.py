@@ -187,3 +187,33 @@ async def test_scheduler_job_and_worker_assign_due_orders(world: World, worker: 
             break
         await asyncio.sleep(0.05)
     assert (await _incoming_row(world, incoming)).status == "assigned"
+
+
+async def test_review_alerts_support_by_email(world: World, resources: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jivapay.adapters.db.models import OutboxMessage
+    from jivapay.worker.actors.notifications import review_alert
+    from tests.fixtures.smtp import SMTPReceiver
+
+    await world.configure(FRAUD_REVIEW_AMOUNT={"RUB": "1000.00"})
+    outcome = await world.process(await world.incoming(150_000, merchant_order_id="rv1", client_id="c"))
+    assert outcome.status == "review"
+    async with world.session_factory() as session:
+        queued = (await session.scalars(select(OutboxMessage))).one()
+    assert (queued.actor_name, queued.kwargs) == (
+        "notifications.review_alert",
+        {"incoming_order_id": outcome.incoming_order_id},
+    )
+    with SMTPReceiver() as smtp:
+        monkeypatch.setattr(
+            resources,
+            "settings",
+            resources.settings.with_overrides(
+                smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls="false", alert_emails="support@jivapay.local"
+            ),
+        )
+        await review_alert.fn.__wrapped__(incoming_order_id=outcome.incoming_order_id)
+        await review_alert.fn.__wrapped__(incoming_order_id=outcome.incoming_order_id)  # redelivered: sent once
+        messages = await smtp.wait_for_async(1)
+    assert len(messages) == 1
+    assert messages[0]["To"] == "support@jivapay.local"
+    assert "needs a fraud review" in messages[0]["Subject"]
