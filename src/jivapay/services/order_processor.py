@@ -29,6 +29,7 @@ from jivapay.domain.errors import (
     ConfigurationError,
     InsufficientBalance,
     JivaPayError,
+    NotFound,
     RequisiteNotFound,
 )
 from jivapay.domain.fraud import Decision
@@ -38,6 +39,7 @@ from jivapay.services.commissions import calculate_commissions
 from jivapay.services.config import get_config
 from jivapay.services.fraud import check_incoming_order
 from jivapay.services.outbox import enqueue_after_commit
+from jivapay.services.reference_data import get_exchange_rate
 
 log = logging.getLogger("jivapay.orders")
 PROCESSOR = Actor.system("order-processor")
@@ -109,11 +111,11 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
         await enqueue_after_commit(session, "notifications.review_alert", incoming_order_id=incoming.id)
         return Outcome(incoming_id, "review", reason=incoming.failure_reason)
 
-    refs = ReferenceRepository(session)
-    rate = await refs.exchange_rate(incoming.currency)
-    if rate is None:
-        raise ConfigurationError("no exchange rate for this currency", currency=incoming.currency)
-    minor_units = await refs.fiat_minor_units(incoming.currency)
+    try:
+        rate = await get_exchange_rate(incoming.currency, session=session)
+    except NotFound:
+        raise ConfigurationError("no exchange rate for this currency", currency=incoming.currency) from None
+    minor_units = await ReferenceRepository(session).fiat_minor_units(incoming.currency)
     # the most a pay-in can freeze (trader commission 0): candidates must have at least that
     collateral = (
         L.to_usdt_units(L.fiat_to_usdt(incoming.amount + MAX_AMOUNT_SHIFTS, minor_units, rate), up=True)

@@ -73,6 +73,18 @@ async def enqueue_overdue_orders_job(batch_size: int = 500) -> None:
         report_critical_error(exc, "could not enqueue overdue orders")
 
 
+async def enqueue_rate_refresh_job() -> None:
+    """Every RATE_REFRESH_SECONDS (read each minute, so a change applies without a restart)."""
+    try:
+        from jivapay.services.config import get_config
+
+        every = await get_config("RATE_REFRESH_SECONDS", int)
+        if await get_resources().redis.set("jivapay:rates:refresh", "1", ex=max(every, 1), nx=True):
+            _actors.rates.refresh.send()
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "could not enqueue the rate refresh")
+
+
 def enqueue_ledger_audit_job() -> None:
     try:
         _actors.ledger.audit.send()
@@ -94,6 +106,7 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(enqueue_ledger_audit_job, "interval", hours=1, id="ledger.audit")
     scheduler.add_job(enqueue_due_orders_job, "interval", seconds=2, id="orders.enqueue_due")
     scheduler.add_job(enqueue_overdue_orders_job, "interval", seconds=30, id="orders.expire_overdue")
+    scheduler.add_job(enqueue_rate_refresh_job, "interval", seconds=60, id="rates.refresh")
     return scheduler
 
 

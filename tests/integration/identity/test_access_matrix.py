@@ -149,6 +149,7 @@ async def world(seeded: None, client: Any, session_factory: async_sessionmaker[A
         "ip": "198.51.100.77",
         "requisite_id": str(requisite.json()["id"]),
         "order_id": str(order.id),
+        "currency": "RUB",
     }
     return World(headers, params)
 

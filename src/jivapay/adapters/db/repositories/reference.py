@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +50,26 @@ class ReferenceRepository:
         stmt = select(ExchangeRate.rate).where(ExchangeRate.currency == currency)
         value = (await self.session.execute(stmt)).scalar_one_or_none()
         return Decimal(value) if value is not None else None
+
+    async def rates(self) -> list[ExchangeRate]:
+        return list((await self.session.scalars(select(ExchangeRate).order_by(ExchangeRate.currency))).all())
+
+    async def upsert_rate(self, currency: str, rate: Decimal, source: str, updated_by: str) -> None:
+        stmt = insert(ExchangeRate).values(currency=currency, rate=rate, source=source, updated_by=updated_by)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[ExchangeRate.currency],
+                set_={
+                    "rate": stmt.excluded.rate,
+                    "source": stmt.excluded.source,
+                    "updated_by": stmt.excluded.updated_by,
+                    "updated_at": func.now(),
+                },
+            )
+        )
+
+    async def fiat_currency_exists(self, currency: str) -> bool:
+        return await self.session.get(FiatCurrency, currency) is not None
 
     async def bank(self, bank_id: int) -> Bank | None:
         return await self.session.get(Bank, bank_id)

@@ -1,0 +1,49 @@
+"""Exchange rates for admins with `manage_finances`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+from litestar import Request, get, put
+
+from jivapay.domain.identity import AdminPermission
+from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.guards import require_permission
+from jivapay.services import reference_data
+
+FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
+
+
+class RateBody(msgspec.Struct):
+    currency: str
+    rate: str  # fiat units per 1 USDT
+    source: str
+    updated_at: dt.datetime
+    updated_by: str | None
+
+
+class NewRate(msgspec.Struct, forbid_unknown_fields=True):
+    rate: str  # a decimal string: JSON numbers are refused so no float ever carries a rate
+
+
+@get("/rates", operation_id="admin_list_rates", tags=["admin"], guards=FINANCES)
+async def list_rates() -> list[RateBody]:
+    async with transaction() as session:
+        rates = await reference_data.list_rates(session)
+    return [RateBody(r.currency, str(r.rate), r.source, r.updated_at, r.updated_by) for r in rates]
+
+
+@put("/rates/{currency:str}", operation_id="admin_set_rate", tags=["admin"], guards=FINANCES)
+async def set_rate(request: Request[Any, Any, Any], currency: str, data: NewRate) -> RateBody:
+    rate = reference_data.parse_rate(data.rate)
+    async with transaction() as session:
+        await reference_data.set_exchange_rate(
+            session, currency, rate, actor=current_principal(request).actor, ip=client_ip(request)
+        )
+        found = {r.currency: r for r in await reference_data.list_rates(session)}[currency.upper()]
+    return RateBody(found.currency, str(found.rate), found.source, found.updated_at, found.updated_by)
+
+
+route_handlers = [list_rates, set_rate]
