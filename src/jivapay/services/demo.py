@@ -7,6 +7,7 @@ demo file (git-ignored, mode 600); a second run finds the users and keeps the fi
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.repositories.users import UserRepository
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, Role
+from jivapay.domain.requisites import RequisiteDirection, RequisiteType
 from jivapay.services import ledger
 from jivapay.services import stores as store_service
 from jivapay.services import users as user_service
+from jivapay.services.reference_data import set_exchange_rate
+from jivapay.services.requisites import create_requisite
 from jivapay.settings import Settings
 
 DEMO_LOGINS = {
@@ -29,6 +33,7 @@ DEMO_LOGINS = {
 SEEDER = Actor.system("demo-seed")
 DEMO_TRADER_COLLATERAL = 1_000 * 10**6  # 1000 USDT
 DEMO_STORE_FLOAT = 100 * 10**6
+DEMO_CARD = "4276160000000019"  # a test number (Luhn-valid)
 
 
 def _password() -> str:
@@ -91,7 +96,22 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> dict[str, Any]
     issued = await store_service.issue_api_key(
         session, settings, SEEDER, merchant_id=ids[Role.MERCHANT], store_id=store.id, name="demo"
     )
-    # collateral for the trader and a float for the store, as if deposited on TRON
+    # a RUB rate, a card for the trader, collateral for the trader and a float for the store
+    await set_exchange_rate(session, "RUB", Decimal("92.50"), actor=SEEDER)
+    await create_requisite(
+        session,
+        settings,
+        SEEDER,
+        trader_id=ids[Role.TRADER],
+        type_=RequisiteType.CARD,
+        bank_id=1,
+        payment_method_id=1,
+        currency="RUB",
+        owner_name="Demo Trader",
+        number=DEMO_CARD,
+        direction=RequisiteDirection.BOTH,
+        limits={"max_open_orders": 10},
+    )
     await ledger.credit_deposit(session, "trader", ids[Role.TRADER], "TRC20", DEMO_TRADER_COLLATERAL, "demo-collateral")
     await ledger.credit_deposit(session, "store", store.id, "TRC20", DEMO_STORE_FLOAT, "demo-store-float")
     return {
