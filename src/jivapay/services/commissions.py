@@ -87,6 +87,31 @@ def _check_rate(rate: Decimal) -> Decimal:
     return rate
 
 
+async def _set_commission(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    owner: str,
+    owner_id: int,
+    direction: str,
+    rate: Decimal,
+    payment_method_id: int | None,
+    ip: str | None,
+) -> None:
+    _check_direction(direction)
+    repo = CommissionRepository(session)
+    setter = repo.set_store_rate if owner == "store" else repo.set_trader_rate
+    await setter(owner_id, direction, payment_method_id, _check_rate(rate))
+    await log_action(
+        session,
+        actor,
+        f"commission.{owner}.set",
+        Target.of("store" if owner == "store" else "user", owner_id),
+        {"direction": direction, "payment_method_id": payment_method_id, "rate": str(rate)},
+        ip=ip,
+    )
+
+
 async def set_store_commission(
     session: AsyncSession,
     actor: Actor,
@@ -97,14 +122,14 @@ async def set_store_commission(
     payment_method_id: int | None = None,
     ip: str | None = None,
 ) -> None:
-    _check_direction(direction)
-    await CommissionRepository(session).set_store_rate(store_id, direction, payment_method_id, _check_rate(rate))
-    await log_action(
+    await _set_commission(
         session,
         actor,
-        "commission.store.set",
-        Target.of("store", store_id),
-        {"direction": direction, "payment_method_id": payment_method_id, "rate": str(rate)},
+        owner="store",
+        owner_id=store_id,
+        direction=direction,
+        rate=rate,
+        payment_method_id=payment_method_id,
         ip=ip,
     )
 
@@ -119,13 +144,13 @@ async def set_trader_commission(
     payment_method_id: int | None = None,
     ip: str | None = None,
 ) -> None:
-    _check_direction(direction)
-    await CommissionRepository(session).set_trader_rate(trader_id, direction, payment_method_id, _check_rate(rate))
-    await log_action(
+    await _set_commission(
         session,
         actor,
-        "commission.trader.set",
-        Target.of("user", trader_id),
-        {"direction": direction, "payment_method_id": payment_method_id, "rate": str(rate)},
+        owner="trader",
+        owner_id=trader_id,
+        direction=direction,
+        rate=rate,
+        payment_method_id=payment_method_id,
         ip=ip,
     )
