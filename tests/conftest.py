@@ -27,6 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "REDIS_URL": _services.redis_url,
             "BROKER_URL": _services.redis_url,
             "LOG_FORMAT": "console",
+            "JIVAPAY_DATA_DIR": str(_services.tmp / "data"),  # local file store etc. stay out of the tree
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
             "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
             "API_KEY_PEPPER": "test-api-key-pepper-0123456789abcdef012345",

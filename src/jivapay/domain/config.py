@@ -122,6 +122,9 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     _D("RATE_SOURCE_FIELD", "str", "rate", "Field of the source's JSON answer that holds the rate."),
     _D("RATE_REFRESH_SECONDS", "int", 300, "How often the scheduler refreshes rates from the source."),
     _D("RATE_MAX_CHANGE", "decimal", Decimal("0.2"), "A source rate moving more than this fraction is refused."),
+    # receipts
+    _D("RECEIPT_MAX_BYTES", "int", 5 * 1024 * 1024, "Largest receipt upload (PDF, PNG or JPEG)."),
+    _D("RECEIPT_URL_TTL_SECONDS", "int", 300, "Lifetime of a receipt download link."),
     # support and withdrawals
     _D("DISPUTE_SLA_MINUTES", "json", {"high": 30, "normal": 120, "low": 480}, "Dispute SLA per priority."),
     _D("WITHDRAWAL_APPROVAL_THRESHOLD_USDT", "decimal", Decimal(1000), "Withdrawals at or above need approval."),

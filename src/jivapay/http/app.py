@@ -14,7 +14,7 @@ from jivapay.adapters.resources import close_resources
 from jivapay.http.errors import EXCEPTION_HANDLERS
 from jivapay.http.middleware import RequestContextMiddleware
 from jivapay.http.ratelimit import RateLimitMiddleware
-from jivapay.http.routers import admin, auth, gateway, health, merchant, support, teamlead, trader
+from jivapay.http.routers import admin, auth, files, gateway, health, merchant, support, teamlead, trader
 from jivapay.settings import Settings, get_settings
 
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, own_resources: bool = True) 
             support.router,
             admin.router,
             gateway.router,
+            *files.route_handlers,
         ],
         middleware=[prometheus.middleware],
         logging_config=None,  # ours (jivapay.logs), not Litestar's default handlers

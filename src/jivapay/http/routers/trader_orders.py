@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post, put
-from litestar.params import Parameter
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.status_codes import HTTP_201_CREATED
 
-from jivapay.adapters.db.models import OrderHistory
+from jivapay.adapters.db.models import OrderHistory, Receipt
+from jivapay.adapters.resources import get_resources
+from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
+from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.services import order_status
+from jivapay.services import order_status, receipts
 from jivapay.services.balances import fiat_decimals
+from jivapay.services.config import get_config
 from jivapay.services.users import set_traffic
+from jivapay.settings import get_settings
 
 
 class OrderBody(msgspec.Struct):
@@ -100,6 +108,8 @@ async def confirm_order(request: Request[Any, Any, Any], order_id: int) -> Order
     async with transaction() as session:
         order = await order_status.trader_order(session, principal.user_id, order_id)
         target = "completed" if order.direction == "payin" else "trader_paid"
+        if target == "trader_paid" and not await receipts.has_receipt(session, order_id):
+            raise ValidationFailed("upload the payment receipt before confirming a pay-out", field="receipt")
         order = await order_status.change_status(
             session,
             order_id,
@@ -146,3 +156,59 @@ async def set_own_traffic(request: Request[Any, Any, Any], data: TrafficBody) ->
 
 
 handlers = [list_orders, get_order, confirm_order, cancel_order, set_own_traffic]
+
+
+class ReceiptBody(msgspec.Struct):
+    id: int
+    content_type: str
+    size: int
+    sha256: str
+    created_at: dt.datetime
+    url: str  # short-lived download link
+
+
+async def _receipt_body(receipt: Receipt) -> ReceiptBody:
+    settings = get_settings()
+    async with transaction("receipt.ttl") as session:
+        ttl = await get_config("RECEIPT_URL_TTL_SECONDS", int, session=session)
+    url = await storage_for(settings).download_url(receipt.object_key, ttl)
+    return ReceiptBody(receipt.id, receipt.content_type, receipt.size, receipt.sha256, receipt.created_at, url)
+
+
+@post(
+    "/orders/{order_id:int}/receipts",
+    operation_id="trader_upload_receipt",
+    tags=["trader"],
+    status_code=HTTP_201_CREATED,
+    summary="Attach a payment receipt (PDF, PNG or JPEG)",
+)
+async def upload(
+    request: Request[Any, Any, Any],
+    order_id: int,
+    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> ReceiptBody:
+    principal = current_principal(request)
+    receipt = await receipts.upload_receipt(
+        get_resources().session_factory,
+        storage_for(get_settings()),
+        order_id=order_id,
+        party=Party.TRADER,
+        actor=principal.actor,
+        data=await data.read(),
+        content_type=data.content_type,
+        trader_id=principal.user_id,
+        ip=client_ip(request),
+    )
+    return await _receipt_body(receipt)
+
+
+@get("/orders/{order_id:int}/receipts", operation_id="trader_list_receipts", tags=["trader"])
+async def list_receipts(request: Request[Any, Any, Any], order_id: int) -> list[ReceiptBody]:
+    async with transaction() as session:
+        found = await receipts.receipts_of(
+            session, order_id, Party.TRADER, trader_id=current_principal(request).user_id
+        )
+    return [await _receipt_body(r) for r in found]
+
+
+handlers += [upload, list_receipts]

@@ -183,3 +183,20 @@ class OrderStatusChange(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Receipt(Base):
+    """A payment receipt for an order; the file lives in object storage under ``object_key``."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (Index("ix_receipts_order_id", "order_id"), Index("ix_receipts_sha256", "sha256"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"))
+    party: Mapped[str] = mapped_column(String(16))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    object_key: Mapped[str] = mapped_column(String(256), unique=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

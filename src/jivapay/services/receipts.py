@@ -1,0 +1,121 @@
+"""Payment receipts: checked, stored outside the database, fingerprinted, reuse flagged."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jivapay.adapters.db.models import OrderHistory, Receipt
+from jivapay.adapters.db.uow import atomic
+from jivapay.adapters.storage import LocalStorage, S3Storage
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import NotFound, ValidationFailed
+from jivapay.domain.orders import Party
+from jivapay.services.audit import log_action
+from jivapay.services.config import get_config
+
+# content type → the bytes such a file starts with (the declared type must match the content)
+SIGNATURES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
+
+
+def check_file(data: bytes, content_type: str, max_bytes: int) -> None:
+    if content_type not in SIGNATURES:
+        raise ValidationFailed("a receipt is a PDF, PNG or JPEG file", field="file", content_type=content_type)
+    if not data:
+        raise ValidationFailed("the file is empty", field="file")
+    if len(data) > max_bytes:
+        raise ValidationFailed(f"the file is larger than {max_bytes} bytes", field="file", max_bytes=max_bytes)
+    if not data.startswith(SIGNATURES[content_type]):
+        raise ValidationFailed(f"the file is not a real {content_type}", field="file")
+
+
+async def _order_for(
+    session: AsyncSession, order_id: int, party: Party, *, trader_id: int | None, store_id: int | None
+) -> OrderHistory:
+    order = await session.get(OrderHistory, order_id)
+    if (
+        order is None
+        or (party == Party.TRADER and order.trader_id != trader_id)
+        or (party == Party.CUSTOMER and order.store_id != store_id)
+    ):
+        raise NotFound("Order not found", order_id=order_id)
+    return order
+
+
+async def upload_receipt(
+    session_factory: async_sessionmaker[AsyncSession],
+    storage: S3Storage | LocalStorage,
+    *,
+    order_id: int,
+    party: Party,
+    actor: Actor,
+    data: bytes,
+    content_type: str,
+    trader_id: int | None = None,
+    store_id: int | None = None,
+    ip: str | None = None,
+) -> Receipt:
+    """Check, store (no transaction open while the file travels), then record in one transaction."""
+    async with session_factory() as session:
+        await _order_for(session, order_id, party, trader_id=trader_id, store_id=store_id)
+        max_bytes = await get_config("RECEIPT_MAX_BYTES", int, session=session)
+    check_file(data, content_type, max_bytes)
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"receipts/{order_id}/{secrets.token_hex(16)}.{EXTENSIONS[content_type]}"
+    await storage.put(key, data, content_type)
+    async with atomic(session_factory, name="receipt.record") as session:
+        receipt = Receipt(
+            order_id=order_id,
+            party=party.value,
+            uploaded_by=str(actor),
+            object_key=key,
+            content_type=content_type,
+            size=len(data),
+            sha256=digest,
+        )
+        session.add(receipt)
+        await session.flush()
+        earlier = (
+            (
+                await session.execute(
+                    select(Receipt.order_id).where(Receipt.sha256 == digest, Receipt.order_id != order_id).limit(5)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await log_action(
+            session,
+            actor,
+            "receipt.upload",
+            Target.of("order", order_id),
+            {"receipt_id": receipt.id, "sha256": digest, "size": len(data)},
+            ip=ip,
+        )
+        if earlier:
+            # the same image for another order: a classic fraud pattern — flag it for review
+            await log_action(
+                session,
+                Actor.system("fraud"),
+                "fraud.receipt_reused",
+                Target.of("order", order_id),
+                {"sha256": digest, "also_on_orders": list(earlier)},
+            )
+    return receipt
+
+
+async def receipts_of(
+    session: AsyncSession, order_id: int, party: Party, *, trader_id: int | None = None, store_id: int | None = None
+) -> list[Receipt]:
+    await _order_for(session, order_id, party, trader_id=trader_id, store_id=store_id)
+    stmt = select(Receipt).where(Receipt.order_id == order_id).order_by(Receipt.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def has_receipt(session: AsyncSession, order_id: int) -> bool:
+    stmt = select(Receipt.id).where(Receipt.order_id == order_id).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none() is not None

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+from sqlalchemy import select
+
+from jivapay.adapters.db.models import AuditLogEntry, OrderHistory
+from jivapay.adapters.storage import S3Storage
+from jivapay.domain.audit import Actor
+from jivapay.domain.errors import NotFound, ValidationFailed
+from jivapay.domain.identity import Role
+from jivapay.domain.orders import Party
+from jivapay.services import ledger
+from jivapay.services.receipts import upload_receipt
+from jivapay.settings import get_settings
+from tests.factories import bearer, make_user, token_for
+from tests.integration.orders.conftest import World
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+def s3() -> Iterator[S3Storage]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    ).create_bucket(Bucket="receipts")
+    settings = get_settings().with_overrides(
+        s3_endpoint_url=endpoint, s3_bucket_name="receipts", s3_access_key="test", s3_secret_key="test"
+    )
+    yield S3Storage(settings)
+    server.stop()
+
+
+async def _order(world: World, direction: str = "payin") -> OrderHistory:
+    trader = await world.trader()
+    await world.requisite(trader)
+    if direction == "payout":
+        from jivapay.adapters.db.uow import atomic
+
+        async with atomic(world.session_factory) as session:
+            await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 10**9, "float")
+    outcome = await world.process(
+        await world.incoming(150_000, merchant_order_id=f"r-{direction}", direction=direction)
+    )
+    async with world.session_factory() as session:
+        order = await session.get(OrderHistory, outcome.order_id)
+    assert order is not None
+    return order
+
+
+async def test_s3_upload_presigned_download_and_reuse_flag(world: World, s3: S3Storage) -> None:
+    first = await _order(world)
+    receipt = await upload_receipt(
+        world.session_factory,
+        s3,
+        order_id=first.id,
+        party=Party.TRADER,
+        actor=Actor.user(first.trader_id),
+        data=PDF,
+        content_type="application/pdf",
+        trader_id=first.trader_id,
+    )
+    assert receipt.sha256
+    assert receipt.size == len(PDF)
+    url = await s3.download_url(receipt.object_key, 60)
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(url)).content == PDF
+    second = await _order(world, "payout")
+    await upload_receipt(
+        world.session_factory,
+        s3,
+        order_id=second.id,
+        party=Party.TRADER,
+        actor=Actor.user(second.trader_id),
+        data=PDF,
+        content_type="application/pdf",
+        trader_id=second.trader_id,
+    )
+    async with world.session_factory() as session:
+        flagged = (
+            await session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "fraud.receipt_reused"))
+        ).one()
+    assert flagged.details["also_on_orders"] == [first.id]
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [(PDF, "image/gif"), (b"", "application/pdf"), (PNG, "application/pdf"), (b"%PDF-" + b"x" * 100, "image/png")],
+)
+async def test_bad_files_are_refused(world: World, tmp_path: Path, data: bytes, content_type: str) -> None:
+    from jivapay.adapters.storage import LocalStorage
+
+    order = await _order(world)
+    with pytest.raises(ValidationFailed):
+        await upload_receipt(
+            world.session_factory,
+            LocalStorage(get_settings().with_overrides(data_dir=str(tmp_path))),
+            order_id=order.id,
+            party=Party.TRADER,
+            actor=Actor.user(order.trader_id),
+            data=data,
+            content_type=content_type,
+            trader_id=order.trader_id,
+        )
+    with pytest.raises(NotFound):  # another trader's order
+        await upload_receipt(
+            world.session_factory,
+            LocalStorage(get_settings()),
+            order_id=order.id,
+            party=Party.TRADER,
+            actor=Actor.user(1),
+            data=PDF,
+            content_type="application/pdf",
+            trader_id=order.trader_id + 999,
+        )
+
+
+async def test_payout_confirmation_needs_a_receipt_over_http(
+    world: World, client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(
+        "jivapay.http.routers.trader_orders.get_settings", lambda: get_settings().with_overrides(data_dir=str(tmp_path))
+    )
+    monkeypatch.setattr(
+        "jivapay.http.routers.files.get_settings", lambda: get_settings().with_overrides(data_dir=str(tmp_path))
+    )
+    trader_user = await make_user(world.session_factory, Role.TRADER, profile={"in_work": True})
+    from jivapay.adapters.db.uow import atomic
+
+    async with atomic(world.session_factory) as session:
+        await ledger.credit_deposit(session, "trader", trader_user.id, "TRC20", 10**10, "coll")
+        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 10**9, "float")
+    await world.requisite(trader_user.id)
+    outcome = await world.process(await world.incoming(150_000, merchant_order_id="po", direction="payout"))
+    headers = bearer(await token_for(client, Role.TRADER, trader_user.login))
+    refused = await client.post(f"/trader/orders/{outcome.order_id}/confirm", headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["field"] == "receipt"
+    uploaded = await client.post(
+        f"/trader/orders/{outcome.order_id}/receipts", headers=headers, files={"data": ("paid.png", PNG, "image/png")}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    link = uploaded.json()["url"]
+    assert link.startswith("/files/receipts/")
+    downloaded = await client.get(link)
+    assert downloaded.status_code == 200
+    assert downloaded.content == PNG
+    tampered = await client.get(link.replace("signature=", "signature=0"))
+    assert tampered.status_code == 404
+    confirmed = await client.post(f"/trader/orders/{outcome.order_id}/confirm", headers=headers)
+    assert confirmed.json()["status"] == "trader_paid"
