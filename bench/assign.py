@@ -1,0 +1,277 @@
+"""Order assignment throughput, and selection latency against history size.
+
+Seeds 10k traders with 100k requisites (10 each) and 1M historical orders, then assigns
+incoming pay-ins with 8 concurrent clients (in 2 processes, like the worker) through
+`process_incoming_order`, and in the same run measures pgbench (TPC-B-like, 8 clients) on
+the same server. Selection p99 is measured with 10k and with 1M history rows: selection
+reads per-requisite counters, never the history, so the two should be within 1.2×.
+
+    uv run python bench/assign.py [--traders 10000] [--history 1000000] [--orders 2000]
+
+Uses JIVAPAY_TEST_DATABASE_URL / JIVAPAY_TEST_REDIS_URL when set, embedded servers otherwise.
+The last line is one JSON object: metric, value, unit, baseline, ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.services import ServiceHarness
+
+from bench.ledger import _percentile, _pgbench
+
+REQUISITES_PER_TRADER = 10
+
+
+async def _seed(traders: int) -> None:
+    from decimal import Decimal
+
+    from sqlalchemy import text
+
+    from jivapay.adapters.db.uow import atomic
+    from jivapay.adapters.resources import close_resources, get_resources
+    from jivapay.domain.audit import Actor
+    from jivapay.services.config import set_config
+    from jivapay.services.reference_data import set_exchange_rate
+    from jivapay.services.seed import seed_all
+
+    factory = get_resources().session_factory
+    async with atomic(factory) as session:
+        await seed_all(session)
+        await set_exchange_rate(session, "RUB", Decimal("92.5"), actor=Actor.system("bench"))
+        await set_config(session, "MAX_ORDER_RETRIES", 1000, actor=Actor.system("bench"))
+        statements = [
+            f"INSERT INTO users (id, login, password_hash, role) SELECT g, 't' || g, '!', 'trader' "
+            f"FROM generate_series(1, {traders}) g",
+            f"INSERT INTO users (id, login, password_hash, role) VALUES ({traders + 1}, 'm', '!', 'merchant')",
+            "SELECT setval('users_id_seq', (SELECT max(id) FROM users))",
+            f"INSERT INTO trader_profiles (user_id, in_work, traffic_priority) SELECT g, true, g % 10 "
+            f"FROM generate_series(1, {traders}) g",
+            f"INSERT INTO stores (id, merchant_id, name) VALUES (1, {traders + 1}, 'bench')",
+            "SELECT setval('stores_id_seq', 1)",
+            # collateral: balances through a real posting would take minutes; one balanced bulk posting
+            "INSERT INTO ledger_transactions (id, idempotency_key, kind, legs_hash) "
+            "VALUES (1, 'bench-seed', 'deposit', '')",
+            "SELECT setval('ledger_transactions_id_seq', 1)",
+            "INSERT INTO accounts (id, owner_type, owner_id, currency, kind, label, balance) VALUES "
+            f"(1, 'external', 0, 'USDT', 'external', 'TRC20', -{traders} * 1000000000000)",
+            f"INSERT INTO accounts (id, owner_type, owner_id, currency, kind, balance) SELECT g + 1, 'trader', g, "
+            f"'USDT', 'available', 1000000000000 FROM generate_series(1, {traders}) g",
+            "SELECT setval('accounts_id_seq', (SELECT max(id) FROM accounts))",
+            "INSERT INTO ledger_entries (transaction_id, account_id, currency, amount, balance_after) "
+            "SELECT 1, id, 'USDT', balance, balance FROM accounts",
+            f"INSERT INTO requisites (trader_id, type, bank_id, payment_method_id, currency, owner_name, "
+            f"number_encrypted, number_last4, number_fingerprint, direction, max_open_orders) "
+            f"SELECT (g % {traders}) + 1, 'card', 1, 1, 'RUB', 'Bench', 'x', lpad((g % 10000)::text, 4, '0'), "
+            f"md5(g::text), 'both', 5 FROM generate_series(1, {traders * REQUISITES_PER_TRADER}) g",
+        ]
+        for statement in statements:
+            await session.execute(text(statement))
+    await close_resources()
+
+
+async def _add_history(rows: int) -> None:
+    from sqlalchemy import text
+
+    from jivapay.adapters.db.uow import atomic
+    from jivapay.adapters.resources import close_resources, get_resources
+
+    async with atomic(get_resources().session_factory) as session:
+        await session.execute(
+            text(
+                "INSERT INTO order_history (store_id, trader_id, direction, status, currency, amount, rate, "
+                "store_commission, trader_commission, requisite_id, created_at) "
+                "SELECT 1, (g % (SELECT count(*) FROM trader_profiles)) + 1, 'payin', 'completed', 'RUB', "
+                "100000 + g % 1000, 92.5, 0.05, 0.03, (g % (SELECT count(*) FROM requisites)) + 1, "
+                f"now() - (g % 90) * interval '1 day' FROM generate_series(1, {rows}) g"
+            )
+        )
+        await session.execute(text("ANALYZE"))
+    await close_resources()
+
+
+async def _selection_p99(samples: int) -> float:
+    """Latency of the selection statement alone (rolled back: nothing is booked)."""
+    import datetime as dt
+
+    from jivapay.adapters.db.repositories.selection import SelectionRepository
+    from jivapay.adapters.resources import close_resources, get_resources
+
+    latencies = []
+    factory = get_resources().session_factory
+    for n in range(samples):
+        async with factory() as session, session.begin():
+            started = time.perf_counter()
+            await SelectionRepository(session).find(
+                direction="payin",
+                currency="RUB",
+                payment_method_id=1,
+                bank_id=None,
+                amount=100_000 + n,
+                collateral=10**6,
+                today=dt.datetime.now(dt.UTC).date(),
+                exclude=[],
+            )
+            latencies.append(time.perf_counter() - started)
+            await session.rollback()
+    await close_resources()
+    return _percentile(latencies, 0.99)
+
+
+async def _make_incoming(orders: int) -> list[int]:
+    from sqlalchemy import text
+
+    from jivapay.adapters.db.uow import atomic
+    from jivapay.adapters.resources import close_resources, get_resources
+
+    async with atomic(get_resources().session_factory) as session:
+        rows = await session.execute(
+            text(
+                "INSERT INTO incoming_orders (store_id, direction, amount, currency, payment_method_id, "
+                "merchant_order_id) SELECT 1, 'payin', 100000 + g, 'RUB', 1, 'bench-' || g "
+                f"FROM generate_series(1, {orders}) g RETURNING id"
+            )
+        )
+        ids = sorted(int(r[0]) for r in rows.all())
+    await close_resources()
+    return ids
+
+
+def _worker_main(clients: int, ids: list[int]) -> None:
+    from jivapay.logs import configure_logging
+
+    configure_logging("WARNING", "console")
+
+    async def run() -> dict[str, object]:
+        import jivapay.services.order_processor as processor
+        from jivapay.adapters.resources import close_resources, get_resources
+
+        factory = get_resources().session_factory
+        async with get_resources().engine.connect():
+            pass
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for incoming_id in ids:
+            queue.put_nowait(incoming_id)
+        latencies: list[float] = []
+        statuses: dict[str, int] = {}
+
+        async def client() -> None:
+            while not queue.empty():
+                incoming_id = queue.get_nowait()
+                begin = time.perf_counter()
+                outcome = await processor.process_incoming_order(factory, incoming_id)
+                latencies.append(time.perf_counter() - begin)
+                statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+
+        started = time.time()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        finished = time.time()
+        await close_resources()
+        return {"latencies": latencies, "started": started, "finished": finished, "statuses": statuses}
+
+    print(json.dumps(asyncio.run(run())))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--traders", type=int, default=10_000)
+    parser.add_argument("--history", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=2_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--pgbench-seconds", type=int, default=15)
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker_main(int(args.worker[0]), [int(x) for x in args.worker[1].split(",") if x])
+        return
+
+    harness = ServiceHarness()
+    harness.start()
+    try:
+        os.environ.update(
+            {
+                "JIVAPAY_ENV": "test",
+                "DATABASE_URL": harness.database_url,
+                "REDIS_URL": harness.redis_url,
+                "LOG_LEVEL": "WARNING",
+                "LOG_FORMAT": "console",
+            }
+        )
+        from jivapay.adapters.db.migrations import upgrade_to_head
+        from jivapay.logs import configure_logging
+
+        configure_logging("WARNING", "console")
+        upgrade_to_head(harness.database_url)
+        seed_started = time.perf_counter()
+        asyncio.run(_seed(args.traders))
+        asyncio.run(_add_history(10_000))
+        p99_small = asyncio.run(_selection_p99(300))
+        asyncio.run(_add_history(args.history - 10_000))
+        p99_large = asyncio.run(_selection_p99(300))
+        seeded = time.perf_counter() - seed_started
+        ids = asyncio.run(_make_incoming(args.orders))
+        per = max(args.clients // args.processes, 1)
+        children = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--worker", str(per), ",".join(map(str, ids[n :: args.processes]))],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(args.processes)
+        ]
+        latencies: list[float] = []
+        spans = []
+        statuses: dict[str, int] = {}
+        for child in children:
+            out, _ = child.communicate()
+            result = json.loads(out.strip().splitlines()[-1])
+            latencies += result["latencies"]
+            spans.append((result["started"], result["finished"]))
+            for status, count in result["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + count
+        elapsed = max(e for _, e in spans) - min(s for s, _ in spans)
+        tps = _pgbench(harness, args.clients, args.pgbench_seconds)
+    finally:
+        harness.stop()
+
+    rate = len(latencies) / elapsed
+    print(
+        f"{args.traders} traders, {args.traders * REQUISITES_PER_TRADER} requisites, {args.history} history rows "
+        f"(seeded in {seeded:.0f} s); {args.orders} incoming pay-ins, {args.clients} clients in "
+        f"{args.processes} processes; outcomes {statuses}"
+    )
+    print(
+        f"assignments: {rate:.1f}/s (p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {_percentile(latencies, 0.99) * 1000:.1f} ms)"
+    )
+    print(
+        f"selection p99: {p99_small * 1000:.2f} ms at 10k history rows, {p99_large * 1000:.2f} ms at "
+        f"{args.history} ({p99_large / p99_small:.2f}x; target within 1.2x)"
+    )
+    print(f"pgbench tpcb-like, {args.clients} clients, same server: {tps:.1f} tps")
+    print(
+        json.dumps(
+            {
+                "metric": "order_assignments_per_second",
+                "value": round(rate, 1),
+                "unit": "assignments/s",
+                "baseline": round(tps, 1),
+                "ratio": round(rate / tps, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
