@@ -71,9 +71,10 @@ async def _seed(traders: int) -> None:
             "INSERT INTO ledger_entries (transaction_id, account_id, currency, amount, balance_after) "
             "SELECT 1, id, 'USDT', balance, balance FROM accounts",
             f"INSERT INTO requisites (trader_id, type, bank_id, payment_method_id, currency, owner_name, "
-            f"number_encrypted, number_last4, number_fingerprint, direction, max_open_orders) "
+            f"number_encrypted, number_last4, number_fingerprint, direction, max_open_orders, priority) "
             f"SELECT (g % {traders}) + 1, 'card', 1, 1, 'RUB', 'Bench', 'x', lpad((g % 10000)::text, 4, '0'), "
-            f"md5(g::text), 'both', 5 FROM generate_series(1, {traders * REQUISITES_PER_TRADER}) g",
+            f"md5(g::text), 'both', 5, ((g % {traders}) + 1) % 10 "
+            f"FROM generate_series(1, {traders * REQUISITES_PER_TRADER}) g",
         ]
         for statement in statements:
             await session.execute(text(statement))

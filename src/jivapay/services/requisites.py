@@ -78,9 +78,11 @@ async def create_requisite(
     limits: dict[str, int | None],
     ip: str | None = None,
 ) -> Requisite:
-    trader = await UserRepository(session).get(trader_id)
+    users = UserRepository(session)
+    trader = await users.get(trader_id)
     if trader is None or trader.role != "trader":
         raise NotFound("Trader not found", trader_id=trader_id)
+    profile = await users.get_profile("trader", trader_id)
     currency = currency.upper()
     await _check_references(session, bank_id, payment_method_id, currency)
     canonical = normalize_number(type_, number)
@@ -103,6 +105,7 @@ async def create_requisite(
             number_bin=canonical[:6] if type_ == RequisiteType.CARD else None,
             number_fingerprint=fingerprint,
             direction=direction.value,
+            priority=profile.traffic_priority if profile is not None else 100,
             **{name: limits.get(name) for name in LIMIT_FIELDS},
         )
     )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import User
+from jivapay.adapters.db.repositories.requisites import RequisiteRepository
 from jivapay.adapters.db.repositories.stores import StoreRepository
 from jivapay.adapters.db.repositories.tokens import (
     LoginHistoryRepository,
@@ -162,6 +163,8 @@ async def update_user(
         else:
             for name, value in fields.items():
                 setattr(stored, name, value)
+        if role == Role.TRADER and fields.get("traffic_priority") is not None:
+            await RequisiteRepository(session).sync_priority(user.id, fields["traffic_priority"])
     await session.flush()
     await log_action(
         session,

@@ -15,6 +15,7 @@ from jivapay.adapters.db.models import (
 )
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
+from jivapay.domain.audit import Actor
 from jivapay.domain.requisites import RequisiteDirection
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 from tests.integration.orders.conftest import World
@@ -217,3 +218,19 @@ async def test_review_alerts_support_by_email(world: World, resources: Any, monk
     assert len(messages) == 1
     assert messages[0]["To"] == "support@jivapay.local"
     assert "needs a fraud review" in messages[0]["Subject"]
+
+
+async def test_a_priority_change_reaches_selection_at_once(world: World) -> None:
+    from jivapay.services.users import update_user
+
+    first = await world.trader(priority=10)
+    second = await world.trader(priority=20)
+    await world.requisite(first)
+    second_requisite = await world.requisite(second)
+    async with atomic(world.session_factory) as session:
+        await update_user(session, Actor.system("t"), second, changes={}, profile={"traffic_priority": 1})
+    outcome = await world.process(await world.incoming(100_000, merchant_order_id="prio"))
+    async with world.session_factory() as session:
+        order = await session.get(OrderHistory, outcome.order_id)
+    assert order is not None
+    assert order.requisite_id == second_requisite

@@ -142,6 +142,16 @@ class Requisite(TimestampMixin, Base):
             "direction",
             postgresql_where=text("is_active AND archived_at IS NULL"),
         ),
+        # selection walks this index in its ORDER BY and stops at the first fit (LIMIT 1)
+        Index(
+            "ix_requisites_pick",
+            "currency",
+            "payment_method_id",
+            "priority",
+            text("last_used_at ASC NULLS FIRST"),
+            "id",
+            postgresql_where=text("is_active AND archived_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -165,6 +175,8 @@ class Requisite(TimestampMixin, Base):
     orders_per_day: Mapped[int | None] = mapped_column(Integer)
     max_open_orders: Mapped[int | None] = mapped_column(Integer)
     open_orders: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # the trader's traffic priority, copied here so selection can walk one index in order
+    priority: Mapped[int] = mapped_column(Integer, server_default=text("100"))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

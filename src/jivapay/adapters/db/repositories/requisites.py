@@ -51,6 +51,15 @@ class RequisiteRepository:
             stmt = stmt.where(Requisite.id > starting_after)
         return (await self.session.scalars(stmt)).all()
 
+    async def sync_priority(self, trader_id: int, priority: int) -> None:
+        """Requisites carry their trader's traffic priority (selection orders by it through one index)."""
+        await self.session.execute(
+            update(Requisite)
+            .where(Requisite.trader_id == trader_id)
+            .values(priority=priority)
+            .execution_options(synchronize_session=False)
+        )
+
     async def scrub_for_trader(self, trader_id: int, scrubbed_number: str) -> int:
         result = await self.session.execute(
             update(Requisite)

@@ -39,7 +39,7 @@ _FIND = text(
       AND (:direction <> 'payin' OR NOT EXISTS (
             SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount))
       AND NOT (r.id = ANY(CAST(:exclude AS bigint[])))
-    ORDER BY tp.traffic_priority, r.last_used_at NULLS FIRST, r.id
+    ORDER BY r.priority, r.last_used_at NULLS FIRST, r.id
     FOR UPDATE OF r SKIP LOCKED
     LIMIT 1
     """
