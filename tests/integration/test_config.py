@@ -81,8 +81,10 @@ async def test_rolled_back_change_does_not_reach_the_cache(
 
 
 async def test_change_made_by_another_process_is_seen_after_the_version_bump(
-    seeded: None, session_factory: async_sessionmaker[AsyncSession], resources: Any
+    seeded: None, session_factory: async_sessionmaker[AsyncSession], resources: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the version is asked at most every VERSION_CHECK_SECONDS; let that window pass at once
+    monkeypatch.setattr(config, "VERSION_CHECK_SECONDS", 0.0)
     assert await get_config("MAX_ORDER_RETRIES", int) == 5
     # another process writes the row and bumps the shared version; this process's cache is warm
     async with atomic(session_factory) as session:
@@ -120,3 +122,12 @@ async def test_unknown_setting_needs_an_explicit_type(
     with pytest.raises(ValidationFailed):
         async with atomic(session_factory) as session:
             await set_config(session, "lower_case", 1, actor=ADMIN, value_type="int")
+
+
+async def test_the_version_is_asked_at_most_once_a_second(seeded: None, resources: Any) -> None:
+    assert await get_config("MAX_ORDER_RETRIES", int) == 5
+    await resources.redis.incr(VERSION_KEY)  # another process changed something
+    await resources.redis.set(VERSION_KEY, "999")
+    assert config._cache.version != "999"
+    assert await get_config("MAX_ORDER_RETRIES", int) == 5  # within the window: no Redis round trip
+    assert config._cache.version != "999"

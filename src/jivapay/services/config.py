@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,7 @@ log = logging.getLogger("jivapay.config")
 
 T = TypeVar("T")
 VERSION_KEY = "jivapay:config:version"
+VERSION_CHECK_SECONDS = 1.0
 _MISSING: Any = object()
 
 
@@ -34,17 +36,26 @@ class _ConfigCache:
         self.version: str | None = None
         self.lock = asyncio.Lock()
         self.redis_down_reported = False
+        self.checked_at = 0.0
 
     def clear(self) -> None:
         self.values = None
         self.version = None
+        self.checked_at = 0.0
 
 
 _cache = _ConfigCache()
 
 
 async def _current_version() -> str | None:
-    """The shared version, or None when Redis cannot be asked."""
+    """The shared version, or None when Redis cannot be asked.
+
+    Asked at most every VERSION_CHECK_SECONDS per process: a change made elsewhere is seen
+    within that time; a change made by this process is seen at once (it clears the cache).
+    """
+    now = time.monotonic()
+    if _cache.values is not None and _cache.version is not None and now - _cache.checked_at < VERSION_CHECK_SECONDS:
+        return _cache.version
     try:
         version = await get_resources().redis.get(VERSION_KEY)
     except Exception as exc:  # noqa: BLE001 - any Redis failure means "read the DB"
@@ -55,6 +66,7 @@ async def _current_version() -> str | None:
             _cache.redis_down_reported = True
         return None
     _cache.redis_down_reported = False
+    _cache.checked_at = now
     return str(version or "0")
 
 
