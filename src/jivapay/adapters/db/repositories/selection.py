@@ -7,10 +7,7 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from jivapay.adapters.db.models import RequisiteDailyUsage, RequisiteOpenAmount
 
 _FIND = text(
     """
@@ -62,6 +59,24 @@ _VERIFY = text(
     FROM requisites r
     LEFT JOIN requisite_daily_usage d ON d.requisite_id = r.id AND d.day = :today
     WHERE r.id = :id
+    """
+)
+
+
+# one round trip for the three counters an assignment moves
+_TAKE = text(
+    """
+    WITH taken AS (
+        UPDATE requisites SET open_orders = open_orders + 1, last_used_at = now() WHERE id = :id RETURNING id
+    ), usage AS (
+        INSERT INTO requisite_daily_usage (requisite_id, day, turnover, orders) VALUES (:id, :day, :amount, 1)
+        ON CONFLICT (requisite_id, day) DO UPDATE
+        SET turnover = requisite_daily_usage.turnover + EXCLUDED.turnover,
+            orders = requisite_daily_usage.orders + 1
+        RETURNING requisite_id
+    )
+    INSERT INTO requisite_open_amounts (requisite_id, amount, order_id)
+    SELECT :id, :amount, :order_id FROM taken, usage WHERE :payin
     """
 )
 
@@ -124,20 +139,8 @@ class SelectionRepository:
     async def take(self, requisite_id: int, amount: int, day: dt.date, order_id: int, payin: bool) -> None:
         """Count an assignment: open orders, the day's turnover and orders, and (pay-in) the open amount."""
         await self.session.execute(
-            text("UPDATE requisites SET open_orders = open_orders + 1, last_used_at = now() WHERE id = :id"),
-            {"id": requisite_id},
+            _TAKE, {"id": requisite_id, "amount": amount, "day": day, "order_id": order_id, "payin": payin}
         )
-        stmt = insert(RequisiteDailyUsage).values(requisite_id=requisite_id, day=day, turnover=amount, orders=1)
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["requisite_id", "day"],
-                set_={"turnover": RequisiteDailyUsage.turnover + amount, "orders": RequisiteDailyUsage.orders + 1},
-            )
-        )
-        if payin:
-            await self.session.execute(
-                insert(RequisiteOpenAmount).values(requisite_id=requisite_id, amount=amount, order_id=order_id)
-            )
 
     async def give_back(self, requisite_id: int, amount: int, day: dt.date, order_id: int, *, cancelled: bool) -> None:
         """The order closed: it is no longer open; a cancelled or expired one no longer counts as turnover."""
