@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.services import ServiceHarness
 
-from bench.ledger import _percentile, _pgbench
+from bench.common import percentile, run_in_processes, use_harness
+from bench.ledger import _pgbench
 
 REQUISITES_PER_TRADER = 10
 
@@ -126,7 +125,7 @@ async def _selection_p99(samples: int) -> float:
             latencies.append(time.perf_counter() - started)
             await session.rollback()
     await close_resources()
-    return _percentile(latencies, 0.99)
+    return percentile(latencies, 0.99)
 
 
 async def _make_incoming(orders: int) -> list[int]:
@@ -200,15 +199,7 @@ def main() -> None:
     harness = ServiceHarness()
     harness.start()
     try:
-        os.environ.update(
-            {
-                "JIVAPAY_ENV": "test",
-                "DATABASE_URL": harness.database_url,
-                "REDIS_URL": harness.redis_url,
-                "LOG_LEVEL": "WARNING",
-                "LOG_FORMAT": "console",
-            }
-        )
+        use_harness(harness)
         from jivapay.adapters.db.migrations import upgrade_to_head
         from jivapay.logs import configure_logging
 
@@ -222,26 +213,11 @@ def main() -> None:
         p99_large = asyncio.run(_selection_p99(300))
         seeded = time.perf_counter() - seed_started
         ids = asyncio.run(_make_incoming(args.orders))
-        per = max(args.clients // args.processes, 1)
-        children = [
-            subprocess.Popen(
-                [sys.executable, __file__, "--worker", str(per), ",".join(map(str, ids[n :: args.processes]))],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for n in range(args.processes)
-        ]
-        latencies: list[float] = []
-        spans = []
+        elapsed, latencies, results = run_in_processes(__file__, ids, args.clients, args.processes)
         statuses: dict[str, int] = {}
-        for child in children:
-            out, _ = child.communicate()
-            result = json.loads(out.strip().splitlines()[-1])
-            latencies += result["latencies"]
-            spans.append((result["started"], result["finished"]))
+        for result in results:
             for status, count in result["statuses"].items():
                 statuses[status] = statuses.get(status, 0) + count
-        elapsed = max(e for _, e in spans) - min(s for s, _ in spans)
         tps = _pgbench(harness, args.clients, args.pgbench_seconds)
     finally:
         harness.stop()
@@ -254,7 +230,7 @@ def main() -> None:
     )
     print(
         f"assignments: {rate:.1f}/s (p50 {statistics.median(latencies) * 1000:.1f} ms, "
-        f"p99 {_percentile(latencies, 0.99) * 1000:.1f} ms)"
+        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms)"
     )
     print(
         f"selection p99: {p99_small * 1000:.2f} ms at 10k history rows, {p99_large * 1000:.2f} ms at "

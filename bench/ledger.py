@@ -32,12 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.services import ServiceHarness
 
+from bench.common import percentile, run_in_processes, use_harness
+
 TRADERS = STORES = 10
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(len(ordered) * q), len(ordered) - 1)]
 
 
 async def _prepare(orders: int) -> list[int]:
@@ -91,32 +88,6 @@ async def _prepare(orders: int) -> list[int]:
                     session, "trader", row["trader_id"], split.trader_hold, ledger.order_hold_reference(order_id)
                 )
     return ids
-
-
-def _settle_in_processes(ids: list[int], clients: int, processes: int) -> tuple[float, list[float]]:
-    """Like the worker: several processes, each with its own event loop and connection pool."""
-    per_process = max(clients // processes, 1)
-    chunks = [ids[n::processes] for n in range(processes)]
-    children = [
-        subprocess.Popen(
-            [sys.executable, __file__, "--worker", str(per_process), ",".join(map(str, chunk))],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ),
-        )
-        for chunk in chunks
-    ]
-    latencies: list[float] = []
-    spans: list[tuple[float, float]] = []
-    for child in children:
-        out, _ = child.communicate()
-        if child.returncode != 0:
-            raise RuntimeError("a settlement process failed")
-        result = json.loads(out.strip().splitlines()[-1])
-        latencies += result["latencies"]
-        spans.append((result["started"], result["finished"]))
-    # wall-clock from the first settlement to the last, process start-up (imports) excluded
-    return max(end for _, end in spans) - min(start for start, _ in spans), latencies
 
 
 def _worker_main(clients: int, ids: list[int]) -> None:
@@ -214,16 +185,7 @@ def main() -> None:
     harness = ServiceHarness()
     harness.start()
     try:
-        os.environ.update(
-            {
-                "JIVAPAY_ENV": "test",
-                "DATABASE_URL": harness.database_url,
-                "REDIS_URL": harness.redis_url,
-                "LOG_LEVEL": "WARNING",
-                "LOG_FORMAT": "console",
-                "DATABASE_POOL_SIZE": str(args.clients),
-            }
-        )
+        use_harness(harness, DATABASE_POOL_SIZE=str(args.clients))
         from jivapay.adapters.db.migrations import upgrade_to_head
         from jivapay.logs import configure_logging
 
@@ -247,7 +209,7 @@ def main() -> None:
             return sound
 
         ids = asyncio.run(prepare())
-        elapsed, latencies = _settle_in_processes(ids, args.clients, args.processes)
+        elapsed, latencies, _ = run_in_processes(__file__, ids, args.clients, args.processes)
         sound = asyncio.run(audit())
         tps = _pgbench(harness, args.clients, args.pgbench_seconds)
     finally:
@@ -261,7 +223,7 @@ def main() -> None:
     )
     print(
         f"settlements: {rate:.1f}/s (p50 {statistics.median(latencies) * 1000:.1f} ms, "
-        f"p99 {_percentile(latencies, 0.99) * 1000:.1f} ms)"
+        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms)"
     )
     print(f"pgbench tpcb-like, {args.clients} clients, same server: {tps:.1f} tps")
     print(
