@@ -168,10 +168,9 @@ class ReceiptBody(msgspec.Struct):
 
 
 async def _receipt_body(receipt: Receipt) -> ReceiptBody:
-    settings = get_settings()
-    async with transaction("receipt.ttl") as session:
-        ttl = await get_config("RECEIPT_URL_TTL_SECONDS", int, session=session)
-    url = await storage_for(settings).download_url(receipt.object_key, ttl)
+    # no transaction: the setting comes from the process's cache (a connection only when it is stale)
+    ttl = await get_config("RECEIPT_URL_TTL_SECONDS", int)
+    url = await storage_for(get_settings()).download_url(receipt.object_key, ttl)
     return ReceiptBody(receipt.id, receipt.content_type, receipt.size, receipt.sha256, receipt.created_at, url)
 
 
