@@ -47,14 +47,11 @@ async def commission_rates(
 ) -> tuple[Decimal, Decimal]:
     """(store rate, trader rate): per payment method, else per owner, else the configured default."""
     _check_direction(direction)
-    repo = CommissionRepository(session)
-    store = await _rate(
-        await repo.store_rate(store_id, direction, payment_method_id), f"DEFAULT_STORE_COMMISSION_{direction.upper()}"
+    store_rate, trader_rate = await CommissionRepository(session).rates(
+        store_id, trader_id, direction, payment_method_id
     )
-    trader = await _rate(
-        await repo.trader_rate(trader_id, direction, payment_method_id),
-        f"DEFAULT_TRADER_COMMISSION_{direction.upper()}",
-    )
+    store = await _rate(store_rate, f"DEFAULT_STORE_COMMISSION_{direction.upper()}", session)
+    trader = await _rate(trader_rate, f"DEFAULT_TRADER_COMMISSION_{direction.upper()}", session)
     return store, trader
 
 
@@ -68,11 +65,21 @@ async def calculate_commissions(
     store_id: int,
     trader_id: int,
     payment_method_id: int | None = None,
+    found: tuple[Decimal | None, Decimal | None] | None = None,
 ) -> Commissions:
-    """Rates and exact amounts for an order of ``amount`` (fiat minor units) at ``rate``."""
-    store_rate, trader_rate = await commission_rates(
-        session, direction=direction, store_id=store_id, trader_id=trader_id, payment_method_id=payment_method_id
-    )
+    """Rates and exact amounts for an order of ``amount`` (fiat minor units) at ``rate``.
+
+    ``found``: the (store, trader) rates already read with other data (None where unset, so the
+    configured default applies); without it they are read here.
+    """
+    if found is None:
+        store_rate, trader_rate = await commission_rates(
+            session, direction=direction, store_id=store_id, trader_id=trader_id, payment_method_id=payment_method_id
+        )
+    else:
+        _check_direction(direction)
+        store_rate = await _rate(found[0], f"DEFAULT_STORE_COMMISSION_{direction.upper()}", session)
+        trader_rate = await _rate(found[1], f"DEFAULT_TRADER_COMMISSION_{direction.upper()}", session)
     minor_units = await ReferenceRepository(session).fiat_minor_units(currency)
     if direction == "payin":
         payin = L.payin_split(amount, minor_units, rate, store_rate, trader_rate)

@@ -14,7 +14,7 @@ from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.fraud import Decision, FraudRules, OrderFacts, Verdict, evaluate
-from jivapay.services.audit import log_action
+from jivapay.services.audit import AuditEntry, log_actions
 from jivapay.services.config import get_config
 
 log = logging.getLogger("jivapay.fraud")
@@ -59,6 +59,13 @@ async def _count(kind: str, value: str | None, window: int, *, first_attempt: bo
 
 async def check_incoming_order(session: AsyncSession, order: IncomingOrder) -> Verdict:
     """ALLOW / DENY / REQUIRE_MANUAL_REVIEW, stored with its reasons in the audit log."""
+    verdict, entry = await assess_incoming_order(session, order)
+    await log_actions(session, [entry])
+    return verdict
+
+
+async def assess_incoming_order(session: AsyncSession, order: IncomingOrder) -> tuple[Verdict, AuditEntry]:
+    """The verdict and its audit entry, for a caller that records it with its own entries."""
     rules = await load_rules(session)
     window = await get_config("FRAUD_VELOCITY_WINDOW_SECONDS", int, session=session)
     first = order.retry_count == 0
@@ -78,8 +85,7 @@ async def check_incoming_order(session: AsyncSession, order: IncomingOrder) -> V
         else 0,
     )
     verdict = evaluate(facts, rules)
-    await log_action(
-        session,
+    entry = AuditEntry(
         FRAUD,
         f"fraud.{verdict.decision.value}",
         Target.of("incoming_order", order.id),
@@ -90,4 +96,4 @@ async def check_incoming_order(session: AsyncSession, order: IncomingOrder) -> V
             "fraud decision",
             extra={"incoming_order_id": order.id, "decision": verdict.decision.value, "reasons": verdict.reasons},
         )
-    return verdict
+    return verdict, entry

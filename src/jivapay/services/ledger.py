@@ -31,6 +31,16 @@ log = logging.getLogger("jivapay.ledger")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class NewHold:
+    """A hold the posting creates (a freeze): written with the transaction, before any lock."""
+
+    reference: str
+    available: L.AccountKey
+    frozen: L.AccountKey
+    amount: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Posting:
     transaction_id: int
     replayed: bool  # the idempotency key had been posted before with the same legs
@@ -50,6 +60,7 @@ async def post(
     order_id: int | None = None,
     details: dict[str, Any] | None = None,
     before_lock: Callable[[int], Awaitable[None]] | None = None,
+    hold: NewHold | None = None,
 ) -> Posting:
     """Post one balanced transaction, or replay it.
 
@@ -76,7 +87,19 @@ async def post(
         raise ValidationFailed("a ledger transaction moves money between at least two accounts")
     fingerprint = _fingerprint(amounts)
 
-    transaction_id = await repo.insert_transaction(idempotency_key, kind, order_id, fingerprint, details or {})
+    hold_row = (
+        {
+            "reference": hold.reference,
+            "available_account_id": ids[hold.available],
+            "frozen_account_id": ids[hold.frozen],
+            "amount": hold.amount,
+        }
+        if hold is not None
+        else None
+    )
+    transaction_id = await repo.insert_transaction(
+        idempotency_key, kind, order_id, fingerprint, details or {}, hold=hold_row
+    )
     if transaction_id is None:
         existing = await repo.transaction_by_key(idempotency_key)
         assert existing is not None
@@ -142,18 +165,9 @@ async def freeze(
         order_id=order_id,
         details=details,
         legs=[L.Leg(available, -amount), L.Leg(frozen, amount)],
+        hold=NewHold(reference, available, frozen, amount),
     )
-    if posting.replayed:
-        return HoldResult(reference, amount, posting.transaction_id, replayed=True)
-    ids = await LedgerRepository(session).account_ids([available, frozen])
-    await LedgerRepository(session).insert_hold(
-        reference=reference,
-        available_account_id=ids[available],
-        frozen_account_id=ids[frozen],
-        amount=amount,
-        freeze_transaction_id=posting.transaction_id,
-    )
-    return HoldResult(reference, amount, posting.transaction_id, replayed=False)
+    return HoldResult(reference, amount, posting.transaction_id, replayed=posting.replayed)
 
 
 async def _resolve(

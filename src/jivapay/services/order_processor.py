@@ -16,10 +16,10 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.models import IncomingOrder, OrderHistory
+from jivapay.adapters.db.models import IncomingOrder
 from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
-from jivapay.adapters.db.repositories.selection import Candidate, SelectionRepository
+from jivapay.adapters.db.repositories.selection import Candidate, Recheck, SelectionRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.domain import ledger as L
@@ -34,10 +34,10 @@ from jivapay.domain.errors import (
 )
 from jivapay.domain.fraud import Decision
 from jivapay.services import ledger
-from jivapay.services.audit import log_action
+from jivapay.services.audit import AuditEntry, audit_columns, log_action, log_actions
 from jivapay.services.commissions import calculate_commissions
 from jivapay.services.config import get_config
-from jivapay.services.fraud import check_incoming_order
+from jivapay.services.fraud import assess_incoming_order
 from jivapay.services.outbox import enqueue_after_commit
 from jivapay.services.reference_data import get_exchange_rate
 
@@ -60,8 +60,9 @@ def _initial_status(direction: str) -> str:
 
 async def _select(
     session: AsyncSession, incoming: IncomingOrder, collateral: int, today: dt.date
-) -> tuple[Candidate, int]:
-    """A requisite and the exact amount to show (shifted by the smallest unit when allowed)."""
+) -> tuple[Candidate, int, Recheck]:
+    """A requisite, the exact amount to show (shifted by the smallest unit when allowed), and
+    what was read with the requisite under its lock (the commission rates)."""
     selection = SelectionRepository(session)
     payin = incoming.direction == "payin"
     shifts = [0]
@@ -85,8 +86,16 @@ async def _select(
             )
             if candidate is None:
                 break
-            if await selection.still_fits(candidate.requisite_id, amount=amount, today=today, payin=payin):
-                return candidate, amount
+            recheck = await selection.recheck(
+                candidate.requisite_id,
+                direction=incoming.direction,
+                amount=amount,
+                today=today,
+                store_id=incoming.store_id,
+                payment_method_id=incoming.payment_method_id,
+            )
+            if recheck.fits:
+                return candidate, amount, recheck
             log.debug(
                 "requisite rejected after lock: counters moved",
                 extra={"incoming_order_id": incoming.id, "requisite_id": candidate.requisite_id},
@@ -100,12 +109,14 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
     incoming = await orders.incoming(incoming_id, for_update=True)
     if incoming is None or incoming.status not in ("new", "retrying"):
         return Outcome(incoming_id, "unchanged")
-    verdict = await check_incoming_order(session, incoming)
+    verdict, fraud_entry = await assess_incoming_order(session, incoming)
     if verdict.decision == Decision.DENY:
+        await log_actions(session, [fraud_entry])
         incoming.status = "rejected"
         incoming.failure_reason = "fraud: " + ", ".join(verdict.reasons)
         return Outcome(incoming_id, "rejected", reason=incoming.failure_reason)
     if verdict.decision == Decision.REQUIRE_MANUAL_REVIEW:
+        await log_actions(session, [fraud_entry])
         incoming.status = "review"
         incoming.failure_reason = "fraud review: " + ", ".join(verdict.reasons)
         await enqueue_after_commit(session, "notifications.review_alert", incoming_order_id=incoming.id)
@@ -123,7 +134,7 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
         else 0
     )
     today = dt.datetime.now(dt.UTC).date()
-    candidate, amount = await _select(session, incoming, collateral, today)
+    candidate, amount, recheck = await _select(session, incoming, collateral, today)
     commissions = await calculate_commissions(
         session,
         direction=incoming.direction,
@@ -133,52 +144,55 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
         store_id=incoming.store_id,
         trader_id=candidate.trader_id,
         payment_method_id=incoming.payment_method_id,
+        found=(recheck.store_rate, recheck.trader_rate),
     )
     timeout_key = "PAYIN_PAYMENT_TIMEOUT_MINUTES" if incoming.direction == "payin" else "PAYOUT_TIMEOUT_MINUTES"
-    order = await orders.add(
-        OrderHistory(
-            store_id=incoming.store_id,
-            trader_id=candidate.trader_id,
-            direction=incoming.direction,
-            status=_initial_status(incoming.direction),
-            currency=incoming.currency,
-            amount=amount,
-            requested_amount=incoming.amount,
-            rate=rate,
-            store_commission=commissions.store_rate,
-            trader_commission=commissions.trader_rate,
-            payment_method_id=incoming.payment_method_id,
-            incoming_order_id=incoming.id,
-            requisite_id=candidate.requisite_id,
-            expires_at=dt.datetime.now(dt.UTC)
-            + dt.timedelta(minutes=await get_config(timeout_key, int, session=session)),
-        )
+    order_id = await orders.insert_order(
+        store_id=incoming.store_id,
+        trader_id=candidate.trader_id,
+        direction=incoming.direction,
+        status=_initial_status(incoming.direction),
+        currency=incoming.currency,
+        amount=amount,
+        requested_amount=incoming.amount,
+        rate=rate,
+        store_commission=commissions.store_rate,
+        trader_commission=commissions.trader_rate,
+        payment_method_id=incoming.payment_method_id,
+        incoming_order_id=incoming.id,
+        requisite_id=candidate.requisite_id,
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=await get_config(timeout_key, int, session=session)),
     )
     payer = ("trader", candidate.trader_id) if incoming.direction == "payin" else ("store", incoming.store_id)
     await ledger.freeze(
-        session, payer[0], payer[1], commissions.hold, ledger.order_hold_reference(order.id), order_id=order.id
+        session, payer[0], payer[1], commissions.hold, ledger.order_hold_reference(order_id), order_id=order_id
     )
-    await SelectionRepository(session).take(
-        candidate.requisite_id, amount, today, order.id, payin=incoming.direction == "payin"
+    await SelectionRepository(session).book(
+        candidate.requisite_id,
+        amount=amount,
+        day=today,
+        order_id=order_id,
+        payin=incoming.direction == "payin",
+        incoming_order_id=incoming.id,
+        audit=audit_columns(
+            [
+                fraud_entry,
+                AuditEntry(
+                    PROCESSOR,
+                    "order.assign",
+                    Target.of("order", order_id),
+                    {
+                        "incoming_order_id": incoming.id,
+                        "requisite_id": candidate.requisite_id,
+                        "trader_id": candidate.trader_id,
+                        "amount": amount,
+                        "rate": str(rate),
+                    },
+                ),
+            ]
+        ),
     )
-    incoming.status = "assigned"
-    incoming.order_id = order.id
-    incoming.failure_reason = None
-    incoming.last_attempt_at = dt.datetime.now(dt.UTC)
-    await log_action(
-        session,
-        PROCESSOR,
-        "order.assign",
-        Target.of("order", order.id),
-        {
-            "incoming_order_id": incoming.id,
-            "requisite_id": candidate.requisite_id,
-            "trader_id": candidate.trader_id,
-            "amount": amount,
-            "rate": str(rate),
-        },
-    )
-    return Outcome(incoming_id, "assigned", order_id=order.id)
+    return Outcome(incoming_id, "assigned", order_id=order_id)
 
 
 async def _record_failure(

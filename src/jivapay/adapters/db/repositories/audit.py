@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import AuditLogEntry
+# prebuilt: the audit insert runs in almost every transaction, so it skips statement building
+_INSERT = text(
+    "INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, details, ip) "
+    "VALUES (:actor_type, :actor_id, :action, :target_type, :target_id, CAST(:details AS jsonb), CAST(:ip AS inet)) "
+    "RETURNING id"
+)
+_INSERT_MANY = text(
+    "INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, details, ip) "
+    "SELECT * FROM unnest(CAST(:actor_type AS varchar[]), CAST(:actor_id AS varchar[]), CAST(:action AS varchar[]), "
+    "CAST(:target_type AS varchar[]), CAST(:target_id AS varchar[]), CAST(:details AS jsonb[]), CAST(:ip AS inet[]))"
+)
+COLUMNS = ("actor_type", "actor_id", "action", "target_type", "target_id", "details", "ip")
 
 
 class AuditRepository:
@@ -23,17 +36,27 @@ class AuditRepository:
         details: dict[str, Any],
         ip: str | None,
     ) -> int:
-        stmt = (
-            insert(AuditLogEntry)
-            .values(
-                actor_type=actor_type,
-                actor_id=actor_id,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                details=details,
-                ip=ip,
-            )
-            .returning(AuditLogEntry.id)
-        )
-        return (await self.session.execute(stmt)).scalar_one()
+        params = {
+            "actor_type": actor_type,
+            "actor_id": actor_id,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "details": json.dumps(details, default=str),
+            "ip": ip,
+        }
+        return int((await self.session.execute(_INSERT, params)).scalar_one())
+
+    async def add_columns(self, columns: dict[str, list[Any]]) -> None:
+        """Several entries in one statement, as built by ``columns``."""
+        await self.session.execute(_INSERT_MANY, columns)
+
+    @staticmethod
+    def columns(entries: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+        """Entries as the column arrays that an ``unnest`` insert of audit_log takes."""
+        params: dict[str, list[Any]] = {column: [] for column in COLUMNS}
+        for entry in entries:
+            for column in COLUMNS:
+                value = entry[column]
+                params[column].append(json.dumps(value, default=str) if column == "details" else value)
+        return params

@@ -2,41 +2,48 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import StoreCommission, TraderCommission
+
+# both rates of an assignment in one round trip: this payment method's, else the owner's general one
+_RATES = text(
+    """
+    SELECT
+      (SELECT rate FROM store_commissions
+       WHERE store_id = :store_id AND direction = :direction
+         AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
+       ORDER BY payment_method_id IS NULL LIMIT 1) AS store_rate,
+      (SELECT rate FROM trader_commissions
+       WHERE trader_id = :trader_id AND direction = :direction
+         AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
+       ORDER BY payment_method_id IS NULL LIMIT 1) AS trader_rate
+    """
+)
 
 
 class CommissionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def store_rate(self, store_id: int, direction: str, payment_method_id: int | None) -> Decimal | None:
-        """The most specific rate: this payment method's, else the store's general one."""
-        stmt = (
-            select(StoreCommission.rate)
-            .where(StoreCommission.store_id == store_id, StoreCommission.direction == direction)
-            .where(
-                (StoreCommission.payment_method_id == payment_method_id) | StoreCommission.payment_method_id.is_(None)
+    async def rates(
+        self, store_id: int, trader_id: int, direction: str, payment_method_id: int | None
+    ) -> tuple[Decimal | None, Decimal | None]:
+        """(store rate, trader rate), each None when neither a specific nor a general one is set."""
+        row = (
+            await self.session.execute(
+                _RATES,
+                {
+                    "store_id": store_id,
+                    "trader_id": trader_id,
+                    "direction": direction,
+                    "payment_method_id": payment_method_id,
+                },
             )
-            .order_by(StoreCommission.payment_method_id.is_(None))
-            .limit(1)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def trader_rate(self, trader_id: int, direction: str, payment_method_id: int | None) -> Decimal | None:
-        stmt = (
-            select(TraderCommission.rate)
-            .where(TraderCommission.trader_id == trader_id, TraderCommission.direction == direction)
-            .where(
-                (TraderCommission.payment_method_id == payment_method_id) | TraderCommission.payment_method_id.is_(None)
-            )
-            .order_by(TraderCommission.payment_method_id.is_(None))
-            .limit(1)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        ).one()
+        return row.store_rate, row.trader_rate
 
     async def set_store_rate(self, store_id: int, direction: str, payment_method_id: int | None, rate: Decimal) -> None:
         stmt = insert(StoreCommission).values(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import Account, Hold, LedgerEntry, LedgerTransaction, SettledOrder
@@ -32,6 +32,67 @@ _APPLY_AND_RECORD = text(
 )
 
 SHARED_OWNER_TYPES = ("platform", "external", "adjustment")
+
+# The hot statements are prebuilt text: building Core statements per call costs more CPU than
+# PostgreSQL spends running them.
+# creates what is missing and returns every id in one round trip
+_ENSURE_ACCOUNTS = text(
+    """
+    WITH k AS (
+        SELECT * FROM unnest(CAST(:owner_type AS varchar[]), CAST(:owner_id AS bigint[]),
+                             CAST(:currency AS varchar[]), CAST(:kind AS varchar[]), CAST(:label AS varchar[]))
+               AS t(owner_type, owner_id, currency, kind, label)
+    ), created AS (
+        INSERT INTO accounts (owner_type, owner_id, currency, kind, label)
+        SELECT * FROM k ON CONFLICT DO NOTHING
+        RETURNING id, owner_type, owner_id, currency, kind, label
+    )
+    SELECT * FROM created
+    UNION ALL
+    SELECT a.id, a.owner_type, a.owner_id, a.currency, a.kind, a.label
+    FROM accounts a JOIN k USING (owner_type, owner_id, currency, kind, label)
+    """
+)
+_FIND_ACCOUNTS = text(
+    """
+    SELECT a.id, a.owner_type, a.owner_id, a.currency, a.kind, a.label
+    FROM accounts a
+    JOIN unnest(CAST(:owner_type AS varchar[]), CAST(:owner_id AS bigint[]), CAST(:currency AS varchar[]),
+                CAST(:kind AS varchar[]), CAST(:label AS varchar[])) AS k(owner_type, owner_id, currency, kind, label)
+      USING (owner_type, owner_id, currency, kind, label)
+    """
+)
+# one global order (shared accounts last, then id), see lock_accounts
+_LOCK_ACCOUNTS = text(
+    """
+    SELECT id, currency, kind, balance FROM accounts WHERE id = ANY(CAST(:ids AS bigint[]))
+    ORDER BY owner_type IN ('platform', 'external', 'adjustment'), id
+    FOR UPDATE
+    """
+)
+_INSERT_TRANSACTION = text(
+    """
+    INSERT INTO ledger_transactions (idempotency_key, kind, order_id, legs_hash, details)
+    VALUES (:key, :kind, :order_id, :legs_hash, CAST(:details AS jsonb))
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+    """
+)
+# a freeze: the transaction and its hold in one round trip (no hold when the key was used before)
+_INSERT_TRANSACTION_AND_HOLD = text(
+    """
+    WITH tx AS (
+        INSERT INTO ledger_transactions (idempotency_key, kind, order_id, legs_hash, details)
+        VALUES (:key, :kind, :order_id, :legs_hash, CAST(:details AS jsonb))
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id
+    ), hold AS (
+        INSERT INTO holds (reference, available_account_id, frozen_account_id, amount, freeze_transaction_id)
+        SELECT :reference, :available_account_id, :frozen_account_id, :amount, tx.id FROM tx
+    )
+    SELECT id FROM tx
+    """
+)
 
 # account identities never change once committed: cache their ids per process
 _account_ids: dict[AccountKey, int] = {}
@@ -58,24 +119,21 @@ class LedgerRepository:
     async def account_ids(self, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
         wanted = set(keys)
         found = {key: _account_ids[key] for key in wanted if key in _account_ids}
-        missing = wanted - set(found)
+        missing = sorted(wanted - set(found))
         if missing:
-            rows = [
-                {
-                    "owner_type": k.owner_type,
-                    "owner_id": k.owner_id,
-                    "currency": k.currency,
-                    "kind": k.kind,
-                    "label": k.label,
-                }
-                for k in sorted(missing)
-            ]
-            await self.session.execute(pg_insert(Account).values(rows).on_conflict_do_nothing())
-            columns = (Account.owner_type, Account.owner_id, Account.currency, Account.kind, Account.label)
-            stmt = select(Account.id, *columns).where(
-                tuple_(*columns).in_([(k.owner_type, k.owner_id, k.currency, k.kind, k.label) for k in missing])
-            )
-            fresh = {AccountKey(*row[1:]): row[0] for row in (await self.session.execute(stmt)).all()}
+            params = {
+                "owner_type": [k.owner_type for k in missing],
+                "owner_id": [k.owner_id for k in missing],
+                "currency": [k.currency for k in missing],
+                "kind": [k.kind for k in missing],
+                "label": [k.label for k in missing],
+            }
+            rows = (await self.session.execute(_ENSURE_ACCOUNTS, params)).all()
+            fresh = {AccountKey(*row[1:]): row[0] for row in rows}
+            if len(fresh) < len(missing):
+                # inserted by a transaction that committed after this statement's snapshot
+                rows = (await self.session.execute(_FIND_ACCOUNTS, params)).all()
+                fresh = {AccountKey(*row[1:]): row[0] for row in rows}
             found.update(fresh)
 
             async def remember() -> None:
@@ -108,27 +166,35 @@ class LedgerRepository:
         accounts, which almost every posting touches, are locked last — a posting waiting
         for a trader's account does not sit on them meanwhile.
         """
-        shared = Account.owner_type.in_(SHARED_OWNER_TYPES)
-        stmt = (
-            select(Account.id, Account.currency, Account.kind, Account.balance)
-            .where(Account.id.in_(sorted(set(ids))))
-            .order_by(shared, Account.id)
-            .with_for_update()
-        )
-        return {row.id: LockedAccount(*row) for row in (await self.session.execute(stmt)).all()}
+        rows = (await self.session.execute(_LOCK_ACCOUNTS, {"ids": sorted(set(ids))})).all()
+        return {row.id: LockedAccount(*row) for row in rows}
 
     # --- transactions and entries ---
     async def insert_transaction(
-        self, key: str, kind: str, order_id: int | None, legs_hash: str, details: dict[str, Any]
+        self,
+        key: str,
+        kind: str,
+        order_id: int | None,
+        legs_hash: str,
+        details: dict[str, Any],
+        hold: dict[str, Any] | None = None,
     ) -> int | None:
-        """The new transaction's id, or None when the idempotency key was used before."""
-        stmt = (
-            pg_insert(LedgerTransaction)
-            .values(idempotency_key=key, kind=kind, order_id=order_id, legs_hash=legs_hash, details=details)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(LedgerTransaction.id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        """The new transaction's id, or None when the idempotency key was used before.
+
+        ``hold`` (reference, available_account_id, frozen_account_id, amount): a hold that
+        the new transaction freezes, inserted by the same statement.
+        """
+        params = {
+            "key": key,
+            "kind": kind,
+            "order_id": order_id,
+            "legs_hash": legs_hash,
+            "details": json.dumps(details, default=str),
+            **(hold or {}),
+        }
+        statement = _INSERT_TRANSACTION if hold is None else _INSERT_TRANSACTION_AND_HOLD
+        value = (await self.session.execute(statement, params)).scalar_one_or_none()
+        return None if value is None else int(value)
 
     async def transaction_by_key(self, key: str) -> LedgerTransaction | None:
         stmt = select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)
@@ -142,10 +208,6 @@ class LedgerRepository:
         )
 
     # --- holds ---
-    async def insert_hold(self, **values: Any) -> int:
-        stmt = insert(Hold).values(**values).returning(Hold.id)
-        return (await self.session.execute(stmt)).scalar_one()
-
     async def hold_by_reference(self, reference: str) -> Hold | None:
         return (await self.session.execute(select(Hold).where(Hold.reference == reference))).scalar_one_or_none()
 

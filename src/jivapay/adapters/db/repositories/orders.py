@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,6 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderStatusChange
 
 OPEN_UNPAID = ("pending_payment",)
+
+# the processor's order insert, prebuilt (it runs once per assignment)
+_INSERT_ORDER = text(
+    """
+    INSERT INTO order_history (store_id, trader_id, direction, status, currency, amount, requested_amount, rate,
+                               store_commission, trader_commission, payment_method_id, incoming_order_id,
+                               requisite_id, expires_at)
+    VALUES (:store_id, :trader_id, :direction, :status, :currency, :amount, :requested_amount, :rate,
+            :store_commission, :trader_commission, :payment_method_id, :incoming_order_id, :requisite_id, :expires_at)
+    RETURNING id
+    """
+)
 
 
 class OrderRepository:
@@ -24,6 +37,43 @@ class OrderRepository:
         self.session.add(order)
         await self.session.flush()
         return order
+
+    async def insert_order(
+        self,
+        *,
+        store_id: int,
+        trader_id: int,
+        direction: str,
+        status: str,
+        currency: str,
+        amount: int,
+        requested_amount: int,
+        rate: Decimal,
+        store_commission: Decimal,
+        trader_commission: Decimal,
+        payment_method_id: int | None,
+        incoming_order_id: int,
+        requisite_id: int,
+        expires_at: dt.datetime,
+    ) -> int:
+        """A new order's id (no ORM object: the processor needs only the id)."""
+        params = {
+            "store_id": store_id,
+            "trader_id": trader_id,
+            "direction": direction,
+            "status": status,
+            "currency": currency,
+            "amount": amount,
+            "requested_amount": requested_amount,
+            "rate": rate,
+            "store_commission": store_commission,
+            "trader_commission": trader_commission,
+            "payment_method_id": payment_method_id,
+            "incoming_order_id": incoming_order_id,
+            "requisite_id": requisite_id,
+            "expires_at": expires_at,
+        }
+        return int((await self.session.execute(_INSERT_ORDER, params)).scalar_one())
 
     async def unpaid_orders_of_client(self, store_id: int, client_id: str) -> int:
         stmt = (

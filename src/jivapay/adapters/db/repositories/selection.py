@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,17 +47,27 @@ _FIND = text(
 
 # Run after the candidate is locked: a new statement sees every committed counter, and no one
 # else can change this requisite's counters while we hold its row (they all lock it first).
+# The same round trip reads the commission rates the order will carry (the most specific:
+# this payment method's, else the owner's general one; NULL when none is set).
 _VERIFY = text(
     """
     SELECT
+      (SELECT rate FROM store_commissions
+       WHERE store_id = :store_id AND direction = :direction
+         AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
+       ORDER BY payment_method_id IS NULL LIMIT 1) AS store_rate,
+      (SELECT rate FROM trader_commissions
+       WHERE trader_id = r.trader_id AND direction = :direction
+         AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
+       ORDER BY payment_method_id IS NULL LIMIT 1) AS trader_rate,
       (r.max_open_orders IS NULL OR r.open_orders < r.max_open_orders)
       AND (r.orders_per_day IS NULL OR coalesce(d.orders, 0) < r.orders_per_day)
       AND (r.daily_limit IS NULL OR coalesce(d.turnover, 0) + :amount <= r.daily_limit)
       AND (r.monthly_limit IS NULL OR (
             SELECT coalesce(sum(m.turnover), 0) FROM requisite_daily_usage m
             WHERE m.requisite_id = r.id AND m.day >= :month_start) + :amount <= r.monthly_limit)
-      AND (NOT :payin OR NOT EXISTS (
-            SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount))
+      AND (:direction <> 'payin' OR NOT EXISTS (
+            SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount)) AS fits
     FROM requisites r
     LEFT JOIN requisite_daily_usage d ON d.requisite_id = r.id AND d.day = :today
     WHERE r.id = :id
@@ -63,20 +75,30 @@ _VERIFY = text(
 )
 
 
-# one round trip for the three counters an assignment moves
-_TAKE = text(
+# The end of an assignment in one round trip: the three counters it moves, the incoming order
+# marked assigned, and the audit entries (data-modifying CTEs all run, referenced or not).
+_BOOK = text(
     """
     WITH taken AS (
-        UPDATE requisites SET open_orders = open_orders + 1, last_used_at = now() WHERE id = :id RETURNING id
+        UPDATE requisites SET open_orders = open_orders + 1, last_used_at = now() WHERE id = :id
     ), usage AS (
         INSERT INTO requisite_daily_usage (requisite_id, day, turnover, orders) VALUES (:id, :day, :amount, 1)
         ON CONFLICT (requisite_id, day) DO UPDATE
         SET turnover = requisite_daily_usage.turnover + EXCLUDED.turnover,
             orders = requisite_daily_usage.orders + 1
-        RETURNING requisite_id
+    ), open_amount AS (
+        INSERT INTO requisite_open_amounts (requisite_id, amount, order_id)
+        SELECT :id, :amount, :order_id WHERE :payin
+    ), assigned AS (
+        UPDATE incoming_orders
+        SET status = 'assigned', order_id = :order_id, failure_reason = NULL, last_attempt_at = now(),
+            updated_at = now()
+        WHERE id = :incoming_order_id
     )
-    INSERT INTO requisite_open_amounts (requisite_id, amount, order_id)
-    SELECT :id, :amount, :order_id FROM taken, usage WHERE :payin
+    INSERT INTO audit_log (actor_type, actor_id, action, target_type, target_id, details, ip)
+    SELECT * FROM unnest(CAST(:actor_type AS varchar[]), CAST(:actor_id AS varchar[]), CAST(:action AS varchar[]),
+                         CAST(:target_type AS varchar[]), CAST(:target_id AS varchar[]), CAST(:details AS jsonb[]),
+                         CAST(:ip AS inet[]))
     """
 )
 
@@ -85,6 +107,13 @@ _TAKE = text(
 class Candidate:
     requisite_id: int
     trader_id: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Recheck:
+    fits: bool  # the limits still hold now that the requisite is locked
+    store_rate: Decimal | None  # the commissions set for the order's store and the requisite's trader
+    trader_rate: Decimal | None
 
 
 class SelectionRepository:
@@ -121,25 +150,56 @@ class SelectionRepository:
         ).one_or_none()
         return Candidate(row.id, row.trader_id) if row else None
 
-    async def still_fits(self, requisite_id: int, *, amount: int, today: dt.date, payin: bool) -> bool:
-        value = (
+    async def recheck(
+        self,
+        requisite_id: int,
+        *,
+        direction: str,
+        amount: int,
+        today: dt.date,
+        store_id: int,
+        payment_method_id: int | None,
+    ) -> Recheck:
+        row = (
             await self.session.execute(
                 _VERIFY,
                 {
                     "id": requisite_id,
+                    "direction": direction,
                     "amount": amount,
                     "today": today,
                     "month_start": today.replace(day=1),
-                    "payin": payin,
+                    "store_id": store_id,
+                    "payment_method_id": payment_method_id,
                 },
             )
-        ).scalar_one()
-        return bool(value)
+        ).one()
+        return Recheck(bool(row.fits), row.store_rate, row.trader_rate)
 
-    async def take(self, requisite_id: int, amount: int, day: dt.date, order_id: int, payin: bool) -> None:
-        """Count an assignment: open orders, the day's turnover and orders, and (pay-in) the open amount."""
+    async def book(
+        self,
+        requisite_id: int,
+        *,
+        amount: int,
+        day: dt.date,
+        order_id: int,
+        payin: bool,
+        incoming_order_id: int,
+        audit: dict[str, list[Any]],
+    ) -> None:
+        """Count an assignment (open orders, the day's turnover and orders, the pay-in's open amount),
+        mark the incoming order assigned and write ``audit`` (AuditRepository.columns) at once."""
         await self.session.execute(
-            _TAKE, {"id": requisite_id, "amount": amount, "day": day, "order_id": order_id, "payin": payin}
+            _BOOK,
+            {
+                "id": requisite_id,
+                "amount": amount,
+                "day": day,
+                "order_id": order_id,
+                "payin": payin,
+                "incoming_order_id": incoming_order_id,
+                **audit,
+            },
         )
 
     async def give_back(self, requisite_id: int, amount: int, day: dt.date, order_id: int, *, cancelled: bool) -> None:
