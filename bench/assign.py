@@ -179,6 +179,9 @@ def _worker_main(clients: int, ids: list[int]) -> None:
         await close_resources()
         return {"latencies": latencies, "started": started, "finished": finished, "statuses": statuses}
 
+    from jivapay.eventloop import use_uvloop
+
+    use_uvloop()  # as the worker does
     print(json.dumps(asyncio.run(run())))
 
 

@@ -62,8 +62,10 @@ def _cmd_scheduler(settings: Settings, _: argparse.Namespace) -> int:
 
     check_database(settings)
     check_broker(settings)
+    from jivapay.eventloop import use_uvloop
     from jivapay.worker.scheduler import run_scheduler
 
+    use_uvloop()
     asyncio.run(run_scheduler(settings))
     return 0
 

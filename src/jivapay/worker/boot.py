@@ -9,7 +9,10 @@ configure_logging(_settings.log_level, _settings.log_format)
 init_sentry(_settings, component="worker")
 
 # imported after logging is set up, so what actor modules log at import is formatted
+from jivapay.eventloop import use_uvloop  # noqa: E402
 from jivapay.worker import actors  # noqa: E402
 from jivapay.worker.broker import broker  # noqa: E402
+
+use_uvloop()  # before the AsyncIO middleware makes the actors' loop
 
 __all__ = ["actors", "broker"]
