@@ -35,9 +35,11 @@ def pytest_configure(config: pytest.Config) -> None:
             "ARGON2_MEMORY_KIB": "19456",
             "ARGON2_TIME_COST": "2",
             "ARGON2_PARALLELISM": "1",
+            # spawned workers serve no metrics unless a test asks (one port for all would clash)
+            "WORKER_METRICS_PORT": "0",
         }
     )
-    for key in ("SENTRY_DSN", "GEOIP_DB_PATH", "SMTP_HOST"):
+    for key in ("SENTRY_DSN", "GEOIP_DB_PATH", "SMTP_HOST", "PROMETHEUS_MULTIPROC_DIR"):
         os.environ.pop(key, None)
     from jivapay.adapters.db.migrations import upgrade_to_head
 

@@ -54,7 +54,19 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     ]
     if args.queues:
         argv += ["--queues", *args.queues]
-    return int(dramatiq_main(make_argument_parser().parse_args(argv)) or 0)
+    metrics_dir = None
+    if settings.worker_metrics_port:
+        from jivapay.worker.metrics import prepare_multiprocess_dir
+
+        metrics_dir = prepare_multiprocess_dir()  # before dramatiq starts the worker processes
+        argv += ["--fork-function", "jivapay.worker.metrics:serve"]
+    try:
+        return int(dramatiq_main(make_argument_parser().parse_args(argv)) or 0)
+    finally:
+        if metrics_dir is not None:
+            from jivapay.worker.metrics import remove_multiprocess_dir
+
+            remove_multiprocess_dir(metrics_dir)
 
 
 def _cmd_scheduler(settings: Settings, _: argparse.Namespace) -> int:

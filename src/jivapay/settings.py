@@ -48,6 +48,8 @@ class Settings:
     port: int = 8000
     worker_processes: int = 2
     worker_threads: int = 4
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 9191  # 0: no metrics endpoint
     outbox_relay_interval_seconds: int = 1
     outbox_batch_size: int = 100
     data_dir: str = ".jivapay"
@@ -145,6 +147,8 @@ _ENV_NAMES: dict[str, str] = {
     "JIVAPAY_PORT": "port",
     "WORKER_PROCESSES": "worker_processes",
     "WORKER_THREADS": "worker_threads",
+    "WORKER_METRICS_HOST": "worker_metrics_host",
+    "WORKER_METRICS_PORT": "worker_metrics_port",
     "OUTBOX_RELAY_INTERVAL_SECONDS": "outbox_relay_interval_seconds",
     "OUTBOX_BATCH_SIZE": "outbox_batch_size",
     "JIVAPAY_DATA_DIR": "data_dir",
@@ -217,6 +221,8 @@ def _validate(s: Settings) -> None:
         raise bad("LOG_FORMAT", "must be json or console")
     if not 0 < s.port < 65536:
         raise bad("JIVAPAY_PORT", "must be a TCP port (1-65535)")
+    if not 0 <= s.worker_metrics_port < 65536:
+        raise bad("WORKER_METRICS_PORT", "must be a TCP port (1-65535), or 0 for no metrics endpoint")
     for key, value in (
         ("DATABASE_POOL_SIZE", s.database_pool_size),
         ("WORKER_PROCESSES", s.worker_processes),

@@ -12,6 +12,7 @@ from dramatiq.middleware import AsyncIO, CurrentMessage, Middleware
 
 from jivapay.domain.errors import ConfigurationError
 from jivapay.settings import Settings, get_settings
+from jivapay.worker.metrics import WorkerMetrics
 
 DEFAULT_QUEUE = "default"
 
@@ -43,6 +44,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     broker.add_middleware(AsyncIO())
     broker.add_middleware(WorkerResources())
     broker.add_middleware(CurrentMessage())
+    broker.add_middleware(WorkerMetrics())
     return broker
 
 
