@@ -82,6 +82,12 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     _D("MAX_ORDER_RETRIES", "int", 5, "Attempts to find a requisite before an incoming order fails."),
     _D("RETRY_BACKOFF_FACTOR", "decimal", Decimal(2), "Backoff multiplier between order retries."),
     _D("RETRY_BASE_DELAY_SECONDS", "int", 10, "Delay before the first order retry; grows by the factor."),
+    _D(
+        "ORDER_ASSIGN_LEASE_SECONDS",
+        "int",
+        60,
+        "After the scheduler sends an order to the worker, time before it sends it again if still unassigned.",
+    ),
     _D("RATE_LIMIT_DEFAULT", "str", "100/minute", "Default API rate limit (limits library syntax)."),
     _D("RATE_LIMIT_LOGIN", "str", "10/minute", "Rate limit of the login endpoints, per IP."),
     _D("IP_BLOCK_THRESHOLD", "int", 30, "401/429 answers from one IP within the window that block it."),

@@ -18,6 +18,7 @@ from jivapay.adapters.db.repositories.outbox import OutboxRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import close_resources, get_resources
+from jivapay.services.config import get_config
 from jivapay.settings import Settings
 from jivapay.worker import actors as _actors
 from jivapay.worker.broker import broker
@@ -44,9 +45,6 @@ async def prune_outbox_job() -> None:
         report_critical_error(exc, "outbox prune failed")
 
 
-ASSIGN_LEASE = dt.timedelta(seconds=60)
-
-
 async def enqueue_due_orders_job(batch_size: int = 500) -> None:
     """New and retrying incoming orders whose backoff is over go to `orders.assign`.
 
@@ -55,7 +53,8 @@ async def enqueue_due_orders_job(batch_size: int = 500) -> None:
     """
     try:
         async with atomic(get_resources().session_factory, name="orders.claim_due") as session:
-            ids = await OrderRepository(session).claim_due_incoming(batch_size, ASSIGN_LEASE)
+            lease = await get_config("ORDER_ASSIGN_LEASE_SECONDS", int, session=session)
+            ids = await OrderRepository(session).claim_due_incoming(batch_size, dt.timedelta(seconds=max(lease, 1)))
         for incoming_id in ids:
             _actors.orders.assign.send(incoming_order_id=incoming_id)
     except Exception as exc:  # noqa: BLE001

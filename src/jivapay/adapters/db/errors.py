@@ -11,6 +11,7 @@ from jivapay.domain.errors import Conflict, DatabaseError, JivaPayError, NotFoun
 
 # SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, too many connections
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P03"}
+_CONCURRENCY_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
@@ -37,8 +38,15 @@ def translate_db_error(exc: Exception) -> JivaPayError | None:
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
             return DatabaseError(reason=type(exc.orig).__name__)
-        if _sqlstate(exc) in _RETRYABLE_SQLSTATES:
-            return DatabaseError(reason=type(exc.orig).__name__, sqlstate=_sqlstate(exc))
+        sqlstate = _sqlstate(exc)
+        if sqlstate in _CONCURRENCY_SQLSTATES:
+            return DatabaseError(
+                "The transaction collided with a concurrent one; retry it",
+                reason=type(exc.orig).__name__,
+                sqlstate=sqlstate,
+            )
+        if sqlstate in _RETRYABLE_SQLSTATES:
+            return DatabaseError(reason=type(exc.orig).__name__, sqlstate=sqlstate)
         return None
     if isinstance(exc, sa_exc.TimeoutError):  # pool exhausted
         return DatabaseError(reason="connection pool timeout")

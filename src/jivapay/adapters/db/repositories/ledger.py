@@ -62,12 +62,16 @@ _FIND_ACCOUNTS = text(
       USING (owner_type, owner_id, currency, kind, label)
     """
 )
-# one global order (shared accounts last, then id), see lock_accounts
+# One global order (shared accounts last, then id), see lock_accounts. NO KEY UPDATE is the lock
+# a balance UPDATE takes anyway: postings still queue on an account, but the KEY SHARE locks that
+# foreign-key checks take (a hold or an entry pointing at the account, possibly written earlier
+# in the same transaction) do not conflict with it — FOR UPDATE would deadlock two freezes of one
+# trader that each inserted their hold first.
 _LOCK_ACCOUNTS = text(
     """
     SELECT id, currency, kind, balance FROM accounts WHERE id = ANY(CAST(:ids AS bigint[]))
     ORDER BY owner_type IN ('platform', 'external', 'adjustment'), id
-    FOR UPDATE
+    FOR NO KEY UPDATE
     """
 )
 _INSERT_TRANSACTION = text(
@@ -160,7 +164,7 @@ class LedgerRepository:
         return (await self.session.scalars(select(Account).where(Account.owner_type == owner_type))).all()
 
     async def lock_accounts(self, ids: Iterable[int]) -> dict[int, LockedAccount]:
-        """FOR UPDATE in one global order, so two postings never wait on each other in a cycle.
+        """FOR NO KEY UPDATE in one global order, so two postings never wait on each other in a cycle.
 
         The order is (shared account?, id): the platform's and the external counterpart
         accounts, which almost every posting touches, are locked last — a posting waiting
