@@ -97,6 +97,12 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     _D("PAYIN_PAYMENT_TIMEOUT_MINUTES", "int", 20, "Time a customer has to pay an assigned pay-in."),
     _D("PAYIN_CONFIRMATION_TIMEOUT_MINUTES", "int", 30, "Time a trader has to confirm a paid pay-in."),
     _D("PAYOUT_TIMEOUT_MINUTES", "int", 60, "Time a trader has to pay out an assigned pay-out."),
+    _D(
+        "PAYOUT_CONFIRMATION_TIMEOUT_MINUTES",
+        "int",
+        1440,
+        "Time a merchant has to dispute a pay-out the trader marked paid; then it completes.",
+    ),
     _D("ALLOW_AMOUNT_SHIFT", "bool", True, "Shift a pay-in by the smallest fiat unit to keep amounts unique."),
     # fraud (seed 000 §6)
     _D(

@@ -56,3 +56,38 @@ async def review_alert_email(
             "link": "",
         },
     )
+
+
+ORDER_ALERTS = {
+    "dispute": ("Order {id} is disputed", "Order {id} is in dispute and waits for support"),
+    "receipt_reused": (
+        "Order {id}: a receipt was reused",
+        "A receipt uploaded for order {id} was already used on other orders (possible fraud)",
+    ),
+}
+
+
+async def order_alert_email(
+    session: AsyncSession, order_id: int, kind: str, recipients: list[str]
+) -> EmailMessageSpec | None:
+    """Tell support about an order that needs a person: a dispute, a reused receipt."""
+    order = await OrderRepository(session).get(order_id)
+    if order is None or kind not in ORDER_ALERTS or not recipients:
+        return None
+    if kind == "dispute" and order.status != "disputed":
+        return None  # resolved before the alert went out
+    subject, title = ORDER_ALERTS[kind]
+    return EmailMessageSpec(
+        to=recipients,
+        subject=subject.format(id=order.id),
+        template="alert",
+        context={
+            "title": title.format(id=order.id),
+            "lines": [
+                f"Store {order.store_id}, trader {order.trader_id}, {order.direction}, amount {order.amount} "
+                f"(minor units) {order.currency}",
+                f"Status: {order.status}",
+            ],
+            "link": "",
+        },
+    )

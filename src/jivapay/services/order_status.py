@@ -23,9 +23,23 @@ from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition
 from jivapay.services import ledger
 from jivapay.services.audit import log_action
+from jivapay.services.config import get_config
 from jivapay.services.outbox import enqueue_after_commit
 
 log = logging.getLogger("jivapay.orders")
+
+# a status that waits on someone gets a new deadline (expires_at) from this setting
+DEADLINES = {
+    ("payin", "client_confirmed"): "PAYIN_CONFIRMATION_TIMEOUT_MINUTES",
+    ("payout", "trader_paid"): "PAYOUT_CONFIRMATION_TIMEOUT_MINUTES",
+}
+# what the scheduler does to an order still waiting past its deadline
+ON_DEADLINE = {
+    "pending_payment": ("expired", "the customer did not pay in time"),
+    "pending": ("expired", "the trader did not pay out in time"),
+    "client_confirmed": ("disputed", "the trader did not confirm the customer's payment in time"),
+    "trader_paid": ("completed", "the merchant did not dispute the pay-out in time"),
+}
 
 
 async def _check_owner(
@@ -75,6 +89,12 @@ async def change_status(
     previous = order.status
     order.status = target
     day = order.created_at.astimezone(dt.UTC).date()
+    deadline_key = DEADLINES.get((order.direction, target))
+    if deadline_key is not None:
+        minutes = await get_config(deadline_key, int, session=session)
+        order.expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
+    if target == "disputed":
+        await enqueue_after_commit(session, "notifications.order_alert", order_id=order.id, kind="dispute")
     if target == "completed":
         order.completed_at = dt.datetime.now(dt.UTC)
         await enqueue_after_commit(session, "ledger.settle", order_id=order.id)
@@ -132,10 +152,15 @@ async def trader_order(session: AsyncSession, trader_id: int, order_id: int) -> 
 
 
 async def expire_order(session: AsyncSession, order_id: int) -> OrderHistory | None:
-    """The scheduler's expiry: only an order still waiting past its deadline (idempotent)."""
+    """The scheduler's deadline check (idempotent): an order still waiting past its deadline
+    expires (nobody paid), goes to dispute (customer says paid, trader silent) or completes
+    (pay-out marked paid, merchant silent)."""
     order = await OrderRepository(session).get(order_id)
-    if order is None or order.status not in ("pending_payment", "pending"):
+    if order is None or order.status not in ON_DEADLINE:
         return None
     if order.expires_at is None or order.expires_at > dt.datetime.now(dt.UTC):
         return None
-    return await change_status(session, order_id, "expired", party=Party.SYSTEM, actor=Actor.system("expiry"))
+    target, reason = ON_DEADLINE[order.status]
+    return await change_status(
+        session, order_id, target, party=Party.SYSTEM, actor=Actor.system("expiry"), reason=reason
+    )

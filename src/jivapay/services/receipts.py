@@ -16,6 +16,7 @@ from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.services.audit import log_action
 from jivapay.services.config import get_config
+from jivapay.services.outbox import enqueue_after_commit
 
 # content type → the bytes such a file starts with (the declared type must match the content)
 SIGNATURES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
@@ -105,6 +106,7 @@ async def upload_receipt(
                 Target.of("order", order_id),
                 {"sha256": digest, "also_on_orders": list(earlier)},
             )
+            await enqueue_after_commit(session, "notifications.order_alert", order_id=order_id, kind="receipt_reused")
     return receipt
 
 

@@ -11,7 +11,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import select
 
-from jivapay.adapters.db.models import AuditLogEntry, OrderHistory
+from jivapay.adapters.db.models import AuditLogEntry, OrderHistory, OutboxMessage
 from jivapay.adapters.storage import S3Storage
 from jivapay.domain.audit import Actor
 from jivapay.domain.errors import NotFound, ValidationFailed
@@ -94,7 +94,12 @@ async def test_s3_upload_presigned_download_and_reuse_flag(world: World, s3: S3S
         flagged = (
             await session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "fraud.receipt_reused"))
         ).one()
+        alerts = (await session.scalars(select(OutboxMessage).where(OutboxMessage.actor_name.like("notif%")))).all()
     assert flagged.details["also_on_orders"] == [first.id]
+    # support is told (the alert actor e-mails ALERT_EMAILS, like a dispute)
+    assert [(m.actor_name, m.kwargs) for m in alerts] == [
+        ("notifications.order_alert", {"order_id": second.id, "kind": "receipt_reused"})
+    ]
 
 
 @pytest.mark.parametrize(

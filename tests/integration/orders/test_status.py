@@ -185,3 +185,89 @@ async def test_trader_endpoints_and_traffic_switch(world: World, client: Any) ->
     assert (await client.put("/trader/traffic", headers=headers, json={"in_work": True})).status_code == 200
     outcome = await world.process(await world.incoming(91_000, merchant_order_id="h3"))
     assert outcome.status == "assigned"
+
+
+async def _past_deadline(world: World, order_id: int) -> None:
+    async with atomic(world.session_factory) as session:
+        await session.execute(
+            update(OrderHistory)
+            .where(OrderHistory.id == order_id)
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+
+
+async def test_unconfirmed_payin_goes_to_dispute_and_support_is_emailed(
+    world: World, resources: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jivapay.worker.actors.notifications import order_alert
+    from tests.fixtures.smtp import SMTPReceiver
+
+    await world.configure(PAYIN_CONFIRMATION_TIMEOUT_MINUTES=15)
+    trader = await world.trader()
+    await world.requisite(trader)
+    order = await _assigned(world, trader, 150_000, "d1")
+    async with atomic(world.session_factory) as session:
+        await change_status(
+            session,
+            order.id,
+            "client_confirmed",
+            party=Party.CUSTOMER,
+            actor=Actor.system("c"),
+            store_id=world.store_id,
+        )
+    confirmed = await _order(world, order.id)
+    assert confirmed.expires_at is not None
+    window = confirmed.expires_at - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(minutes=14) < window <= dt.timedelta(minutes=15)  # the trader's window, not the customer's
+    async with atomic(world.session_factory) as session:
+        assert await expire_order(session, order.id) is None  # not due yet
+    await _past_deadline(world, order.id)
+    async with atomic(world.session_factory) as session:
+        assert await expire_order(session, order.id) is not None
+    disputed = await _order(world, order.id)
+    assert disputed.status == "disputed"
+    # the collateral stays frozen while support decides
+    assert await balance(world.session_factory, L.trader_frozen(trader)) > 0
+    async with world.session_factory() as session:
+        change = (await session.scalars(select(OrderStatusChange).order_by(OrderStatusChange.id.desc()))).first()
+        queued = (await session.scalars(select(OutboxMessage).where(OutboxMessage.actor_name.like("notif%")))).all()
+    assert change is not None
+    assert (change.party, change.to_status) == ("system", "disputed")
+    assert "did not confirm" in (change.reason or "")
+    assert [(m.actor_name, m.kwargs) for m in queued] == [
+        ("notifications.order_alert", {"order_id": order.id, "kind": "dispute"})
+    ]
+    with SMTPReceiver() as smtp:
+        monkeypatch.setattr(
+            resources,
+            "settings",
+            resources.settings.with_overrides(
+                smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls="false", alert_emails="support@jivapay.local"
+            ),
+        )
+        await order_alert.fn.__wrapped__(order_id=order.id, kind="dispute")
+        await order_alert.fn.__wrapped__(order_id=order.id, kind="dispute")  # redelivered: sent once
+        messages = await smtp.wait_for_async(1)
+    assert len(messages) == 1
+    assert f"Order {order.id} is disputed" in messages[0]["Subject"]
+    await assert_ledger_sound(world.session_factory)
+
+
+async def test_paid_payout_completes_when_the_merchant_does_not_dispute(world: World) -> None:
+    trader = await world.trader()
+    await world.requisite(trader)
+    async with atomic(world.session_factory) as session:
+        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 1_000 * 10**6, "store-funds")
+    order = await _assigned(world, trader, 90_000, "p1", direction="payout")
+    async with atomic(world.session_factory) as session:
+        await change_status(
+            session, order.id, "trader_paid", party=Party.TRADER, actor=Actor.user(trader), trader_id=trader
+        )
+    await _past_deadline(world, order.id)
+    async with atomic(world.session_factory) as session:
+        assert await expire_order(session, order.id) is not None
+    completed = await _order(world, order.id)
+    assert completed.status == "completed"
+    async with world.session_factory() as session:
+        queued = (await session.scalars(select(OutboxMessage.actor_name))).all()
+    assert "ledger.settle" in queued

@@ -5,10 +5,11 @@ from __future__ import annotations
 from jivapay.adapters.email import EmailSender
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotificationError
-from jivapay.services.notifications import review_alert_email
+from jivapay.services.notifications import order_alert_email, review_alert_email
 from jivapay.worker.actors.base import jivapay_actor
 
 SENT_KEY = "jivapay:email:review:{}"
+ORDER_SENT_KEY = "jivapay:email:order:{}:{}"
 
 
 @jivapay_actor("notifications.review_alert", max_retries=8, min_backoff_ms=30_000, also_retry=(NotificationError,))
@@ -20,6 +21,22 @@ async def review_alert(incoming_order_id: int) -> None:
     recipients = [a.strip() for a in resources.settings.alert_emails.split(",") if a.strip()]
     async with resources.session_factory() as session:
         spec = await review_alert_email(session, incoming_order_id, recipients)
+    if spec is None:
+        return
+    await EmailSender(resources.settings).send(spec)
+    await resources.redis.set(key, "1", ex=7 * 86_400)
+
+
+@jivapay_actor("notifications.order_alert", max_retries=8, min_backoff_ms=30_000, also_retry=(NotificationError,))
+async def order_alert(order_id: int, kind: str) -> None:
+    """E-mail support (ALERT_EMAILS) about an order that needs a person; sent once per order and kind."""
+    resources = get_resources()
+    key = ORDER_SENT_KEY.format(kind, order_id)
+    if await resources.redis.exists(key):
+        return
+    recipients = [a.strip() for a in resources.settings.alert_emails.split(",") if a.strip()]
+    async with resources.session_factory() as session:
+        spec = await order_alert_email(session, order_id, kind, recipients)
     if spec is None:
         return
     await EmailSender(resources.settings).send(spec)

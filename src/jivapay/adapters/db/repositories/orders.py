@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderStatusChange
 
 OPEN_UNPAID = ("pending_payment",)
+# statuses with a deadline (expires_at): what the scheduler's expiry scan looks at
+WAITING = ("pending_payment", "client_confirmed", "pending", "trader_paid")
 
 # the processor's order insert, prebuilt (it runs once per assignment)
 _INSERT_ORDER = text(
@@ -155,7 +157,7 @@ class OrderRepository:
     async def overdue(self, limit: int) -> list[int]:
         stmt = (
             select(OrderHistory.id)
-            .where(OrderHistory.status.in_(("pending_payment", "pending")), OrderHistory.expires_at < func.now())
+            .where(OrderHistory.status.in_(WAITING), OrderHistory.expires_at < func.now())
             .order_by(OrderHistory.expires_at)
             .limit(limit)
         )
