@@ -37,6 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "ARGON2_PARALLELISM": "1",
             # spawned workers serve no metrics unless a test asks (one port for all would clash)
             "WORKER_METRICS_PORT": "0",
+            # the tests' callback receivers listen on 127.0.0.1
+            "CALLBACK_ALLOW_PRIVATE": "true",
         }
     )
     for key in ("SENTRY_DSN", "GEOIP_DB_PATH", "SMTP_HOST", "PROMETHEUS_MULTIPROC_DIR"):

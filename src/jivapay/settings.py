@@ -74,9 +74,15 @@ class Settings:
     smtp_starttls: str = "true"
     smtp_timeout_seconds: int = 10
     alert_emails: str = ""
+    # merchant callbacks: allow private/loopback targets (tests, a local receiver); never in production
+    callback_allow_private: str = "false"
     # the first admin `jivapay seed` creates when there is none
     initial_admin_login: str = "admin"
     initial_admin_password: str | None = None
+
+    @property
+    def callbacks_may_reach_private(self) -> bool:
+        return self.callback_allow_private.lower() == "true"
 
     @property
     def is_production(self) -> bool:
@@ -171,6 +177,7 @@ _ENV_NAMES: dict[str, str] = {
     "SMTP_STARTTLS": "smtp_starttls",
     "SMTP_TIMEOUT_SECONDS": "smtp_timeout_seconds",
     "ALERT_EMAILS": "alert_emails",
+    "CALLBACK_ALLOW_PRIVATE": "callback_allow_private",
     "INITIAL_ADMIN_LOGIN": "initial_admin_login",
     "INITIAL_ADMIN_PASSWORD": "initial_admin_password",
 }
@@ -247,8 +254,9 @@ def _validate(s: Settings) -> None:
         raise bad("ARGON2_PARALLELISM", "must be positive")
     if s.password_min_length < 8:
         raise bad("PASSWORD_MIN_LENGTH", "must be at least 8")
-    if s.smtp_starttls.lower() not in ("true", "false"):
-        raise bad("SMTP_STARTTLS", "must be true or false")
+    for key, flag in (("SMTP_STARTTLS", s.smtp_starttls), ("CALLBACK_ALLOW_PRIVATE", s.callback_allow_private)):
+        if flag.lower() not in ("true", "false"):
+            raise bad(key, "must be true or false")
     if s.is_production:
         if s.secret_key == _INSECURE_DEV_KEY:
             raise bad("SECRET_KEY", "is required in production")

@@ -82,6 +82,13 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     _D("MAX_ORDER_RETRIES", "int", 5, "Attempts to find a requisite before an incoming order fails."),
     _D("RETRY_BACKOFF_FACTOR", "decimal", Decimal(2), "Backoff multiplier between order retries."),
     _D("RETRY_BASE_DELAY_SECONDS", "int", 10, "Delay before the first order retry; grows by the factor."),
+    _D("IDEMPOTENCY_KEY_TTL_HOURS", "int", 48, "How long gateway Idempotency-Keys are kept (at least 24)."),
+    _D(
+        "CALLBACK_RETRY_SCHEDULE_SECONDS",
+        "json",
+        [60, 300, 900, 3600, 21600, 86400],
+        "Delays between callback attempts after a failure; when they run out the event is failed.",
+    ),
     _D(
         "ORDER_ASSIGN_LEASE_SECONDS",
         "int",

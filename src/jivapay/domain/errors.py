@@ -67,6 +67,26 @@ class Conflict(JivaPayError):
     default_message = "The request conflicts with the current state"
 
 
+class DuplicateMerchantOrder(Conflict):
+    code = "duplicate_merchant_order_id"
+    default_message = "An order with this merchant_order_id exists"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    default_message = "This Idempotency-Key was used for a different request"
+
+
+class RequestInFlight(Conflict):
+    code = "request_in_progress"
+    default_message = "A request with this Idempotency-Key is still being processed; retry shortly"
+
+
+class OrderNotAssigned(Conflict):
+    code = "order_not_assigned"
+    default_message = "The order has no requisite yet: nothing to pay"
+
+
 class LimitExceeded(Conflict):
     code = "limit_exceeded"
     default_message = "A limit would be exceeded"

@@ -1,6 +1,7 @@
 """All ORM models; importing this package registers every table on ``Base.metadata``."""
 
 from jivapay.adapters.db.models.base import Base
+from jivapay.adapters.db.models.gateway import CallbackAttempt, CallbackEvent, IdempotencyKey
 from jivapay.adapters.db.models.identity import (
     AdminProfile,
     LoginAttempt,
@@ -53,11 +54,14 @@ __all__ = [
     "AuditLogEntry",
     "Bank",
     "Base",
+    "CallbackAttempt",
+    "CallbackEvent",
     "ConfigurationSetting",
     "CryptoCurrency",
     "ExchangeRate",
     "FiatCurrency",
     "Hold",
+    "IdempotencyKey",
     "IncomingOrder",
     "LedgerEntry",
     "LedgerTransaction",

@@ -66,6 +66,9 @@ class IncomingOrder(TimestampMixin, Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     failure_reason: Mapped[str | None] = mapped_column(String(256))
     order_id: Mapped[int | None] = mapped_column(BigInteger)
+    # a pay-out's recipient (number, name, bank) as encrypted JSON; the trader sees it to pay
+    recipient_encrypted: Mapped[str | None] = mapped_column(Text)
+    recipient_last4: Mapped[str | None] = mapped_column(String(4))
 
 
 class RequisiteDailyUsage(Base):

@@ -1,15 +1,35 @@
-"""The public gateway (`/gateway/*`), authenticated by a store's `X-API-Key`."""
+"""The public gateway (`/gateway/*`): a store's `X-API-Key`, or an order token for one order.
+
+Every POST honours `Idempotency-Key` (see services/idempotency.py): the response is built
+as bytes so that a replay is the same bytes.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from litestar import Request, Router, get
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.http.deps import current_store, transaction
+from jivapay.adapters.resources import get_resources
+from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound
+from jivapay.http.deps import client_ip, current_store, transaction
 from jivapay.http.guards import require_store
+from jivapay.logs import request_id_var
+from jivapay.services import gateway, idempotency
 from jivapay.services.stores import StoreIdentity, get_store
+from jivapay.settings import get_settings
+
+MAX_WAIT_SECONDS = 30
+POLL_SECONDS = 0.5
 
 
 class GatewayStoreBody(msgspec.Struct):
@@ -17,7 +37,307 @@ class GatewayStoreBody(msgspec.Struct):
     name: str
 
 
-@get("/store", operation_id="gateway_store", tags=["gateway"], summary="The store this API key belongs to")
+class PayinInit(msgspec.Struct, forbid_unknown_fields=True):
+    amount: str  # decimal string in the currency's precision, e.g. "1500.00"
+    currency: str
+    payment_method: str
+    merchant_order_id: str
+    bank: str | None = None
+    client_id: str | None = None
+    client_ip: str | None = None
+    callback_url: str | None = None
+    return_url: str | None = None
+
+
+class RecipientBody(msgspec.Struct, forbid_unknown_fields=True):
+    number: str
+    name: str
+
+
+class PayoutInit(msgspec.Struct, forbid_unknown_fields=True):
+    amount: str
+    currency: str
+    payment_method: str
+    merchant_order_id: str
+    recipient: RecipientBody
+    bank: str | None = None
+    client_id: str | None = None
+    callback_url: str | None = None
+
+
+class RequisiteView(msgspec.Struct):
+    type: str
+    bank: str | None
+    owner_name: str
+    number: str
+
+
+class GatewayOrder(msgspec.Struct):
+    id: int
+    merchant_order_id: str
+    direction: str
+    status: str  # processing | failed | rejected | pending_payment | client_confirmed | completed | …
+    amount: str
+    currency: str
+    payment_method: str | None
+    created_at: str
+    updated_at: str
+    expires_at: str | None
+    failure_reason: str | None
+    pay_amount: str | None  # what to pay exactly (may differ from amount by the smallest unit)
+    requisite: RequisiteView | None
+    recipient_last4: str | None
+    rate: str | None = None
+    order_token: str | None = None  # init only: lets the customer's browser read and confirm this order
+
+
+PAYIN_EXAMPLE = {
+    "amount": "1500.00",
+    "currency": "RUB",
+    "payment_method": "card",
+    "merchant_order_id": "order-1001",
+    "client_id": "customer-42",
+    "callback_url": "https://merchant.example/jivapay/callback",
+}
+
+
+def _encode(view: dict[str, Any], token: str | None = None) -> bytes:
+    if token is not None:
+        view = {**view, "order_token": token}
+    return msgspec.json.encode(view)
+
+
+def _error_bytes(exc: JivaPayError) -> bytes:
+    return msgspec.json.encode(
+        {
+            "error": {"code": exc.code, "message": exc.message, "details": exc.details},
+            "request_id": request_id_var.get(),
+        }
+    )
+
+
+async def _idempotent(
+    request: Request[Any, Any, Any],
+    store_id: int,
+    work: Callable[[AsyncSession], Awaitable[tuple[int, bytes]]],
+) -> Response[bytes]:
+    """Run ``work`` in one transaction, honouring the request's Idempotency-Key."""
+    factory = get_resources().session_factory
+    raw_key = request.headers.get("idempotency-key")
+    if raw_key is None:
+        async with transaction() as session:
+            status, body = await work(session)
+        return Response(body, status_code=status, media_type=MediaType.JSON)
+    key = idempotency.check_key(raw_key)
+    hash_ = idempotency.request_hash(request.method, request.url.path, await request.body())
+    stored = await idempotency.reserve(factory, store_id, key, hash_)
+    if stored is not None:
+        return Response(
+            stored.body, status_code=stored.status, media_type=MediaType.JSON, headers={"Idempotent-Replayed": "true"}
+        )
+    try:
+        async with transaction() as session:
+            status, body = await work(session)
+            await idempotency.complete(session, store_id, key, status, body)
+    except JivaPayError as exc:
+        if exc.status_code >= 500:
+            await idempotency.release(factory, store_id, key)
+            raise
+        body = _error_bytes(exc)
+        async with transaction("idempotency.store_error") as session:
+            await idempotency.complete(session, store_id, key, exc.status_code, body)
+        return Response(body, status_code=exc.status_code, media_type=MediaType.JSON)
+    except BaseException:
+        await idempotency.release(factory, store_id, key)
+        raise
+    return Response(body, status_code=status, media_type=MediaType.JSON)
+
+
+async def _store_or_order_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The store's API key, or the order token issued by init for exactly this order."""
+    if connection.headers.get("x-api-key"):
+        await require_store(connection, handler)
+        return
+    token = connection.headers.get("x-order-token", "").strip()
+    if not token:
+        raise NotAuthenticated("An X-API-Key or X-Order-Token header is required", reason="credentials_missing")
+    order_id = int(connection.path_params["order_id"])
+    store_id = gateway.check_order_token(get_settings(), token, order_id)
+    connection.scope.setdefault("state", {})["order_token_store_id"] = store_id
+
+
+def _store_id(request: Request[Any, Any, Any]) -> tuple[int, StoreIdentity | None]:
+    state = request.scope.get("state", {})
+    if "order_token_store_id" in state:
+        return int(state["order_token_store_id"]), None
+    store = current_store(request)
+    return store.store_id, store
+
+
+_ORDER_RESPONSES = {
+    201: ResponseSpec(GatewayOrder, description="The order, queued for assignment, with its order token"),
+}
+_ERRORS = "Errors: 401 (key), 409 duplicate_merchant_order_id / idempotency_conflict / request_in_progress, 422."
+
+
+@post(
+    "/payin/init",
+    operation_id="gateway_payin_init",
+    tags=["gateway"],
+    summary="Create a pay-in",
+    description="A customer will pay `amount` in fiat to a trader's requisite; the store is credited in USDT. "
+    "The order is assigned within seconds: poll the status (with `wait`) or take the callback. " + _ERRORS,
+    guards=[require_store],
+    responses=_ORDER_RESPONSES,
+    request_body_examples=[Example(summary="A card pay-in", value=PAYIN_EXAMPLE)],
+)
+async def payin_init(request: Request[Any, Any, Any], data: PayinInit) -> Response[bytes]:
+    store = current_store(request)
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> tuple[int, bytes]:
+        order = await gateway.init_order(
+            session,
+            settings,
+            store,
+            direction="payin",
+            amount=data.amount,
+            currency=data.currency,
+            payment_method=data.payment_method,
+            merchant_order_id=data.merchant_order_id,
+            bank=data.bank,
+            client_id=data.client_id,
+            client_ip=gateway.check_client_ip(data.client_ip),
+            callback_url=data.callback_url,
+            return_url=data.return_url,
+            ip=client_ip(request),
+        )
+        view = await gateway.view_of(session, settings, order, reveal=True)
+        return 201, _encode(view, gateway.order_token(settings, store.store_id, order.id))
+
+    return await _idempotent(request, store.store_id, work)
+
+
+@post(
+    "/payout/init",
+    operation_id="gateway_payout_init",
+    tags=["gateway"],
+    summary="Create a pay-out",
+    description="A trader pays `amount` in fiat to the recipient's requisite; the store's USDT pays for it. " + _ERRORS,
+    guards=[require_store],
+    responses=_ORDER_RESPONSES,
+)
+async def payout_init(request: Request[Any, Any, Any], data: PayoutInit) -> Response[bytes]:
+    store = current_store(request)
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> tuple[int, bytes]:
+        order = await gateway.init_order(
+            session,
+            settings,
+            store,
+            direction="payout",
+            amount=data.amount,
+            currency=data.currency,
+            payment_method=data.payment_method,
+            merchant_order_id=data.merchant_order_id,
+            bank=data.bank,
+            client_id=data.client_id,
+            callback_url=data.callback_url,
+            recipient=gateway.Recipient(data.recipient.number, data.recipient.name),
+            ip=client_ip(request),
+        )
+        view = await gateway.view_of(session, settings, order, reveal=True)
+        return 201, _encode(view)
+
+    return await _idempotent(request, store.store_id, work)
+
+
+async def _status(request: Request[Any, Any, Any], order_id: int, direction: str, wait: int) -> GatewayOrder:
+    store_id, _ = _store_id(request)
+    settings = get_settings()
+
+    async def read() -> dict[str, Any]:
+        async with transaction("gateway.status") as session:
+            view = await gateway.order_view(session, settings, store_id, order_id, reveal=True)
+        if view["direction"] != direction:
+            raise NotFound("Order not found", order_id=order_id)
+        return view
+
+    view = await read()
+    first = view["status"]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while wait and view["status"] == first and loop.time() < deadline:
+        await asyncio.sleep(min(POLL_SECONDS, max(deadline - loop.time(), 0)))
+        view = await read()
+    return msgspec.convert(view, GatewayOrder)
+
+
+@get(
+    "/payin/status/{order_id:int}",
+    operation_id="gateway_payin_status",
+    tags=["gateway"],
+    summary="A pay-in's status",
+    description="With `wait=N` (up to 30) the answer waits until the status changes or N seconds pass. "
+    "Authorised by the store's X-API-Key or the order's X-Order-Token.",
+    guards=[_store_or_order_token],
+)
+async def payin_status(
+    request: Request[Any, Any, Any],
+    order_id: int,
+    wait: int = Parameter(default=0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for a change"),
+) -> GatewayOrder:
+    return await _status(request, order_id, "payin", wait)
+
+
+@get(
+    "/payout/status/{order_id:int}",
+    operation_id="gateway_payout_status",
+    tags=["gateway"],
+    summary="A pay-out's status",
+    description="With `wait=N` (up to 30) the answer waits until the status changes or N seconds pass.",
+    guards=[require_store],
+)
+async def payout_status(
+    request: Request[Any, Any, Any],
+    order_id: int,
+    wait: int = Parameter(default=0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for a change"),
+) -> GatewayOrder:
+    return await _status(request, order_id, "payout", wait)
+
+
+@post(
+    "/payin/confirm/{order_id:int}",
+    operation_id="gateway_payin_confirm",
+    tags=["gateway"],
+    summary="The customer says they paid",
+    description="pending_payment → client_confirmed; the trader then has PAYIN_CONFIRMATION_TIMEOUT_MINUTES to "
+    "confirm before the order goes to dispute. Authorised by X-API-Key or the order's X-Order-Token. "
+    "409 order_not_assigned while there is no requisite yet.",
+    guards=[_store_or_order_token],
+    status_code=200,
+    responses={200: ResponseSpec(GatewayOrder, description="The order after the confirmation")},
+)
+async def payin_confirm(request: Request[Any, Any, Any], order_id: int) -> Response[bytes]:
+    store_id, store = _store_id(request)
+    settings = get_settings()
+    actor = store.actor if store else gateway.customer_actor(order_id)
+
+    async def work(session: AsyncSession) -> tuple[int, bytes]:
+        await gateway.confirm_payin(session, store_id, order_id, actor=actor, ip=client_ip(request))
+        return 200, _encode(await gateway.order_view(session, settings, store_id, order_id, reveal=True))
+
+    return await _idempotent(request, store_id, work)
+
+
+@get(
+    "/store",
+    operation_id="gateway_store",
+    tags=["gateway"],
+    summary="The store this API key belongs to",
+    guards=[require_store],
+)
 async def gateway_store(request: Request[Any, Any, Any]) -> GatewayStoreBody:
     identity: StoreIdentity = current_store(request)
     async with transaction() as session:
@@ -25,4 +345,7 @@ async def gateway_store(request: Request[Any, Any, Any]) -> GatewayStoreBody:
     return GatewayStoreBody(store.id, store.name)
 
 
-router = Router(path="/gateway", route_handlers=[gateway_store], guards=[require_store])
+router = Router(
+    path="/gateway",
+    route_handlers=[gateway_store, payin_init, payin_status, payin_confirm, payout_init, payout_status],
+)

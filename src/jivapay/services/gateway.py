@@ -1,0 +1,301 @@
+"""The merchant gateway (seed 000 §3.7 gateway_service): orders in, their status out.
+
+An init creates an incoming order and queues its assignment; the order's public id is the
+incoming order's id, stable from init to the end. Its public status is the incoming
+order's while it is being processed (``processing``, ``failed``, ``rejected``) and the
+assigned order's afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import Bank, FiatCurrency, IncomingOrder, OrderHistory, PaymentMethod, Requisite, Store
+from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.security import decrypt_secret, encrypt_secret
+from jivapay.domain import ledger as L
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import (
+    Conflict,
+    DuplicateMerchantOrder,
+    NotAuthenticated,
+    NotFound,
+    OrderNotAssigned,
+    ValidationFailed,
+)
+from jivapay.domain.orders import Party
+from jivapay.domain.pii import mask_name, mask_number
+from jivapay.services.audit import log_action
+from jivapay.services.order_status import change_status
+from jivapay.services.outbox import enqueue_after_commit
+from jivapay.services.stores import StoreIdentity
+from jivapay.settings import Settings
+
+ORDER_TOKEN_TTL = dt.timedelta(hours=2)
+PROCESSING = ("new", "retrying", "review")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Recipient:
+    """Where a pay-out goes."""
+
+    number: str
+    name: str
+    bank: str | None = None
+
+
+def customer_actor(incoming_id: int) -> Actor:
+    """The customer acting through the order token (nobody we know by name)."""
+    return Actor("customer", str(incoming_id))
+
+
+def check_client_ip(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise ValidationFailed("client_ip must be an IPv4 or IPv6 address", field="client_ip") from None
+
+
+def check_callback_url(settings: Settings, url: str | None, *, field: str = "callback_url") -> str | None:
+    """Syntax and scheme only (https in production); where it points is checked at delivery."""
+    if url is None or not url.strip():
+        return None
+    url = url.strip()
+    parts = urlsplit(url)
+    allowed = ("https",) if settings.is_production and not settings.callbacks_may_reach_private else ("https", "http")
+    if parts.scheme not in allowed or not parts.hostname or len(url) > 2048 or parts.username or parts.password:
+        raise ValidationFailed(
+            f"{field} must be an absolute {' or '.join(allowed)} URL without credentials (at most 2048 characters)",
+            field=field,
+        )
+    return url
+
+
+async def _reference(
+    session: AsyncSession, currency: str, payment_method: str, bank: str | None
+) -> tuple[FiatCurrency, PaymentMethod, Bank | None]:
+    fiat = await session.get(FiatCurrency, currency.upper())
+    if fiat is None or not fiat.is_active:
+        raise ValidationFailed("unknown or disabled currency", field="currency")
+    method = (
+        await session.scalars(select(PaymentMethod).where(PaymentMethod.code == payment_method.strip().lower()))
+    ).first()
+    if method is None or not method.is_active:
+        raise ValidationFailed("unknown or disabled payment method", field="payment_method")
+    found_bank = None
+    if bank:
+        found_bank = (
+            await session.scalars(
+                select(Bank).where(Bank.code == bank.strip().lower(), Bank.currency_code == fiat.code)
+            )
+        ).first()
+        if found_bank is None or not found_bank.is_active:
+            raise ValidationFailed("unknown or disabled bank for this currency", field="bank")
+    return fiat, method, found_bank
+
+
+async def init_order(
+    session: AsyncSession,
+    settings: Settings,
+    store: StoreIdentity,
+    *,
+    direction: str,
+    amount: str,
+    currency: str,
+    payment_method: str,
+    merchant_order_id: str,
+    bank: str | None = None,
+    client_id: str | None = None,
+    client_ip: str | None = None,
+    callback_url: str | None = None,
+    return_url: str | None = None,
+    recipient: Recipient | None = None,
+    ip: str | None = None,
+) -> IncomingOrder:
+    """A new incoming order (pay-in or pay-out) queued for assignment."""
+    merchant_order_id = merchant_order_id.strip()
+    if not 1 <= len(merchant_order_id) <= 128:
+        raise ValidationFailed("merchant_order_id must be 1-128 characters", field="merchant_order_id")
+    fiat, method, found_bank = await _reference(session, currency, payment_method, bank)
+    minor = L.parse_amount(amount, fiat.minor_units)
+    if minor <= 0:
+        raise ValidationFailed("amount must be positive", field="amount")
+    row = await session.get(Store, store.store_id)
+    if row is None or not row.is_active:
+        raise NotAuthenticated("This store is disabled", reason="store_inactive")
+    callback_url = check_callback_url(settings, callback_url) or check_callback_url(
+        settings, (row.settings or {}).get("callback_url"), field="store callback_url"
+    )
+    return_url = check_callback_url(settings, return_url, field="return_url")
+    allowed_methods = (row.settings or {}).get("payment_methods")
+    if allowed_methods and method.code not in allowed_methods:
+        raise ValidationFailed("this store does not accept this payment method", field="payment_method")
+    existing = (
+        await session.scalars(
+            select(IncomingOrder.id).where(
+                IncomingOrder.store_id == store.store_id, IncomingOrder.merchant_order_id == merchant_order_id
+            )
+        )
+    ).first()
+    if existing is not None:
+        raise DuplicateMerchantOrder(order_id=existing)
+    encrypted = last4 = None
+    if direction == "payout":
+        if recipient is None:
+            raise ValidationFailed("a pay-out needs the recipient's requisite", field="recipient")
+        number = "".join(ch for ch in recipient.number if ch.isalnum() or ch == "+")
+        name = recipient.name.strip()
+        if not 4 <= len(number) <= 34 or not 1 <= len(name) <= 128:
+            raise ValidationFailed("recipient number (4-34 characters) and name are required", field="recipient")
+        encrypted = encrypt_secret(
+            settings, json.dumps({"number": number, "name": name, "bank": recipient.bank}, separators=(",", ":"))
+        )
+        last4 = number[-4:]
+    order = await OrderRepository(session).add_incoming(
+        IncomingOrder(
+            store_id=store.store_id,
+            direction=direction,
+            amount=minor,
+            currency=fiat.code,
+            payment_method_id=method.id,
+            bank_id=found_bank.id if found_bank else None,
+            merchant_order_id=merchant_order_id,
+            client_id=(client_id or "").strip()[:128] or None,
+            client_ip=client_ip,
+            callback_url=callback_url,
+            return_url=return_url,
+            recipient_encrypted=encrypted,
+            recipient_last4=last4,
+        )
+    )
+    # straight to the worker; the scheduler's scan is the safety net
+    await enqueue_after_commit(session, "orders.assign", incoming_order_id=order.id)
+    await log_action(
+        session,
+        store.actor,
+        f"gateway.{direction}_init",
+        Target.of("incoming_order", order.id),
+        {"merchant_order_id": merchant_order_id, "amount": amount, "currency": fiat.code},
+        ip=ip,
+    )
+    return order
+
+
+def public_status(incoming: IncomingOrder, order: OrderHistory | None) -> str:
+    if order is not None:
+        return order.status
+    if incoming.status in PROCESSING or incoming.status == "assigned":
+        return "processing"
+    return incoming.status  # failed | rejected
+
+
+async def order_view(
+    session: AsyncSession, settings: Settings, store_id: int, incoming_id: int, *, reveal: bool = True
+) -> dict[str, Any]:
+    """The order as the status API shows it (and callbacks carry, with ``reveal=False``).
+
+    ``reveal``: the requisite's full number (the customer must see it to pay).
+    """
+    incoming = await OrderRepository(session).incoming(incoming_id)
+    if incoming is None or incoming.store_id != store_id:
+        raise NotFound("Order not found", order_id=incoming_id)
+    return await view_of(session, settings, incoming, reveal=reveal)
+
+
+async def view_of(
+    session: AsyncSession, settings: Settings, incoming: IncomingOrder, *, reveal: bool
+) -> dict[str, Any]:
+    order = await session.get(OrderHistory, incoming.order_id) if incoming.order_id else None
+    fiat = await session.get(FiatCurrency, incoming.currency)
+    decimals = fiat.minor_units if fiat else 2
+    method = await session.get(PaymentMethod, incoming.payment_method_id)
+    view: dict[str, Any] = {
+        "id": incoming.id,
+        "merchant_order_id": incoming.merchant_order_id,
+        "direction": incoming.direction,
+        "status": public_status(incoming, order),
+        "amount": L.format_amount(incoming.amount, decimals),
+        "currency": incoming.currency,
+        "payment_method": method.code if method else None,
+        "created_at": incoming.created_at.isoformat(),
+        "updated_at": (order.updated_at if order else incoming.updated_at).isoformat(),
+        "expires_at": order.expires_at.isoformat() if order and order.expires_at else None,
+        "failure_reason": incoming.failure_reason if incoming.status in ("failed", "rejected") else None,
+        "pay_amount": None,
+        "requisite": None,
+        "recipient_last4": incoming.recipient_last4,
+    }
+    if order is not None:
+        view["pay_amount"] = L.format_amount(order.amount, decimals)
+        view["rate"] = str(order.rate)
+        if incoming.direction == "payin" and order.requisite_id is not None:
+            requisite = await session.get(Requisite, order.requisite_id)
+            if requisite is not None:
+                bank = await session.get(Bank, requisite.bank_id)
+                number = decrypt_secret(settings, requisite.number_encrypted) if reveal else None
+                view["requisite"] = {
+                    "type": requisite.type,
+                    "bank": bank.name if bank else None,
+                    "owner_name": mask_name(requisite.owner_name),
+                    "number": number if number else mask_number("*" * 12 + requisite.number_last4),
+                }
+    return view
+
+
+def order_token(settings: Settings, store_id: int, incoming_id: int, *, now: float | None = None) -> str:
+    """A short-lived token that lets the customer's browser confirm (and read) one order."""
+    expires = int((now or time.time()) + ORDER_TOKEN_TTL.total_seconds())
+    payload = f"{store_id}.{incoming_id}.{expires}"
+    mac = hmac.new(settings.secret_key.encode(), f"order-token:{payload}".encode(), hashlib.sha256).digest()
+    return (
+        base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+        + "."
+        + base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    )
+
+
+def check_order_token(settings: Settings, token: str, incoming_id: int) -> int:
+    """The store id the token was issued for; NotAuthenticated when it is bad, expired or for another order."""
+    try:
+        encoded, _, given = token.strip().partition(".")
+        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        store_id, order_id, expires = (int(part) for part in payload.split("."))
+        mac = hmac.new(settings.secret_key.encode(), f"order-token:{payload}".encode(), hashlib.sha256).digest()
+        expected = base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    except (ValueError, UnicodeDecodeError):
+        raise NotAuthenticated("Invalid order token", reason="order_token_invalid") from None
+    if not hmac.compare_digest(given, expected) or order_id != incoming_id:
+        raise NotAuthenticated("Invalid order token", reason="order_token_invalid")
+    if expires < time.time():
+        raise NotAuthenticated("The order token has expired", reason="order_token_expired")
+    return store_id
+
+
+async def confirm_payin(
+    session: AsyncSession, store_id: int, incoming_id: int, *, actor: Actor, ip: str | None = None
+) -> None:
+    """The customer's "I paid": pending_payment → client_confirmed (a repeat is a no-op)."""
+    incoming = await OrderRepository(session).incoming(incoming_id)
+    if incoming is None or incoming.store_id != store_id:
+        raise NotFound("Order not found", order_id=incoming_id)
+    if incoming.direction != "payin":
+        raise Conflict("Only a pay-in can be confirmed by the customer", direction=incoming.direction)
+    if incoming.order_id is None:
+        raise OrderNotAssigned(status=incoming.status)
+    await change_status(
+        session, incoming.order_id, "client_confirmed", party=Party.CUSTOMER, actor=actor, store_id=store_id, ip=ip
+    )

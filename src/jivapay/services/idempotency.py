@@ -1,0 +1,109 @@
+"""``Idempotency-Key`` on the gateway's POSTs (Stripe's rules).
+
+The key is reserved in its own committed transaction, so a concurrent duplicate sees it
+in flight (409 ``request_in_progress``). The response is stored in the transaction that
+did the work, so either both are there or neither is. The same key with the same request
+replays the stored response byte for byte; with another request it is 409
+``idempotency_conflict``. Business errors (4xx) are stored like successes; a server-side
+failure frees the key so the client can retry. Keys live ``IDEMPOTENCY_KEY_TTL_HOURS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+
+from sqlalchemy import delete, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jivapay.adapters.db.models import IdempotencyKey
+from jivapay.adapters.db.uow import atomic
+from jivapay.domain.errors import IdempotencyConflict, RequestInFlight, ValidationFailed
+from jivapay.services.config import get_config
+
+# an in-flight reservation older than this was abandoned by a dead process: take it over
+STALE_AFTER = dt.timedelta(minutes=2)
+
+_RESERVE = text(
+    """
+    INSERT INTO idempotency_keys (store_id, key, request_hash) VALUES (:store_id, :key, :hash)
+    ON CONFLICT (store_id, key) DO NOTHING
+    RETURNING id
+    """
+)
+_EXISTING = text(
+    """
+    SELECT id, request_hash, response_status, response_body, created_at < now() - CAST(:stale AS interval) AS stale
+    FROM idempotency_keys WHERE store_id = :store_id AND key = :key
+    FOR UPDATE
+    """
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Stored:
+    status: int
+    body: bytes
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+def check_key(key: str) -> str:
+    key = key.strip()
+    if not 1 <= len(key) <= 128 or not key.isprintable():
+        raise ValidationFailed("Idempotency-Key must be 1-128 printable characters", field="Idempotency-Key")
+    return key
+
+
+async def reserve(factory: async_sessionmaker[AsyncSession], store_id: int, key: str, hash_: str) -> Stored | None:
+    """None: the caller goes ahead (and must ``complete`` or ``release``); else the stored answer."""
+    async with atomic(factory, name="idempotency.reserve") as session:
+        params = {"store_id": store_id, "key": key, "hash": hash_}
+        if (await session.execute(_RESERVE, params)).scalar_one_or_none() is not None:
+            return None
+        row = (await session.execute(_EXISTING, {**params, "stale": STALE_AFTER})).one_or_none()
+        if row is None:  # deleted (released) between the two statements: take it
+            await session.execute(_RESERVE, params)
+            return None
+        if row.request_hash != hash_:
+            raise IdempotencyConflict()
+        if row.response_status is None:
+            if not row.stale:
+                raise RequestInFlight()
+            await session.execute(
+                update(IdempotencyKey).where(IdempotencyKey.id == row.id).values(created_at=dt.datetime.now(dt.UTC))
+            )
+            return None
+        return Stored(int(row.response_status), bytes(row.response_body or b""))
+
+
+async def complete(session: AsyncSession, store_id: int, key: str, status: int, body: bytes) -> None:
+    """Store the answer, in the transaction that did the work."""
+    await session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.store_id == store_id, IdempotencyKey.key == key)
+        .values(response_status=status, response_body=body)
+    )
+
+
+async def release(factory: async_sessionmaker[AsyncSession], store_id: int, key: str) -> None:
+    """Free an unanswered key (the request failed on our side): the client may retry it."""
+    async with atomic(factory, name="idempotency.release") as session:
+        await session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.store_id == store_id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.response_status.is_(None),
+            )
+        )
+
+
+async def prune(session: AsyncSession) -> int:
+    """Delete keys older than IDEMPOTENCY_KEY_TTL_HOURS (the scheduler runs this hourly)."""
+    hours = await get_config("IDEMPOTENCY_KEY_TTL_HOURS", int, session=session)
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=max(hours, 24))
+    result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

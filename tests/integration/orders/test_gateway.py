@@ -1,0 +1,167 @@
+"""The gateway over HTTP: init, status (long-poll), the customer's confirm, idempotency."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from jivapay.adapters.db.models import IncomingOrder, Store
+from jivapay.adapters.db.uow import atomic
+from jivapay.domain.identity import Role
+from tests.factories import make_api_key, make_user
+from tests.integration.orders.conftest import World
+
+PAYIN = {"amount": "1500.00", "currency": "RUB", "payment_method": "card", "merchant_order_id": "m-1"}
+
+
+async def _key(world: World) -> str:
+    async with world.session_factory() as session:
+        store = await session.get(Store, world.store_id)
+    assert store is not None
+    _, key = await make_api_key(world.session_factory, store.merchant_id, world.store_id)
+    return key
+
+
+def _assign_later(incoming_id: int) -> None:
+    async def run() -> None:
+        from jivapay.adapters.resources import close_resources, get_resources
+        from jivapay.services.order_processor import process_incoming_order
+
+        await asyncio.sleep(1)
+        outcome = await process_incoming_order(get_resources().session_factory, incoming_id)
+        await close_resources()
+        assert outcome.status == "assigned", outcome
+
+    asyncio.run(run())
+
+
+async def _count(world: World) -> int:
+    async with world.session_factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(IncomingOrder)) or 0)
+
+
+async def test_payin_init_assign_status_and_customer_confirm(world: World, client: Any) -> None:
+    trader = await world.trader()
+    await world.requisite(trader)
+    headers = {"X-API-Key": await _key(world)}
+    created = await client.post("/gateway/payin/init", json=PAYIN, headers=headers)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["status"], body["amount"], body["currency"], body["requisite"]) == (
+        "processing",
+        "1500.00",
+        "RUB",
+        None,
+    )
+    token = body["order_token"]
+    # confirming before a requisite is assigned is refused
+    early = await client.post(f"/gateway/payin/confirm/{body['id']}", headers={"X-Order-Token": token})
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "order_not_assigned")
+    # a long-poll with no change answers after `wait` seconds
+    started = time.monotonic()
+    unchanged = await client.get(f"/gateway/payin/status/{body['id']}?wait=1", headers=headers)
+    assert unchanged.json()["status"] == "processing"
+    assert time.monotonic() - started >= 0.9
+    # the worker assigns (another thread, as a worker process would) while the long-poll waits
+    worker = threading.Thread(target=_assign_later, args=(body["id"],))
+    worker.start()
+    started = time.monotonic()
+    status = await client.get(f"/gateway/payin/status/{body['id']}?wait=20", headers=headers)
+    worker.join()
+    assert time.monotonic() - started < 15  # answered on the change, not at the end of the wait
+    assert status.status_code == 200, status.text
+    view = status.json()
+    assert view["status"] == "pending_payment"
+    assert view["pay_amount"] == "1500.00"
+    assert view["requisite"]["number"].isdigit()  # the full number: the customer pays to it
+    assert view["requisite"]["owner_name"] == "Ivan P."  # masked
+    # the customer's browser confirms with the order token
+    confirmed = await client.post(f"/gateway/payin/confirm/{body['id']}", headers={"X-Order-Token": token})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "client_confirmed"
+    # the token is good for this order only, and a key for another store sees nothing
+    other = await client.get(f"/gateway/payin/status/{body['id'] + 1}", headers={"X-Order-Token": token})
+    assert other.status_code == 401
+    merchant = await make_user(world.session_factory, Role.MERCHANT)
+    from tests.factories import make_store
+
+    foreign_store = await make_store(world.session_factory, merchant.id)
+    _, foreign_key = await make_api_key(world.session_factory, merchant.id, foreign_store)
+    foreign = await client.get(f"/gateway/payin/status/{body['id']}", headers={"X-API-Key": foreign_key})
+    assert foreign.status_code == 404
+
+
+async def test_idempotency_key_replays_conflicts_and_duplicates(world: World, client: Any) -> None:
+    headers = {"X-API-Key": await _key(world), "Idempotency-Key": "k-1"}
+    first = await client.post("/gateway/payin/init", json=PAYIN, headers=headers)
+    assert first.status_code == 201
+    replay = await client.post("/gateway/payin/init", json=PAYIN, headers=headers)
+    assert replay.status_code == 201
+    assert replay.content == first.content  # byte for byte
+    assert replay.headers["idempotent-replayed"] == "true"
+    changed = await client.post("/gateway/payin/init", json={**PAYIN, "amount": "1600.00"}, headers=headers)
+    assert (changed.status_code, changed.json()["error"]["code"]) == (409, "idempotency_conflict")
+    # a new key with the same merchant_order_id creates nothing either
+    again = await client.post("/gateway/payin/init", json=PAYIN, headers={**headers, "Idempotency-Key": "k-2"})
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "duplicate_merchant_order_id")
+    assert again.json()["error"]["details"]["order_id"] == first.json()["id"]
+    # and that 409 is itself replayed for k-2
+    replayed_error = await client.post("/gateway/payin/init", json=PAYIN, headers={**headers, "Idempotency-Key": "k-2"})
+    assert replayed_error.content == again.content
+    assert await _count(world) == 1
+
+
+async def test_concurrent_duplicates_create_one_order(world: World, client: Any) -> None:
+    headers = {"X-API-Key": await _key(world), "Idempotency-Key": "same"}
+    answers = await asyncio.gather(*(client.post("/gateway/payin/init", json=PAYIN, headers=headers) for _ in range(5)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes.count(201) >= 1
+    assert set(codes) <= {201, 409}
+    assert await _count(world) == 1
+
+
+async def test_bad_input_is_a_clear_422_and_changes_nothing(world: World, client: Any) -> None:
+    headers = {"X-API-Key": await _key(world)}
+    cases = [
+        {**PAYIN, "amount": "15.001"},  # more decimals than RUB has
+        {**PAYIN, "amount": "-5.00"},
+        {**PAYIN, "amount": 1500.0},  # a float, not a decimal string
+        {**PAYIN, "currency": "XXX"},
+        {**PAYIN, "payment_method": "pigeon"},
+        {**PAYIN, "unknown_field": 1},
+        {**PAYIN, "callback_url": "ftp://merchant.example/cb"},
+        {**PAYIN, "client_ip": "not-an-ip"},
+        {k: v for k, v in PAYIN.items() if k != "merchant_order_id"},
+    ]
+    for case in cases:
+        response = await client.post("/gateway/payin/init", json=case, headers=headers)
+        assert response.status_code == 422, (case, response.text)
+        assert response.json()["error"]["code"] == "validation_failed"
+    payout = await client.post("/gateway/payout/init", json={**PAYIN, "merchant_order_id": "p"}, headers=headers)
+    assert payout.status_code == 422  # no recipient
+    assert await _count(world) == 0
+
+
+async def test_payout_init_keeps_the_recipient_encrypted(world: World, client: Any) -> None:
+    headers = {"X-API-Key": await _key(world)}
+    body = {
+        **PAYIN,
+        "merchant_order_id": "po-1",
+        "recipient": {"number": "4276 1600 0000 0001", "name": "Ivan Petrov"},
+    }
+    created = await client.post("/gateway/payout/init", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["recipient_last4"] == "0001"
+    async with atomic(world.session_factory) as session:
+        incoming = await session.get(IncomingOrder, created.json()["id"])
+    assert incoming is not None
+    assert incoming.recipient_encrypted is not None
+    assert "Ivan" not in incoming.recipient_encrypted
+    status = await client.get(f"/gateway/payout/status/{incoming.id}", headers=headers)
+    assert status.json()["status"] == "processing"
+    # a pay-out's status is not readable as a pay-in
+    assert (await client.get(f"/gateway/payin/status/{incoming.id}", headers=headers)).status_code == 404
