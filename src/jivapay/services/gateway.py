@@ -16,15 +16,13 @@ import hmac
 import ipaddress
 import json
 import time
-from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import Bank, FiatCurrency, IncomingOrder, OrderHistory, PaymentMethod, Requisite, Store
+from jivapay.adapters.db.models import Bank, FiatCurrency, IncomingOrder, PaymentMethod, Store
 from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.security import decrypt_secret, encrypt_secret
+from jivapay.adapters.security import encrypt_secret
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import (
@@ -36,7 +34,7 @@ from jivapay.domain.errors import (
     ValidationFailed,
 )
 from jivapay.domain.orders import Party
-from jivapay.domain.pii import mask_name, mask_number
+from jivapay.domain.urls import check_merchant_url
 from jivapay.services.audit import log_action
 from jivapay.services.order_status import change_status
 from jivapay.services.outbox import enqueue_after_commit
@@ -44,7 +42,6 @@ from jivapay.services.stores import StoreIdentity
 from jivapay.settings import Settings
 
 ORDER_TOKEN_TTL = dt.timedelta(hours=2)
-PROCESSING = ("new", "retrying", "review")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,18 +68,9 @@ def check_client_ip(raw: str | None) -> str | None:
 
 
 def check_callback_url(settings: Settings, url: str | None, *, field: str = "callback_url") -> str | None:
-    """Syntax and scheme only (https in production); where it points is checked at delivery."""
-    if url is None or not url.strip():
-        return None
-    url = url.strip()
-    parts = urlsplit(url)
-    allowed = ("https",) if settings.is_production and not settings.callbacks_may_reach_private else ("https", "http")
-    if parts.scheme not in allowed or not parts.hostname or len(url) > 2048 or parts.username or parts.password:
-        raise ValidationFailed(
-            f"{field} must be an absolute {' or '.join(allowed)} URL without credentials (at most 2048 characters)",
-            field=field,
-        )
-    return url
+    """https in production (unless CALLBACK_ALLOW_PRIVATE), http(s) elsewhere."""
+    https_only = settings.is_production and not settings.callbacks_may_reach_private
+    return check_merchant_url(url, https_only=https_only, field=field)
 
 
 async def _reference(
@@ -193,67 +181,6 @@ async def init_order(
         ip=ip,
     )
     return order
-
-
-def public_status(incoming: IncomingOrder, order: OrderHistory | None) -> str:
-    if order is not None:
-        return order.status
-    if incoming.status in PROCESSING or incoming.status == "assigned":
-        return "processing"
-    return incoming.status  # failed | rejected
-
-
-async def order_view(
-    session: AsyncSession, settings: Settings, store_id: int, incoming_id: int, *, reveal: bool = True
-) -> dict[str, Any]:
-    """The order as the status API shows it (and callbacks carry, with ``reveal=False``).
-
-    ``reveal``: the requisite's full number (the customer must see it to pay).
-    """
-    incoming = await OrderRepository(session).incoming(incoming_id)
-    if incoming is None or incoming.store_id != store_id:
-        raise NotFound("Order not found", order_id=incoming_id)
-    return await view_of(session, settings, incoming, reveal=reveal)
-
-
-async def view_of(
-    session: AsyncSession, settings: Settings, incoming: IncomingOrder, *, reveal: bool
-) -> dict[str, Any]:
-    order = await session.get(OrderHistory, incoming.order_id) if incoming.order_id else None
-    fiat = await session.get(FiatCurrency, incoming.currency)
-    decimals = fiat.minor_units if fiat else 2
-    method = await session.get(PaymentMethod, incoming.payment_method_id)
-    view: dict[str, Any] = {
-        "id": incoming.id,
-        "merchant_order_id": incoming.merchant_order_id,
-        "direction": incoming.direction,
-        "status": public_status(incoming, order),
-        "amount": L.format_amount(incoming.amount, decimals),
-        "currency": incoming.currency,
-        "payment_method": method.code if method else None,
-        "created_at": incoming.created_at.isoformat(),
-        "updated_at": (order.updated_at if order else incoming.updated_at).isoformat(),
-        "expires_at": order.expires_at.isoformat() if order and order.expires_at else None,
-        "failure_reason": incoming.failure_reason if incoming.status in ("failed", "rejected") else None,
-        "pay_amount": None,
-        "requisite": None,
-        "recipient_last4": incoming.recipient_last4,
-    }
-    if order is not None:
-        view["pay_amount"] = L.format_amount(order.amount, decimals)
-        view["rate"] = str(order.rate)
-        if incoming.direction == "payin" and order.requisite_id is not None:
-            requisite = await session.get(Requisite, order.requisite_id)
-            if requisite is not None:
-                bank = await session.get(Bank, requisite.bank_id)
-                number = decrypt_secret(settings, requisite.number_encrypted) if reveal else None
-                view["requisite"] = {
-                    "type": requisite.type,
-                    "bank": bank.name if bank else None,
-                    "owner_name": mask_name(requisite.owner_name),
-                    "number": number if number else mask_number("*" * 12 + requisite.number_last4),
-                }
-    return view
 
 
 def order_token(settings: Settings, store_id: int, incoming_id: int, *, now: float | None = None) -> str:

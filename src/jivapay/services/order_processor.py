@@ -33,7 +33,7 @@ from jivapay.domain.errors import (
     RequisiteNotFound,
 )
 from jivapay.domain.fraud import Decision
-from jivapay.services import ledger
+from jivapay.services import callbacks, ledger
 from jivapay.services.audit import AuditEntry, audit_columns, log_action, log_actions
 from jivapay.services.commissions import calculate_commissions
 from jivapay.services.config import get_config
@@ -114,6 +114,8 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
         await log_actions(session, [fraud_entry])
         incoming.status = "rejected"
         incoming.failure_reason = "fraud: " + ", ".join(verdict.reasons)
+        if incoming.callback_url:
+            await callbacks.record_event(session, incoming.id)
         return Outcome(incoming_id, "rejected", reason=incoming.failure_reason)
     if verdict.decision == Decision.REQUIRE_MANUAL_REVIEW:
         await log_actions(session, [fraud_entry])
@@ -192,6 +194,8 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
             ]
         ),
     )
+    if incoming.callback_url:  # no cost on the hot path for orders without a callback
+        await callbacks.record_event(session, incoming.id)
     return Outcome(incoming_id, "assigned", order_id=order_id)
 
 
@@ -221,6 +225,8 @@ async def _record_failure(
             Target.of("incoming_order", incoming_id),
             {"attempt": attempts, "reason": reason},
         )
+        if status == "failed" and incoming.callback_url:
+            await callbacks.record_event(session, incoming_id)
     if status == "failed" or not isinstance(exc, RequisiteNotFound | InsufficientBalance):
         log.warning(
             "incoming order not assigned", extra={"incoming_order_id": incoming_id, "status": status, "reason": reason}

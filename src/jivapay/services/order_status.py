@@ -21,7 +21,7 @@ from jivapay.adapters.db.repositories.stores import StoreRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition
-from jivapay.services import ledger
+from jivapay.services import callbacks, ledger
 from jivapay.services.audit import log_action
 from jivapay.services.config import get_config
 from jivapay.services.outbox import enqueue_after_commit
@@ -126,6 +126,8 @@ async def change_status(
         {"from": previous, "to": target, "party": party.value, "reason": reason},
         ip=ip,
     )
+    if order.incoming_order_id is not None:
+        await callbacks.record_event(session, order.incoming_order_id, event_type=f"{order.direction}.{target}")
     log.info("order status changed", extra={"order_id": order.id, "from": previous, "to": target})
     return order
 

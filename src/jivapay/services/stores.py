@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,7 @@ from jivapay.adapters.security import (
 )
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from jivapay.domain.urls import check_merchant_url
 from jivapay.services.audit import log_action
 from jivapay.settings import Settings
 
@@ -205,3 +207,52 @@ async def get_store(session: AsyncSession, store_id: int) -> Store:
     if store is None:
         raise NotFound("Store not found", store_id=store_id)
     return store
+
+
+STORE_SETTINGS = ("callback_url", "payment_methods", "default_currency")
+
+
+async def update_store_settings(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    *,
+    merchant_id: int,
+    store_id: int,
+    changes: dict[str, Any],
+    ip: str | None = None,
+) -> Store:
+    """Callback URL (checked like an order's), accepted payment method codes, default currency."""
+    store = await owned_store(session, merchant_id, store_id)
+    if not changes:
+        raise ValidationFailed("nothing to change: send callback_url, payment_methods or default_currency")
+    current = dict(store.settings or {})
+    for key, raw in changes.items():
+        current.pop(key, None)
+        value = _store_setting(settings, key, raw)
+        if value is not None:
+            current[key] = value
+    store.settings = current
+    await log_action(
+        session, actor, "store.settings", Target.of("store", store_id), {"changed": sorted(changes)}, ip=ip
+    )
+    return store
+
+
+def _store_setting(settings: Settings, key: str, value: Any) -> Any:
+    if key not in STORE_SETTINGS:
+        raise ValidationFailed(f"unknown store setting {key}", field=key)
+    if value is None:
+        return None
+    if key == "callback_url":
+        if not isinstance(value, str):
+            raise ValidationFailed("callback_url is a URL", field=key)
+        https_only = settings.is_production and not settings.callbacks_may_reach_private
+        return check_merchant_url(value, https_only=https_only)
+    if key == "payment_methods":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ValidationFailed("payment_methods is a list of payment method codes", field=key)
+        return sorted({v.strip().lower() for v in value})
+    if not isinstance(value, str) or len(value.strip()) != 3:
+        raise ValidationFailed("default_currency is a 3-letter currency code", field=key)
+    return value.strip().upper()

@@ -18,6 +18,7 @@ from jivapay.adapters.db.repositories.outbox import OutboxRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import close_resources, get_resources
+from jivapay.services import callbacks, idempotency
 from jivapay.services.config import get_config
 from jivapay.settings import Settings
 from jivapay.worker import actors as _actors
@@ -59,6 +60,26 @@ async def enqueue_due_orders_job(batch_size: int = 500) -> None:
             _actors.orders.assign.send(incoming_order_id=incoming_id)
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue due orders")
+
+
+async def enqueue_due_callbacks_job(batch_size: int = 200) -> None:
+    """Callback events whose time has come go to `callbacks.deliver` (claimed with a lease)."""
+    try:
+        async with atomic(get_resources().session_factory, name="callbacks.claim_due") as session:
+            ids = await callbacks.claim_due(session, batch_size)
+        for event_id in ids:
+            _actors.callbacks.deliver.send(event_id=event_id)
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "could not enqueue due callbacks")
+
+
+async def prune_idempotency_keys_job() -> None:
+    try:
+        async with atomic(get_resources().session_factory, name="idempotency.prune") as session:
+            deleted = await idempotency.prune(session)
+        log.info("idempotency keys pruned", extra={"deleted": deleted})
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "idempotency key prune failed")
 
 
 async def enqueue_overdue_orders_job(batch_size: int = 500) -> None:
@@ -106,6 +127,8 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(enqueue_due_orders_job, "interval", seconds=2, id="orders.enqueue_due")
     scheduler.add_job(enqueue_overdue_orders_job, "interval", seconds=30, id="orders.expire_overdue")
     scheduler.add_job(enqueue_rate_refresh_job, "interval", seconds=60, id="rates.refresh")
+    scheduler.add_job(enqueue_due_callbacks_job, "interval", seconds=1, id="callbacks.enqueue_due")
+    scheduler.add_job(prune_idempotency_keys_job, "interval", hours=1, id="idempotency.prune")
     return scheduler
 
 

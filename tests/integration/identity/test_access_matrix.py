@@ -153,6 +153,7 @@ async def world(seeded: None, client: Any, session_factory: async_sessionmaker[A
         "order_id": str(order.id),
         "currency": "RUB",
         "key": "receipts/none.pdf",
+        "event_id": "00000000-0000-4000-8000-000000000000",
     }
     return World(headers, params)
 

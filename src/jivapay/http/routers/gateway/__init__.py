@@ -24,7 +24,7 @@ from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound
 from jivapay.http.deps import client_ip, current_store, transaction
 from jivapay.http.guards import require_store
 from jivapay.logs import request_id_var
-from jivapay.services import gateway, idempotency
+from jivapay.services import gateway, idempotency, order_views
 from jivapay.services.stores import StoreIdentity, get_store
 from jivapay.settings import get_settings
 
@@ -81,7 +81,6 @@ class GatewayOrder(msgspec.Struct):
     currency: str
     payment_method: str | None
     created_at: str
-    updated_at: str
     expires_at: str | None
     failure_reason: str | None
     pay_amount: str | None  # what to pay exactly (may differ from amount by the smallest unit)
@@ -212,7 +211,7 @@ async def payin_init(request: Request[Any, Any, Any], data: PayinInit) -> Respon
             return_url=data.return_url,
             ip=client_ip(request),
         )
-        view = await gateway.view_of(session, settings, order, reveal=True)
+        view = await order_views.view_of(session, settings, order, reveal=True)
         return 201, _encode(view, gateway.order_token(settings, store.store_id, order.id))
 
     return await _idempotent(request, store.store_id, work)
@@ -247,7 +246,7 @@ async def payout_init(request: Request[Any, Any, Any], data: PayoutInit) -> Resp
             recipient=gateway.Recipient(data.recipient.number, data.recipient.name),
             ip=client_ip(request),
         )
-        view = await gateway.view_of(session, settings, order, reveal=True)
+        view = await order_views.view_of(session, settings, order, reveal=True)
         return 201, _encode(view)
 
     return await _idempotent(request, store.store_id, work)
@@ -259,7 +258,7 @@ async def _status(request: Request[Any, Any, Any], order_id: int, direction: str
 
     async def read() -> dict[str, Any]:
         async with transaction("gateway.status") as session:
-            view = await gateway.order_view(session, settings, store_id, order_id, reveal=True)
+            view = await order_views.order_view(session, settings, store_id, order_id, reveal=True)
         if view["direction"] != direction:
             raise NotFound("Order not found", order_id=order_id)
         return view
@@ -326,7 +325,7 @@ async def payin_confirm(request: Request[Any, Any, Any], order_id: int) -> Respo
 
     async def work(session: AsyncSession) -> tuple[int, bytes]:
         await gateway.confirm_payin(session, store_id, order_id, actor=actor, ip=client_ip(request))
-        return 200, _encode(await gateway.order_view(session, settings, store_id, order_id, reveal=True))
+        return 200, _encode(await order_views.order_view(session, settings, store_id, order_id, reveal=True))
 
     return await _idempotent(request, store_id, work)
 

@@ -15,6 +15,7 @@ from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_role
 from jivapay.http.routers import balances
 from jivapay.http.routers.me import me_handler
+from jivapay.http.routers.merchant import callbacks as callback_routes
 from jivapay.services import stores as store_service
 from jivapay.settings import get_settings
 
@@ -194,6 +195,7 @@ router = Router(
         rotate_api_key,
         revoke_api_key,
         rotate_signing_secret,
+        *callback_routes.handlers,
         *balances.merchant_handlers,
     ],
     guards=[require_role(Role.MERCHANT)],

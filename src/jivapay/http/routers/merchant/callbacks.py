@@ -1,0 +1,204 @@
+"""A store's settings and its callbacks: deliveries with their attempts, redeliver, a test event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post, put
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent
+from jivapay.domain.errors import NotFound
+from jivapay.domain.urls import check_merchant_url
+from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.services import callbacks
+from jivapay.services import stores as store_service
+from jivapay.settings import get_settings
+
+
+class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    callback_url: str | msgspec.UnsetType | None = msgspec.UNSET
+    payment_methods: list[str] | msgspec.UnsetType | None = msgspec.UNSET
+    default_currency: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class StoreSettingsBody(msgspec.Struct):
+    callback_url: str | None
+    payment_methods: list[str] | None
+    default_currency: str | None
+
+
+class AttemptBody(msgspec.Struct):
+    attempt: int
+    status_code: int | None
+    latency_ms: int
+    response_snippet: str | None
+    error: str | None
+    at: dt.datetime
+
+
+class CallbackBody(msgspec.Struct):
+    event_id: str
+    type: str
+    order_id: int | None
+    sequence: int
+    url: str
+    status: str  # pending | delivered | failed
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_status_code: int | None
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+    payload: dict[str, Any]
+    history: list[AttemptBody] | None = None
+
+
+class CallbackPage(msgspec.Struct):
+    data: list[CallbackBody]
+    has_more: bool
+    next_starting_after: int | None
+
+
+class TestEvent(msgspec.Struct, forbid_unknown_fields=True):
+    url: str | None = None
+
+
+class QueuedBody(msgspec.Struct):
+    event_id: str
+    status: str
+
+
+def _settings_body(raw: dict[str, Any] | None) -> StoreSettingsBody:
+    raw = raw or {}
+    return StoreSettingsBody(raw.get("callback_url"), raw.get("payment_methods"), raw.get("default_currency"))
+
+
+def _callback_body(event: CallbackEvent, attempts: list[CallbackAttempt] | None = None) -> CallbackBody:
+    return CallbackBody(
+        event_id=str(event.event_id),
+        type=event.type,
+        order_id=event.incoming_order_id,
+        sequence=event.sequence,
+        url=event.url,
+        status=event.status,
+        attempts=event.attempts,
+        next_attempt_at=event.next_attempt_at if event.status == "pending" else None,
+        last_status_code=event.last_status_code,
+        created_at=event.created_at,
+        delivered_at=event.delivered_at,
+        payload=event.payload,
+        history=None
+        if attempts is None
+        else [
+            AttemptBody(a.attempt, a.status_code, a.latency_ms, a.response_snippet, a.error, a.created_at)
+            for a in attempts
+        ],
+    )
+
+
+def _event_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("Callback event not found", event_id=raw) from None
+
+
+@get("/stores/{store_id:int}/settings", operation_id="merchant_get_store_settings", tags=["merchant"])
+async def get_store_settings(request: Request[Any, Any, Any], store_id: int) -> StoreSettingsBody:
+    async with transaction() as session:
+        store = await store_service.owned_store(session, current_principal(request).user_id, store_id)
+        return _settings_body(store.settings)
+
+
+@put(
+    "/stores/{store_id:int}/settings",
+    operation_id="merchant_update_store_settings",
+    tags=["merchant"],
+    description="Only the fields sent change; null removes a setting. callback_url is the default for orders "
+    "that do not give one; payment_methods limits what the gateway accepts.",
+)
+async def update_store_settings(
+    request: Request[Any, Any, Any], store_id: int, data: StoreSettings
+) -> StoreSettingsBody:
+    principal = current_principal(request)
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    async with transaction() as session:
+        store = await store_service.update_store_settings(
+            session,
+            get_settings(),
+            principal.actor,
+            merchant_id=principal.user_id,
+            store_id=store_id,
+            changes=changes,
+            ip=client_ip(request),
+        )
+        return _settings_body(store.settings)
+
+
+@get("/stores/{store_id:int}/callbacks", operation_id="merchant_list_callbacks", tags=["merchant"])
+async def list_callbacks(
+    request: Request[Any, Any, Any],
+    store_id: int,
+    order_id: int | None = None,
+    starting_after: int | None = Parameter(default=None, description="next_starting_after of the previous page"),
+    limit: int = Parameter(default=50, ge=1, le=200),
+) -> CallbackPage:
+    async with transaction() as session:
+        await store_service.owned_store(session, current_principal(request).user_id, store_id)
+        events = await callbacks.events_of_store(
+            session, store_id, starting_after=starting_after, limit=limit + 1, incoming_order_id=order_id
+        )
+    page = events[:limit]
+    more = len(events) > limit
+    return CallbackPage([_callback_body(e) for e in page], more, page[-1].id if more and page else None)
+
+
+@get(
+    "/stores/{store_id:int}/callbacks/{event_id:str}",
+    operation_id="merchant_get_callback",
+    tags=["merchant"],
+)
+async def get_callback(request: Request[Any, Any, Any], store_id: int, event_id: str) -> CallbackBody:
+    async with transaction() as session:
+        await store_service.owned_store(session, current_principal(request).user_id, store_id)
+        event = await callbacks.event_of_store(session, store_id, _event_id(event_id))
+        return _callback_body(event, await callbacks.attempts_of(session, event.id))
+
+
+@post(
+    "/stores/{store_id:int}/callbacks/{event_id:str}/redeliver",
+    operation_id="merchant_redeliver_callback",
+    tags=["merchant"],
+    status_code=HTTP_202_ACCEPTED,
+)
+async def redeliver_callback(request: Request[Any, Any, Any], store_id: int, event_id: str) -> QueuedBody:
+    principal = current_principal(request)
+    async with transaction() as session:
+        await store_service.owned_store(session, principal.user_id, store_id)
+        await callbacks.redeliver(session, store_id, _event_id(event_id), principal.actor, client_ip(request))
+    return QueuedBody(event_id, "pending")
+
+
+@post(
+    "/stores/{store_id:int}/callbacks/test",
+    operation_id="merchant_test_callback",
+    tags=["merchant"],
+    status_code=HTTP_202_ACCEPTED,
+    description="Queues a signed `test` event to `url` (or the store's callback_url).",
+)
+async def test_callback(request: Request[Any, Any, Any], store_id: int, data: TestEvent) -> QueuedBody:
+    principal = current_principal(request)
+    settings = get_settings()
+    async with transaction() as session:
+        await store_service.owned_store(session, principal.user_id, store_id)
+        https_only = settings.is_production and not settings.callbacks_may_reach_private
+        url = check_merchant_url(data.url, https_only=https_only, field="url")
+        event = await callbacks.record_test_event(session, store_id, url, principal.actor, client_ip(request))
+        return QueuedBody(str(event.event_id), event.status)
+
+
+handlers = [get_store_settings, update_store_settings, list_callbacks, get_callback, redeliver_callback, test_callback]

@@ -1,0 +1,295 @@
+"""Signed callbacks to merchants (seed 000 §3.7 callback_service).
+
+Every status change of an order with a callback URL writes one event in the transaction
+of the change: ``event_id``, ``type`` (``payin.completed``…), a per-order ``sequence`` and
+the order as the status API shows it (the requisite number masked). The table is the
+queue: the scheduler sends due events to ``callbacks.deliver``, which POSTs them signed
+(``X-JivaPay-Signature: t=<unix>,v1=<hex hmac-sha256 of "<t>.<body>">``, one ``v1`` per
+active signing secret). A 2xx ends it; anything else is retried on
+CALLBACK_RETRY_SCHEDULE_SECONDS and then ``failed``. Every attempt is logged. No row
+lock is held during the HTTP call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import socket
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent, IncomingOrder, Store
+from jivapay.adapters.db.uow import atomic
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
+from jivapay.services.audit import log_action
+from jivapay.services.config import get_config
+from jivapay.services.order_views import view_of
+from jivapay.services.stores import signing_secrets
+from jivapay.settings import Settings, get_settings
+
+log = logging.getLogger("jivapay.callbacks")
+TIMEOUT_SECONDS = 10
+SNIPPET = 512
+CLAIM_LEASE = dt.timedelta(seconds=60)  # a claimed event is sent again if no attempt finished by then
+USER_AGENT = "JivaPay-Callbacks/1"
+
+
+class UnsafeTarget(Exception):
+    """The callback URL resolves to an address we do not call (SSRF guard)."""
+
+
+def signature(secrets: list[str], body: bytes, timestamp: int) -> str:
+    """``t=<unix>,v1=<hmac>[,v1=<hmac>]``: HMAC-SHA256 of ``"<t>.<raw body>"`` per secret."""
+    signed = f"{timestamp}.".encode() + body
+    macs = [hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest() for secret in secrets]
+    return ",".join([f"t={timestamp}", *(f"v1={mac}" for mac in macs)])
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def record_event(session: AsyncSession, incoming_id: int, *, event_type: str | None = None) -> None:
+    """The order changed (flushed in this transaction): queue its callback, if it has a URL.
+
+    ``event_type`` defaults to ``<direction>.<public status>``.
+    """
+    await session.flush()
+    incoming = await session.get(IncomingOrder, incoming_id, populate_existing=True)
+    if incoming is None or not incoming.callback_url:
+        return
+    order = await view_of(session, get_settings(), incoming, reveal=False)
+    sequence = (
+        await session.scalar(
+            select(func.coalesce(func.max(CallbackEvent.sequence), 0)).where(
+                CallbackEvent.incoming_order_id == incoming.id
+            )
+        )
+        or 0
+    ) + 1
+    event_id = uuid.uuid4()
+    event_type = event_type or f"{incoming.direction}.{order['status']}"
+    session.add(
+        CallbackEvent(
+            event_id=event_id,
+            store_id=incoming.store_id,
+            incoming_order_id=incoming.id,
+            sequence=sequence,
+            type=event_type,
+            url=incoming.callback_url,
+            payload={
+                "event_id": str(event_id),
+                "type": event_type,
+                "sequence": sequence,
+                "created_at": dt.datetime.now(dt.UTC).isoformat(),
+                "order": order,
+            },
+        )
+    )
+    await session.flush()
+
+
+async def record_test_event(
+    session: AsyncSession, store_id: int, url: str | None, actor: Actor, ip: str | None = None
+) -> CallbackEvent:
+    store = await session.get(Store, store_id)
+    target = url or ((store.settings or {}).get("callback_url") if store else None)
+    if not target:
+        raise ValidationFailed("no callback URL: pass one or set the store's callback_url", field="url")
+    event_id = uuid.uuid4()
+    event = CallbackEvent(
+        event_id=event_id,
+        store_id=store_id,
+        incoming_order_id=None,
+        sequence=0,
+        type="test",
+        url=target,
+        payload={
+            "event_id": str(event_id),
+            "type": "test",
+            "sequence": 0,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "order": None,
+        },
+    )
+    session.add(event)
+    await session.flush()
+    await log_action(session, actor, "callback.test", Target.of("store", store_id), {"event_id": str(event_id)}, ip=ip)
+    return event
+
+
+async def redeliver(session: AsyncSession, store_id: int, event_id: uuid.UUID, actor: Actor, ip: str | None) -> None:
+    """Send an event again now (delivered or failed ones too); its event_id stays the same."""
+    event = (
+        await session.scalars(select(CallbackEvent).where(CallbackEvent.event_id == event_id).with_for_update())
+    ).first()
+    if event is None or event.store_id != store_id:
+        raise NotFound("Callback event not found", event_id=str(event_id))
+    if event.status == "pending" and event.attempts == 0:  # it is about to go anyway
+        raise Conflict("The event has not been tried yet", event_id=str(event_id))
+    event.status = "pending"
+    event.next_attempt_at = dt.datetime.now(dt.UTC)
+    await log_action(session, actor, "callback.redeliver", Target.of("callback", str(event_id)), {}, ip=ip)
+
+
+async def claim_due(session: AsyncSession, limit: int = 200) -> list[int]:
+    result = await session.execute(
+        text(
+            """
+            UPDATE callback_events SET next_attempt_at = now() + CAST(:lease AS interval)
+            WHERE id IN (SELECT id FROM callback_events WHERE status = 'pending' AND next_attempt_at <= now()
+                         ORDER BY next_attempt_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """
+        ),
+        {"lease": CLAIM_LEASE, "limit": limit},
+    )
+    return sorted(int(row[0]) for row in result.all())
+
+
+async def check_target(settings: Settings, url: str) -> None:
+    """Refuse private, loopback, link-local (cloud metadata) and other special addresses."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeTarget("not an http(s) URL")
+    if settings.is_production and parts.scheme != "https" and not settings.callbacks_may_reach_private:
+        raise UnsafeTarget("callbacks go over https in production")
+    if settings.callbacks_may_reach_private:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UnsafeTarget(f"cannot resolve {parts.hostname}: {exc}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise UnsafeTarget(f"{parts.hostname} resolves to a non-public address ({address})")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttemptResult:
+    status_code: int | None
+    latency_ms: int
+    snippet: str | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+async def _post(settings: Settings, url: str, body: bytes, secrets: list[str], event_id: str) -> AttemptResult:
+    started = time.perf_counter()
+    try:
+        await check_target(settings, url)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-JivaPay-Event-Id": event_id,
+            "X-JivaPay-Signature": signature(secrets, body, int(time.time())),
+        }
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+            response = await client.post(url, content=body, headers=headers)
+        return AttemptResult(
+            response.status_code,
+            int((time.perf_counter() - started) * 1000),
+            response.text[:SNIPPET] if response.content else None,
+            None,
+        )
+    except (UnsafeTarget, httpx.HTTPError) as exc:
+        return AttemptResult(
+            None, int((time.perf_counter() - started) * 1000), None, f"{type(exc).__name__}: {exc}"[:512]
+        )
+
+
+async def deliver(factory: async_sessionmaker[AsyncSession], settings: Settings, event_pk: int) -> str | None:
+    """One attempt of one event; the event's status afterwards (None: nothing to do)."""
+    async with factory() as session:
+        event = await session.get(CallbackEvent, event_pk)
+        if event is None or event.status != "pending":
+            return None
+        secrets = await signing_secrets(session, settings, event.store_id)
+        url, body, event_id = event.url, encode(event.payload), str(event.event_id)
+    if not secrets:
+        result = AttemptResult(None, 0, None, "the store has no signing secret")
+    else:
+        result = await _post(settings, url, body, secrets, event_id)
+    schedule = [int(s) for s in await get_config("CALLBACK_RETRY_SCHEDULE_SECONDS", list)]
+    async with atomic(factory, name="callbacks.record") as session:
+        event = (
+            await session.scalars(select(CallbackEvent).where(CallbackEvent.id == event_pk).with_for_update())
+        ).one()
+        attempt = event.attempts + 1
+        session.add(
+            CallbackAttempt(
+                event_id=event.id,
+                attempt=attempt,
+                status_code=result.status_code,
+                latency_ms=result.latency_ms,
+                response_snippet=result.snippet,
+                error=result.error,
+            )
+        )
+        if event.status != "pending":  # finished concurrently (a duplicate delivery): keep that outcome
+            return str(event.status)
+        values: dict[str, Any] = {
+            "attempts": attempt,
+            "last_status_code": result.status_code,
+            "last_error": result.error,
+        }
+        if result.ok:
+            values |= {"status": "delivered", "delivered_at": dt.datetime.now(dt.UTC)}
+        elif attempt <= len(schedule):
+            values["next_attempt_at"] = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=schedule[attempt - 1])
+        else:
+            values["status"] = "failed"
+        await session.execute(update(CallbackEvent).where(CallbackEvent.id == event_pk).values(**values))
+    log.info(
+        "callback attempt",
+        extra={
+            "event_id": event_id,
+            "attempt": attempt,
+            "status_code": result.status_code,
+            "latency_ms": result.latency_ms,
+            "error": result.error,
+            "outcome": values.get("status", "retrying"),
+        },
+    )
+    return str(values.get("status", "pending"))
+
+
+async def events_of_store(
+    session: AsyncSession, store_id: int, *, starting_after: int | None, limit: int, incoming_order_id: int | None
+) -> list[CallbackEvent]:
+    stmt = select(CallbackEvent).where(CallbackEvent.store_id == store_id)
+    if incoming_order_id is not None:
+        stmt = stmt.where(CallbackEvent.incoming_order_id == incoming_order_id)
+    if starting_after is not None:
+        stmt = stmt.where(CallbackEvent.id < starting_after)
+    return list((await session.scalars(stmt.order_by(CallbackEvent.id.desc()).limit(limit))).all())
+
+
+async def event_of_store(session: AsyncSession, store_id: int, event_id: uuid.UUID) -> CallbackEvent:
+    event = (await session.scalars(select(CallbackEvent).where(CallbackEvent.event_id == event_id))).first()
+    if event is None or event.store_id != store_id:
+        raise NotFound("Callback event not found", event_id=str(event_id))
+    return event
+
+
+async def attempts_of(session: AsyncSession, event_pk: int) -> list[CallbackAttempt]:
+    stmt = select(CallbackAttempt).where(CallbackAttempt.event_id == event_pk).order_by(CallbackAttempt.id)
+    return list((await session.scalars(stmt)).all())
