@@ -16,6 +16,7 @@ from jivapay.http.guards import require_role
 from jivapay.http.routers import balances
 from jivapay.http.routers.me import me_handler
 from jivapay.http.routers.merchant import callbacks as callback_routes
+from jivapay.http.routers.merchant import orders as order_routes
 from jivapay.services import stores as store_service
 from jivapay.settings import get_settings
 
@@ -196,6 +197,7 @@ router = Router(
         revoke_api_key,
         rotate_signing_secret,
         *callback_routes.handlers,
+        *order_routes.handlers,
         *balances.merchant_handlers,
     ],
     guards=[require_role(Role.MERCHANT)],

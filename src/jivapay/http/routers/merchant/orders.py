@@ -1,0 +1,286 @@
+"""The merchant's orders: list with filters and totals, detail with history and callbacks,
+disputes, and a streamed CSV export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from jivapay.adapters.db.models import CallbackEvent, FiatCurrency, IncomingOrder, OrderHistory
+from jivapay.domain import ledger as L
+from jivapay.domain.errors import ValidationFailed
+from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.services import callbacks, merchant_orders
+from jivapay.services.merchant_orders import OrderFilter
+
+CSV_BATCH = 1000
+MAX_EXPORT_DAYS = 366
+
+
+class MerchantOrderBody(msgspec.Struct):
+    id: int
+    store_id: int
+    merchant_order_id: str
+    direction: str
+    status: str
+    amount: str
+    pay_amount: str | None
+    currency: str
+    rate: str | None
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    failure_reason: str | None
+
+
+class TotalBody(msgspec.Struct):
+    currency: str
+    orders: int
+    amount: str
+    completed_orders: int
+    completed_amount: str
+
+
+class MerchantOrderPage(msgspec.Struct):
+    data: list[MerchantOrderBody]
+    has_more: bool
+    totals: list[TotalBody]
+
+
+class StatusChangeBody(msgspec.Struct):
+    from_status: str | None
+    to_status: str
+    party: str
+    reason: str | None
+    at: dt.datetime
+
+
+class CallbackSummary(msgspec.Struct):
+    event_id: str
+    type: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+
+
+class MerchantOrderDetail(msgspec.Struct):
+    order: MerchantOrderBody
+    history: list[StatusChangeBody]
+    callbacks: list[CallbackSummary]
+
+
+class DisputeBody(msgspec.Struct, forbid_unknown_fields=True):
+    comment: str
+
+
+def _public(incoming: IncomingOrder, order: OrderHistory | None) -> str:
+    if order is not None:
+        return order.status
+    return "processing" if incoming.status in merchant_orders.PROCESSING else incoming.status
+
+
+def _body(incoming: IncomingOrder, order: OrderHistory | None, decimals: int) -> MerchantOrderBody:
+    return MerchantOrderBody(
+        id=incoming.id,
+        store_id=incoming.store_id,
+        merchant_order_id=incoming.merchant_order_id,
+        direction=incoming.direction,
+        status=_public(incoming, order),
+        amount=L.format_amount(incoming.amount, decimals),
+        pay_amount=L.format_amount(order.amount, decimals) if order else None,
+        currency=incoming.currency,
+        rate=str(order.rate) if order else None,
+        created_at=incoming.created_at,
+        completed_at=order.completed_at if order else None,
+        expires_at=order.expires_at if order else None,
+        failure_reason=incoming.failure_reason if incoming.status in ("failed", "rejected") else None,
+    )
+
+
+async def _decimals(session: Any, cache: dict[str, int], currency: str) -> int:
+    if currency not in cache:
+        fiat = await session.get(FiatCurrency, currency)
+        cache[currency] = fiat.minor_units if fiat else 2
+    return cache[currency]
+
+
+def _filter(
+    store_id: int | None,
+    direction: str | None,
+    status: str | None,
+    created_from: dt.datetime | None,
+    created_to: dt.datetime | None,
+    merchant_order_id: str | None,
+    amount_min: str | None,
+    amount_max: str | None,
+    currency: str | None,
+) -> OrderFilter:
+    if created_from and created_to and created_from >= created_to:
+        raise ValidationFailed("created_from must be before created_to", field="created_from")
+    return OrderFilter(
+        store_id, direction, status, created_from, created_to, merchant_order_id, amount_min, amount_max, currency
+    )
+
+
+@get(
+    "/orders",
+    operation_id="merchant_list_orders",
+    tags=["merchant"],
+    description="Newest first. Pass the last id of a page as `starting_after` for the next. `totals` cover "
+    "every order that matches the filters, not just the page.",
+)
+async def list_orders(
+    request: Request[Any, Any, Any],
+    store_id: int | None = None,
+    direction: str | None = None,
+    status: str | None = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    merchant_order_id: str | None = None,
+    amount_min: str | None = None,
+    amount_max: str | None = None,
+    currency: str | None = None,
+    starting_after: int | None = None,
+    limit: int = Parameter(default=50, ge=1, le=200),
+) -> MerchantOrderPage:
+    merchant_id = current_principal(request).user_id
+    f = _filter(
+        store_id, direction, status, created_from, created_to, merchant_order_id, amount_min, amount_max, currency
+    )
+    cache: dict[str, int] = {}
+    async with transaction() as session:
+        rows = await merchant_orders.list_orders(
+            session, merchant_id, f, starting_after=starting_after, limit=limit + 1
+        )
+        data = [_body(i, o, await _decimals(session, cache, i.currency)) for i, o in rows[:limit]]
+        totals = [TotalBody(**t) for t in await merchant_orders.totals(session, merchant_id, f)]
+    return MerchantOrderPage(data, len(rows) > limit, totals)
+
+
+@get("/orders/{order_id:int}", operation_id="merchant_get_order", tags=["merchant"])
+async def get_order(request: Request[Any, Any, Any], order_id: int) -> MerchantOrderDetail:
+    merchant_id = current_principal(request).user_id
+    async with transaction() as session:
+        incoming = await merchant_orders.merchant_incoming(session, merchant_id, order_id)
+        order = await session.get(OrderHistory, incoming.order_id) if incoming.order_id else None
+        body = _body(incoming, order, await _decimals(session, {}, incoming.currency))
+        history = [
+            StatusChangeBody(c.from_status, c.to_status, c.party, c.reason, c.created_at)
+            for c in await merchant_orders.status_history(session, incoming.order_id)
+        ]
+        events: list[CallbackEvent] = await callbacks.events_of_store(
+            session, incoming.store_id, starting_after=None, limit=200, incoming_order_id=incoming.id
+        )
+    return MerchantOrderDetail(
+        body,
+        history,
+        [CallbackSummary(str(e.event_id), e.type, e.status, e.attempts, e.last_status_code) for e in events],
+    )
+
+
+@post(
+    "/orders/{order_id:int}/dispute",
+    operation_id="merchant_open_dispute",
+    tags=["merchant"],
+    status_code=200,
+    description="A pay-in the customer says they paid (client_confirmed) or a pay-out the trader says they paid "
+    "(trader_paid) goes to support with your comment; the trader's collateral stays frozen meanwhile.",
+)
+async def open_dispute(request: Request[Any, Any, Any], order_id: int, data: DisputeBody) -> MerchantOrderBody:
+    principal = current_principal(request)
+    async with transaction() as session:
+        order = await merchant_orders.open_dispute(
+            session, principal.user_id, order_id, data.comment, principal.actor, client_ip(request)
+        )
+        incoming = await merchant_orders.merchant_incoming(session, principal.user_id, order_id)
+        return _body(incoming, order, await _decimals(session, {}, incoming.currency))
+
+
+CSV_COLUMNS = [
+    "id",
+    "store_id",
+    "merchant_order_id",
+    "direction",
+    "status",
+    "amount",
+    "pay_amount",
+    "currency",
+    "rate",
+    "created_at",
+    "completed_at",
+]
+
+
+@get(
+    "/orders.csv",
+    operation_id="merchant_export_orders",
+    tags=["merchant"],
+    description="Orders created in [created_from, created_to) (at most 366 days), streamed in batches.",
+    media_type="text/csv",
+)
+async def export_orders(
+    request: Request[Any, Any, Any],
+    created_from: dt.datetime,
+    created_to: dt.datetime,
+    store_id: int | None = None,
+    direction: str | None = None,
+    status: str | None = None,
+) -> Stream:
+    merchant_id = current_principal(request).user_id
+    f = _filter(store_id, direction, status, created_from, created_to, None, None, None, None)
+    if created_to - created_from > dt.timedelta(days=MAX_EXPORT_DAYS):
+        raise ValidationFailed(f"export at most {MAX_EXPORT_DAYS} days at once", field="created_to")
+    async with transaction() as session:  # fail before the stream starts (bad filters → 422)
+        await merchant_orders.list_orders(session, merchant_id, f, starting_after=None, limit=1)
+
+    async def rows() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        cursor: int | None = None
+        cache: dict[str, int] = {}
+        while True:
+            async with transaction("merchant.export") as session:
+                batch = await merchant_orders.list_orders(
+                    session, merchant_id, f, starting_after=cursor, limit=CSV_BATCH
+                )
+                bodies = [_body(i, o, await _decimals(session, cache, i.currency)) for i, o in batch]
+            for b in bodies:
+                writer.writerow(
+                    [
+                        b.id,
+                        b.store_id,
+                        b.merchant_order_id,
+                        b.direction,
+                        b.status,
+                        b.amount,
+                        b.pay_amount or "",
+                        b.currency,
+                        b.rate or "",
+                        b.created_at.isoformat(),
+                        b.completed_at.isoformat() if b.completed_at else "",
+                    ]
+                )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            if len(batch) < CSV_BATCH:
+                return
+            cursor = batch[-1][0].id
+
+    return Stream(
+        rows(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+    )
+
+
+handlers = [list_orders, export_orders, get_order, open_dispute]
