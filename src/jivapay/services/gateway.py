@@ -35,9 +35,12 @@ from jivapay.domain.errors import (
 )
 from jivapay.domain.orders import Party
 from jivapay.domain.urls import check_merchant_url
+from jivapay.services import ledger
 from jivapay.services.audit import log_action
+from jivapay.services.commissions import commission_rates
 from jivapay.services.order_status import change_status
 from jivapay.services.outbox import enqueue_after_commit
+from jivapay.services.reference_data import get_exchange_rate
 from jivapay.services.stores import StoreIdentity
 from jivapay.settings import Settings
 
@@ -170,6 +173,8 @@ async def init_order(
             recipient_last4=last4,
         )
     )
+    if direction == "payout":
+        await _freeze_payout(session, order, fiat.minor_units)
     # straight to the worker; the scheduler's scan is the safety net
     await enqueue_after_commit(session, "orders.assign", incoming_order_id=order.id)
     await log_action(
@@ -210,6 +215,28 @@ def check_order_token(settings: Settings, token: str, incoming_id: int) -> int:
     if expires < time.time():
         raise NotAuthenticated("The order token has expired", reason="order_token_expired")
     return store_id
+
+
+async def _freeze_payout(session: AsyncSession, order: IncomingOrder, minor_units: int) -> None:
+    """The store pays for a pay-out: its USDT is frozen now (409 insufficient_balance when it
+    cannot), at today's rate and the store's commission; assignment swaps this hold for the
+    order's own, at the rate fixed then."""
+    try:
+        rate = await get_exchange_rate(order.currency, session=session)
+    except NotFound:
+        raise Conflict("No exchange rate for this currency: pay-outs are paused", currency=order.currency) from None
+    store_rate, trader_rate = await commission_rates(
+        session, direction="payout", store_id=order.store_id, trader_id=0, payment_method_id=order.payment_method_id
+    )
+    hold = L.payout_split(order.amount, minor_units, rate, store_rate, trader_rate).store_hold
+    await ledger.freeze(
+        session,
+        "store",
+        order.store_id,
+        hold,
+        ledger.payout_init_hold_reference(order.id),
+        details={"incoming_order_id": order.id},
+    )
 
 
 async def confirm_payin(

@@ -252,6 +252,20 @@ async def release(
     )
 
 
+def payout_init_hold_reference(incoming_order_id: int) -> str:
+    """The store's USDT frozen when a pay-out is created, until a trader takes it (or it fails)."""
+    return f"payout-init:{incoming_order_id}"
+
+
+async def release_if_active(session: AsyncSession, reference: str) -> bool:
+    """Release a hold that may not exist or may be resolved already; True when released now."""
+    hold = await LedgerRepository(session).lock_hold(reference)
+    if hold is None or hold.status != "active":
+        return False
+    await _resolve(session, reference, "released", f"release:{reference}", "release", (), (), None, None, locked=hold)
+    return True
+
+
 # --- settlement ----------------------------------------------------------------------------
 
 

@@ -114,6 +114,8 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
         await log_actions(session, [fraud_entry])
         incoming.status = "rejected"
         incoming.failure_reason = "fraud: " + ", ".join(verdict.reasons)
+        if incoming.direction == "payout":
+            await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming.id))
         if incoming.callback_url:
             await callbacks.record_event(session, incoming.id)
         return Outcome(incoming_id, "rejected", reason=incoming.failure_reason)
@@ -165,6 +167,8 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
         requisite_id=candidate.requisite_id,
         expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=await get_config(timeout_key, int, session=session)),
     )
+    if incoming.direction == "payout":  # the store's funds frozen at init become the order's hold
+        await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming.id))
     payer = ("trader", candidate.trader_id) if incoming.direction == "payin" else ("store", incoming.store_id)
     await ledger.freeze(
         session, payer[0], payer[1], commissions.hold, ledger.order_hold_reference(order_id), order_id=order_id
@@ -225,6 +229,8 @@ async def _record_failure(
             Target.of("incoming_order", incoming_id),
             {"attempt": attempts, "reason": reason},
         )
+        if status == "failed" and incoming.direction == "payout":
+            await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming_id))
         if status == "failed" and incoming.callback_url:
             await callbacks.record_event(session, incoming_id)
     if status == "failed" or not isinstance(exc, RequisiteNotFound | InsufficientBalance):

@@ -146,16 +146,28 @@ async def test_bad_input_is_a_clear_422_and_changes_nothing(world: World, client
     assert await _count(world) == 0
 
 
-async def test_payout_init_keeps_the_recipient_encrypted(world: World, client: Any) -> None:
+async def test_payout_init_freezes_the_store_and_keeps_the_recipient_encrypted(world: World, client: Any) -> None:
+    from jivapay.domain import ledger as L
+    from jivapay.services import ledger
+    from tests.integration.ledger.helpers import assert_ledger_sound, balance
+
     headers = {"X-API-Key": await _key(world)}
     body = {
         **PAYIN,
         "merchant_order_id": "po-1",
         "recipient": {"number": "4276 1600 0000 0001", "name": "Ivan Petrov"},
     }
+    # the store has no USDT: refused at once, nothing created
+    broke = await client.post("/gateway/payout/init", json=body, headers=headers)
+    assert (broke.status_code, broke.json()["error"]["code"]) == (409, "insufficient_balance")
+    assert await _count(world) == 0
+    async with atomic(world.session_factory) as session:
+        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-funds")
     created = await client.post("/gateway/payout/init", json=body, headers=headers)
     assert created.status_code == 201, created.text
     assert created.json()["recipient_last4"] == "0001"
+    frozen_at_init = await balance(world.session_factory, L.store_frozen(world.store_id))
+    assert frozen_at_init > 0
     async with atomic(world.session_factory) as session:
         incoming = await session.get(IncomingOrder, created.json()["id"])
     assert incoming is not None
@@ -165,3 +177,23 @@ async def test_payout_init_keeps_the_recipient_encrypted(world: World, client: A
     assert status.json()["status"] == "processing"
     # a pay-out's status is not readable as a pay-in
     assert (await client.get(f"/gateway/payin/status/{incoming.id}", headers=headers)).status_code == 404
+    # a trader takes it: the init hold becomes the order's hold (same rate and commission: same amount)
+    trader = await world.trader()
+    await world.requisite(trader)
+    assert (await world.process(incoming.id)).status == "assigned"
+    assert await balance(world.session_factory, L.store_frozen(world.store_id)) == frozen_at_init
+    # a second pay-out that finds no trader fails and gives the store its USDT back
+    await world.configure(MAX_ORDER_RETRIES=1)
+    lonely = await client.post(
+        "/gateway/payout/init", json={**body, "merchant_order_id": "po-2", "amount": "10.00"}, headers=headers
+    )
+    assert lonely.status_code == 201
+    async with atomic(world.session_factory) as session:
+        from sqlalchemy import update
+
+        from jivapay.adapters.db.models import Requisite
+
+        await session.execute(update(Requisite).values(is_active=False))
+    assert (await world.process(lonely.json()["id"])).status == "failed"
+    assert await balance(world.session_factory, L.store_frozen(world.store_id)) == frozen_at_init
+    await assert_ledger_sound(world.session_factory)
