@@ -51,10 +51,9 @@ def _now() -> dt.datetime:
 
 
 def _overlap(hours: int) -> dt.timedelta:
-    overlap = dt.timedelta(hours=hours)
-    if overlap < dt.timedelta(0) or overlap > MAX_OVERLAP:
+    if not 0 <= hours <= MAX_OVERLAP.total_seconds() // 3600:  # before timedelta, which overflows
         raise ValidationFailed("overlap_hours must be between 0 and 168", field="overlap_hours")
-    return overlap
+    return dt.timedelta(hours=hours)
 
 
 async def owned_store(session: AsyncSession, merchant_id: int, store_id: int) -> Store:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import exc as sa_exc
 
-from jivapay.domain.errors import Conflict, DatabaseError, JivaPayError, NotFound
+from jivapay.domain.errors import Conflict, DatabaseError, JivaPayError, NotFound, ValidationFailed
 
 # SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, too many connections
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P03"}
@@ -39,6 +39,10 @@ def translate_db_error(exc: Exception) -> JivaPayError | None:
         if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
             return DatabaseError(reason=type(exc.orig).__name__)
         sqlstate = _sqlstate(exc)
+        if sqlstate is not None and sqlstate.startswith("22"):
+            # data exceptions: a value the column cannot hold (an id out of range, a string too
+            # long) — the caller's input, not our bug
+            return ValidationFailed("A value is out of range or too long for its field", sqlstate=sqlstate)
         if sqlstate in _CONCURRENCY_SQLSTATES:
             return DatabaseError(
                 "The transaction collided with a concurrent one; retry it",
