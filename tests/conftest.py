@@ -86,6 +86,9 @@ async def _clean_state(resources: Any) -> AsyncIterator[None]:
     await resources.redis.flushdb()
     _cache.clear()
     forget_cached_accounts()
+    from jivapay.http.guards import forget_api_keys
+
+    forget_api_keys()
 
 
 @pytest.fixture

@@ -147,6 +147,11 @@ def _api_key_hash(settings: Settings, key: str) -> str:
     return hmac.new(settings.api_key_pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
 
 
+def api_key_fingerprint(settings: Settings, key: str) -> str:
+    """The keyed hash of a presented key (what is stored; safe to keep in memory as a cache key)."""
+    return _api_key_hash(settings, key.strip())
+
+
 def new_api_key(settings: Settings) -> NewApiKey:
     prefix = secrets.token_hex(6)
     key = f"jp_{API_KEY_KIND}_{prefix}_{secrets.token_urlsafe(32)}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -9,11 +11,12 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from jivapay.adapters.resources import get_resources
+from jivapay.adapters.security import api_key_fingerprint
 from jivapay.domain.errors import NotAuthenticated, PermissionDenied
 from jivapay.domain.identity import AdminPermission, Role
 from jivapay.http.deps import transaction
 from jivapay.services.auth import Principal, authenticate_bearer
-from jivapay.services.stores import authenticate_api_key
+from jivapay.services.stores import StoreIdentity, authenticate_api_key
 from jivapay.settings import get_settings
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
@@ -65,10 +68,34 @@ def require_permission(permission: AdminPermission) -> Guard:
     return guard
 
 
+# A key that just authenticated is trusted again for this long without a database round trip:
+# a revocation or a deactivated store takes effect within this time in every API process.
+API_KEY_CACHE_SECONDS = 2.0
+_api_key_cache: dict[str, tuple[float, StoreIdentity]] = {}
+
+
 async def require_store(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     key = connection.headers.get("x-api-key", "").strip()
     if not key:
         raise NotAuthenticated("An X-API-Key header is required", reason="api_key_missing")
-    async with transaction("api_key.auth") as session:
-        store = await authenticate_api_key(session, get_settings(), key)
+    settings = get_settings()
+    fingerprint = api_key_fingerprint(settings, key)
+    now = time.monotonic()
+    cached = _api_key_cache.get(fingerprint)
+    if cached is not None and cached[0] > now:
+        store = cached[1]
+    else:
+        async with transaction("api_key.auth") as session:
+            store = await authenticate_api_key(session, settings, key)
+        if len(_api_key_cache) > 10_000:
+            _api_key_cache.clear()
+        ttl = API_KEY_CACHE_SECONDS
+        if store.expires_at is not None:  # never trusted past its own expiry
+            ttl = min(ttl, (store.expires_at - dt.datetime.now(dt.UTC)).total_seconds())
+        _api_key_cache[fingerprint] = (now + ttl, store)
     connection.scope.setdefault("state", {})["store"] = store
+
+
+def forget_api_keys() -> None:
+    """Drop cached authentications (a key was revoked or rotated in this process; tests)."""
+    _api_key_cache.clear()

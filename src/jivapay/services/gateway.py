@@ -76,27 +76,42 @@ def check_callback_url(settings: Settings, url: str | None, *, field: str = "cal
     return check_merchant_url(url, https_only=https_only, field=field)
 
 
-async def _reference(
-    session: AsyncSession, currency: str, payment_method: str, bank: str | None
-) -> tuple[FiatCurrency, PaymentMethod, Bank | None]:
-    fiat = await session.get(FiatCurrency, currency.upper())
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Reference:
+    currency: str
+    minor_units: int
+    payment_method_id: int
+    payment_method: str
+    bank_id: int | None
+
+
+REFERENCE_CACHE_SECONDS = 30.0  # currencies, methods and banks change rarely; a disable shows within this
+_reference_cache: dict[tuple[str, str, str | None], tuple[float, _Reference]] = {}
+
+
+async def _reference(session: AsyncSession, currency: str, payment_method: str, bank: str | None) -> _Reference:
+    key = (currency.strip().upper(), payment_method.strip().lower(), bank.strip().lower() if bank else None)
+    cached = _reference_cache.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    fiat = await session.get(FiatCurrency, key[0])
     if fiat is None or not fiat.is_active:
         raise ValidationFailed("unknown or disabled currency", field="currency")
-    method = (
-        await session.scalars(select(PaymentMethod).where(PaymentMethod.code == payment_method.strip().lower()))
-    ).first()
+    method = (await session.scalars(select(PaymentMethod).where(PaymentMethod.code == key[1]))).first()
     if method is None or not method.is_active:
         raise ValidationFailed("unknown or disabled payment method", field="payment_method")
     found_bank = None
-    if bank:
+    if key[2]:
         found_bank = (
-            await session.scalars(
-                select(Bank).where(Bank.code == bank.strip().lower(), Bank.currency_code == fiat.code)
-            )
+            await session.scalars(select(Bank).where(Bank.code == key[2], Bank.currency_code == fiat.code))
         ).first()
         if found_bank is None or not found_bank.is_active:
             raise ValidationFailed("unknown or disabled bank for this currency", field="bank")
-    return fiat, method, found_bank
+    reference = _Reference(fiat.code, fiat.minor_units, method.id, method.code, found_bank.id if found_bank else None)
+    if len(_reference_cache) > 1000:
+        _reference_cache.clear()
+    _reference_cache[key] = (time.monotonic() + REFERENCE_CACHE_SECONDS, reference)
+    return reference
 
 
 async def init_order(
@@ -121,8 +136,8 @@ async def init_order(
     merchant_order_id = merchant_order_id.strip()
     if not 1 <= len(merchant_order_id) <= 128:
         raise ValidationFailed("merchant_order_id must be 1-128 characters", field="merchant_order_id")
-    fiat, method, found_bank = await _reference(session, currency, payment_method, bank)
-    minor = L.parse_amount(amount, fiat.minor_units)
+    ref = await _reference(session, currency, payment_method, bank)
+    minor = L.parse_amount(amount, ref.minor_units)
     if minor <= 0:
         raise ValidationFailed("amount must be positive", field="amount")
     row = await session.get(Store, store.store_id)
@@ -133,17 +148,8 @@ async def init_order(
     )
     return_url = check_callback_url(settings, return_url, field="return_url")
     allowed_methods = (row.settings or {}).get("payment_methods")
-    if allowed_methods and method.code not in allowed_methods:
+    if allowed_methods and ref.payment_method not in allowed_methods:
         raise ValidationFailed("this store does not accept this payment method", field="payment_method")
-    existing = (
-        await session.scalars(
-            select(IncomingOrder.id).where(
-                IncomingOrder.store_id == store.store_id, IncomingOrder.merchant_order_id == merchant_order_id
-            )
-        )
-    ).first()
-    if existing is not None:
-        raise DuplicateMerchantOrder(order_id=existing)
     encrypted = last4 = None
     if direction == "payout":
         if recipient is None:
@@ -156,25 +162,26 @@ async def init_order(
             settings, json.dumps({"number": number, "name": name, "bank": recipient.bank}, separators=(",", ":"))
         )
         last4 = number[-4:]
-    order = await OrderRepository(session).add_incoming(
-        IncomingOrder(
-            store_id=store.store_id,
-            direction=direction,
-            amount=minor,
-            currency=fiat.code,
-            payment_method_id=method.id,
-            bank_id=found_bank.id if found_bank else None,
-            merchant_order_id=merchant_order_id,
-            client_id=(client_id or "").strip()[:128] or None,
-            client_ip=client_ip,
-            callback_url=callback_url,
-            return_url=return_url,
-            recipient_encrypted=encrypted,
-            recipient_last4=last4,
-        )
+    order = await OrderRepository(session).insert_incoming_unless_exists(
+        store_id=store.store_id,
+        direction=direction,
+        amount=minor,
+        currency=ref.currency,
+        payment_method_id=ref.payment_method_id,
+        bank_id=ref.bank_id,
+        merchant_order_id=merchant_order_id,
+        client_id=(client_id or "").strip()[:128] or None,
+        client_ip=client_ip,
+        callback_url=callback_url,
+        return_url=return_url,
+        recipient_encrypted=encrypted,
+        recipient_last4=last4,
     )
+    if order is None:  # merchant_order_id is unique per store
+        existing = await OrderRepository(session).incoming_by_merchant_id(store.store_id, merchant_order_id)
+        raise DuplicateMerchantOrder(order_id=existing)
     if direction == "payout":
-        await _freeze_payout(session, order, fiat.minor_units)
+        await _freeze_payout(session, order, ref.minor_units)
     # straight to the worker; the scheduler's scan is the safety net
     await enqueue_after_commit(session, "orders.assign", incoming_order_id=order.id)
     await log_action(
@@ -182,7 +189,7 @@ async def init_order(
         store.actor,
         f"gateway.{direction}_init",
         Target.of("incoming_order", order.id),
-        {"merchant_order_id": merchant_order_id, "amount": amount, "currency": fiat.code},
+        {"merchant_order_id": merchant_order_id, "amount": amount, "currency": ref.currency},
         ip=ip,
     )
     return order

@@ -6,6 +6,7 @@ it is processed (``processing``, ``failed``, ``rejected``) and the assigned orde
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,23 @@ from jivapay.domain.pii import mask_name, mask_number
 from jivapay.settings import Settings
 
 PROCESSING = ("new", "retrying", "review")
+CACHE_SECONDS = 30.0
+_minor_units: dict[str, tuple[float, int]] = {}
+_method_codes: dict[int, tuple[float, str | None]] = {}
+
+
+async def _reference_of(session: AsyncSession, currency: str, method_id: int) -> tuple[int, str | None]:
+    """A currency's minor units and a payment method's code (immutable in practice; cached)."""
+    now = time.monotonic()
+    units = _minor_units.get(currency)
+    if units is None or units[0] < now:
+        fiat = await session.get(FiatCurrency, currency)
+        units = _minor_units[currency] = (now + CACHE_SECONDS, fiat.minor_units if fiat else 2)
+    code = _method_codes.get(method_id)
+    if code is None or code[0] < now:
+        method = await session.get(PaymentMethod, method_id)
+        code = _method_codes[method_id] = (now + CACHE_SECONDS, method.code if method else None)
+    return units[1], code[1]
 
 
 def public_status(incoming: IncomingOrder, order: OrderHistory | None) -> str:
@@ -46,9 +64,7 @@ async def view_of(
     session: AsyncSession, settings: Settings, incoming: IncomingOrder, *, reveal: bool
 ) -> dict[str, Any]:
     order = await session.get(OrderHistory, incoming.order_id) if incoming.order_id else None
-    fiat = await session.get(FiatCurrency, incoming.currency)
-    decimals = fiat.minor_units if fiat else 2
-    method = await session.get(PaymentMethod, incoming.payment_method_id)
+    decimals, method_code = await _reference_of(session, incoming.currency, incoming.payment_method_id)
     view: dict[str, Any] = {
         "id": incoming.id,
         "merchant_order_id": incoming.merchant_order_id,
@@ -56,7 +72,7 @@ async def view_of(
         "status": public_status(incoming, order),
         "amount": L.format_amount(incoming.amount, decimals),
         "currency": incoming.currency,
-        "payment_method": method.code if method else None,
+        "payment_method": method_code,
         "created_at": incoming.created_at.isoformat(),
         "expires_at": order.expires_at.isoformat() if order and order.expires_at else None,
         "failure_reason": incoming.failure_reason if incoming.status in ("failed", "rejected") else None,

@@ -40,6 +40,7 @@ class StoreIdentity:
     store_id: int
     merchant_id: int
     key_id: int
+    expires_at: dt.datetime | None = None  # a rotated key's end of overlap
 
     @property
     def actor(self) -> Actor:
@@ -198,7 +199,9 @@ async def authenticate_api_key(session: AsyncSession, settings: Settings, key: s
     now = _now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         await StoreRepository(session).touch_key(api_key.id, now)
-    return StoreIdentity(store_id=store.id, merchant_id=store.merchant_id, key_id=api_key.id)
+    return StoreIdentity(
+        store_id=store.id, merchant_id=store.merchant_id, key_id=api_key.id, expires_at=api_key.expires_at
+    )
 
 
 async def get_store(session: AsyncSession, store_id: int) -> Store:

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderStatusChange
@@ -95,6 +97,22 @@ class OrderRepository:
         self.session.add(order)
         await self.session.flush()
         return order
+
+    async def insert_incoming_unless_exists(self, **values: Any) -> IncomingOrder | None:
+        """The new incoming order, or None when the store already has this merchant_order_id."""
+        stmt = (
+            pg_insert(IncomingOrder)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["store_id", "merchant_order_id"])
+            .returning(IncomingOrder)
+        )
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def incoming_by_merchant_id(self, store_id: int, merchant_order_id: str) -> int | None:
+        stmt = select(IncomingOrder.id).where(
+            IncomingOrder.store_id == store_id, IncomingOrder.merchant_order_id == merchant_order_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def incoming(self, incoming_id: int, *, for_update: bool = False) -> IncomingOrder | None:
         stmt = select(IncomingOrder).where(IncomingOrder.id == incoming_id)

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from jivapay.adapters.db.models import Store, StoreApiKey
 from jivapay.domain.identity import Role
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.guards import require_role
+from jivapay.http.guards import forget_api_keys, require_role
 from jivapay.http.routers import balances
 from jivapay.http.routers.me import me_handler
 from jivapay.http.routers.merchant import callbacks as callback_routes
@@ -141,6 +141,7 @@ async def rotate_api_key(request: Request[Any, Any, Any], store_id: int, key_id:
             overlap_hours=data.overlap_hours,
             ip=client_ip(request),
         )
+    forget_api_keys()
     return IssuedKeyBody(issued.plaintext, key_body(issued.key))
 
 
@@ -161,6 +162,7 @@ async def revoke_api_key(request: Request[Any, Any, Any], store_id: int, key_id:
             key_id=key_id,
             ip=client_ip(request),
         )
+    forget_api_keys()  # this process stops accepting it at once; others within API_KEY_CACHE_SECONDS
     return key_body(key)
 
 
