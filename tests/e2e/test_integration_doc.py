@@ -1,0 +1,108 @@
+"""docs/integration.md's curl commands, run in order against a live `jivapay api`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jivapay.adapters.db.models import ExchangeRate
+from jivapay.adapters.db.uow import atomic
+from jivapay.domain.audit import Actor
+from jivapay.domain.identity import Role
+from jivapay.domain.requisites import RequisiteDirection, RequisiteType
+from jivapay.services import ledger
+from jivapay.services.order_processor import process_incoming_order
+from jivapay.services.requisites import create_requisite
+from jivapay.settings import get_settings
+from tests.e2e.conftest import REPO, free_port, jivapay_env, spawn_jivapay
+from tests.factories import PASSWORD, make_user
+
+BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)
+SETS = re.compile(r"^# sets (\w+) from \.([\w.]+)$", re.MULTILINE)
+
+
+def _field(document: Any, path: str) -> str:
+    for part in path.split("."):
+        document = document[part]
+    return str(document)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+async def test_every_curl_example_works(
+    seeded: None, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    merchant = await make_user(session_factory, Role.MERCHANT)
+    trader = await make_user(session_factory, Role.TRADER, profile={"in_work": True})
+    async with atomic(session_factory) as session:
+        session.add(ExchangeRate(currency="RUB", rate=Decimal("90"), source="manual"))
+        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 1_000 * 10**6, "doc-collateral")
+        await create_requisite(
+            session,
+            get_settings(),
+            Actor.system("tests"),
+            trader_id=trader.id,
+            type_=RequisiteType.CARD,
+            bank_id=1,
+            payment_method_id=1,
+            currency="RUB",
+            owner_name="Ivan Petrov",
+            number="4276160000000019",
+            direction=RequisiteDirection.BOTH,
+            limits={},
+        )
+    port = free_port()
+    log = tmp_path / "api.log"
+    api = spawn_jivapay(["api", "--port", str(port)], jivapay_env(), tmp_path, log)
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "JIVAPAY": base, "MERCHANT_LOGIN": merchant.login, "MERCHANT_PASSWORD": PASSWORD}
+    try:
+        async with httpx.AsyncClient(timeout=1) as http:
+            for _ in range(300):
+                assert api.poll() is None, log.read_text()
+                try:
+                    if (await http.get(f"{base}/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        blocks = BLOCK.findall((REPO / "docs" / "integration.md").read_text())
+        assert len(blocks) >= 8
+        for number, block in enumerate(blocks, 1):
+            if "payout/init" in block:  # the store needs USDT for a pay-out (deposits arrive over a chain)
+                async with atomic(session_factory) as session:
+                    store_id = int(env["STORE_ID"])
+                    await ledger.credit_deposit(session, "store", store_id, "TRC20", 100 * 10**6, "doc-float")
+            if "payin/confirm" in block:  # the worker's part: a trader's requisite is assigned
+                outcome = await process_incoming_order(session_factory, int(env["ORDER_ID"]))
+                assert outcome.status == "assigned", outcome
+            done = await asyncio.to_thread(
+                subprocess.run,
+                ["bash", "-euo", "pipefail", "-c", block.replace("curl -s ", "curl -sS -w '\\n%{http_code}' ")],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.returncode == 0, f"step {number} failed: {done.stderr}\n{block}"
+            body, _, status = done.stdout.rstrip("\n").rpartition("\n")
+            assert status.startswith("2"), f"step {number} answered {status}: {body}\n{block}"
+            for name, path in SETS.findall(block):
+                env[name] = _field(json.loads(body), path)
+        assert "Traceback" not in log.read_text()
+    finally:
+        api.terminate()
+        try:
+            api.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            api.kill()
