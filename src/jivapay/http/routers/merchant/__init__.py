@@ -13,6 +13,7 @@ from jivapay.adapters.db.models import Store, StoreApiKey
 from jivapay.domain.identity import Role
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import forget_api_keys, require_role
+from jivapay.http.openapi import document
 from jivapay.http.routers import balances
 from jivapay.http.routers.me import me_handler
 from jivapay.http.routers.merchant import callbacks as callback_routes
@@ -187,20 +188,42 @@ async def rotate_signing_secret(request: Request[Any, Any, Any], store_id: int, 
     return SigningSecretBody(secret)
 
 
+DESCRIPTIONS = {
+    "merchant_list_stores": "The merchant's stores.",
+    "merchant_create_store": "A new store; the answer holds its callback signing secret, shown once.",
+    "merchant_list_api_keys": "The store's API keys (prefixes and dates; the keys themselves are never shown again).",
+    "merchant_issue_api_key": "A new API key for the gateway's X-API-Key, shown once.",
+    "merchant_rotate_api_key": "A new key; the old one keeps working for overlap_hours (0-168), then stops.",
+    "merchant_revoke_api_key": "The key stops working at once (within 2 s in every API process).",
+    "merchant_rotate_signing_secret": "A new callback signing secret; callbacks carry both signatures during the "
+    "overlap.",
+    "merchant_get_store_settings": "callback_url, payment_methods and default_currency of the store.",
+    "merchant_list_callbacks": "The store's callback events, newest first, with their delivery state.",
+    "merchant_get_callback": "One callback event with every delivery attempt (status, latency, answer).",
+    "merchant_redeliver_callback": "Send the event again now, with the same event_id.",
+    "merchant_get_order": "One order with its status history and its callbacks.",
+    "merchant_balance": "USDT available and frozen per store.",
+    "merchant_balance_history": "Ledger entries of one of the store's accounts, newest first.",
+    "merchant_balance_history_csv": "The same entries as CSV.",
+    "merchant_me": "The signed-in merchant's profile.",
+}
+
+HANDLERS = [
+    me_handler(Role.MERCHANT),
+    list_stores,
+    create_store,
+    list_api_keys,
+    issue_api_key,
+    rotate_api_key,
+    revoke_api_key,
+    rotate_signing_secret,
+    *callback_routes.handlers,
+    *order_routes.handlers,
+    *balances.merchant_handlers,
+]
+document(HANDLERS, DESCRIPTIONS)
 router = Router(
     path="/merchant",
-    route_handlers=[
-        me_handler(Role.MERCHANT),
-        list_stores,
-        create_store,
-        list_api_keys,
-        issue_api_key,
-        rotate_api_key,
-        revoke_api_key,
-        rotate_signing_secret,
-        *callback_routes.handlers,
-        *order_routes.handlers,
-        *balances.merchant_handlers,
-    ],
+    route_handlers=HANDLERS,
     guards=[require_role(Role.MERCHANT)],
 )

@@ -1,0 +1,54 @@
+"""What the OpenAPI document says about errors and operations that the handlers do not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+
+
+class ErrorDetail(msgspec.Struct):
+    code: str  # machine-readable: validation_failed, insufficient_balance, idempotency_conflict…
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail
+    request_id: str | None
+
+
+def _error(description: str, code: str, message: str) -> ResponseSpec:
+    example = {"error": {"code": code, "message": message, "details": {}}, "request_id": "3f2b9c0e1d"}
+    return ResponseSpec(
+        ErrorBody, description=description, examples=[Example(summary=code, value=example)], generate_examples=False
+    )
+
+
+ERROR_RESPONSES: dict[int, ResponseSpec] = {
+    401: _error("Missing or invalid credentials", "not_authenticated", "Authentication required"),
+    403: _error("The caller may not do this", "permission_denied", "Permission denied"),
+    404: _error("No such resource for this caller", "not_found", "Not found"),
+    409: _error(
+        "Conflicts with the current state (duplicate, illegal status move, insufficient balance, idempotency)",
+        "conflict",
+        "The request conflicts with the current state",
+    ),
+    422: _error("The request is not valid", "validation_failed", 'amount must be a decimal string like "100.00"'),
+    429: _error("Too many requests", "rate_limited", "Too many requests; slow down"),
+}
+
+
+def document(handlers: Iterable[Any], descriptions: dict[str, str] | None = None) -> None:
+    """Give every handler the error responses, and a description where it has none."""
+    descriptions = descriptions or {}
+    for handler in handlers:
+        if not isinstance(handler, HTTPRouteHandler):
+            continue
+        handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}
+        if not handler.description and handler.operation_id in descriptions:
+            handler.description = descriptions[str(handler.operation_id)]
