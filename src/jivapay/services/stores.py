@@ -258,3 +258,29 @@ def _store_setting(settings: Settings, key: str, value: Any) -> Any:
     if not isinstance(value, str) or len(value.strip()) != 3:
         raise ValidationFailed("default_currency is a 3-letter currency code", field=key)
     return value.strip().upper()
+
+
+async def update_store(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    merchant_id: int,
+    store_id: int,
+    name: str | None = None,
+    is_active: bool | None = None,
+    ip: str | None = None,
+) -> Store:
+    """Rename, pause (is_active=false: the gateway refuses its keys) or resume a store."""
+    store = await owned_store(session, merchant_id, store_id)
+    changed: dict[str, Any] = {}
+    if name is not None:
+        name = name.strip()
+        if not 1 <= len(name) <= 128:
+            raise ValidationFailed("a store name has 1-128 characters", field="name")
+        store.name = changed["name"] = name
+    if is_active is not None:
+        store.is_active = changed["is_active"] = is_active
+    if not changed:
+        raise ValidationFailed("nothing to change: send name or is_active")
+    await log_action(session, actor, "store.update", Target.of("store", store_id), changed, ip=ip)
+    return store

@@ -115,3 +115,34 @@ async def test_list_filter_totals_pages_detail_dispute_and_csv(world: World, cli
         headers=cabinet,
     )
     assert too_long.status_code == 422
+
+
+async def test_store_update_pause_and_commissions(world: World, client: Any) -> None:
+    from decimal import Decimal
+
+    from jivapay.services.commissions import set_store_commission
+
+    api, cabinet = await _setup(world, client)
+    renamed = await client.patch(f"/merchant/stores/{world.store_id}", json={"name": "  New name "}, headers=cabinet)
+    assert renamed.json() == {"id": world.store_id, "name": "New name", "is_active": True}
+    assert (await client.patch(f"/merchant/stores/{world.store_id}", json={}, headers=cabinet)).status_code == 422
+    paused = await client.patch(f"/merchant/stores/{world.store_id}", json={"is_active": False}, headers=cabinet)
+    assert paused.json()["is_active"] is False
+    assert (await client.get("/gateway/store", headers=api)).status_code == 401  # its keys stop at once
+    await client.patch(f"/merchant/stores/{world.store_id}", json={"is_active": True}, headers=cabinet)
+    assert (await client.get("/gateway/store", headers=api)).status_code == 200
+    async with atomic(world.session_factory) as session:
+        await set_store_commission(
+            session, Actor.system("admin"), store_id=world.store_id, direction="payin", rate=Decimal("0.04")
+        )
+    rates = (await client.get(f"/merchant/stores/{world.store_id}/commissions", headers=cabinet)).json()
+    assert {(r["direction"], r["rate"], r["default"]) for r in rates} == {
+        ("payin", "0.040000", False),
+        ("payout", "0.03", True),
+    }
+    other = await make_user(world.session_factory, Role.MERCHANT)
+    foreign = bearer(await token_for(client, Role.MERCHANT, other.login))
+    assert (await client.get(f"/merchant/stores/{world.store_id}/commissions", headers=foreign)).status_code == 404
+    assert (
+        await client.patch(f"/merchant/stores/{world.store_id}", json={"name": "x"}, headers=foreign)
+    ).status_code == 404

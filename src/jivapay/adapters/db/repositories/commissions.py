@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +44,16 @@ class CommissionRepository:
             )
         ).one()
         return row.store_rate, row.trader_rate
+
+    async def store_rates(self, store_id: int) -> list[tuple[str, int | None, Decimal]]:
+        rows = (
+            await self.session.execute(
+                select(StoreCommission.direction, StoreCommission.payment_method_id, StoreCommission.rate)
+                .where(StoreCommission.store_id == store_id)
+                .order_by(StoreCommission.direction, StoreCommission.payment_method_id.nulls_first())
+            )
+        ).all()
+        return [(str(d), pm, rate) for d, pm, rate in rows]
 
     async def set_store_rate(self, store_id: int, direction: str, payment_method_id: int | None, rate: Decimal) -> None:
         stmt = insert(StoreCommission).values(

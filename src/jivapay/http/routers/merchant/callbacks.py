@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Request, get, post, put
+from litestar import Request, get, patch, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
@@ -15,9 +15,29 @@ from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent
 from jivapay.domain.errors import NotFound
 from jivapay.domain.urls import check_merchant_url
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.guards import forget_api_keys
 from jivapay.services import callbacks
 from jivapay.services import stores as store_service
+from jivapay.services.commissions import store_commission_table
 from jivapay.settings import get_settings
+
+
+class StoreUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+    is_active: bool | None = None
+
+
+class StoreRow(msgspec.Struct):
+    id: int
+    name: str
+    is_active: bool
+
+
+class CommissionRow(msgspec.Struct):
+    direction: str
+    payment_method_id: int | None  # None: every method without its own rate
+    rate: str  # a fraction: "0.05" is 5 %
+    default: bool  # the platform's default (no rate set for this store)
 
 
 class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -105,6 +125,42 @@ def _event_id(raw: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise NotFound("Callback event not found", event_id=raw) from None
+
+
+@patch(
+    "/stores/{store_id:int}",
+    operation_id="merchant_update_store",
+    tags=["merchant"],
+    description="Rename a store, or pause it (is_active=false: the gateway refuses its API keys) and resume it.",
+)
+async def update_store(request: Request[Any, Any, Any], store_id: int, data: StoreUpdate) -> StoreRow:
+    principal = current_principal(request)
+    async with transaction() as session:
+        store = await store_service.update_store(
+            session,
+            principal.actor,
+            merchant_id=principal.user_id,
+            store_id=store_id,
+            name=data.name,
+            is_active=data.is_active,
+            ip=client_ip(request),
+        )
+        row = StoreRow(store.id, store.name, store.is_active)
+    forget_api_keys()  # a paused store's keys stop at once here, within 2 s elsewhere
+    return row
+
+
+@get(
+    "/stores/{store_id:int}/commissions",
+    operation_id="merchant_store_commissions",
+    tags=["merchant"],
+    description="The commissions the platform takes from this store's pay-ins and pay-outs (set by an admin).",
+)
+async def store_commissions(request: Request[Any, Any, Any], store_id: int) -> list[CommissionRow]:
+    async with transaction() as session:
+        await store_service.owned_store(session, current_principal(request).user_id, store_id)
+        table = await store_commission_table(session, store_id)
+    return [CommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
 
 
 @get("/stores/{store_id:int}/settings", operation_id="merchant_get_store_settings", tags=["merchant"])
@@ -201,4 +257,13 @@ async def test_callback(request: Request[Any, Any, Any], store_id: int, data: Te
         return QueuedBody(str(event.event_id), event.status)
 
 
-handlers = [get_store_settings, update_store_settings, list_callbacks, get_callback, redeliver_callback, test_callback]
+handlers = [
+    update_store,
+    store_commissions,
+    get_store_settings,
+    update_store_settings,
+    list_callbacks,
+    get_callback,
+    redeliver_callback,
+    test_callback,
+]
