@@ -246,6 +246,16 @@ async def _freeze_payout(session: AsyncSession, order: IncomingOrder, minor_unit
     )
 
 
+async def assigned_order_id(session: AsyncSession, store_id: int, incoming_id: int) -> int:
+    """The assigned order behind a gateway order id (409 while there is none)."""
+    incoming = await OrderRepository(session).incoming(incoming_id)
+    if incoming is None or incoming.store_id != store_id:
+        raise NotFound("Order not found", order_id=incoming_id)
+    if incoming.order_id is None:
+        raise OrderNotAssigned(status=incoming.status)
+    return incoming.order_id
+
+
 async def confirm_payin(
     session: AsyncSession, store_id: int, incoming_id: int, *, actor: Actor, ip: str | None = None
 ) -> None:

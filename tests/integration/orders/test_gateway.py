@@ -79,10 +79,25 @@ async def test_payin_init_assign_status_and_customer_confirm(world: World, clien
     assert view["pay_amount"] == "1500.00"
     assert view["requisite"]["number"].isdigit()  # the full number: the customer pays to it
     assert view["requisite"]["owner_name"] == "Ivan P."  # masked
-    # the customer's browser confirms with the order token
-    confirmed = await client.post(f"/gateway/payin/confirm/{body['id']}", headers={"X-Order-Token": token})
+    # the customer's browser confirms with the order token, attaching the bank's receipt
+    bad_file = await client.post(
+        f"/gateway/payin/confirm/{body['id']}",
+        headers={"X-Order-Token": token},
+        files={"receipt": ("r.gif", b"GIF89a....", "image/gif")},
+    )
+    assert bad_file.status_code == 422
+    confirmed = await client.post(
+        f"/gateway/payin/confirm/{body['id']}",
+        headers={"X-Order-Token": token},
+        files={"receipt": ("paid.pdf", b"%PDF-1.4 receipt", "application/pdf")},
+    )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "client_confirmed"
+    async with world.session_factory() as session:
+        from jivapay.adapters.db.models import Receipt
+
+        receipt = (await session.scalars(select(Receipt))).one()
+    assert (receipt.party, receipt.content_type) == ("customer", "application/pdf")
     # the token is good for this order only, and a key for another store sees nothing
     other = await client.get(f"/gateway/payin/status/{body['id'] + 1}", headers={"X-Order-Token": token})
     assert other.status_code == 401

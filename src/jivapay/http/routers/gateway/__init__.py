@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -20,12 +21,14 @@ from litestar.params import Body, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.resources import get_resources
-from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound
+from jivapay.adapters.storage import storage_for
+from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, ValidationFailed
+from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_store, transaction
 from jivapay.http.guards import require_store
 from jivapay.http.openapi import document
 from jivapay.logs import request_id_var
-from jivapay.services import gateway, idempotency, order_views
+from jivapay.services import gateway, idempotency, order_views, receipts
 from jivapay.services.stores import StoreIdentity, get_store
 from jivapay.settings import get_settings
 
@@ -328,7 +331,8 @@ async def payout_status(
     summary="The customer says they paid",
     description="pending_payment → client_confirmed; the trader then has PAYIN_CONFIRMATION_TIMEOUT_MINUTES to "
     "confirm before the order goes to dispute. Authorised by X-API-Key or the order's X-Order-Token. "
-    "409 order_not_assigned while there is no requisite yet.",
+    "409 order_not_assigned while there is no requisite yet. Optionally multipart/form-data with the payment "
+    "receipt (PDF, PNG or JPEG) in the field `receipt`; the trader and support see it.",
     guards=[_store_or_order_token],
     status_code=200,
     responses={200: ResponseSpec(GatewayOrder, description="The order after the confirmation")},
@@ -337,12 +341,35 @@ async def payin_confirm(request: Request[Any, Any, Any], order_id: int) -> Respo
     store_id, store = _store_id(request)
     settings = get_settings()
     actor = store.actor if store else gateway.customer_actor(order_id)
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        await _attach_receipt(request, store_id, order_id, actor)
 
     async def work(session: AsyncSession) -> tuple[int, bytes]:
         await gateway.confirm_payin(session, store_id, order_id, actor=actor, ip=client_ip(request))
         return 200, _encode(await order_views.order_view(session, settings, store_id, order_id, reveal=True))
 
     return await _idempotent(request, store_id, work)
+
+
+async def _attach_receipt(request: Request[Any, Any, Any], store_id: int, order_id: int, actor: Any) -> None:
+    """The customer's optional proof of payment (multipart field ``receipt``: PDF, PNG or JPEG)."""
+    form = await request.form()
+    upload = form.get("receipt")
+    if not isinstance(upload, UploadFile):
+        raise ValidationFailed("send the receipt file in the multipart field 'receipt'", field="receipt")
+    async with transaction("gateway.receipt_target") as session:
+        assigned = await gateway.assigned_order_id(session, store_id, order_id)
+    await receipts.upload_receipt(
+        get_resources().session_factory,
+        storage_for(get_settings()),
+        order_id=assigned,
+        party=Party.CUSTOMER,
+        actor=actor,
+        data=await upload.read(),
+        content_type=upload.content_type,
+        store_id=store_id,
+        ip=client_ip(request),
+    )
 
 
 @get(
