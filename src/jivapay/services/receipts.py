@@ -41,7 +41,7 @@ async def _order_for(
     if (
         order is None
         or (party == Party.TRADER and order.trader_id != trader_id)
-        or (party == Party.CUSTOMER and order.store_id != store_id)
+        or (party in (Party.CUSTOMER, Party.MERCHANT) and order.store_id != store_id)
     ):
         raise NotFound("Order not found", order_id=order_id)
     return order

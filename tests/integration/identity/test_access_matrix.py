@@ -180,7 +180,7 @@ async def test_access_matrix(client: Any, world: World) -> None:
         for caller in CALLERS:
             want = expected(rule, caller, owner)
             kwargs: dict[str, Any] = {"headers": world.headers[caller]}
-            if method == "POST" and template.endswith("/receipts"):  # multipart uploads
+            if method == "POST" and template.endswith(("/receipts", "/evidence")):  # multipart uploads
                 kwargs["files"] = {"data": ("r.pdf", b"%PDF-1.4 test", "application/pdf")}
             elif method in ("POST", "PUT", "PATCH"):
                 kwargs["json"] = {}

@@ -87,6 +87,19 @@ async def test_list_filter_totals_pages_detail_dispute_and_csv(world: World, cli
     )
     assert disputed.status_code == 200, disputed.text
     assert disputed.json()["status"] == "disputed"
+    evidence = await client.post(
+        f"/merchant/orders/{ids[1]}/evidence",
+        files={"data": ("statement.pdf", b"%PDF-1.4 bank statement", "application/pdf")},
+        headers=cabinet,
+    )
+    assert evidence.status_code == 201, evidence.text
+    assert evidence.json()["content_type"] == "application/pdf"
+    unassigned = await client.post(
+        f"/merchant/orders/{ids[2]}/evidence",
+        files={"data": ("statement.pdf", b"%PDF-1.4 x", "application/pdf")},
+        headers=cabinet,
+    )
+    assert unassigned.status_code == 404
     illegal = await client.post(f"/merchant/orders/{ids[0]}/dispute", json={"comment": "late"}, headers=cabinet)
     assert illegal.status_code == 409  # completed cannot be disputed
     # another merchant sees none of it

@@ -7,19 +7,25 @@ import csv
 import datetime as dt
 import io
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
 from litestar.response import Stream
 
 from jivapay.adapters.db.models import CallbackEvent, FiatCurrency, IncomingOrder, OrderHistory
+from jivapay.adapters.resources import get_resources
+from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
-from jivapay.domain.errors import ValidationFailed
+from jivapay.domain.errors import NotFound, ValidationFailed
+from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.services import callbacks, merchant_orders
+from jivapay.services import callbacks, merchant_orders, receipts
 from jivapay.services.merchant_orders import OrderFilter
+from jivapay.settings import get_settings
 
 CSV_BATCH = 1000
 MAX_EXPORT_DAYS = 366
@@ -204,6 +210,45 @@ async def open_dispute(request: Request[Any, Any, Any], order_id: int, data: Dis
         return _body(incoming, order, await _decimals(session, {}, incoming.currency))
 
 
+class EvidenceBody(msgspec.Struct):
+    id: int
+    content_type: str
+    size: int
+    sha256: str
+
+
+@post(
+    "/orders/{order_id:int}/evidence",
+    operation_id="merchant_upload_evidence",
+    tags=["merchant"],
+    status_code=201,
+    description="Attach evidence to an order (a dispute's bank statement, a receipt): PDF, PNG or JPEG in the "
+    "multipart field `data`, up to RECEIPT_MAX_BYTES. Support sees it with the order.",
+)
+async def upload_evidence(
+    request: Request[Any, Any, Any],
+    order_id: int,
+    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> EvidenceBody:
+    principal = current_principal(request)
+    async with transaction() as session:
+        incoming = await merchant_orders.merchant_incoming(session, principal.user_id, order_id)
+    if incoming.order_id is None:
+        raise NotFound("The order has not been assigned: there is nothing to attach evidence to", order_id=order_id)
+    receipt = await receipts.upload_receipt(
+        get_resources().session_factory,
+        storage_for(get_settings()),
+        order_id=incoming.order_id,
+        party=Party.MERCHANT,
+        actor=principal.actor,
+        data=await data.read(),
+        content_type=data.content_type,
+        store_id=incoming.store_id,
+        ip=client_ip(request),
+    )
+    return EvidenceBody(receipt.id, receipt.content_type, receipt.size, receipt.sha256)
+
+
 CSV_COLUMNS = [
     "id",
     "store_id",
@@ -283,4 +328,4 @@ async def export_orders(
     )
 
 
-handlers = [list_orders, export_orders, get_order, open_dispute]
+handlers = [list_orders, export_orders, get_order, open_dispute, upload_evidence]
