@@ -177,3 +177,59 @@ async def test_private_targets_are_refused_without_the_override(monkeypatch: pyt
         with pytest.raises(callbacks.UnsafeTarget):
             await callbacks.check_target(strict, url)
     await callbacks.check_target(get_settings(), "http://127.0.0.1:9/cb")  # tests allow it
+
+
+async def test_during_a_secret_rotation_both_signatures_are_sent(world: World, client: Any) -> None:
+    from jivapay.services.stores import rotate_signing_secret
+
+    async with world.session_factory() as session:
+        store = await session.get(Store, world.store_id)
+    assert store is not None
+    old = await _secret(world)
+    async with atomic(world.session_factory) as session:
+        new = await rotate_signing_secret(
+            session,
+            get_settings(),
+            Actor.system("t"),
+            merchant_id=store.merchant_id,
+            store_id=world.store_id,
+            overlap_hours=24,
+        )
+    with Receiver() as receiver:
+        async with atomic(world.session_factory) as session:
+            event = await callbacks.record_test_event(session, world.store_id, receiver.url, Actor.system("t"))
+        assert await callbacks.deliver(world.session_factory, get_settings(), event.id) == "delivered"
+        header = receiver.requests[0]["headers"]["X-JivaPay-Signature"]
+        body = receiver.requests[0]["body"]
+    assert header.count("v1=") == 2
+    assert verify(old, header, body)
+    assert verify(new, header, body)
+
+
+async def test_idempotency_keys_are_pruned_after_their_time(world: World, client: Any) -> None:
+    import datetime as dt
+
+    from sqlalchemy import func, update
+
+    from jivapay.adapters.db.models import IdempotencyKey
+    from jivapay.services import idempotency
+
+    _, key = await _merchant(world)
+    for n in range(2):
+        await client.post(
+            "/gateway/payin/init",
+            json={**PAYIN, "merchant_order_id": f"pr-{n}"},
+            headers={"X-API-Key": key, "Idempotency-Key": f"prune-{n}"},
+        )
+    async with atomic(world.session_factory) as session:
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == "prune-0")
+            .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=49))
+        )
+    async with atomic(world.session_factory) as session:
+        assert await idempotency.prune(session) == 1
+    async with world.session_factory() as session:
+        left = (await session.scalars(select(IdempotencyKey.key))).all()
+        assert await session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
+    assert list(left) == ["prune-1"]
