@@ -8,20 +8,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import StoreCommission, TraderCommission
 
-# both rates of an assignment in one round trip: this payment method's, else the owner's general one
-_RATES = text(
-    """
-    SELECT
-      (SELECT rate FROM store_commissions
+# The most specific rate: this payment method's, else the owner's general one (NULL when none is
+# set). Shared with the selection re-check, which reads both rates in its own round trip.
+STORE_RATE_SQL = """(SELECT rate FROM store_commissions
        WHERE store_id = :store_id AND direction = :direction
          AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
-       ORDER BY payment_method_id IS NULL LIMIT 1) AS store_rate,
-      (SELECT rate FROM trader_commissions
-       WHERE trader_id = :trader_id AND direction = :direction
+       ORDER BY payment_method_id IS NULL LIMIT 1)"""
+TRADER_RATE_SQL = """(SELECT rate FROM trader_commissions
+       WHERE trader_id = {trader} AND direction = :direction
          AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
-       ORDER BY payment_method_id IS NULL LIMIT 1) AS trader_rate
-    """
-)
+       ORDER BY payment_method_id IS NULL LIMIT 1)"""
+
+_RATES = text(f"SELECT {STORE_RATE_SQL} AS store_rate, {TRADER_RATE_SQL.format(trader=':trader_id')} AS trader_rate")
 
 
 class CommissionRepository:

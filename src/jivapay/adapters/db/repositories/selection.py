@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.repositories.commissions import STORE_RATE_SQL, TRADER_RATE_SQL
+
 _FIND = text(
     """
     SELECT r.id, r.trader_id
@@ -50,16 +52,10 @@ _FIND = text(
 # The same round trip reads the commission rates the order will carry (the most specific:
 # this payment method's, else the owner's general one; NULL when none is set).
 _VERIFY = text(
-    """
+    f"""
     SELECT
-      (SELECT rate FROM store_commissions
-       WHERE store_id = :store_id AND direction = :direction
-         AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
-       ORDER BY payment_method_id IS NULL LIMIT 1) AS store_rate,
-      (SELECT rate FROM trader_commissions
-       WHERE trader_id = r.trader_id AND direction = :direction
-         AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
-       ORDER BY payment_method_id IS NULL LIMIT 1) AS trader_rate,
+      {STORE_RATE_SQL} AS store_rate,
+      {TRADER_RATE_SQL.format(trader="r.trader_id")} AS trader_rate,
       (r.max_open_orders IS NULL OR r.open_orders < r.max_open_orders)
       AND (r.orders_per_day IS NULL OR coalesce(d.orders, 0) < r.orders_per_day)
       AND (r.daily_limit IS NULL OR coalesce(d.turnover, 0) + :amount <= r.daily_limit)
@@ -71,7 +67,7 @@ _VERIFY = text(
     FROM requisites r
     LEFT JOIN requisite_daily_usage d ON d.requisite_id = r.id AND d.day = :today
     WHERE r.id = :id
-    """
+    """  # noqa: S608 - constants only
 )
 
 

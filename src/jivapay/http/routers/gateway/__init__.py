@@ -165,6 +165,34 @@ async def _idempotent(
     return Response(body, status_code=status, media_type=MediaType.JSON)
 
 
+async def _init(request: Request[Any, Any, Any], direction: str, data: Any, **extra: Any) -> Response[bytes]:
+    """Both inits: the order, its view (the pay-in's with the customer's order token), idempotently."""
+    store = current_store(request)
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> tuple[int, bytes]:
+        order = await gateway.init_order(
+            session,
+            settings,
+            store,
+            direction=direction,
+            amount=data.amount,
+            currency=data.currency,
+            payment_method=data.payment_method,
+            merchant_order_id=data.merchant_order_id,
+            bank=data.bank,
+            client_id=data.client_id,
+            callback_url=data.callback_url,
+            ip=client_ip(request),
+            **extra,
+        )
+        view = await order_views.view_of(session, settings, order, reveal=True)
+        token = gateway.order_token(settings, store.store_id, order.id) if direction == "payin" else None
+        return 201, _encode(view, token)
+
+    return await _idempotent(request, store.store_id, work)
+
+
 async def _store_or_order_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The store's API key, or the order token issued by init for exactly this order."""
     if connection.headers.get("x-api-key"):
@@ -206,30 +234,13 @@ async def payin_init(
     request: Request[Any, Any, Any],
     data: Annotated[PayinInit, Body(examples=[Example(summary="A card pay-in", value=PAYIN_EXAMPLE)])],
 ) -> Response[bytes]:
-    store = current_store(request)
-    settings = get_settings()
-
-    async def work(session: AsyncSession) -> tuple[int, bytes]:
-        order = await gateway.init_order(
-            session,
-            settings,
-            store,
-            direction="payin",
-            amount=data.amount,
-            currency=data.currency,
-            payment_method=data.payment_method,
-            merchant_order_id=data.merchant_order_id,
-            bank=data.bank,
-            client_id=data.client_id,
-            client_ip=gateway.check_client_ip(data.client_ip),
-            callback_url=data.callback_url,
-            return_url=data.return_url,
-            ip=client_ip(request),
-        )
-        view = await order_views.view_of(session, settings, order, reveal=True)
-        return 201, _encode(view, gateway.order_token(settings, store.store_id, order.id))
-
-    return await _idempotent(request, store.store_id, work)
+    return await _init(
+        request,
+        "payin",
+        data,
+        client_ip=gateway.check_client_ip(data.client_ip),
+        return_url=data.return_url,
+    )
 
 
 @post(
@@ -245,29 +256,7 @@ async def payout_init(
     request: Request[Any, Any, Any],
     data: Annotated[PayoutInit, Body(examples=[Example(summary="A card pay-out", value=PAYOUT_EXAMPLE)])],
 ) -> Response[bytes]:
-    store = current_store(request)
-    settings = get_settings()
-
-    async def work(session: AsyncSession) -> tuple[int, bytes]:
-        order = await gateway.init_order(
-            session,
-            settings,
-            store,
-            direction="payout",
-            amount=data.amount,
-            currency=data.currency,
-            payment_method=data.payment_method,
-            merchant_order_id=data.merchant_order_id,
-            bank=data.bank,
-            client_id=data.client_id,
-            callback_url=data.callback_url,
-            recipient=gateway.Recipient(data.recipient.number, data.recipient.name),
-            ip=client_ip(request),
-        )
-        view = await order_views.view_of(session, settings, order, reveal=True)
-        return 201, _encode(view)
-
-    return await _idempotent(request, store.store_id, work)
+    return await _init(request, "payout", data, recipient=gateway.Recipient(data.recipient.number, data.recipient.name))
 
 
 async def _status(request: Request[Any, Any, Any], order_id: int, direction: str, wait: int) -> GatewayOrder:
