@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.resources import get_resources
-from jivapay.domain.errors import NotAuthenticated
+from jivapay.domain.errors import NotAuthenticated, ValidationFailed
 from jivapay.services.auth import ClientInfo, Principal
 from jivapay.services.stores import StoreIdentity
 
@@ -55,3 +56,17 @@ def current_store(connection: ASGIConnection[Any, Any, Any, Any]) -> StoreIdenti
     if not isinstance(store, StoreIdentity):
         raise NotAuthenticated("An X-API-Key header is required", reason="api_key_missing")
     return store
+
+
+def form_file(form: dict[str, Any], field: str) -> UploadFile:
+    """The file in a multipart form's ``field`` (a clear 422 when it is missing or not a file).
+
+    Handlers take the form as a dict: Litestar's own UploadFile extraction crashes (500) on a
+    multipart body without any file.
+    """
+    value = form.get(field)
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, UploadFile)), None)
+    if not isinstance(value, UploadFile):
+        raise ValidationFailed(f"send the file in the multipart field '{field}'", field=field)
+    return value

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post, put
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_201_CREATED
@@ -18,7 +17,7 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.orders import Party
-from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.deps import client_ip, current_principal, form_file, transaction
 from jivapay.services import order_status, receipts
 from jivapay.services.balances import fiat_decimals
 from jivapay.services.config import get_config
@@ -184,17 +183,18 @@ async def _receipt_body(receipt: Receipt) -> ReceiptBody:
 async def upload(
     request: Request[Any, Any, Any],
     order_id: int,
-    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> ReceiptBody:
     principal = current_principal(request)
+    upload = form_file(data, "data")
     receipt = await receipts.upload_receipt(
         get_resources().session_factory,
         storage_for(get_settings()),
         order_id=order_id,
         party=Party.TRADER,
         actor=principal.actor,
-        data=await data.read(),
-        content_type=data.content_type,
+        data=await upload.read(),
+        content_type=upload.content_type,
         trader_id=principal.user_id,
         ip=client_ip(request),
     )

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
-from litestar.datastructures import UploadFile
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -24,7 +23,7 @@ from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
 from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, ValidationFailed
 from jivapay.domain.orders import Party
-from jivapay.http.deps import client_ip, current_store, transaction
+from jivapay.http.deps import client_ip, current_store, form_file, transaction
 from jivapay.http.guards import require_store
 from jivapay.http.openapi import document
 from jivapay.logs import request_id_var
@@ -342,10 +341,11 @@ async def payin_confirm(request: Request[Any, Any, Any], order_id: int) -> Respo
 
 async def _attach_receipt(request: Request[Any, Any, Any], store_id: int, order_id: int, actor: Any) -> None:
     """The customer's optional proof of payment (multipart field ``receipt``: PDF, PNG or JPEG)."""
-    form = await request.form()
-    upload = form.get("receipt")
-    if not isinstance(upload, UploadFile):
-        raise ValidationFailed("send the receipt file in the multipart field 'receipt'", field="receipt")
+    try:
+        form = dict(await request.form())
+    except Exception:  # noqa: BLE001 - a body that is not valid multipart
+        raise ValidationFailed("the body is not valid multipart/form-data", field="receipt") from None
+    upload = form_file(form, "receipt")
     async with transaction("gateway.receipt_target") as session:
         assigned = await gateway.assigned_order_id(session, store_id, order_id)
     await receipts.upload_receipt(

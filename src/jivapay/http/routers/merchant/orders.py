@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Stream
@@ -22,7 +21,7 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
-from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.deps import client_ip, current_principal, form_file, transaction
 from jivapay.services import callbacks, merchant_orders, receipts
 from jivapay.services.merchant_orders import OrderFilter
 from jivapay.settings import get_settings
@@ -228,9 +227,10 @@ class EvidenceBody(msgspec.Struct):
 async def upload_evidence(
     request: Request[Any, Any, Any],
     order_id: int,
-    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> EvidenceBody:
     principal = current_principal(request)
+    upload = form_file(data, "data")
     async with transaction() as session:
         incoming = await merchant_orders.merchant_incoming(session, principal.user_id, order_id)
     if incoming.order_id is None:
@@ -241,8 +241,8 @@ async def upload_evidence(
         order_id=incoming.order_id,
         party=Party.MERCHANT,
         actor=principal.actor,
-        data=await data.read(),
-        content_type=data.content_type,
+        data=await upload.read(),
+        content_type=upload.content_type,
         store_id=incoming.store_id,
         ip=client_ip(request),
     )
