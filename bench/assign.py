@@ -77,6 +77,7 @@ async def _seed(traders: int) -> None:
         ]
         for statement in statements:
             await session.execute(text(statement))
+    await _vacuum()
     await close_resources()
 
 
@@ -96,8 +97,21 @@ async def _add_history(rows: int) -> None:
                 f"now() - (g % 90) * interval '1 day' FROM generate_series(1, {rows}) g"
             )
         )
-        await session.execute(text("ANALYZE"))
+    await _vacuum()
     await close_resources()
+
+
+async def _vacuum() -> None:
+    """VACUUM ANALYZE and CHECKPOINT now, so neither autovacuum on the fresh rows nor the
+    checkpointer flushing them competes with a measurement."""
+    from sqlalchemy import text
+
+    from jivapay.adapters.resources import get_resources
+
+    async with get_resources().engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE"))
+        await autocommit.execute(text("CHECKPOINT"))
 
 
 async def _selection_p99(samples: int) -> float:
@@ -143,6 +157,7 @@ async def _make_incoming(orders: int) -> list[int]:
             )
         )
         ids = sorted(int(r[0]) for r in rows.all())
+    await _vacuum()
     await close_resources()
     return ids
 
