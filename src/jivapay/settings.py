@@ -85,6 +85,11 @@ class Settings:
         return self.callback_allow_private.lower() == "true"
 
     @property
+    def callback_urls_https_only(self) -> bool:
+        """Merchant callback and return URLs must be https (production, unless CALLBACK_ALLOW_PRIVATE)."""
+        return self.is_production and not self.callbacks_may_reach_private
+
+    @property
     def is_production(self) -> bool:
         return self.environment == "production"
 

@@ -165,7 +165,7 @@ async def check_target(settings: Settings, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeTarget("not an http(s) URL")
-    if settings.is_production and parts.scheme != "https" and not settings.callbacks_may_reach_private:
+    if settings.callback_urls_https_only and parts.scheme != "https":
         raise UnsafeTarget("callbacks go over https in production")
     if settings.callbacks_may_reach_private:
         return

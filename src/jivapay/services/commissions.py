@@ -43,13 +43,23 @@ async def _rate(found: Decimal | None, default_key: str, session: AsyncSession |
 
 
 async def commission_rates(
-    session: AsyncSession, *, direction: str, store_id: int, trader_id: int, payment_method_id: int | None = None
+    session: AsyncSession,
+    *,
+    direction: str,
+    store_id: int,
+    trader_id: int,
+    payment_method_id: int | None = None,
+    found: tuple[Decimal | None, Decimal | None] | None = None,
 ) -> tuple[Decimal, Decimal]:
-    """(store rate, trader rate): per payment method, else per owner, else the configured default."""
+    """(store rate, trader rate): per payment method, else per owner, else the configured default.
+
+    ``found``: the (store, trader) rates already read with other data (None where unset);
+    without it they are read here.
+    """
     _check_direction(direction)
-    store_rate, trader_rate = await CommissionRepository(session).rates(
-        store_id, trader_id, direction, payment_method_id
-    )
+    if found is None:
+        found = await CommissionRepository(session).rates(store_id, trader_id, direction, payment_method_id)
+    store_rate, trader_rate = found
     store = await _rate(store_rate, f"DEFAULT_STORE_COMMISSION_{direction.upper()}", session)
     trader = await _rate(trader_rate, f"DEFAULT_TRADER_COMMISSION_{direction.upper()}", session)
     return store, trader
@@ -67,19 +77,16 @@ async def calculate_commissions(
     payment_method_id: int | None = None,
     found: tuple[Decimal | None, Decimal | None] | None = None,
 ) -> Commissions:
-    """Rates and exact amounts for an order of ``amount`` (fiat minor units) at ``rate``.
-
-    ``found``: the (store, trader) rates already read with other data (None where unset, so the
-    configured default applies); without it they are read here.
-    """
-    if found is None:
-        store_rate, trader_rate = await commission_rates(
-            session, direction=direction, store_id=store_id, trader_id=trader_id, payment_method_id=payment_method_id
-        )
-    else:
-        _check_direction(direction)
-        store_rate = await _rate(found[0], f"DEFAULT_STORE_COMMISSION_{direction.upper()}", session)
-        trader_rate = await _rate(found[1], f"DEFAULT_TRADER_COMMISSION_{direction.upper()}", session)
+    """Rates and exact amounts for an order of ``amount`` (fiat minor units) at ``rate``
+    (``found``: see ``commission_rates``)."""
+    store_rate, trader_rate = await commission_rates(
+        session,
+        direction=direction,
+        store_id=store_id,
+        trader_id=trader_id,
+        payment_method_id=payment_method_id,
+        found=found,
+    )
     minor_units = await ReferenceRepository(session).fiat_minor_units(currency)
     if direction == "payin":
         payin = L.payin_split(amount, minor_units, rate, store_rate, trader_rate)

@@ -39,6 +39,7 @@ from jivapay.services import ledger
 from jivapay.services.audit import log_action
 from jivapay.services.commissions import commission_rates
 from jivapay.services.order_status import change_status
+from jivapay.services.order_views import store_incoming
 from jivapay.services.outbox import enqueue_after_commit
 from jivapay.services.reference_data import get_exchange_rate
 from jivapay.services.stores import StoreIdentity
@@ -68,12 +69,6 @@ def check_client_ip(raw: str | None) -> str | None:
         return str(ipaddress.ip_address(raw.strip()))
     except ValueError:
         raise ValidationFailed("client_ip must be an IPv4 or IPv6 address", field="client_ip") from None
-
-
-def check_callback_url(settings: Settings, url: str | None, *, field: str = "callback_url") -> str | None:
-    """https in production (unless CALLBACK_ALLOW_PRIVATE), http(s) elsewhere."""
-    https_only = settings.is_production and not settings.callbacks_may_reach_private
-    return check_merchant_url(url, https_only=https_only, field=field)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -143,10 +138,11 @@ async def init_order(
     row = await session.get(Store, store.store_id)
     if row is None or not row.is_active:
         raise NotAuthenticated("This store is disabled", reason="store_inactive")
-    callback_url = check_callback_url(settings, callback_url) or check_callback_url(
-        settings, (row.settings or {}).get("callback_url"), field="store callback_url"
+    https_only = settings.callback_urls_https_only
+    callback_url = check_merchant_url(callback_url, https_only=https_only) or check_merchant_url(
+        (row.settings or {}).get("callback_url"), https_only=https_only, field="store callback_url"
     )
-    return_url = check_callback_url(settings, return_url, field="return_url")
+    return_url = check_merchant_url(return_url, https_only=https_only, field="return_url")
     allowed_methods = (row.settings or {}).get("payment_methods")
     if allowed_methods and ref.payment_method not in allowed_methods:
         raise ValidationFailed("this store does not accept this payment method", field="payment_method")
@@ -248,9 +244,10 @@ async def _freeze_payout(session: AsyncSession, order: IncomingOrder, minor_unit
 
 async def assigned_order_id(session: AsyncSession, store_id: int, incoming_id: int) -> int:
     """The assigned order behind a gateway order id (409 while there is none)."""
-    incoming = await OrderRepository(session).incoming(incoming_id)
-    if incoming is None or incoming.store_id != store_id:
-        raise NotFound("Order not found", order_id=incoming_id)
+    return _assigned(await store_incoming(session, store_id, incoming_id))
+
+
+def _assigned(incoming: IncomingOrder) -> int:
     if incoming.order_id is None:
         raise OrderNotAssigned(status=incoming.status)
     return incoming.order_id
@@ -260,13 +257,9 @@ async def confirm_payin(
     session: AsyncSession, store_id: int, incoming_id: int, *, actor: Actor, ip: str | None = None
 ) -> None:
     """The customer's "I paid": pending_payment → client_confirmed (a repeat is a no-op)."""
-    incoming = await OrderRepository(session).incoming(incoming_id)
-    if incoming is None or incoming.store_id != store_id:
-        raise NotFound("Order not found", order_id=incoming_id)
+    incoming = await store_incoming(session, store_id, incoming_id)
     if incoming.direction != "payin":
         raise Conflict("Only a pay-in can be confirmed by the customer", direction=incoming.direction)
-    if incoming.order_id is None:
-        raise OrderNotAssigned(status=incoming.status)
     await change_status(
-        session, incoming.order_id, "client_confirmed", party=Party.CUSTOMER, actor=actor, store_id=store_id, ip=ip
+        session, _assigned(incoming), "client_confirmed", party=Party.CUSTOMER, actor=actor, store_id=store_id, ip=ip
     )

@@ -13,13 +13,14 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import FiatCurrency, IncomingOrder, OrderHistory, OrderStatusChange, Store
+from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
+from jivapay.services import order_views
 from jivapay.services.order_status import change_status
 
-PROCESSING = ("new", "retrying", "review", "assigned")
 PUBLIC_STATUSES = (
     "processing",
     "failed",
@@ -70,7 +71,7 @@ async def _filtered(
         if f.status not in PUBLIC_STATUSES:
             raise ValidationFailed(f"status is one of {', '.join(PUBLIC_STATUSES)}", field="status")
         if f.status == "processing":
-            stmt = stmt.where(IncomingOrder.status.in_(PROCESSING), OrderHistory.id.is_(None))
+            stmt = stmt.where(IncomingOrder.status.in_(order_views.PROCESSING), OrderHistory.id.is_(None))
         elif f.status in ("failed", "rejected"):
             stmt = stmt.where(IncomingOrder.status == f.status)
         else:
@@ -136,8 +137,7 @@ async def totals(session: AsyncSession, merchant_id: int, f: OrderFilter) -> lis
     ).all()
     result = []
     for currency, count, amount, done, done_amount in rows:
-        fiat = await session.get(FiatCurrency, currency)
-        decimals = fiat.minor_units if fiat else 2
+        decimals = await ReferenceRepository(session).fiat_minor_units(currency)
         result.append(
             {
                 "currency": currency,

@@ -11,40 +11,35 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import Bank, FiatCurrency, IncomingOrder, OrderHistory, PaymentMethod, Requisite
+from jivapay.adapters.db.models import Bank, IncomingOrder, OrderHistory, PaymentMethod, Requisite
 from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.adapters.security import decrypt_secret
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound
 from jivapay.domain.pii import mask_name, mask_number
 from jivapay.settings import Settings
 
-PROCESSING = ("new", "retrying", "review")
+# incoming statuses shown as "processing" (assigned: for the instant before its order is visible)
+PROCESSING = ("new", "retrying", "review", "assigned")
 CACHE_SECONDS = 30.0
-_minor_units: dict[str, tuple[float, int]] = {}
 _method_codes: dict[int, tuple[float, str | None]] = {}
 
 
-async def _reference_of(session: AsyncSession, currency: str, method_id: int) -> tuple[int, str | None]:
-    """A currency's minor units and a payment method's code (immutable in practice; cached)."""
+async def _method_code(session: AsyncSession, method_id: int) -> str | None:
+    """A payment method's code (immutable in practice; cached per process)."""
     now = time.monotonic()
-    units = _minor_units.get(currency)
-    if units is None or units[0] < now:
-        fiat = await session.get(FiatCurrency, currency)
-        units = _minor_units[currency] = (now + CACHE_SECONDS, fiat.minor_units if fiat else 2)
     code = _method_codes.get(method_id)
     if code is None or code[0] < now:
         method = await session.get(PaymentMethod, method_id)
         code = _method_codes[method_id] = (now + CACHE_SECONDS, method.code if method else None)
-    return units[1], code[1]
+    return code[1]
 
 
 def public_status(incoming: IncomingOrder, order: OrderHistory | None) -> str:
     if order is not None:
         return order.status
-    if incoming.status in PROCESSING or incoming.status == "assigned":
-        return "processing"
-    return incoming.status  # failed | rejected
+    return "processing" if incoming.status in PROCESSING else incoming.status  # else failed | rejected
 
 
 async def order_view(
@@ -54,17 +49,23 @@ async def order_view(
 
     ``reveal``: the requisite's full number (the customer must see it to pay).
     """
+    return await view_of(session, settings, await store_incoming(session, store_id, incoming_id), reveal=reveal)
+
+
+async def store_incoming(session: AsyncSession, store_id: int, incoming_id: int) -> IncomingOrder:
+    """A store's order by its gateway id; another store's does not exist (404)."""
     incoming = await OrderRepository(session).incoming(incoming_id)
     if incoming is None or incoming.store_id != store_id:
         raise NotFound("Order not found", order_id=incoming_id)
-    return await view_of(session, settings, incoming, reveal=reveal)
+    return incoming
 
 
 async def view_of(
     session: AsyncSession, settings: Settings, incoming: IncomingOrder, *, reveal: bool
 ) -> dict[str, Any]:
     order = await session.get(OrderHistory, incoming.order_id) if incoming.order_id else None
-    decimals, method_code = await _reference_of(session, incoming.currency, incoming.payment_method_id)
+    decimals = await ReferenceRepository(session).fiat_minor_units(incoming.currency)
+    method_code = await _method_code(session, incoming.payment_method_id)
     view: dict[str, Any] = {
         "id": incoming.id,
         "merchant_order_id": incoming.merchant_order_id,

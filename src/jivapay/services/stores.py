@@ -249,8 +249,7 @@ def _store_setting(settings: Settings, key: str, value: Any) -> Any:
     if key == "callback_url":
         if not isinstance(value, str):
             raise ValidationFailed("callback_url is a URL", field=key)
-        https_only = settings.is_production and not settings.callbacks_may_reach_private
-        return check_merchant_url(value, https_only=https_only)
+        return check_merchant_url(value, https_only=settings.callback_urls_https_only)
     if key == "payment_methods":
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ValidationFailed("payment_methods is a list of payment method codes", field=key)

@@ -251,8 +251,7 @@ async def test_callback(request: Request[Any, Any, Any], store_id: int, data: Te
     settings = get_settings()
     async with transaction() as session:
         await store_service.owned_store(session, principal.user_id, store_id)
-        https_only = settings.is_production and not settings.callbacks_may_reach_private
-        url = check_merchant_url(data.url, https_only=https_only, field="url")
+        url = check_merchant_url(data.url, https_only=settings.callback_urls_https_only, field="url")
         event = await callbacks.record_test_event(session, store_id, url, principal.actor, client_ip(request))
         return QueuedBody(str(event.event_id), event.status)
 

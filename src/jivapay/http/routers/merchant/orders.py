@@ -15,14 +15,15 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import Stream
 
-from jivapay.adapters.db.models import CallbackEvent, FiatCurrency, IncomingOrder, OrderHistory
+from jivapay.adapters.db.models import CallbackEvent, IncomingOrder, OrderHistory
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
-from jivapay.services import callbacks, merchant_orders, receipts
+from jivapay.services import callbacks, merchant_orders, order_views, receipts
+from jivapay.services.balances import fiat_decimals
 from jivapay.services.merchant_orders import OrderFilter
 from jivapay.settings import get_settings
 
@@ -86,19 +87,13 @@ class DisputeBody(msgspec.Struct, forbid_unknown_fields=True):
     comment: str
 
 
-def _public(incoming: IncomingOrder, order: OrderHistory | None) -> str:
-    if order is not None:
-        return order.status
-    return "processing" if incoming.status in merchant_orders.PROCESSING else incoming.status
-
-
 def _body(incoming: IncomingOrder, order: OrderHistory | None, decimals: int) -> MerchantOrderBody:
     return MerchantOrderBody(
         id=incoming.id,
         store_id=incoming.store_id,
         merchant_order_id=incoming.merchant_order_id,
         direction=incoming.direction,
-        status=_public(incoming, order),
+        status=order_views.public_status(incoming, order),
         amount=L.format_amount(incoming.amount, decimals),
         pay_amount=L.format_amount(order.amount, decimals) if order else None,
         currency=incoming.currency,
@@ -108,13 +103,6 @@ def _body(incoming: IncomingOrder, order: OrderHistory | None, decimals: int) ->
         expires_at=order.expires_at if order else None,
         failure_reason=incoming.failure_reason if incoming.status in ("failed", "rejected") else None,
     )
-
-
-async def _decimals(session: Any, cache: dict[str, int], currency: str) -> int:
-    if currency not in cache:
-        fiat = await session.get(FiatCurrency, currency)
-        cache[currency] = fiat.minor_units if fiat else 2
-    return cache[currency]
 
 
 def _filter(
@@ -160,12 +148,11 @@ async def list_orders(
     f = _filter(
         store_id, direction, status, created_from, created_to, merchant_order_id, amount_min, amount_max, currency
     )
-    cache: dict[str, int] = {}
     async with transaction() as session:
         rows = await merchant_orders.list_orders(
             session, merchant_id, f, starting_after=starting_after, limit=limit + 1
         )
-        data = [_body(i, o, await _decimals(session, cache, i.currency)) for i, o in rows[:limit]]
+        data = [_body(i, o, await fiat_decimals(session, i.currency)) for i, o in rows[:limit]]
         totals = [TotalBody(**t) for t in await merchant_orders.totals(session, merchant_id, f)]
     return MerchantOrderPage(data, len(rows) > limit, totals)
 
@@ -176,7 +163,7 @@ async def get_order(request: Request[Any, Any, Any], order_id: int) -> MerchantO
     async with transaction() as session:
         incoming = await merchant_orders.merchant_incoming(session, merchant_id, order_id)
         order = await session.get(OrderHistory, incoming.order_id) if incoming.order_id else None
-        body = _body(incoming, order, await _decimals(session, {}, incoming.currency))
+        body = _body(incoming, order, await fiat_decimals(session, incoming.currency))
         history = [
             StatusChangeBody(c.from_status, c.to_status, c.party, c.reason, c.created_at)
             for c in await merchant_orders.status_history(session, incoming.order_id)
@@ -206,7 +193,7 @@ async def open_dispute(request: Request[Any, Any, Any], order_id: int, data: Dis
             session, principal.user_id, order_id, data.comment, principal.actor, client_ip(request)
         )
         incoming = await merchant_orders.merchant_incoming(session, principal.user_id, order_id)
-        return _body(incoming, order, await _decimals(session, {}, incoming.currency))
+        return _body(incoming, order, await fiat_decimals(session, incoming.currency))
 
 
 class EvidenceBody(msgspec.Struct):
@@ -291,13 +278,12 @@ async def export_orders(
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
         cursor: int | None = None
-        cache: dict[str, int] = {}
         while True:
             async with transaction("merchant.export") as session:
                 batch = await merchant_orders.list_orders(
                     session, merchant_id, f, starting_after=cursor, limit=CSV_BATCH
                 )
-                bodies = [_body(i, o, await _decimals(session, cache, i.currency)) for i, o in batch]
+                bodies = [_body(i, o, await fiat_decimals(session, i.currency)) for i, o in batch]
             for b in bodies:
                 writer.writerow(
                     [
