@@ -136,4 +136,5 @@ def worker() -> Iterator[Any]:
     running = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
     running.start()
     yield running
-    running.stop()
+    # bounded: dramatiq's default waits up to 10 minutes for a stuck worker thread
+    running.stop(timeout=15_000)

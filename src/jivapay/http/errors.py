@@ -35,10 +35,15 @@ _CODES_BY_STATUS = {
 }
 
 
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The public contract's error body, with this request's id."""
+    return {"error": {"code": code, "message": message, "details": details or {}}, "request_id": request_id_var.get()}
+
+
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
 ) -> Response[dict[str, Any]]:
-    body = {"error": {"code": code, "message": message, "details": details or {}}, "request_id": request_id_var.get()}
+    body = error_body(code, message, details)
     return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 

@@ -80,26 +80,30 @@ async def record_event(session: AsyncSession, incoming_id: int, *, event_type: s
         )
         or 0
     ) + 1
-    event_id = uuid.uuid4()
     event_type = event_type or f"{incoming.direction}.{order['status']}"
-    session.add(
-        CallbackEvent(
-            event_id=event_id,
-            store_id=incoming.store_id,
-            incoming_order_id=incoming.id,
-            sequence=sequence,
-            type=event_type,
-            url=incoming.callback_url,
-            payload={
-                "event_id": str(event_id),
-                "type": event_type,
-                "sequence": sequence,
-                "created_at": dt.datetime.now(dt.UTC).isoformat(),
-                "order": order,
-            },
-        )
-    )
+    session.add(_new_event(incoming.store_id, incoming.id, sequence, event_type, incoming.callback_url, order))
     await session.flush()
+
+
+def _new_event(
+    store_id: int, incoming_id: int | None, sequence: int, event_type: str, url: str, order: dict[str, Any] | None
+) -> CallbackEvent:
+    event_id = uuid.uuid4()
+    return CallbackEvent(
+        event_id=event_id,
+        store_id=store_id,
+        incoming_order_id=incoming_id,
+        sequence=sequence,
+        type=event_type,
+        url=url,
+        payload={
+            "event_id": str(event_id),
+            "type": event_type,
+            "sequence": sequence,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "order": order,
+        },
+    )
 
 
 async def record_test_event(
@@ -109,35 +113,18 @@ async def record_test_event(
     target = url or ((store.settings or {}).get("callback_url") if store else None)
     if not target:
         raise ValidationFailed("no callback URL: pass one or set the store's callback_url", field="url")
-    event_id = uuid.uuid4()
-    event = CallbackEvent(
-        event_id=event_id,
-        store_id=store_id,
-        incoming_order_id=None,
-        sequence=0,
-        type="test",
-        url=target,
-        payload={
-            "event_id": str(event_id),
-            "type": "test",
-            "sequence": 0,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(),
-            "order": None,
-        },
-    )
+    event = _new_event(store_id, None, 0, "test", target, None)
     session.add(event)
     await session.flush()
-    await log_action(session, actor, "callback.test", Target.of("store", store_id), {"event_id": str(event_id)}, ip=ip)
+    await log_action(
+        session, actor, "callback.test", Target.of("store", store_id), {"event_id": str(event.event_id)}, ip=ip
+    )
     return event
 
 
 async def redeliver(session: AsyncSession, store_id: int, event_id: uuid.UUID, actor: Actor, ip: str | None) -> None:
     """Send an event again now (delivered or failed ones too); its event_id stays the same."""
-    event = (
-        await session.scalars(select(CallbackEvent).where(CallbackEvent.event_id == event_id).with_for_update())
-    ).first()
-    if event is None or event.store_id != store_id:
-        raise NotFound("Callback event not found", event_id=str(event_id))
+    event = await event_of_store(session, store_id, event_id, for_update=True)
     if event.status == "pending" and event.attempts == 0:  # it is about to go anyway
         raise Conflict("The event has not been tried yet", event_id=str(event_id))
     event.status = "pending"
@@ -283,8 +270,11 @@ async def events_of_store(
     return list((await session.scalars(stmt.order_by(CallbackEvent.id.desc()).limit(limit))).all())
 
 
-async def event_of_store(session: AsyncSession, store_id: int, event_id: uuid.UUID) -> CallbackEvent:
-    event = (await session.scalars(select(CallbackEvent).where(CallbackEvent.event_id == event_id))).first()
+async def event_of_store(
+    session: AsyncSession, store_id: int, event_id: uuid.UUID, *, for_update: bool = False
+) -> CallbackEvent:
+    stmt = select(CallbackEvent).where(CallbackEvent.event_id == event_id)
+    event = (await session.scalars(stmt.with_for_update() if for_update else stmt)).first()
     if event is None or event.store_id != store_id:
         raise NotFound("Callback event not found", event_id=str(event_id))
     return event

@@ -24,9 +24,9 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_store, form_file, transaction
+from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store
 from jivapay.http.openapi import document
-from jivapay.logs import request_id_var
 from jivapay.services import gateway, idempotency, order_views, receipts
 from jivapay.services.stores import StoreIdentity, get_store
 from jivapay.settings import get_settings
@@ -119,12 +119,7 @@ def _encode(view: dict[str, Any], token: str | None = None) -> bytes:
 
 
 def _error_bytes(exc: JivaPayError) -> bytes:
-    return msgspec.json.encode(
-        {
-            "error": {"code": exc.code, "message": exc.message, "details": exc.details},
-            "request_id": request_id_var.get(),
-        }
-    )
+    return msgspec.json.encode(error_body(exc.code, exc.message, exc.details))
 
 
 async def _idempotent(
