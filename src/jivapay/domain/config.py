@@ -146,6 +146,14 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     _D("RECEIPT_URL_TTL_SECONDS", "int", 300, "Lifetime of a receipt download link."),
     # support and withdrawals
     _D("DISPUTE_SLA_MINUTES", "json", {"high": 30, "normal": 120, "low": 480}, "Dispute SLA per priority."),
+    _D(
+        "DISPUTE_HIGH_PRIORITY_USDT",
+        "decimal",
+        Decimal(500),
+        "A dispute over an order worth at least this much USDT opens with high priority.",
+    ),
+    # statistics
+    _D("STATS_REFRESH_SECONDS", "int", 60, "How often the scheduler brings the statistics rollups up to date."),
     _D("WITHDRAWAL_APPROVAL_THRESHOLD_USDT", "decimal", Decimal(1000), "Withdrawals at or above need approval."),
 )
 DEFINITIONS: dict[str, ConfigDefinition] = {d.key: d for d in DEFAULTS}

@@ -47,6 +47,7 @@ from jivapay.adapters.db.models.reference import (
     PaymentMethod,
     Role,
 )
+from jivapay.adapters.db.models.staff import OrderDailyStats, OrderDispute, OrderNote, RollupWatermark
 
 __all__ = [
     "Account",
@@ -67,7 +68,10 @@ __all__ = [
     "LedgerTransaction",
     "LoginAttempt",
     "MerchantProfile",
+    "OrderDailyStats",
+    "OrderDispute",
     "OrderHistory",
+    "OrderNote",
     "OrderStatusChange",
     "OutboxMessage",
     "PaymentMethod",
@@ -77,6 +81,7 @@ __all__ = [
     "RequisiteDailyUsage",
     "RequisiteOpenAmount",
     "Role",
+    "RollupWatermark",
     "SettledOrder",
     "Store",
     "StoreApiKey",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     false,
@@ -74,9 +76,12 @@ class TraderProfile(TimestampMixin, Base):
 
 class TeamleadProfile(TimestampMixin, Base):
     __tablename__ = "teamlead_profiles"
+    __table_args__ = (CheckConstraint("reward_share >= 0 AND reward_share < 1", name="reward_share_range"),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     team_name: Mapped[str | None] = mapped_column(String(128))
+    # the teamlead's share of the platform's profit on each settled order of their traders
+    reward_share: Mapped[Decimal] = mapped_column(Numeric(5, 4), server_default=text("0"))
 
 
 class SupportProfile(TimestampMixin, Base):

@@ -168,6 +168,7 @@ class SettledOrder(Base):
     """Which orders were settled, by which transaction (idempotency by order)."""
 
     __tablename__ = "order_settlements"
+    __table_args__ = (Index("ix_order_settlements_created_at", "created_at"),)
 
     order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"), primary_key=True)
     direction: Mapped[str] = mapped_column(String(8))

@@ -69,6 +69,7 @@ class IncomingOrder(TimestampMixin, Base):
     # a pay-out's recipient (number, name, bank) as encrypted JSON; the trader sees it to pay
     recipient_encrypted: Mapped[str | None] = mapped_column(Text)
     recipient_last4: Mapped[str | None] = mapped_column(String(4))
+    fraud_cleared_by: Mapped[str | None] = mapped_column(String(64))  # support approved it after a fraud review
 
 
 class RequisiteDailyUsage(Base):
@@ -104,6 +105,7 @@ class OrderHistory(TimestampMixin, Base):
         Index("ix_order_history_store_id_created_at", "store_id", "created_at"),
         Index("ix_order_history_trader_id_created_at", "trader_id", "created_at"),
         Index("ix_order_history_status", "status"),
+        Index("ix_order_history_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

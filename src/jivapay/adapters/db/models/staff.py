@@ -1,0 +1,106 @@
+"""What staff work with: disputes and their SLA, notes on orders, statistics rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jivapay.adapters.db.models.base import Base
+
+DISPUTE_PRIORITIES = ("high", "normal", "low")
+
+
+class OrderDispute(Base):
+    """An order's dispute: who opened it, its priority and SLA deadline, how support resolved it.
+
+    One per order: a disputed order ends completed or canceled, never disputed again.
+    """
+
+    __tablename__ = "order_disputes"
+    __table_args__ = (
+        CheckConstraint("priority IN ('high', 'normal', 'low')", name="priority_known"),
+        CheckConstraint("resolution IS NULL OR resolution IN ('completed', 'canceled')", name="resolution_known"),
+        Index("ix_order_disputes_open", "sla_deadline", postgresql_where=text("resolved_at IS NULL")),
+    )
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"), primary_key=True)
+    priority: Mapped[str] = mapped_column(String(8), server_default="normal")
+    party: Mapped[str] = mapped_column(String(16))  # who opened it: customer, merchant, support, system
+    opened_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sla_deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolution_comment: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[int]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))  # receipt ids
+
+
+class OrderNote(Base):
+    """A staff note on an order (never shown to merchants or traders)."""
+
+    __tablename__ = "order_notes"
+    __table_args__ = (Index("ix_order_notes_order_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"))
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OrderDailyStats(Base):
+    """Orders per day (UTC, by creation) and store, trader, payment method, direction, currency.
+
+    Rebuilt for the days whose orders changed (services/stats.py), so ``/admin/stats`` sums a
+    few thousand rows instead of scanning the order history. ``payment_method_id`` 0 = none.
+    """
+
+    __tablename__ = "order_daily_stats"
+    __table_args__ = (
+        UniqueConstraint("day", "store_id", "trader_id", "payment_method_id", "direction", "currency"),
+        Index("ix_order_daily_stats_trader_id_day", "trader_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    store_id: Mapped[int] = mapped_column(Integer)
+    trader_id: Mapped[int] = mapped_column(Integer)
+    payment_method_id: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(8))
+    orders: Mapped[int] = mapped_column(Integer)  # assigned
+    completed: Mapped[int] = mapped_column(Integer)
+    canceled: Mapped[int] = mapped_column(Integer)  # canceled, expired or declined
+    disputed: Mapped[int] = mapped_column(Integer)  # orders that had a dispute
+    turnover: Mapped[int] = mapped_column(BigInteger)  # completed, fiat minor units
+    platform_profit: Mapped[int] = mapped_column(BigInteger)  # settled, USDT units
+    confirm_seconds: Mapped[int] = mapped_column(BigInteger)  # sum over completed of completed_at - created_at
+
+
+class RollupWatermark(Base):
+    """How far a rollup has been brought up to date (the changes it has seen)."""
+
+    __tablename__ = "rollup_watermarks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
