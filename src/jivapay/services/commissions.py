@@ -172,10 +172,20 @@ async def set_trader_commission(
 
 async def store_commission_table(session: AsyncSession, store_id: int) -> list[tuple[str, int | None, Decimal, bool]]:
     """What the store pays: (direction, payment method id or None for all, rate, is it the default)."""
-    rows = await CommissionRepository(session).store_rates(store_id)
+    return await _table(await CommissionRepository(session).store_rates(store_id), "STORE", session)
+
+
+async def trader_commission_table(session: AsyncSession, trader_id: int) -> list[tuple[str, int | None, Decimal, bool]]:
+    """What the trader earns: (direction, payment method id or None for all, rate, is it the default)."""
+    return await _table(await CommissionRepository(session).trader_rates(trader_id), "TRADER", session)
+
+
+async def _table(
+    rows: list[tuple[str, int | None, Decimal]], owner: str, session: AsyncSession
+) -> list[tuple[str, int | None, Decimal, bool]]:
     table = [(d, pm, rate, False) for d, pm, rate in rows]
     for direction in DIRECTIONS:
         if not any(d == direction and pm is None for d, pm, _, _ in table):
-            default = await _rate(None, f"DEFAULT_STORE_COMMISSION_{direction.upper()}", session)
+            default = await _rate(None, f"DEFAULT_{owner}_COMMISSION_{direction.upper()}", session)
             table.append((direction, None, default, True))
     return sorted(table, key=lambda row: (row[0], row[1] or 0))

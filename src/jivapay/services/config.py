@@ -8,6 +8,8 @@ not fatal).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
 import logging
 import time
 from typing import Any, TypeVar
@@ -19,7 +21,7 @@ from jivapay.adapters.db.uow import on_commit
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.config import DEFINITIONS, coerce, parse_value, serialize_value
-from jivapay.domain.errors import ConfigurationError, ValidationFailed
+from jivapay.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from jivapay.services.audit import log_action
 
 log = logging.getLogger("jivapay.config")
@@ -150,5 +152,75 @@ async def set_config(
         Target.of("configuration_setting", key),
         {"old": previous.value if previous else None, "new": raw},
         ip=ip,
+    )
+    on_commit(session, invalidate_config_cache)
+
+
+async def read_config(session: AsyncSession, key: str, type_: type[T]) -> T:
+    """The committed value, past the cache: for a read-modify-write under a lock."""
+    row = await ConfigurationRepository(session).get(key)
+    if row is not None:
+        return coerce(parse_value(row.value, row.value_type, key=key), type_, key=key)  # type: ignore[no-any-return]
+    definition = DEFINITIONS.get(key)
+    if definition is None:
+        raise NotFound("No such setting", key=key)
+    return coerce(definition.default, type_, key=key)  # type: ignore[no-any-return]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SettingView:
+    key: str
+    value_type: str
+    value: Any  # what the platform uses now
+    default: Any  # None for a setting without a definition
+    description: str
+    is_default: bool  # nothing stored: the default applies
+    updated_by: str | None
+    updated_at: dt.datetime | None
+
+
+async def list_settings(session: AsyncSession) -> list[SettingView]:
+    """Every known setting (stored or not) and every stored one, by key."""
+    stored = {row.key: row for row in await ConfigurationRepository(session).list_all()}
+    views = []
+    for key in sorted(set(DEFINITIONS) | set(stored)):
+        definition, row = DEFINITIONS.get(key), stored.get(key)
+        if row is not None:
+            value = parse_value(row.value, row.value_type, key=key)
+            value_type, description = row.value_type, row.description or (definition.description if definition else "")
+        else:
+            assert definition is not None
+            value, value_type, description = definition.default, definition.value_type, definition.description
+        views.append(
+            SettingView(
+                key=key,
+                value_type=value_type,
+                value=value,
+                default=definition.default if definition else None,
+                description=description,
+                is_default=row is None,
+                updated_by=row.updated_by if row else None,
+                updated_at=row.updated_at if row else None,
+            )
+        )
+    return views
+
+
+async def get_setting(session: AsyncSession, key: str) -> SettingView:
+    for view in await list_settings(session):
+        if view.key == key:
+            return view
+    raise NotFound("No such setting", key=key)
+
+
+async def reset_config(session: AsyncSession, key: str, *, actor: Actor, ip: str | None = None) -> None:
+    """Drop the stored value: the default applies again (a setting without one disappears)."""
+    removed = await ConfigurationRepository(session).delete(key)
+    if removed is None:
+        if key in DEFINITIONS:
+            return  # already at its default
+        raise NotFound("No such setting", key=key)
+    await log_action(
+        session, actor, "config.reset", Target.of("configuration_setting", key), {"old": removed.value}, ip=ip
     )
     on_commit(session, invalidate_config_cache)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from decimal import Decimal
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import IncomingOrder
@@ -13,9 +15,10 @@ from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.fraud import Decision, FraudRules, OrderFacts, Verdict, evaluate
 from jivapay.services.audit import AuditEntry, log_actions
-from jivapay.services.config import get_config
+from jivapay.services.config import get_config, read_config, set_config
 
 log = logging.getLogger("jivapay.fraud")
 FRAUD = Actor.system("fraud")
@@ -65,7 +68,13 @@ async def check_incoming_order(session: AsyncSession, order: IncomingOrder) -> V
 
 
 async def assess_incoming_order(session: AsyncSession, order: IncomingOrder) -> tuple[Verdict, AuditEntry]:
-    """The verdict and its audit entry, for a caller that records it with its own entries."""
+    """The verdict and its audit entry, for a caller that records it with its own entries.
+
+    An order that support cleared after a manual review is not asked again."""
+    if order.fraud_cleared_by is not None:
+        cleared = Verdict(Decision.ALLOW, ())
+        details = {"reasons": [], "cleared_by": order.fraud_cleared_by}
+        return cleared, AuditEntry(FRAUD, "fraud.allow", Target.of("incoming_order", order.id), details)
     rules = await load_rules(session)
     window = await get_config("FRAUD_VELOCITY_WINDOW_SECONDS", int, session=session)
     first = order.retry_count == 0
@@ -97,3 +106,71 @@ async def assess_incoming_order(session: AsyncSession, order: IncomingOrder) -> 
             extra={"incoming_order_id": order.id, "decision": verdict.decision.value, "reasons": verdict.reasons},
         )
     return verdict, entry
+
+
+# --- blocklists (admins with manage_settings) --------------------------------------------
+
+BLOCKLISTS = {
+    "client_ids": "FRAUD_BLOCKED_CLIENT_IDS",
+    "ips": "FRAUD_BLOCKED_IPS",
+    "card_bins": "FRAUD_BLOCKED_CARD_BINS",
+}
+
+
+def _blocklist_key(kind: str) -> str:
+    key = BLOCKLISTS.get(kind)
+    if key is None:
+        raise ValidationFailed("unknown blocklist", field="kind", allowed=sorted(BLOCKLISTS))
+    return key
+
+
+def normalize_blocklist_value(kind: str, value: str) -> str:
+    """The value as the rules compare it; ValidationFailed for one that could never match."""
+    _blocklist_key(kind)
+    value = value.strip()
+    if kind == "ips":
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValidationFailed("not an IP address", field="value") from None
+    if kind == "card_bins":
+        if not (6 <= len(value) <= 8 and value.isdigit()):
+            raise ValidationFailed("a card BIN is 6-8 digits", field="value")
+        return value
+    if not 1 <= len(value) <= 128:
+        raise ValidationFailed("a client id is 1-128 characters", field="value")
+    return value
+
+
+async def blocklists(session: AsyncSession) -> dict[str, list[str]]:
+    return {kind: sorted(map(str, await get_config(key, list, session=session))) for kind, key in BLOCKLISTS.items()}
+
+
+async def change_blocklist(
+    session: AsyncSession, kind: str, value: str, *, add: bool, actor: Actor, ip: str | None = None
+) -> list[str]:
+    """Add or remove one entry; concurrent changes of one list queue on an advisory lock, so none
+    is lost. Takes effect for the next order (the configuration cache is dropped on commit)."""
+    key = _blocklist_key(kind)
+    value = normalize_blocklist_value(kind, value)
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    current = [str(v) for v in await read_config(session, key, list)]
+    if add and value in current:
+        return sorted(current)
+    if not add and value not in current:
+        raise NotFound("The value is not on this blocklist", kind=kind, value=value)
+    updated = sorted({*current, value} if add else set(current) - {value})
+    await set_config(session, key, updated, actor=actor, ip=ip)
+    await log_actions(
+        session,
+        [
+            AuditEntry(
+                actor,
+                "fraud.blocklist_add" if add else "fraud.blocklist_remove",
+                Target.of("blocklist", kind),
+                {"value": value},
+                ip,
+            )
+        ],
+    )
+    return updated

@@ -21,7 +21,7 @@ from jivapay.adapters.db.repositories.stores import StoreRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition
-from jivapay.services import callbacks, ledger
+from jivapay.services import callbacks, disputes, ledger
 from jivapay.services.audit import log_action
 from jivapay.services.config import get_config
 from jivapay.services.outbox import enqueue_after_commit
@@ -94,7 +94,10 @@ async def change_status(
         minutes = await get_config(deadline_key, int, session=session)
         order.expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
     if target == "disputed":
+        await disputes.open_for(session, order, party=party, actor=actor, reason=reason)
         await enqueue_after_commit(session, "notifications.order_alert", order_id=order.id, kind="dispute")
+    if previous == "disputed":
+        await disputes.close_for(session, order.id, outcome=target, actor=actor, comment=reason)
     if target == "completed":
         order.completed_at = dt.datetime.now(dt.UTC)
         await enqueue_after_commit(session, "ledger.settle", order_id=order.id)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import OrderHistory
@@ -30,6 +31,8 @@ ANY_USER = {"/auth/logout", "/auth/password"}
 ROLE_PREFIXES = {f"/{role.value}/": role for role in Role}
 # admin routes any admin may call; every other /admin route needs a permission flag
 ADMIN_WITHOUT_PERMISSION = {"/admin/me"}
+# the limited admin holds manage_settings: these routes let them in, every other flagged one refuses them
+ADMIN_SETTINGS_PREFIXES = ("/admin/settings", "/admin/fraud/")
 
 CALLERS = (
     "anonymous",
@@ -67,6 +70,8 @@ def classify(path: str) -> str:
         return "store"
     for prefix, role in ROLE_PREFIXES.items():
         if path.startswith(prefix):
+            if role == Role.ADMIN and path.startswith(ADMIN_SETTINGS_PREFIXES):
+                return "admin_settings"
             if role == Role.ADMIN and path not in ADMIN_WITHOUT_PERMISSION:
                 return "admin_permission"
             return role.value
@@ -88,6 +93,8 @@ def expected(rule: str, caller: str, owner: str | None) -> str:
     role = "admin" if caller == "limited_admin" else caller.replace("foreign_", "")
     if rule == "admin_permission":
         return "ok" if caller == "admin" else "403"
+    if rule == "admin_settings":
+        return "ok" if caller in ("admin", "limited_admin") else "403"
     if role != rule:
         return "403"
     if caller.startswith("foreign_") and owner == role:
@@ -143,6 +150,11 @@ async def world(seeded: None, client: Any, session_factory: async_sessionmaker[A
             )
         )
     headers["limited_admin"] = bearer(await token_for(client, Role.ADMIN, limited.login))
+    async with atomic(session_factory) as session:  # the trader is on the teamlead's team
+        await session.execute(
+            text("UPDATE trader_profiles SET teamlead_id = :lead WHERE user_id = :trader"),
+            {"lead": users[Role.TEAMLEAD].id, "trader": users[Role.TRADER].id},
+        )
     params = {
         "store_id": str(store_id),
         "key_id": str(key_id),
@@ -154,6 +166,11 @@ async def world(seeded: None, client: Any, session_factory: async_sessionmaker[A
         "currency": "RUB",
         "key": "receipts/none.pdf",
         "event_id": "00000000-0000-4000-8000-000000000000",
+        "trader_id": str(users[Role.TRADER].id),
+        "incoming_order_id": "1",
+        "setting_key": "FRAUD_VELOCITY_MAX_PER_IP",
+        "kind": "ips",
+        "value": "198.51.100.9",
     }
     return World(headers, params)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,11 +44,19 @@ class CommissionRepository:
         return row.store_rate, row.trader_rate
 
     async def store_rates(self, store_id: int) -> list[tuple[str, int | None, Decimal]]:
+        return await self._owner_rates(StoreCommission, StoreCommission.store_id == store_id)
+
+    async def trader_rates(self, trader_id: int) -> list[tuple[str, int | None, Decimal]]:
+        return await self._owner_rates(TraderCommission, TraderCommission.trader_id == trader_id)
+
+    async def _owner_rates(
+        self, model: type[StoreCommission] | type[TraderCommission], owner: ColumnElement[bool]
+    ) -> list[tuple[str, int | None, Decimal]]:
         rows = (
             await self.session.execute(
-                select(StoreCommission.direction, StoreCommission.payment_method_id, StoreCommission.rate)
-                .where(StoreCommission.store_id == store_id)
-                .order_by(StoreCommission.direction, StoreCommission.payment_method_id.nulls_first())
+                select(model.direction, model.payment_method_id, model.rate)
+                .where(owner)
+                .order_by(model.direction, model.payment_method_id.nulls_first())
             )
         ).all()
         return [(str(d), pm, rate) for d, pm, rate in rows]

@@ -50,3 +50,11 @@ class ConfigurationRepository:
         stmt = insert(ConfigurationSetting).values(rows).on_conflict_do_nothing(index_elements=["key"])
         result = await self.session.execute(stmt.returning(ConfigurationSetting.key))
         return len(result.all())
+
+    async def delete(self, key: str) -> ConfigurationSetting | None:
+        """Remove a stored value (the default applies again); the removed row, or None."""
+        row = await self.session.get(ConfigurationSetting, key, with_for_update=True)
+        if row is not None:
+            await self.session.delete(row)
+            await self.session.flush()
+        return row

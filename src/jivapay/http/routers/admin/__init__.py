@@ -19,7 +19,7 @@ from jivapay.domain.pii import mask_name
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission, require_role
 from jivapay.http.routers import balances, requisites
-from jivapay.http.routers.admin import rates, stats
+from jivapay.http.routers.admin import operations, rates, stats
 from jivapay.http.routers.me import me_handler
 from jivapay.services import ip_blocks
 from jivapay.services import users as user_service
@@ -327,6 +327,7 @@ router = Router(
         *requisites.admin_handlers,
         *rates.route_handlers,
         *stats.route_handlers,
+        *operations.route_handlers,
     ],
     guards=[require_role(Role.ADMIN)],
 )

@@ -1,0 +1,61 @@
+"""Reading the audit log (`/admin/audit`): filters that each have an index, cursor pages."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import AuditLogEntry
+from jivapay.domain.errors import ValidationFailed
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditFilter:
+    actor_type: str | None = None
+    actor_id: str | None = None
+    action: str | None = None  # exact, or a prefix when it ends with "."
+    target_type: str | None = None
+    target_id: str | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+
+    def check(self) -> None:
+        if self.actor_id is not None and self.actor_type is None:
+            raise ValidationFailed("actor_id needs actor_type", field="actor_type")
+        if self.target_id is not None and self.target_type is None:
+            raise ValidationFailed("target_id needs target_type", field="target_type")
+        if self.created_from and self.created_to and self.created_from >= self.created_to:
+            raise ValidationFailed("from must be before to", field="from")
+
+
+async def entries(
+    session: AsyncSession, f: AuditFilter, *, starting_after: int | None, limit: int
+) -> list[AuditLogEntry]:
+    """Newest first (by id); ``starting_after`` is the last id of the previous page."""
+    f.check()
+    stmt = select(AuditLogEntry).order_by(AuditLogEntry.id.desc()).limit(limit)
+    exact = {
+        AuditLogEntry.actor_type: f.actor_type,
+        AuditLogEntry.actor_id: f.actor_id,
+        AuditLogEntry.target_type: f.target_type,
+        AuditLogEntry.target_id: f.target_id,
+    }
+    for column, value in exact.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if f.action is not None:
+        if f.action.endswith("."):
+            escaped = f.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(AuditLogEntry.action.like(escaped + "%", escape="\\"))
+        else:
+            stmt = stmt.where(AuditLogEntry.action == f.action)
+    if f.created_from is not None:
+        stmt = stmt.where(AuditLogEntry.created_at >= f.created_from)
+    if f.created_to is not None:
+        stmt = stmt.where(AuditLogEntry.created_at < f.created_to)
+    if starting_after is not None:
+        stmt = stmt.where(AuditLogEntry.id < starting_after)
+    return list((await session.scalars(stmt)).all())

@@ -1,0 +1,207 @@
+"""Support's work on orders (seed 000 §3.6 support_orders): search, the full picture of one
+order, notes, and the fraud manual-review queue (approve → back to processing, reject).
+
+Disputes are in ``services.disputes``; status moves go through the status manager.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import (
+    IncomingOrder,
+    OrderDispute,
+    OrderHistory,
+    OrderNote,
+    OrderStatusChange,
+    Receipt,
+    Requisite,
+)
+from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.domain.audit import Actor, Target
+from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
+from jivapay.domain.orders import FINAL, OPEN
+from jivapay.services import callbacks, ledger
+from jivapay.services.audit import log_action
+from jivapay.services.outbox import enqueue_after_commit
+
+ORDER_STATUSES = OPEN | FINAL
+MAX_SEARCH_DAYS = 366
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrderSearch:
+    order_id: int | None = None
+    incoming_order_id: int | None = None
+    merchant_order_id: str | None = None
+    store_id: int | None = None
+    trader_id: int | None = None
+    amount: int | None = None  # exact, minor units (the caller converts the decimal string)
+    currency: str | None = None
+    requisite_last4: str | None = None
+    status: str | None = None
+    direction: str | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+
+    def check(self) -> None:
+        if self.status is not None and self.status not in ORDER_STATUSES:
+            raise ValidationFailed("unknown order status", field="status", allowed=sorted(ORDER_STATUSES))
+        if self.direction is not None and self.direction not in ("payin", "payout"):
+            raise ValidationFailed("direction is payin or payout", field="direction")
+        if self.requisite_last4 is not None and not (len(self.requisite_last4) == 4 and self.requisite_last4.isdigit()):
+            raise ValidationFailed("requisite_last4 is the last 4 digits of the number", field="requisite_last4")
+        if self.created_from and self.created_to and self.created_from >= self.created_to:
+            raise ValidationFailed("created_from must be before created_to", field="created_from")
+        if self.amount is not None and self.currency is None:
+            raise ValidationFailed("an amount needs its currency", field="currency")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FoundOrder:
+    order: OrderHistory
+    incoming: IncomingOrder | None
+    requisite_last4: str | None
+
+
+def _search_statement(f: OrderSearch) -> Select[OrderHistory, IncomingOrder, str]:
+    stmt = (
+        select(OrderHistory, IncomingOrder, Requisite.number_last4)
+        .outerjoin(IncomingOrder, IncomingOrder.id == OrderHistory.incoming_order_id)
+        .outerjoin(Requisite, Requisite.id == OrderHistory.requisite_id)
+    )
+    conditions = {
+        OrderHistory.id: f.order_id,
+        OrderHistory.incoming_order_id: f.incoming_order_id,
+        IncomingOrder.merchant_order_id: f.merchant_order_id,
+        OrderHistory.store_id: f.store_id,
+        OrderHistory.trader_id: f.trader_id,
+        OrderHistory.amount: f.amount,
+        OrderHistory.currency: f.currency,
+        Requisite.number_last4: f.requisite_last4,
+        OrderHistory.status: f.status,
+        OrderHistory.direction: f.direction,
+    }
+    for column, value in conditions.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if f.created_from is not None:
+        stmt = stmt.where(OrderHistory.created_at >= f.created_from)
+    if f.created_to is not None:
+        stmt = stmt.where(OrderHistory.created_at < f.created_to)
+    return stmt
+
+
+async def search_orders(
+    session: AsyncSession, f: OrderSearch, *, starting_after: int | None, limit: int
+) -> list[FoundOrder]:
+    """Newest first; ``starting_after`` is the last order id of the previous page."""
+    f.check()
+    stmt = _search_statement(f).order_by(OrderHistory.id.desc()).limit(limit)
+    if starting_after is not None:
+        stmt = stmt.where(OrderHistory.id < starting_after)
+    rows = (await session.execute(stmt)).all()
+    return [FoundOrder(order, incoming, last4) for order, incoming, last4 in rows]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrderCase:
+    """Everything support needs to judge an order."""
+
+    found: FoundOrder
+    history: list[OrderStatusChange]
+    receipts: list[Receipt]
+    notes: list[OrderNote]
+    dispute: OrderDispute | None
+
+
+async def order_case(session: AsyncSession, order_id: int) -> OrderCase:
+    found = await search_orders(session, OrderSearch(order_id=order_id), starting_after=None, limit=1)
+    if not found:
+        raise NotFound("Order not found", order_id=order_id)
+    history = await OrderRepository(session).status_history(order_id)
+    receipts = list(await session.scalars(select(Receipt).where(Receipt.order_id == order_id).order_by(Receipt.id)))
+    notes = list(await session.scalars(select(OrderNote).where(OrderNote.order_id == order_id).order_by(OrderNote.id)))
+    dispute = await session.get(OrderDispute, order_id)
+    return OrderCase(found[0], history, receipts, notes, dispute)
+
+
+async def add_note(session: AsyncSession, order_id: int, body: str, *, actor: Actor, ip: str | None) -> OrderNote:
+    body = body.strip()
+    if not 1 <= len(body) <= 4000:
+        raise ValidationFailed("a note is 1-4000 characters", field="body")
+    if await session.get(OrderHistory, order_id) is None:
+        raise NotFound("Order not found", order_id=order_id)
+    note = OrderNote(order_id=order_id, author=str(actor), body=body)
+    session.add(note)
+    await session.flush()
+    await log_action(session, actor, "order.note", Target.of("order", order_id), {"note_id": note.id}, ip=ip)
+    return note
+
+
+# --- the fraud manual-review queue ------------------------------------------------------
+
+
+async def review_queue(session: AsyncSession, *, starting_after: int | None, limit: int) -> list[IncomingOrder]:
+    """Incoming orders held for a manual fraud review, oldest first."""
+    stmt = select(IncomingOrder).where(IncomingOrder.status == "review").order_by(IncomingOrder.id).limit(limit)
+    if starting_after is not None:
+        stmt = stmt.where(IncomingOrder.id > starting_after)
+    return list((await session.scalars(stmt)).all())
+
+
+async def _reviewed(session: AsyncSession, incoming_id: int) -> IncomingOrder:
+    incoming = await OrderRepository(session).incoming(incoming_id, for_update=True)
+    if incoming is None:
+        raise NotFound("Incoming order not found", incoming_order_id=incoming_id)
+    if incoming.status != "review":
+        raise Conflict(
+            "The order is not waiting for a fraud review", incoming_order_id=incoming_id, status=incoming.status
+        )
+    return incoming
+
+
+def _comment(comment: str) -> str:
+    comment = comment.strip()
+    if not 3 <= len(comment) <= 2000:
+        raise ValidationFailed("a review decision needs a comment of 3-2000 characters", field="comment")
+    return comment
+
+
+async def approve_review(
+    session: AsyncSession, incoming_id: int, comment: str, *, actor: Actor, ip: str | None
+) -> IncomingOrder:
+    """Cleared by a person: back to processing now, and the fraud rules are not asked again."""
+    comment = _comment(comment)
+    incoming = await _reviewed(session, incoming_id)
+    incoming.status = "new"
+    incoming.fraud_cleared_by = str(actor)
+    incoming.failure_reason = None
+    incoming.next_attempt_at = dt.datetime.now(dt.UTC)
+    await log_action(
+        session, actor, "fraud.review_approve", Target.of("incoming_order", incoming_id), {"comment": comment}, ip=ip
+    )
+    await enqueue_after_commit(session, "orders.assign", incoming_order_id=incoming_id)
+    return incoming
+
+
+async def reject_review(
+    session: AsyncSession, incoming_id: int, comment: str, *, actor: Actor, ip: str | None
+) -> IncomingOrder:
+    """Refused by a person: the order ends rejected, a pay-out's frozen funds go back to the store."""
+    comment = _comment(comment)
+    incoming = await _reviewed(session, incoming_id)
+    incoming.status = "rejected"
+    incoming.failure_reason = "rejected after fraud review"
+    await log_action(
+        session, actor, "fraud.review_reject", Target.of("incoming_order", incoming_id), {"comment": comment}, ip=ip
+    )
+    if incoming.direction == "payout":
+        await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming_id))
+    if incoming.callback_url:
+        await callbacks.record_event(session, incoming_id)
+    return incoming
