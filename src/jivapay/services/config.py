@@ -174,7 +174,7 @@ class SettingView:
     value: Any  # what the platform uses now
     default: Any  # None for a setting without a definition
     description: str
-    is_default: bool  # nothing stored: the default applies
+    is_default: bool  # the value in force is the default
     updated_by: str | None
     updated_at: dt.datetime | None
 
@@ -198,7 +198,7 @@ async def list_settings(session: AsyncSession) -> list[SettingView]:
                 value=value,
                 default=definition.default if definition else None,
                 description=description,
-                is_default=row is None,
+                is_default=row is None or (definition is not None and value == definition.default),
                 updated_by=row.updated_by if row else None,
                 updated_at=row.updated_at if row else None,
             )
