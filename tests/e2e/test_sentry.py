@@ -16,7 +16,7 @@ from tests.e2e.conftest import jivapay_env
 
 SCRIPT = """
 import sentry_sdk
-from jivapay.adapters.notifications import init_sentry, report_critical_error
+from jivapay.adapters.notifications import init_sentry, report_attention, report_critical_error
 from jivapay.settings import get_settings
 
 assert init_sentry(get_settings(), component="test")
@@ -24,6 +24,7 @@ try:
     raise ValueError("settlement exploded")
 except ValueError as exc:
     report_critical_error(exc, "settling order", order_id=42)
+report_attention("order needs support: dispute", order_id=43)
 sentry_sdk.flush(timeout=5)
 
 # a broken transport must not break the caller
@@ -32,6 +33,7 @@ def boom(*args, **kwargs):
     raise RuntimeError("sentry is down")
 sentry_sdk.capture_exception = boom
 report_critical_error(RuntimeError("again"), "second")
+report_attention("again")
 print("survived")
 """
 
@@ -70,4 +72,5 @@ def test_critical_errors_are_sent_with_context(receiver: tuple[int, list[bytes]]
     sent = b"".join(bodies)
     assert b"settlement exploded" in sent
     assert b"settling order" in sent
+    assert b"order needs support: dispute" in sent
     assert b'"order_id": 42' in sent or b'"order_id":42' in sent

@@ -44,3 +44,17 @@ def report_critical_error(exc: BaseException, context: str = "", **extra: Any) -
     except Exception:
         with contextlib.suppress(Exception):
             log.warning("report_critical_error failed", exc_info=True)
+
+
+def report_attention(message: str, **extra: Any) -> None:
+    """Something a person must look at (a dispute, a fraud review): a Sentry warning event and a
+    log line; swallows any failure of doing so."""
+    try:
+        log.warning("needs attention: %s", message, extra={"context": extra})
+        with sentry_sdk.new_scope() as scope:
+            for key, value in extra.items():
+                scope.set_extra(key, value)
+            sentry_sdk.capture_message(message, level="warning")
+    except Exception:
+        with contextlib.suppress(Exception):
+            log.warning("report_attention failed", exc_info=True)

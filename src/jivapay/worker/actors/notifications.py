@@ -1,8 +1,9 @@
-"""Alerts to staff (support and operators) by e-mail."""
+"""Alerts to staff (support and operators): a Sentry warning event and an e-mail."""
 
 from __future__ import annotations
 
 from jivapay.adapters.email import EmailSender
+from jivapay.adapters.notifications import report_attention
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotificationError
 from jivapay.services.notifications import order_alert_email, review_alert_email
@@ -10,11 +11,14 @@ from jivapay.worker.actors.base import jivapay_actor
 
 SENT_KEY = "jivapay:email:review:{}"
 ORDER_SENT_KEY = "jivapay:email:order:{}:{}"
+REPORTED_KEY = "jivapay:sentry:{}:{}"  # one Sentry event per order and kind, whatever the e-mail retries
 
 
 @jivapay_actor("notifications.review_alert", max_retries=8, min_backoff_ms=30_000, also_retry=(NotificationError,))
 async def review_alert(incoming_order_id: int) -> None:
     resources = get_resources()
+    if await resources.redis.set(REPORTED_KEY.format("review", incoming_order_id), "1", ex=7 * 86_400, nx=True):
+        report_attention("an incoming order waits for a fraud review", incoming_order_id=incoming_order_id)
     key = SENT_KEY.format(incoming_order_id)
     if await resources.redis.exists(key):
         return
@@ -31,6 +35,8 @@ async def review_alert(incoming_order_id: int) -> None:
 async def order_alert(order_id: int, kind: str) -> None:
     """E-mail support (ALERT_EMAILS) about an order that needs a person; sent once per order and kind."""
     resources = get_resources()
+    if await resources.redis.set(REPORTED_KEY.format(kind, order_id), "1", ex=7 * 86_400, nx=True):
+        report_attention(f"order needs support: {kind}", order_id=order_id, kind=kind)
     key = ORDER_SENT_KEY.format(kind, order_id)
     if await resources.redis.exists(key):
         return
