@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, TextClause, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import Account, Hold, LedgerEntry, LedgerTransaction, SettledOrder
@@ -98,6 +98,49 @@ _INSERT_TRANSACTION_AND_HOLD = text(
     """
 )
 
+# PostgreSQL re-plans a prepared statement that takes an array on every run (its generic plan
+# assumes a bigger array than the custom one sees), which cost more than running it. Postings
+# touch a handful of accounts, so the two per-posting statements come in fixed arities — a
+# list of scalar parameters padded to 2, 4, 8 or 16 — whose generic plans PostgreSQL keeps.
+# Longer lists (never seen in practice) use the array form.
+ARITIES = (2, 4, 8, 16)
+
+
+def _arity(count: int) -> int | None:
+    return next((n for n in ARITIES if count <= n), None)
+
+
+def _lock_accounts_sql(arity: int) -> TextClause:
+    ids = ", ".join(f"CAST(:id{n} AS bigint)" for n in range(arity))
+    return text(
+        f"""
+        SELECT id, currency, kind, balance FROM accounts WHERE id IN ({ids})
+        ORDER BY owner_type IN ('platform', 'external', 'adjustment'), id
+        FOR NO KEY UPDATE
+        """  # noqa: S608 - placeholders only
+    )
+
+
+def _apply_and_record_sql(arity: int) -> TextClause:
+    rows = ", ".join(f"(CAST(:id{n} AS bigint), CAST(:delta{n} AS bigint))" for n in range(arity))
+    return text(
+        f"""
+        WITH v(account_id, delta) AS (VALUES {rows}), updated AS (
+            UPDATE accounts a SET balance = a.balance + v.delta, version = a.version + 1
+            FROM v WHERE a.id = v.account_id
+            RETURNING a.id, a.currency, a.balance
+        )
+        INSERT INTO ledger_entries (transaction_id, account_id, currency, amount, balance_after)
+        SELECT :tx, updated.id, updated.currency, v.delta, updated.balance
+        FROM updated JOIN v ON v.account_id = updated.id
+        ORDER BY updated.id
+        """  # noqa: S608 - placeholders only
+    )
+
+
+_LOCK_ACCOUNTS_BY_ARITY = {n: _lock_accounts_sql(n) for n in ARITIES}
+_APPLY_AND_RECORD_BY_ARITY = {n: _apply_and_record_sql(n) for n in ARITIES}
+
 # account identities never change once committed: cache their ids per process
 _account_ids: dict[AccountKey, int] = {}
 
@@ -170,7 +213,14 @@ class LedgerRepository:
         accounts, which almost every posting touches, are locked last — a posting waiting
         for a trader's account does not sit on them meanwhile.
         """
-        rows = (await self.session.execute(_LOCK_ACCOUNTS, {"ids": sorted(set(ids))})).all()
+        ordered = sorted(set(ids))
+        arity = _arity(len(ordered))
+        if arity is None:
+            rows = (await self.session.execute(_LOCK_ACCOUNTS, {"ids": ordered})).all()
+        else:  # padded with the first id again: IN ignores the repeats
+            padded = ordered + [ordered[0]] * (arity - len(ordered)) if ordered else [0] * arity
+            params = {f"id{n}": value for n, value in enumerate(padded)}
+            rows = (await self.session.execute(_LOCK_ACCOUNTS_BY_ARITY[arity], params)).all()
         return {row.id: LockedAccount(*row) for row in rows}
 
     # --- transactions and entries ---
@@ -207,9 +257,17 @@ class LedgerRepository:
     async def apply_and_record(self, transaction_id: int, amounts: dict[int, int]) -> None:
         """Add the deltas to the (locked) accounts and write the entries with their balance_after."""
         ids = sorted(amounts)
-        await self.session.execute(
-            _APPLY_AND_RECORD, {"tx": transaction_id, "ids": ids, "deltas": [amounts[i] for i in ids]}
-        )
+        arity = _arity(len(ids))
+        if arity is None:
+            await self.session.execute(
+                _APPLY_AND_RECORD, {"tx": transaction_id, "ids": ids, "deltas": [amounts[i] for i in ids]}
+            )
+            return
+        params: dict[str, int | None] = {"tx": transaction_id}
+        for n in range(arity):  # padding rows (NULL, 0) match no account
+            params[f"id{n}"] = ids[n] if n < len(ids) else None
+            params[f"delta{n}"] = amounts[ids[n]] if n < len(ids) else 0
+        await self.session.execute(_APPLY_AND_RECORD_BY_ARITY[arity], params)
 
     # --- holds ---
     async def hold_by_reference(self, reference: str) -> Hold | None:
