@@ -89,6 +89,9 @@ async def _clean_state(resources: Any) -> AsyncIterator[None]:
     from jivapay.http.guards import forget_api_keys
 
     forget_api_keys()
+    from jivapay.services.reference_data import forget_local_rates
+
+    forget_local_rates()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -74,11 +75,27 @@ async def _cache_drop(*keys: str) -> None:
         report_critical_error(exc, "reference cache: could not invalidate", keys=list(keys))
 
 
+# The last rate this process read, per currency, for a second: the assignment hot path reads
+# the rate hundreds of times a second, and a rate refreshes every few minutes. A change made by
+# this process drops it at once; one made elsewhere is seen within LOCAL_RATE_SECONDS.
+LOCAL_RATE_SECONDS = 1.0
+_local_rates: dict[str, tuple[Decimal, float]] = {}
+
+
+def forget_local_rates() -> None:
+    """For tests that empty the tables."""
+    _local_rates.clear()
+
+
 async def get_exchange_rate(currency: str, *, session: AsyncSession | None = None) -> Decimal:
     """Fiat units per 1 USDT. NotFound when no rate is set."""
     currency = currency.upper()
+    local = _local_rates.get(currency)
+    if local is not None and time.monotonic() < local[1]:
+        return local[0]
     cached = await _cache_get(RATE_KEY.format(currency))
     if cached is not None:
+        _local_rates[currency] = (Decimal(cached), time.monotonic() + LOCAL_RATE_SECONDS)
         return Decimal(cached)
     if session is not None:
         rate = await ReferenceRepository(session).exchange_rate(currency)
@@ -183,6 +200,7 @@ async def set_exchange_rate(
     )
 
     async def invalidate() -> None:
+        _local_rates.pop(currency, None)
         await _cache_drop(RATE_KEY.format(currency))
 
     on_commit(session, invalidate)
