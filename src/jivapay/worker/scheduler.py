@@ -1,7 +1,7 @@
 """``jivapay scheduler``: one APScheduler process that only enqueues.
 
-It relays the outbox, prunes what was sent and enqueues the hourly ledger audit; later
-issues add order expiry, chain scans and payouts here. Run exactly one.
+It relays the outbox, prunes what was sent, enqueues the hourly ledger audit and the
+statistics refresh; later issues add order expiry, chain scans and payouts here. Run exactly one.
 """
 
 from __future__ import annotations
@@ -105,6 +105,17 @@ async def enqueue_rate_refresh_job() -> None:
         report_critical_error(exc, "could not enqueue the rate refresh")
 
 
+async def enqueue_stats_refresh_job() -> None:
+    """Every STATS_REFRESH_SECONDS (checked every 10 s): one Redis key, so several schedulers
+    or a slow worker never pile up refreshes."""
+    try:
+        every = await get_config("STATS_REFRESH_SECONDS", int)
+        if await get_resources().redis.set("jivapay:stats:refresh", "1", ex=max(every, 1), nx=True):
+            _actors.stats.refresh.send()
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "could not enqueue the statistics refresh")
+
+
 def enqueue_ledger_audit_job() -> None:
     try:
         _actors.ledger.audit.send()
@@ -127,6 +138,7 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(enqueue_due_orders_job, "interval", seconds=2, id="orders.enqueue_due")
     scheduler.add_job(enqueue_overdue_orders_job, "interval", seconds=30, id="orders.expire_overdue")
     scheduler.add_job(enqueue_rate_refresh_job, "interval", seconds=60, id="rates.refresh")
+    scheduler.add_job(enqueue_stats_refresh_job, "interval", seconds=10, id="stats.refresh")
     scheduler.add_job(enqueue_due_callbacks_job, "interval", seconds=1, id="callbacks.enqueue_due")
     scheduler.add_job(prune_idempotency_keys_job, "interval", hours=1, id="idempotency.prune")
     return scheduler

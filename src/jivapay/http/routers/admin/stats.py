@@ -2,6 +2,146 @@
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+import datetime as dt
+import io
+from collections.abc import AsyncIterator
+from typing import Annotated
 
-route_handlers: list[Any] = []
+import msgspec
+from litestar import get
+from litestar.params import QueryParameter
+from litestar.response import Stream
+
+from jivapay.domain.identity import AdminPermission
+from jivapay.http.deps import transaction
+from jivapay.http.guards import require_permission
+from jivapay.http.openapi import document
+from jivapay.services import stats
+from jivapay.services.stats import StatsGroup
+
+FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
+DEFAULT_DAYS = 30
+
+
+class StatsRowBody(msgspec.Struct):
+    key: str  # the day (YYYY-MM-DD) or the store, trader or payment method id ("0": no method); "total"
+    currency: str
+    orders: int
+    completed: int
+    canceled: int  # canceled, expired or declined
+    disputed: int
+    conversion: str  # completed / orders, 4 places
+    turnover: str  # completed orders' fiat amount, major units of the currency
+    platform_profit: str  # USDT
+    avg_confirm_seconds: int | None  # from creation to completion, over completed orders
+
+
+class StatsBody(msgspec.Struct):
+    data: list[StatsRowBody]
+    totals: list[StatsRowBody]
+    refreshed_at: dt.datetime | None
+
+
+CSV_COLUMNS = list(StatsRowBody.__struct_fields__)
+
+_FILTERS = (
+    "Orders created on the UTC days [from, to] (default: the last 30 days; at most 366), grouped by "
+    "`group_by` (day, store, trader or payment_method) and always by currency; filters narrow them "
+    "to a store, trader, payment method (0 = none), direction or currency. Served from daily rollups "
+    "that lag the orders by up to STATS_REFRESH_SECONDS; `refreshed_at` says how fresh they are. "
+    "`canceled` counts canceled, expired and declined orders, `disputed` orders that had a dispute, "
+    "`turnover` completed orders' amounts, `platform_profit` the settled orders' USDT profit."
+)
+
+
+def _body(row: stats.StatsRow) -> StatsRowBody:
+    return StatsRowBody(
+        row.key,
+        row.currency,
+        row.orders,
+        row.completed,
+        row.canceled,
+        row.disputed,
+        row.conversion,
+        row.turnover,
+        row.platform_profit,
+        row.avg_confirm_seconds,
+    )
+
+
+async def _report(
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    group_by: StatsGroup,
+    store_id: int | None,
+    trader_id: int | None,
+    payment_method_id: int | None,
+    direction: str | None,
+    currency: str | None,
+) -> stats.StatsReport:
+    date_to = date_to or dt.datetime.now(dt.UTC).date()
+    date_from = date_from or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
+    async with transaction("admin.stats") as session:
+        return await stats.query_stats(
+            session,
+            date_from=date_from,
+            date_to=date_to,
+            group_by=group_by,
+            store_id=store_id,
+            trader_id=trader_id,
+            payment_method_id=payment_method_id,
+            direction=direction,
+            currency=currency,
+        )
+
+
+@get("/stats", operation_id="admin_stats", tags=["admin"], guards=FINANCES, description=_FILTERS)
+async def get_stats(
+    date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
+    date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
+    group_by: StatsGroup = StatsGroup.DAY,
+    store_id: int | None = None,
+    trader_id: int | None = None,
+    payment_method_id: int | None = None,
+    direction: str | None = None,
+    currency: str | None = None,
+) -> StatsBody:
+    report = await _report(date_from, date_to, group_by, store_id, trader_id, payment_method_id, direction, currency)
+    return StatsBody([_body(r) for r in report.data], [_body(r) for r in report.totals], report.refreshed_at)
+
+
+@get(
+    "/stats.csv",
+    operation_id="admin_stats_csv",
+    tags=["admin"],
+    guards=FINANCES,
+    media_type="text/csv",
+    description="The same rows as `GET /admin/stats` as CSV, the per-currency totals last (key `total`).",
+)
+async def export_stats(
+    date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
+    date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
+    group_by: StatsGroup = StatsGroup.DAY,
+    store_id: int | None = None,
+    trader_id: int | None = None,
+    payment_method_id: int | None = None,
+    direction: str | None = None,
+    currency: str | None = None,
+) -> Stream:
+    report = await _report(date_from, date_to, group_by, store_id, trader_id, payment_method_id, direction, currency)
+
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for row in [*report.data, *report.totals]:
+            writer.writerow(["" if value is None else value for value in msgspec.structs.astuple(_body(row))])
+        yield buffer.getvalue()
+
+    name = f"stats-{group_by.value}.csv"
+    return Stream(lines(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+route_handlers = [get_stats, export_stats]
+document(route_handlers)
