@@ -63,6 +63,11 @@ def trader_fiat(trader_id: int, currency: str, direction: str) -> AccountKey:
     return AccountKey("trader", trader_id, currency, "fiat", direction)
 
 
+def teamlead_available(teamlead_id: int) -> AccountKey:
+    """The teamlead's USDT: their reward share of the platform's profit."""
+    return AccountKey("teamlead", teamlead_id, USDT, "available")
+
+
 def platform_profit(currency: str = USDT) -> AccountKey:
     return AccountKey("platform", 0, currency, "profit")
 

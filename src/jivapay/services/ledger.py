@@ -12,6 +12,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -281,6 +282,30 @@ def order_hold_reference(order_id: int) -> str:
     return f"order:{order_id}"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class TeamleadReward:
+    teamlead_id: int
+    share: Decimal
+    amount: int  # floor(platform profit × share), USDT units
+
+    @property
+    def account(self) -> L.AccountKey:
+        return L.teamlead_available(self.teamlead_id)
+
+
+async def _teamlead_reward(session: AsyncSession, trader_id: int, profit: int) -> TeamleadReward | None:
+    """The trader's teamlead's cut of the platform's profit on an order, as configured now by an admin."""
+    users = UserRepository(session)
+    trader = await users.get_profile("trader", trader_id)
+    if profit <= 0 or trader is None or trader.teamlead_id is None:
+        return None
+    teamlead = await users.get_profile("teamlead", trader.teamlead_id)
+    share = Decimal(teamlead.reward_share) if teamlead is not None else Decimal(0)
+    amount = int((profit * share).to_integral_value(rounding=ROUND_FLOOR))
+    # share < 1 (a CHECK), so the platform always keeps a positive part of a positive profit
+    return TeamleadReward(trader.teamlead_id, share, amount) if amount > 0 else None
+
+
 async def settle_completed_order(session: AsyncSession, order_id: int) -> Settlement:
     """Post a completed order's money movements (DESIGN "Money and the ledger"); once per order."""
     repo = LedgerRepository(session)
@@ -315,10 +340,25 @@ async def settle_completed_order(session: AsyncSession, order_id: int) -> Settle
         raise Conflict(
             "The order's hold is smaller than what it must pay", order_id=order_id, held=hold.amount, credit=credit
         )
-    profit = hold.amount - credit
+    gross_profit = hold.amount - credit
+    reward = await _teamlead_reward(session, order.trader_id, gross_profit)
+    profit = gross_profit - (reward.amount if reward else 0)  # what the platform keeps
     destinations = [L.Leg(receiver, credit)]
     if profit:
         destinations.append(L.Leg(L.platform_profit(), profit))
+    details: dict[str, Any] = {
+        "rate": str(order.rate),
+        "store_commission": str(order.store_commission),
+        "trader_commission": str(order.trader_commission),
+    }
+    if reward is not None:
+        destinations.append(L.Leg(reward.account, reward.amount))
+        details["teamlead_reward"] = {
+            "teamlead_id": reward.teamlead_id,
+            "share": str(reward.share),
+            "platform_profit_before": gross_profit,
+            "amount": reward.amount,
+        }
     direction = order.direction
 
     async def record_settlement(transaction_id: int) -> None:
@@ -333,11 +373,7 @@ async def settle_completed_order(session: AsyncSession, order_id: int) -> Settle
         destinations,
         fiat_legs,
         order_id,
-        {
-            "rate": str(order.rate),
-            "store_commission": str(order.store_commission),
-            "trader_commission": str(order.trader_commission),
-        },
+        details,
         locked=hold,
         before_lock=record_settlement,
     )
