@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import asyncpg
 from sqlalchemy import exc as sa_exc
 
 from jivapay.domain.errors import Conflict, DatabaseError, JivaPayError, NotFound, ValidationFailed
@@ -28,8 +29,35 @@ def _constraint(exc: sa_exc.DBAPIError) -> str | None:
     return None
 
 
+def _translate_sqlstate(sqlstate: str | None, reason: str) -> JivaPayError | None:
+    if sqlstate is not None and sqlstate.startswith("22"):
+        # data exceptions: a value the column cannot hold (an id out of range, a string too
+        # long) — the caller's input, not our bug
+        return ValidationFailed("A value is out of range or too long for its field", sqlstate=sqlstate)
+    if sqlstate in _CONCURRENCY_SQLSTATES:
+        return DatabaseError(
+            "The transaction collided with a concurrent one; retry it", reason=reason, sqlstate=sqlstate
+        )
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return DatabaseError(reason=reason, sqlstate=sqlstate)
+    return None
+
+
+def _translate_asyncpg(exc: Exception) -> JivaPayError | None:
+    """Errors of statements run on the driver directly (``adapters.db.raw``)."""
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return Conflict("The change conflicts with existing data", constraint=exc.constraint_name)
+    if isinstance(exc, asyncpg.PostgresError):
+        return _translate_sqlstate(exc.sqlstate, type(exc).__name__)
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
+        return DatabaseError(reason=type(exc).__name__)
+    return None
+
+
 def translate_db_error(exc: Exception) -> JivaPayError | None:
     """The domain error for ``exc``, or None when it is a bug that should surface as is."""
+    if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
+        return _translate_asyncpg(exc)
     if isinstance(exc, sa_exc.IntegrityError):
         constraint = _constraint(exc)
         return Conflict("The change conflicts with existing data", constraint=constraint)
@@ -38,20 +66,7 @@ def translate_db_error(exc: Exception) -> JivaPayError | None:
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
             return DatabaseError(reason=type(exc.orig).__name__)
-        sqlstate = _sqlstate(exc)
-        if sqlstate is not None and sqlstate.startswith("22"):
-            # data exceptions: a value the column cannot hold (an id out of range, a string too
-            # long) — the caller's input, not our bug
-            return ValidationFailed("A value is out of range or too long for its field", sqlstate=sqlstate)
-        if sqlstate in _CONCURRENCY_SQLSTATES:
-            return DatabaseError(
-                "The transaction collided with a concurrent one; retry it",
-                reason=type(exc.orig).__name__,
-                sqlstate=sqlstate,
-            )
-        if sqlstate in _RETRYABLE_SQLSTATES:
-            return DatabaseError(reason=type(exc.orig).__name__, sqlstate=sqlstate)
-        return None
+        return _translate_sqlstate(_sqlstate(exc), type(exc.orig).__name__)
     if isinstance(exc, sa_exc.TimeoutError):  # pool exhausted
         return DatabaseError(reason="connection pool timeout")
     if isinstance(exc, ConnectionError | OSError | TimeoutError):

@@ -8,14 +8,16 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, TextClause, func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db import raw
 from jivapay.adapters.db.models import Account, Hold, LedgerEntry, LedgerTransaction, SettledOrder
+from jivapay.adapters.db.raw import RawStatement
 from jivapay.adapters.db.uow import on_commit
 from jivapay.domain.ledger import AccountKey
 
-_APPLY_AND_RECORD = text(
+_APPLY_AND_RECORD = RawStatement(
     """
     WITH v AS (
         SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS t(account_id, delta)
@@ -36,7 +38,7 @@ SHARED_OWNER_TYPES = ("platform", "external", "adjustment")
 # The hot statements are prebuilt text: building Core statements per call costs more CPU than
 # PostgreSQL spends running them.
 # creates what is missing and returns every id in one round trip
-_ENSURE_ACCOUNTS = text(
+_ENSURE_ACCOUNTS = RawStatement(
     """
     WITH k AS (
         SELECT * FROM unnest(CAST(:owner_type AS varchar[]), CAST(:owner_id AS bigint[]),
@@ -53,7 +55,7 @@ _ENSURE_ACCOUNTS = text(
     FROM accounts a JOIN k USING (owner_type, owner_id, currency, kind, label)
     """
 )
-_FIND_ACCOUNTS = text(
+_FIND_ACCOUNTS = RawStatement(
     """
     SELECT a.id, a.owner_type, a.owner_id, a.currency, a.kind, a.label
     FROM accounts a
@@ -67,14 +69,14 @@ _FIND_ACCOUNTS = text(
 # foreign-key checks take (a hold or an entry pointing at the account, possibly written earlier
 # in the same transaction) do not conflict with it — FOR UPDATE would deadlock two freezes of one
 # trader that each inserted their hold first.
-_LOCK_ACCOUNTS = text(
+_LOCK_ACCOUNTS = RawStatement(
     """
     SELECT id, currency, kind, balance FROM accounts WHERE id = ANY(CAST(:ids AS bigint[]))
     ORDER BY owner_type IN ('platform', 'external', 'adjustment'), id
     FOR NO KEY UPDATE
     """
 )
-_INSERT_TRANSACTION = text(
+_INSERT_TRANSACTION = RawStatement(
     """
     INSERT INTO ledger_transactions (idempotency_key, kind, order_id, legs_hash, details)
     VALUES (:key, :kind, :order_id, :legs_hash, CAST(:details AS jsonb))
@@ -83,7 +85,7 @@ _INSERT_TRANSACTION = text(
     """
 )
 # a freeze: the transaction and its hold in one round trip (no hold when the key was used before)
-_INSERT_TRANSACTION_AND_HOLD = text(
+_INSERT_TRANSACTION_AND_HOLD = RawStatement(
     """
     WITH tx AS (
         INSERT INTO ledger_transactions (idempotency_key, kind, order_id, legs_hash, details)
@@ -110,9 +112,9 @@ def _arity(count: int) -> int | None:
     return next((n for n in ARITIES if count <= n), None)
 
 
-def _lock_accounts_sql(arity: int) -> TextClause:
+def _lock_accounts_sql(arity: int) -> RawStatement:
     ids = ", ".join(f"CAST(:id{n} AS bigint)" for n in range(arity))
-    return text(
+    return RawStatement(
         f"""
         SELECT id, currency, kind, balance FROM accounts WHERE id IN ({ids})
         ORDER BY owner_type IN ('platform', 'external', 'adjustment'), id
@@ -121,9 +123,9 @@ def _lock_accounts_sql(arity: int) -> TextClause:
     )
 
 
-def _apply_and_record_sql(arity: int) -> TextClause:
+def _apply_and_record_sql(arity: int) -> RawStatement:
     rows = ", ".join(f"(CAST(:id{n} AS bigint), CAST(:delta{n} AS bigint))" for n in range(arity))
-    return text(
+    return RawStatement(
         f"""
         WITH v(account_id, delta) AS (VALUES {rows}), updated AS (
             UPDATE accounts a SET balance = a.balance + v.delta, version = a.version + 1
@@ -175,12 +177,12 @@ class LedgerRepository:
                 "kind": [k.kind for k in missing],
                 "label": [k.label for k in missing],
             }
-            rows = (await self.session.execute(_ENSURE_ACCOUNTS, params)).all()
-            fresh = {AccountKey(*row[1:]): row[0] for row in rows}
+            rows = await raw.fetch(self.session, _ENSURE_ACCOUNTS, params)
+            fresh = {AccountKey(*tuple(row)[1:]): row[0] for row in rows}
             if len(fresh) < len(missing):
                 # inserted by a transaction that committed after this statement's snapshot
-                rows = (await self.session.execute(_FIND_ACCOUNTS, params)).all()
-                fresh = {AccountKey(*row[1:]): row[0] for row in rows}
+                rows = await raw.fetch(self.session, _FIND_ACCOUNTS, params)
+                fresh = {AccountKey(*tuple(row)[1:]): row[0] for row in rows}
             found.update(fresh)
 
             async def remember() -> None:
@@ -216,12 +218,12 @@ class LedgerRepository:
         ordered = sorted(set(ids))
         arity = _arity(len(ordered))
         if arity is None:
-            rows = (await self.session.execute(_LOCK_ACCOUNTS, {"ids": ordered})).all()
+            rows = await raw.fetch(self.session, _LOCK_ACCOUNTS, {"ids": ordered})
         else:  # padded with the first id again: IN ignores the repeats
             padded = ordered + [ordered[0]] * (arity - len(ordered)) if ordered else [0] * arity
             params = {f"id{n}": value for n, value in enumerate(padded)}
-            rows = (await self.session.execute(_LOCK_ACCOUNTS_BY_ARITY[arity], params)).all()
-        return {row.id: LockedAccount(*row) for row in rows}
+            rows = await raw.fetch(self.session, _LOCK_ACCOUNTS_BY_ARITY[arity], params)
+        return {row["id"]: LockedAccount(*row) for row in rows}
 
     # --- transactions and entries ---
     async def insert_transaction(
@@ -247,8 +249,8 @@ class LedgerRepository:
             **(hold or {}),
         }
         statement = _INSERT_TRANSACTION if hold is None else _INSERT_TRANSACTION_AND_HOLD
-        value = (await self.session.execute(statement, params)).scalar_one_or_none()
-        return None if value is None else int(value)
+        row = await raw.fetchrow(self.session, statement, params)
+        return None if row is None else int(row["id"])
 
     async def transaction_by_key(self, key: str) -> LedgerTransaction | None:
         stmt = select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)
@@ -259,15 +261,15 @@ class LedgerRepository:
         ids = sorted(amounts)
         arity = _arity(len(ids))
         if arity is None:
-            await self.session.execute(
-                _APPLY_AND_RECORD, {"tx": transaction_id, "ids": ids, "deltas": [amounts[i] for i in ids]}
+            await raw.execute(
+                self.session, _APPLY_AND_RECORD, {"tx": transaction_id, "ids": ids, "deltas": [amounts[i] for i in ids]}
             )
             return
         params: dict[str, int | None] = {"tx": transaction_id}
         for n in range(arity):  # padding rows (NULL, 0) match no account
             params[f"id{n}"] = ids[n] if n < len(ids) else None
             params[f"delta{n}"] = amounts[ids[n]] if n < len(ids) else 0
-        await self.session.execute(_APPLY_AND_RECORD_BY_ARITY[arity], params)
+        await raw.execute(self.session, _APPLY_AND_RECORD_BY_ARITY[arity], params)
 
     # --- holds ---
     async def hold_by_reference(self, reference: str) -> Hold | None:

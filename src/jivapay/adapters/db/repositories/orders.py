@@ -8,14 +8,16 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db import raw
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderStatusChange
+from jivapay.adapters.db.raw import RawStatement
 
 OPEN_UNPAID = ("pending_payment",)
 # statuses with a deadline (expires_at): what the scheduler's expiry scan looks at
 WAITING = ("pending_payment", "client_confirmed", "pending", "trader_paid")
 
 # the processor's order insert, prebuilt (it runs once per assignment)
-_INSERT_ORDER = text(
+_INSERT_ORDER = RawStatement(
     """
     INSERT INTO order_history (store_id, trader_id, direction, status, currency, amount, requested_amount, rate,
                                store_commission, trader_commission, payment_method_id, incoming_order_id,
@@ -77,7 +79,9 @@ class OrderRepository:
             "requisite_id": requisite_id,
             "expires_at": expires_at,
         }
-        return int((await self.session.execute(_INSERT_ORDER, params)).scalar_one())
+        row = await raw.fetchrow(self.session, _INSERT_ORDER, params)
+        assert row is not None
+        return int(row["id"])
 
     async def unpaid_orders_of_client(self, store_id: int, client_id: str) -> int:
         stmt = (

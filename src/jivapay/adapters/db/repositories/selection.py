@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db import raw
+from jivapay.adapters.db.raw import RawStatement
 from jivapay.adapters.db.repositories.commissions import STORE_RATE_SQL, TRADER_RATE_SQL
 
-_FIND = text(
+_FIND = RawStatement(
     """
     SELECT r.id, r.trader_id
     FROM requisites r
@@ -51,7 +53,7 @@ _FIND = text(
 # else can change this requisite's counters while we hold its row (they all lock it first).
 # The same round trip reads the commission rates the order will carry (the most specific:
 # this payment method's, else the owner's general one; NULL when none is set).
-_VERIFY = text(
+_VERIFY = RawStatement(
     f"""
     SELECT
       {STORE_RATE_SQL} AS store_rate,
@@ -73,7 +75,7 @@ _VERIFY = text(
 
 # The end of an assignment in one round trip: the three counters it moves, the incoming order
 # marked assigned, and the audit entries (data-modifying CTEs all run, referenced or not).
-_BOOK = text(
+_BOOK = RawStatement(
     """
     WITH taken AS (
         UPDATE requisites SET open_orders = open_orders + 1, last_used_at = now() WHERE id = :id
@@ -128,23 +130,22 @@ class SelectionRepository:
         today: dt.date,
         exclude: list[int],
     ) -> Candidate | None:
-        row = (
-            await self.session.execute(
-                _FIND,
-                {
-                    "direction": direction,
-                    "currency": currency,
-                    "payment_method_id": payment_method_id,
-                    "bank_id": bank_id,
-                    "amount": amount,
-                    "collateral": collateral,
-                    "today": today,
-                    "month_start": today.replace(day=1),
-                    "exclude": exclude,
-                },
-            )
-        ).one_or_none()
-        return Candidate(row.id, row.trader_id) if row else None
+        row = await raw.fetchrow(
+            self.session,
+            _FIND,
+            {
+                "direction": direction,
+                "currency": currency,
+                "payment_method_id": payment_method_id,
+                "bank_id": bank_id,
+                "amount": amount,
+                "collateral": collateral,
+                "today": today,
+                "month_start": today.replace(day=1),
+                "exclude": exclude,
+            },
+        )
+        return Candidate(row["id"], row["trader_id"]) if row else None
 
     async def recheck(
         self,
@@ -156,21 +157,21 @@ class SelectionRepository:
         store_id: int,
         payment_method_id: int | None,
     ) -> Recheck:
-        row = (
-            await self.session.execute(
-                _VERIFY,
-                {
-                    "id": requisite_id,
-                    "direction": direction,
-                    "amount": amount,
-                    "today": today,
-                    "month_start": today.replace(day=1),
-                    "store_id": store_id,
-                    "payment_method_id": payment_method_id,
-                },
-            )
-        ).one()
-        return Recheck(bool(row.fits), row.store_rate, row.trader_rate)
+        row = await raw.fetchrow(
+            self.session,
+            _VERIFY,
+            {
+                "id": requisite_id,
+                "direction": direction,
+                "amount": amount,
+                "today": today,
+                "month_start": today.replace(day=1),
+                "store_id": store_id,
+                "payment_method_id": payment_method_id,
+            },
+        )
+        assert row is not None  # the requisite is locked by this transaction
+        return Recheck(bool(row["fits"]), row["store_rate"], row["trader_rate"])
 
     async def book(
         self,
@@ -185,7 +186,8 @@ class SelectionRepository:
     ) -> None:
         """Count an assignment (open orders, the day's turnover and orders, the pay-in's open amount),
         mark the incoming order assigned and write ``audit`` (AuditRepository.columns) at once."""
-        await self.session.execute(
+        await raw.execute(
+            self.session,
             _BOOK,
             {
                 "id": requisite_id,
