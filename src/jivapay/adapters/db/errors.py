@@ -46,11 +46,11 @@ def _translate_sqlstate(sqlstate: str | None, reason: str) -> JivaPayError | Non
 def _translate_asyncpg(exc: Exception) -> JivaPayError | None:
     """Errors of statements run on the driver directly (``adapters.db.raw``)."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        return Conflict("The change conflicts with existing data", constraint=exc.constraint_name)
-    if isinstance(exc, asyncpg.PostgresError):
-        return _translate_sqlstate(exc.sqlstate, type(exc).__name__)
+        return Conflict("The change conflicts with existing data", constraint=getattr(exc, "constraint_name", None))
     if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError):
         return DatabaseError(reason=type(exc).__name__)
+    if isinstance(exc, asyncpg.PostgresError):
+        return _translate_sqlstate(exc.sqlstate, type(exc).__name__)
     return None
 
 
