@@ -37,14 +37,32 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> Non
     raise AssertionError(log.read_text())
 
 
-@pytest.mark.timeout(600)
-async def test_gateway_and_merchant_operations_keep_their_contract(
-    seeded: None, client: Any, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
-) -> None:
-    merchant = await make_user(session_factory, Role.MERCHANT)
-    store_id = await make_store(session_factory, merchant.id)
-    _, api_key = await make_api_key(session_factory, merchant.id, store_id)
-    token = await token_for(client, Role.MERCHANT, merchant.login)
+def _fuzz(base: str, operations: list[Any], headers_for: Any) -> list[str]:
+    failures: list[str] = []
+    for operation in operations:
+        headers = headers_for(operation.path)
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy())
+        def run(case: Any) -> None:
+            if "wait" in (case.query or {}):
+                case.query["wait"] = 0  # long-polls would only slow the fuzzing down
+            response = case.call(base_url=base, headers=headers, timeout=30)
+            case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+
+        try:
+            run()
+        except Exception as exc:
+            failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:2000])
+    return failures
+
+
+async def _run_api(tmp_path: Path, check: Any) -> None:
     port = free_port()
     log = tmp_path / "api.log"
     api = spawn_jivapay(["api", "--port", str(port)], jivapay_env(), tmp_path, log)
@@ -52,31 +70,7 @@ async def test_gateway_and_merchant_operations_keep_their_contract(
     try:
         _wait_healthy(base, api, log)
         schema = schemathesis.openapi.from_url(f"{base}/schema/openapi.json")
-        operations = [result.ok() for result in schema.get_all_operations() if result.ok().path.startswith(PREFIXES)]
-        assert len(operations) >= 15
-        headers = {"X-API-Key": api_key, **bearer(token)}
-        failures: list[str] = []
-        for operation in operations:
-            if operation.path.endswith("/api-keys/{key_id}"):
-                continue  # revoking the key would lock the fuzzer out
-
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy())
-            def run(case: Any) -> None:
-                if "wait" in (case.query or {}):
-                    case.query["wait"] = 0  # long-polls would only slow the fuzzing down
-                response = case.call(base_url=base, headers=headers, timeout=30)
-                case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
-
-            try:
-                run()
-            except Exception as exc:
-                failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:2000])
+        failures = check(base, [result.ok() for result in schema.get_all_operations()])
         assert not failures, "\n\n".join(failures)
         assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
     finally:
@@ -85,3 +79,51 @@ async def test_gateway_and_merchant_operations_keep_their_contract(
             api.wait(timeout=20)
         except subprocess.TimeoutExpired:
             api.kill()
+
+
+@pytest.mark.timeout(600)
+async def test_gateway_and_merchant_operations_keep_their_contract(
+    seeded: None, client: Any, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    merchant = await make_user(session_factory, Role.MERCHANT)
+    store_id = await make_store(session_factory, merchant.id)
+    _, api_key = await make_api_key(session_factory, merchant.id, store_id)
+    headers = {"X-API-Key": api_key, **bearer(await token_for(client, Role.MERCHANT, merchant.login))}
+
+    def check(base: str, all_operations: list[Any]) -> list[str]:
+        operations = [
+            o
+            for o in all_operations
+            if o.path.startswith(PREFIXES) and not o.path.endswith("/api-keys/{key_id}")  # revoking locks us out
+        ]
+        assert len(operations) >= 15
+        return _fuzz(base, operations, lambda _: headers)
+
+    await _run_api(tmp_path, check)
+
+
+# staff operations; the admin's user management is left out (deactivating or anonymizing the
+# caller would lock the fuzzer out), the rest of /admin is in
+STAFF_PREFIXES = ("/support/", "/teamlead/", "/admin/")
+STAFF_EXCLUDED = ("/admin/users", "/admin/ip-blocks")
+
+
+@pytest.mark.timeout(900)
+async def test_staff_operations_keep_their_contract(
+    seeded: None, client: Any, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    tokens = {}
+    for role in (Role.SUPPORT, Role.TEAMLEAD, Role.ADMIN):
+        user = await make_user(session_factory, role)
+        tokens[f"/{role.value}/"] = bearer(await token_for(client, role, user.login))
+
+    def check(base: str, all_operations: list[Any]) -> list[str]:
+        operations = [
+            o
+            for o in all_operations
+            if o.path.startswith(STAFF_PREFIXES) and not o.path.startswith(STAFF_EXCLUDED) and "/auth/" not in o.path
+        ]
+        assert len(operations) >= 30
+        return _fuzz(base, operations, lambda path: next(h for p, h in tokens.items() if path.startswith(p)))
+
+    await _run_api(tmp_path, check)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from typing import Any
 
 import msgspec
@@ -102,13 +103,17 @@ def _page(lines: list[balances.HistoryLine], limit: int, currency: str) -> Histo
     )
 
 
-def _csv(
+async def _csv(
     key: L.AccountKey, name: str, since: dt.datetime | None, until: dt.datetime | None, kind: str | None
 ) -> Stream:
+    # bad filters fail here, as a 4xx, not halfway through a 200 stream
+    async with transaction("balances.export") as session:
+        await balances.history(session, key, starting_after=None, limit=1, since=since, until=until, kind=kind)
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]  # a header value: plain ASCII only
     return Stream(
         balances.history_csv(get_resources().session_factory, key, since=since, until=until, kind=kind),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )
 
 
@@ -163,7 +168,7 @@ async def merchant_history_csv(
 ) -> Stream:
     async with transaction() as session:
         key = await balances.owned_store_account(session, current_principal(request).user_id, store_id, account)
-    return _csv(key, f"store-{store_id}-{account}", since, until, kind)
+    return await _csv(key, f"store-{store_id}-{account}", since, until, kind)
 
 
 merchant_handlers = [merchant_balance, merchant_history, merchant_history_csv]
@@ -216,7 +221,7 @@ async def trader_history_csv(
     kind: str | None = None,
 ) -> Stream:
     key = _trader_key(current_principal(request).user_id, account, currency, direction)
-    return _csv(key, f"trader-{account}", since, until, kind)
+    return await _csv(key, f"trader-{account}", since, until, kind)
 
 
 trader_handlers = [trader_balance, trader_history, trader_history_csv]
@@ -294,7 +299,7 @@ async def admin_history_csv(
     transaction_kind: str | None = None,
 ) -> Stream:
     key = _admin_key(owner_type, owner_id, currency, kind, label)
-    return _csv(key, f"{owner_type}-{owner_id}-{kind}", since, until, transaction_kind)
+    return await _csv(key, f"{owner_type}-{owner_id}-{kind}", since, until, transaction_kind)
 
 
 @post(
