@@ -37,29 +37,30 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> Non
     raise AssertionError(log.read_text())
 
 
+def _fuzz_one(base: str, operation: Any, headers: dict[str, str]) -> str | None:
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def run(case: Any) -> None:
+        if "wait" in (case.query or {}):
+            case.query["wait"] = 0  # long-polls would only slow the fuzzing down
+        response = case.call(base_url=base, headers=headers, timeout=30)
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+
+    try:
+        run()
+    except Exception as exc:
+        return f"{operation.method.upper()} {operation.path}: {exc}"[:2000]
+    return None
+
+
 def _fuzz(base: str, operations: list[Any], headers_for: Any) -> list[str]:
-    failures: list[str] = []
-    for operation in operations:
-        headers = headers_for(operation.path)
-
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def run(case: Any) -> None:
-            if "wait" in (case.query or {}):
-                case.query["wait"] = 0  # long-polls would only slow the fuzzing down
-            response = case.call(base_url=base, headers=headers, timeout=30)
-            case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
-
-        try:
-            run()
-        except Exception as exc:
-            failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:2000])
-    return failures
+    found = (_fuzz_one(base, operation, headers_for(operation.path)) for operation in operations)
+    return [failure for failure in found if failure]
 
 
 async def _run_api(tmp_path: Path, check: Any) -> None:

@@ -157,3 +157,85 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     _D("WITHDRAWAL_APPROVAL_THRESHOLD_USDT", "decimal", Decimal(1000), "Withdrawals at or above need approval."),
 )
 DEFINITIONS: dict[str, ConfigDefinition] = {d.key: d for d in DEFAULTS}
+
+
+# --- what a value must mean, beyond its type ------------------------------------------------
+# A setting of the right type can still break the platform (a blocklist that is not a list, an
+# SLA table without "normal", a retry factor of 10**30): set_config refuses those too.
+MAX_INT_SETTING = 10**9
+MAX_DECIMAL_SETTING = Decimal(10**12)
+
+
+def _string_list(value: Any) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return "must be a JSON list of strings"
+    return None
+
+
+def _amounts_by_currency(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return 'must be a JSON object of currency → decimal string, like {"RUB": "100000.00"}'
+    for currency, amount in value.items():
+        try:
+            parsed = Decimal(str(amount)) if not isinstance(amount, float | bool) else None
+        except InvalidOperation:
+            parsed = None
+        if not (isinstance(currency, str) and currency.isalpha() and parsed is not None and parsed.is_finite()):
+            return f"has a bad entry {currency!r}: amounts are decimal strings per currency code"
+        if parsed <= 0:
+            return f"has a non-positive amount for {currency}"
+    return None
+
+
+def _sla_table(value: Any) -> str | None:
+    if not isinstance(value, dict) or set(value) != {"high", "normal", "low"}:
+        return "must give minutes for exactly high, normal and low"
+    if not all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 43_200 for m in value.values()):
+        return "minutes are whole numbers from 1 to 43200 (30 days)"
+    return None
+
+
+def _retry_schedule(value: Any) -> str | None:
+    if not isinstance(value, list) or not 1 <= len(value) <= 30:
+        return "must be a JSON list of 1-30 delays in seconds"
+    if not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 604_800 for s in value):
+        return "delays are whole seconds from 1 to 604800 (a week)"
+    return None
+
+
+def _fraction(low: Decimal, high: Decimal, *, high_inclusive: bool = False) -> Any:
+    def check(value: Any) -> str | None:
+        ok = low <= value <= high if high_inclusive else low <= value < high
+        return None if ok else f"must be in [{low}, {high}{']' if high_inclusive else ')'}"
+
+    return check
+
+
+CHECKS: dict[str, Any] = {
+    "FRAUD_BLOCKED_CLIENT_IDS": _string_list,
+    "FRAUD_BLOCKED_IPS": _string_list,
+    "FRAUD_BLOCKED_CARD_BINS": _string_list,
+    "FRAUD_REVIEW_AMOUNT": _amounts_by_currency,
+    "FRAUD_DENY_AMOUNT": _amounts_by_currency,
+    "DISPUTE_SLA_MINUTES": _sla_table,
+    "CALLBACK_RETRY_SCHEDULE_SECONDS": _retry_schedule,
+    "RETRY_BACKOFF_FACTOR": _fraction(Decimal(1), Decimal(10), high_inclusive=True),
+    "RATE_MAX_CHANGE": _fraction(Decimal(0), Decimal(1), high_inclusive=True),
+    "DEFAULT_STORE_COMMISSION_PAYIN": _fraction(Decimal(0), Decimal(1)),
+    "DEFAULT_STORE_COMMISSION_PAYOUT": _fraction(Decimal(0), Decimal(1)),
+    "DEFAULT_TRADER_COMMISSION_PAYIN": _fraction(Decimal(0), Decimal(1)),
+    "DEFAULT_TRADER_COMMISSION_PAYOUT": _fraction(Decimal(0), Decimal(1)),
+}
+
+
+def check_meaning(key: str, value_type: str, value: Any) -> None:
+    """ValidationFailed naming the key when a typed value cannot work (see CHECKS)."""
+    problem: str | None = None
+    if value_type == "int" and not 0 <= value <= MAX_INT_SETTING:
+        problem = f"must be from 0 to {MAX_INT_SETTING}"
+    elif value_type == "decimal" and not 0 <= value <= MAX_DECIMAL_SETTING:
+        problem = f"must be from 0 to {MAX_DECIMAL_SETTING}"
+    elif key in CHECKS:
+        problem = CHECKS[key](value)
+    if problem is not None:
+        raise ValidationFailed(f"{key} {problem}", key=key)

@@ -150,6 +150,9 @@ def format_amount(amount_minor: int, decimals: int) -> str:
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}" if decimals else f"{sign}{digits}"
 
 
+MAX_AMOUNT_DIGITS = 30
+
+
 def parse_amount(text: str, decimals: int, *, field: str = "amount") -> int:
     """ "123.45", 2 → 12345; refuses more decimals than the currency has, floats, junk."""
     try:
@@ -158,9 +161,13 @@ def parse_amount(text: str, decimals: int, *, field: str = "amount") -> int:
         raise ValidationFailed(f'{field} must be a decimal string like "100.00"', field=field) from None
     if not value.is_finite():
         raise ValidationFailed(f"{field} must be a finite number", field=field)
+    if value.adjusted() > MAX_AMOUNT_DIGITS:  # 1e999999 would overflow the scaling below
+        raise ValidationFailed(f"{field} is out of range", field=field)
     scaled = value * (Decimal(10) ** decimals)
     if scaled != scaled.to_integral_value():
         raise ValidationFailed(f"{field} has more than {decimals} decimal places", field=field, decimals=decimals)
+    if abs(scaled) >= 2**63:  # what a bigint column holds
+        raise ValidationFailed(f"{field} is out of range", field=field)
     return int(scaled)
 
 

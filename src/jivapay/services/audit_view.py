@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import AuditLogEntry
 from jivapay.domain.errors import ValidationFailed
+from jivapay.domain.periods import check_period
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -27,8 +28,7 @@ class AuditFilter:
             raise ValidationFailed("actor_id needs actor_type", field="actor_type")
         if self.target_id is not None and self.target_type is None:
             raise ValidationFailed("target_id needs target_type", field="target_type")
-        if self.created_from and self.created_to and self.created_from >= self.created_to:
-            raise ValidationFailed("from must be before to", field="from")
+        check_period(self.created_from, self.created_to, field="from")
 
 
 async def entries(
@@ -36,6 +36,8 @@ async def entries(
 ) -> list[AuditLogEntry]:
     """Newest first (by id); ``starting_after`` is the last id of the previous page."""
     f.check()
+    created_from, created_to = check_period(f.created_from, f.created_to, field="from")
+    f = dataclasses.replace(f, created_from=created_from, created_to=created_to)
     stmt = select(AuditLogEntry).order_by(AuditLogEntry.id.desc()).limit(limit)
     exact = {
         AuditLogEntry.actor_type: f.actor_type,

@@ -14,13 +14,14 @@ import logging
 import time
 from typing import Any, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.repositories.config import ConfigurationRepository
 from jivapay.adapters.db.uow import on_commit
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.audit import Actor, Target
-from jivapay.domain.config import DEFINITIONS, coerce, parse_value, serialize_value
+from jivapay.domain.config import DEFINITIONS, check_meaning, coerce, parse_value, serialize_value
 from jivapay.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from jivapay.services.audit import log_action
 
@@ -140,6 +141,9 @@ async def set_config(
     if not key.replace("_", "").isalnum() or not key.isupper():
         raise ValidationFailed("setting keys are UPPER_SNAKE_CASE", key=key)
     raw = serialize_value(value, value_type, key=key)
+    check_meaning(key, value_type, parse_value(raw, value_type, key=key))
+    # writes of one key queue here, so a read-modify-write (a blocklist) never loses a change
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
     repo = ConfigurationRepository(session)
     previous = await repo.get(key)
     if description is None:

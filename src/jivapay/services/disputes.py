@@ -17,18 +17,27 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import OrderDispute, OrderHistory, Receipt
+from jivapay.adapters.db.models import OrderDispute, OrderHistory
 from jivapay.adapters.db.models.staff import DISPUTE_PRIORITIES
+from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import ConfigurationError, Conflict, NotFound, ValidationFailed
 from jivapay.domain.orders import Party
-from jivapay.services import order_status
+from jivapay.services import order_status, receipts
 from jivapay.services.audit import log_action
 from jivapay.services.config import get_config
 
 OUTCOMES = ("completed", "canceled")
+
+
+def check_comment(comment: str, what: str) -> str:
+    """A staff decision's comment: 3-2000 characters once trimmed."""
+    comment = comment.strip()
+    if not 3 <= len(comment) <= 2000:
+        raise ValidationFailed(f"{what} needs a comment of 3-2000 characters", field="comment")
+    return comment
 
 
 async def _sla_minutes(session: AsyncSession, priority: str) -> int:
@@ -161,25 +170,24 @@ async def resolve(
     party: Party,
     actor: Actor,
     ip: str | None = None,
+    require_evidence: bool = True,
 ) -> tuple[OrderHistory, OrderDispute]:
     """Complete (the order settles) or cancel (the hold goes back) a disputed order.
 
     The comment is mandatory; completing needs at least one receipt on file (uploaded by the
-    customer, the merchant, the trader or support). The receipts on file are recorded as the
-    dispute's evidence.
+    customer, the merchant, the trader or support) unless an admin overrides
+    (``require_evidence=False``). The receipts on file are recorded as the dispute's evidence.
     """
     if outcome not in OUTCOMES:
         raise ValidationFailed("outcome is completed or canceled", field="outcome")
-    comment = comment.strip()
-    if not 3 <= len(comment) <= 2000:
-        raise ValidationFailed("a resolution needs a comment of 3-2000 characters", field="comment")
+    comment = check_comment(comment, "a resolution")
+    # the status manager's lock order: the order, then its dispute
+    await OrderRepository(session).get(order_id, for_update=True)
     dispute = await get(session, order_id, for_update=True)
     if dispute.resolved_at is not None:
         raise Conflict("The dispute is already resolved", order_id=order_id, resolution=dispute.resolution)
-    evidence = list(
-        (await session.scalars(select(Receipt.id).where(Receipt.order_id == order_id).order_by(Receipt.id))).all()
-    )
-    if outcome == "completed" and not evidence:
+    evidence = await receipts.receipt_ids(session, order_id)
+    if outcome == "completed" and not evidence and require_evidence:
         raise ValidationFailed(
             "completing a disputed order needs evidence: upload a receipt or statement first", field="evidence"
         )

@@ -114,6 +114,16 @@ async def receipts_of(
     session: AsyncSession, order_id: int, party: Party, *, trader_id: int | None = None, store_id: int | None = None
 ) -> list[Receipt]:
     await _order_for(session, order_id, party, trader_id=trader_id, store_id=store_id)
+    return await all_receipts(session, order_id)
+
+
+async def receipt_ids(session: AsyncSession, order_id: int) -> list[int]:
+    """Every receipt on file for an order (any party), oldest first."""
+    stmt = select(Receipt.id).where(Receipt.order_id == order_id).order_by(Receipt.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def all_receipts(session: AsyncSession, order_id: int) -> list[Receipt]:
     stmt = select(Receipt).where(Receipt.order_id == order_id).order_by(Receipt.id)
     return list((await session.scalars(stmt)).all())
 

@@ -178,6 +178,21 @@ async def refreshed_at(session: AsyncSession) -> dt.datetime | None:
     return watermark.value if watermark is not None else None
 
 
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+
+
+def resolve_range(date_from: dt.date | None, date_to: dt.date | None, default_days: int) -> tuple[dt.date, dt.date]:
+    """[from, to] with the defaults filled in (to: today UTC; from: ``default_days`` back) and checked."""
+    for value, field in ((date_from, "from"), (date_to, "to")):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValidationFailed(f"dates are between {EARLIEST} and {LATEST}", field=field)
+    date_to = date_to or dt.datetime.now(dt.UTC).date()
+    date_from = date_from or max(date_to - dt.timedelta(days=default_days - 1), EARLIEST)
+    check_range(date_from, date_to)
+    return date_from, date_to
+
+
 def check_range(date_from: dt.date, date_to: dt.date) -> None:
     if date_from > date_to:
         raise ValidationFailed("from must not be after to", field="from")

@@ -25,7 +25,8 @@ from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.orders import FINAL, OPEN
-from jivapay.services import callbacks, ledger
+from jivapay.domain.periods import check_period
+from jivapay.services import callbacks, disputes, ledger, receipts
 from jivapay.services.audit import log_action
 from jivapay.services.outbox import enqueue_after_commit
 
@@ -55,8 +56,7 @@ class OrderSearch:
             raise ValidationFailed("direction is payin or payout", field="direction")
         if self.requisite_last4 is not None and not (len(self.requisite_last4) == 4 and self.requisite_last4.isdigit()):
             raise ValidationFailed("requisite_last4 is the last 4 digits of the number", field="requisite_last4")
-        if self.created_from and self.created_to and self.created_from >= self.created_to:
-            raise ValidationFailed("created_from must be before created_to", field="created_from")
+        check_period(self.created_from, self.created_to)
         if self.amount is not None and self.currency is None:
             raise ValidationFailed("an amount needs its currency", field="currency")
 
@@ -101,6 +101,8 @@ async def search_orders(
 ) -> list[FoundOrder]:
     """Newest first; ``starting_after`` is the last order id of the previous page."""
     f.check()
+    created_from, created_to = check_period(f.created_from, f.created_to)
+    f = dataclasses.replace(f, created_from=created_from, created_to=created_to)
     stmt = _search_statement(f).order_by(OrderHistory.id.desc()).limit(limit)
     if starting_after is not None:
         stmt = stmt.where(OrderHistory.id < starting_after)
@@ -124,10 +126,17 @@ async def order_case(session: AsyncSession, order_id: int) -> OrderCase:
     if not found:
         raise NotFound("Order not found", order_id=order_id)
     history = await OrderRepository(session).status_history(order_id)
-    receipts = list(await session.scalars(select(Receipt).where(Receipt.order_id == order_id).order_by(Receipt.id)))
+    on_file = await receipts.all_receipts(session, order_id)
     notes = list(await session.scalars(select(OrderNote).where(OrderNote.order_id == order_id).order_by(OrderNote.id)))
     dispute = await session.get(OrderDispute, order_id)
-    return OrderCase(found[0], history, receipts, notes, dispute)
+    return OrderCase(found[0], history, on_file, notes, dispute)
+
+
+async def current_status(session: AsyncSession, order_id: int) -> str:
+    order = await OrderRepository(session).get(order_id)
+    if order is None:
+        raise NotFound("Order not found", order_id=order_id)
+    return order.status
 
 
 async def add_note(session: AsyncSession, order_id: int, body: str, *, actor: Actor, ip: str | None) -> OrderNote:
@@ -166,10 +175,7 @@ async def _reviewed(session: AsyncSession, incoming_id: int) -> IncomingOrder:
 
 
 def _comment(comment: str) -> str:
-    comment = comment.strip()
-    if not 3 <= len(comment) <= 2000:
-        raise ValidationFailed("a review decision needs a comment of 3-2000 characters", field="comment")
-    return comment
+    return disputes.check_comment(comment, "a review decision")
 
 
 async def approve_review(
@@ -179,6 +185,7 @@ async def approve_review(
     comment = _comment(comment)
     incoming = await _reviewed(session, incoming_id)
     incoming.status = "new"
+    incoming.retry_count = 0  # a fresh start: the review's wait is not a failed attempt
     incoming.fraud_cleared_by = str(actor)
     incoming.failure_reason = None
     incoming.next_attempt_at = dt.datetime.now(dt.UTC)

@@ -56,7 +56,7 @@ _TEAM = text(
 )
 
 # by UTC creation day, direction and currency (the ix_order_history_trader_id_created_at range);
-# an order counts as disputed if it is, has a dispute row, or its history went through 'disputed'
+# an order counts as disputed if it is or has a dispute row (as in the statistics rollups)
 _STATS = text(
     """
     SELECT (o.created_at AT TIME ZONE 'UTC')::date AS day, o.direction, o.currency,
@@ -67,10 +67,7 @@ _STATS = text(
            coalesce(sum(floor(EXTRACT(EPOCH FROM o.completed_at - o.created_at)))
                     FILTER (WHERE o.status = 'completed' AND o.completed_at IS NOT NULL), 0)::bigint AS seconds,
            count(*) FILTER (
-               WHERE o.status = 'disputed'
-                  OR EXISTS (SELECT 1 FROM order_disputes d WHERE d.order_id = o.id)
-                  OR EXISTS (SELECT 1 FROM order_status_history h
-                             WHERE h.order_id = o.id AND h.to_status = 'disputed')
+               WHERE o.status = 'disputed' OR EXISTS (SELECT 1 FROM order_disputes d WHERE d.order_id = o.id)
            ) AS disputes
     FROM order_history o
     WHERE o.trader_id = :trader_id AND o.created_at >= :start AND o.created_at < :end

@@ -197,3 +197,31 @@ async def test_audit_log_view(world: World, client: Any, admin: Any) -> None:
     assert second.json()["data"][0]["id"] < first.json()["data"][-1]["id"]
     for bad in ({"actor_id": "1"}, {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, {"limit": 0}):
         assert (await client.get("/admin/audit", headers=admin, params=bad)).status_code in (400, 422), bad
+
+
+async def test_settings_that_could_not_work_are_refused(world: World, client: Any, admin: Any) -> None:
+    for key, value in (
+        ("FRAUD_BLOCKED_IPS", "notalist"),
+        ("DISPUTE_SLA_MINUTES", {"high": 30}),
+        ("DISPUTE_SLA_MINUTES", {"high": 30, "normal": 0, "low": 480}),
+        ("MAX_ORDER_RETRIES", 10**30),
+        ("MAX_ORDER_RETRIES", -1),
+        ("RETRY_BACKOFF_FACTOR", "1000"),
+        ("FRAUD_DENY_AMOUNT", {"RUB": "abc"}),
+        ("CALLBACK_RETRY_SCHEDULE_SECONDS", []),
+        ("DEFAULT_STORE_COMMISSION_PAYIN", "1.5"),
+    ):
+        response = await client.put(f"/admin/settings/{key}", headers=admin, json={"value": value})
+        assert response.status_code == 422, (key, value, response.text)
+        assert response.json()["error"]["details"]["key"] == key
+    assert (await client.get("/admin/fraud/blocklists", headers=admin)).status_code == 200
+
+
+async def test_reward_share_needs_manage_finances(world: World, client: Any) -> None:
+    lead = await make_user(world.session_factory, Role.TEAMLEAD)
+    users_only = await make_user(world.session_factory, Role.ADMIN, permissions={AdminPermission.MANAGE_USERS})
+    headers = bearer(await token_for(client, Role.ADMIN, users_only.login))
+    refused = await client.patch(f"/admin/users/{lead.id}", headers=headers, json={"profile": {"reward_share": "0.9"}})
+    assert refused.status_code == 403, refused.text
+    named = await client.patch(f"/admin/users/{lead.id}", headers=headers, json={"profile": {"team_name": "North"}})
+    assert named.status_code == 200, named.text

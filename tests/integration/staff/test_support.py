@@ -304,3 +304,48 @@ async def test_search_case_notes_and_support_moves(world: World, client: Any, su
     )
     assert illegal.status_code == 409
     await assert_ledger_sound(world.session_factory)
+
+
+async def test_a_dispute_ends_one_way_whatever_the_route(world: World, client: Any, support: Any) -> None:
+    """The generic status route cannot skip the dispute rules; an admin override records the dispute too."""
+    trader = await world.trader()
+    await world.requisite(trader)
+    order = await _disputed(world, trader, ref="route")
+    skip = await client.post(
+        f"/support/orders/{order.id}/status", headers=support, json={"status": "completed", "reason": "trust me"}
+    )
+    assert skip.status_code == 422, skip.text  # no evidence on file
+    assert (await _hold(world, order.id)).status == "active"
+
+    admin = await make_user(world.session_factory, Role.ADMIN)
+    headers = bearer(await token_for(client, Role.ADMIN, admin.login))
+    override = await client.post(
+        f"/admin/orders/{order.id}/status", headers=headers, json={"status": "canceled", "reason": "fraud confirmed"}
+    )
+    assert override.status_code == 200, override.text
+    dispute = override.json()["dispute"]
+    assert (dispute["resolution"], dispute["resolution_comment"]) == ("canceled", "fraud confirmed")
+    async with world.session_factory() as session:
+        actions = list(
+            (await session.scalars(select(AuditLogEntry.action).where(AuditLogEntry.target_id == str(order.id)))).all()
+        )
+    assert "dispute.resolve" in actions
+    await assert_ledger_sound(world.session_factory)
+
+
+async def test_odd_inputs_are_4xx(world: World, client: Any, support: Any) -> None:
+    for params in (
+        {"created_from": "2026-01-01T00:00:00", "created_to": "2026-01-02T00:00:00Z"},  # naive and aware: fine
+        {"amount": "1e999999", "currency": "RUB"},
+        {"amount": "9" * 40, "currency": "RUB"},
+        {"created_from": "2026-01-02T00:00:00", "created_to": "2026-01-01T00:00:00Z"},
+    ):
+        response = await client.get("/support/orders", headers=support, params=params)
+        assert response.status_code in (200, 422), (params, response.text)
+    assert (
+        await client.get(
+            "/support/orders",
+            headers=support,
+            params={"created_from": "2026-01-01T00:00:00", "created_to": "2026-01-02T00:00:00Z"},
+        )
+    ).status_code == 200

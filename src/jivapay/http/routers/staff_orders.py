@@ -286,16 +286,25 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
     async def move_order(request: Request[Any, Any, Any], order_id: int, data: StatusMove) -> OrderCaseBody:
         if data.status not in support.ORDER_STATUSES:
             raise ValidationFailed("unknown order status", field="status", allowed=sorted(support.ORDER_STATUSES))
+        actor, ip = current_principal(request).actor, client_ip(request)
         async with transaction("staff.move") as session:
-            await order_status.change_status(
-                session,
-                order_id,
-                data.status,
-                party=party,
-                actor=current_principal(request).actor,
-                reason=data.reason,
-                ip=client_ip(request),
-            )
+            current = await support.current_status(session, order_id)
+            if current == "disputed" and data.status in disputes.OUTCOMES:
+                # a dispute ends the one way, whichever route: comment, evidence snapshot, audit
+                await disputes.resolve(
+                    session,
+                    order_id,
+                    outcome=data.status,
+                    comment=data.reason,
+                    party=party,
+                    actor=actor,
+                    ip=ip,
+                    require_evidence=party != Party.ADMIN,
+                )
+            else:
+                await order_status.change_status(
+                    session, order_id, data.status, party=party, actor=actor, reason=data.reason, ip=ip
+                )
         return await case_body(order_id)
 
     return [search_orders, get_order, add_note, move_order]

@@ -106,6 +106,13 @@ class OrderHistory(TimestampMixin, Base):
         Index("ix_order_history_trader_id_created_at", "trader_id", "created_at"),
         Index("ix_order_history_status", "status"),
         Index("ix_order_history_updated_at", "updated_at"),
+        # a trader's turnover completed today (the teamlead's team list)
+        Index(
+            "ix_order_history_trader_id_completed_at",
+            "trader_id",
+            "completed_at",
+            postgresql_where=text("status = 'completed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -130,11 +130,24 @@ async def list_users(
     return UserPage([user_body(u, masked=True) for u in users[:limit]], has_more=len(users) > limit)
 
 
+# profile fields that move money (a teamlead's share of platform profit) need manage_finances too
+MONEY_PROFILE_FIELDS = frozenset({"reward_share"})
+
+
+def _check_money_fields(permissions: Any, profile: dict[str, Any]) -> None:
+    touched = sorted(MONEY_PROFILE_FIELDS & set(profile))
+    if touched and AdminPermission.MANAGE_FINANCES not in permissions:
+        raise PermissionDenied(
+            "Changing these profile fields needs manage_finances", required_permission="manage_finances", fields=touched
+        )
+
+
 @post("/users", operation_id="admin_create_user", tags=["admin"], guards=MANAGE_USERS, status_code=HTTP_201_CREATED)
 async def create_user(request: Request[Any, Any, Any], data: NewUser) -> UserBody:
     actor = current_principal(request)
     if data.permissions and AdminPermission.MANAGE_PERMISSIONS not in actor.permissions:
         raise PermissionDenied("Granting admin permissions needs manage_permissions")
+    _check_money_fields(actor.permissions, data.profile)
     async with transaction() as session:
         view = await user_service.create_user(
             session,
@@ -161,6 +174,7 @@ async def get_user(user_id: int) -> UserBody:
 
 @patch("/users/{user_id:int}", operation_id="admin_update_user", tags=["admin"], guards=MANAGE_USERS)
 async def update_user(request: Request[Any, Any, Any], user_id: int, data: UserPatch) -> UserBody:
+    _check_money_fields(current_principal(request).permissions, data.profile)
     changes = {
         name: getattr(data, name)
         for name in ("email", "full_name", "is_active")

@@ -80,8 +80,7 @@ async def _report(
     direction: str | None,
     currency: str | None,
 ) -> stats.StatsReport:
-    date_to = date_to or dt.datetime.now(dt.UTC).date()
-    date_from = date_from or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
+    date_from, date_to = stats.resolve_range(date_from, date_to, DEFAULT_DAYS)
     async with transaction("admin.stats") as session:
         return await stats.query_stats(
             session,

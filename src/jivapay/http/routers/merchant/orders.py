@@ -21,6 +21,7 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
+from jivapay.domain.periods import check_period
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
 from jivapay.services import callbacks, merchant_orders, order_views, receipts
 from jivapay.services.balances import fiat_decimals
@@ -116,8 +117,7 @@ def _filter(
     amount_max: str | None,
     currency: str | None,
 ) -> OrderFilter:
-    if created_from and created_to and created_from >= created_to:
-        raise ValidationFailed("created_from must be before created_to", field="created_from")
+    created_from, created_to = check_period(created_from, created_to)
     return OrderFilter(
         store_id, direction, status, created_from, created_to, merchant_order_id, amount_min, amount_max, currency
     )
@@ -268,7 +268,9 @@ async def export_orders(
 ) -> Stream:
     merchant_id = current_principal(request).user_id
     f = _filter(store_id, direction, status, created_from, created_to, None, None, None, None)
-    if created_to - created_from > dt.timedelta(days=MAX_EXPORT_DAYS):
+    assert f.created_from is not None
+    assert f.created_to is not None
+    if f.created_to - f.created_from > dt.timedelta(days=MAX_EXPORT_DAYS):
         raise ValidationFailed(f"export at most {MAX_EXPORT_DAYS} days at once", field="created_to")
     async with transaction() as session:  # fail before the stream starts (bad filters → 422)
         await merchant_orders.list_orders(session, merchant_id, f, starting_after=None, limit=1)

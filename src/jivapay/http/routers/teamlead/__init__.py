@@ -18,6 +18,7 @@ from jivapay.http.guards import require_role
 from jivapay.http.openapi import document
 from jivapay.http.routers.me import me_handler
 from jivapay.services import teamlead as team
+from jivapay.services.stats import resolve_range
 from jivapay.services.teamlead import MAX_TRAFFIC_PRIORITY
 
 DEFAULT_DAYS = 30
@@ -127,8 +128,7 @@ async def trader_stats(
     date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
     date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
 ) -> TraderStatsBody:
-    date_to = date_to or dt.datetime.now(dt.UTC).date()
-    date_from = date_from or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
+    date_from, date_to = resolve_range(date_from, date_to, DEFAULT_DAYS)
     async with transaction("teamlead.stats") as session:
         stats = await team.trader_stats(session, current_principal(request).user_id, trader_id, date_from, date_to)
     return TraderStatsBody(
