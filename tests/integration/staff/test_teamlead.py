@@ -489,6 +489,14 @@ async def test_a_settled_order_pays_the_teamlead_their_share_once(team: Team, wo
 
     listed = await client.get("/teamlead/me", headers=team.headers)
     assert Decimal(listed.json()["profile"]["reward_share"]) == Decimal("0.5")
+    # the teamlead sees what they earned, and each credit with its order
+    own = await client.get("/teamlead/balance", headers=team.headers)
+    assert own.status_code == 200, own.text
+    assert own.json()["available"] == L.format_amount(reward, L.USDT_DECIMALS)
+    history = (await client.get("/teamlead/balance/history", headers=team.headers)).json()
+    assert [(line["order_id"], line["amount"]) for line in history["data"]] == [
+        (order.id, L.format_amount(reward, L.USDT_DECIMALS))
+    ]
 
 
 async def test_no_share_or_no_teamlead_leaves_the_whole_profit_to_the_platform(

@@ -227,6 +227,47 @@ async def trader_history_csv(
 trader_handlers = [trader_balance, trader_history, trader_history_csv]
 
 
+# --- teamlead -----------------------------------------------------------------------------
+
+
+class RewardBalanceBody(msgspec.Struct):
+    currency: str
+    available: str  # the reward share credited on the team's settled orders
+
+
+@get(
+    "/balance",
+    operation_id="teamlead_balance",
+    tags=["teamlead"],
+    summary="The reward share credited so far (USDT available)",
+)
+async def teamlead_balance(request: Request[Any, Any, Any]) -> RewardBalanceBody:
+    key = L.teamlead_available(current_principal(request).user_id)
+    async with transaction() as session:
+        lines = await balances.history(session, key, starting_after=None, limit=1)
+    return RewardBalanceBody(L.USDT, lines[0].balance_after if lines else L.format_amount(0, L.USDT_DECIMALS))
+
+
+@get("/balance/history", operation_id="teamlead_balance_history", tags=["teamlead"])
+async def teamlead_history(
+    request: Request[Any, Any, Any],
+    starting_after: int | None = None,
+    limit: int = Limit,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> HistoryPage:
+    """Every reward credited (one line per settled order of the team), newest first."""
+    key = L.teamlead_available(current_principal(request).user_id)
+    async with transaction() as session:
+        lines = await balances.history(
+            session, key, starting_after=starting_after, limit=limit + 1, since=since, until=until
+        )
+    return _page(lines, limit, key.currency)
+
+
+teamlead_handlers = [teamlead_balance, teamlead_history]
+
+
 # --- admin --------------------------------------------------------------------------------
 
 

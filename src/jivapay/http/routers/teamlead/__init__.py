@@ -16,6 +16,7 @@ from jivapay.domain.identity import Role
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_role
 from jivapay.http.openapi import document
+from jivapay.http.routers import balances
 from jivapay.http.routers.me import me_handler
 from jivapay.services import teamlead as team
 from jivapay.services.stats import resolve_range
@@ -154,6 +155,6 @@ DESCRIPTIONS = {
     "left out. Read live from the order history.",
 }
 
-HANDLERS = [me_handler(Role.TEAMLEAD), list_traders, set_trader_traffic, trader_stats]
+HANDLERS = [me_handler(Role.TEAMLEAD), list_traders, set_trader_traffic, trader_stats, *balances.teamlead_handlers]
 document(HANDLERS, DESCRIPTIONS)
 router = Router(path="/teamlead", route_handlers=HANDLERS, guards=[require_role(Role.TEAMLEAD)])
