@@ -104,6 +104,17 @@ async def _select(
     raise RequisiteNotFound(incoming_order_id=incoming.id)
 
 
+async def reject_incoming(session: AsyncSession, incoming: IncomingOrder, reason: str) -> None:
+    """An incoming order ends ``rejected`` (the fraud rules or a person said no): a pay-out's funds
+    frozen at init go back to the store, and the merchant's callback says so."""
+    incoming.status = "rejected"
+    incoming.failure_reason = reason[:256]
+    if incoming.direction == "payout":
+        await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming.id))
+    if incoming.callback_url:
+        await callbacks.record_event(session, incoming.id)
+
+
 async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
     orders = OrderRepository(session)
     incoming = await orders.incoming(incoming_id, for_update=True)
@@ -112,12 +123,7 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
     verdict, fraud_entry = await assess_incoming_order(session, incoming)
     if verdict.decision == Decision.DENY:
         await log_actions(session, [fraud_entry])
-        incoming.status = "rejected"
-        incoming.failure_reason = "fraud: " + ", ".join(verdict.reasons)
-        if incoming.direction == "payout":
-            await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming.id))
-        if incoming.callback_url:
-            await callbacks.record_event(session, incoming.id)
+        await reject_incoming(session, incoming, "fraud: " + ", ".join(verdict.reasons))
         return Outcome(incoming_id, "rejected", reason=incoming.failure_reason)
     if verdict.decision == Decision.REQUIRE_MANUAL_REVIEW:
         await log_actions(session, [fraud_entry])

@@ -26,8 +26,9 @@ from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.orders import FINAL, OPEN
 from jivapay.domain.periods import check_period
-from jivapay.services import callbacks, disputes, ledger, receipts
+from jivapay.services import disputes, receipts
 from jivapay.services.audit import log_action
+from jivapay.services.order_processor import reject_incoming
 from jivapay.services.outbox import enqueue_after_commit
 
 ORDER_STATUSES = OPEN | FINAL
@@ -108,6 +109,14 @@ async def search_orders(
         stmt = stmt.where(OrderHistory.id < starting_after)
     rows = (await session.execute(stmt)).all()
     return [FoundOrder(order, incoming, last4) for order, incoming, last4 in rows]
+
+
+async def found_orders(session: AsyncSession, order_ids: list[int]) -> dict[int, FoundOrder]:
+    """The given orders with their incoming order and requisite tail, by id (one query)."""
+    if not order_ids:
+        return {}
+    rows = (await session.execute(_search_statement(OrderSearch()).where(OrderHistory.id.in_(order_ids)))).all()
+    return {order.id: FoundOrder(order, incoming, last4) for order, incoming, last4 in rows}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -202,13 +211,8 @@ async def reject_review(
     """Refused by a person: the order ends rejected, a pay-out's frozen funds go back to the store."""
     comment = _comment(comment)
     incoming = await _reviewed(session, incoming_id)
-    incoming.status = "rejected"
-    incoming.failure_reason = "rejected after fraud review"
     await log_action(
         session, actor, "fraud.review_reject", Target.of("incoming_order", incoming_id), {"comment": comment}, ip=ip
     )
-    if incoming.direction == "payout":
-        await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming_id))
-    if incoming.callback_url:
-        await callbacks.record_event(session, incoming_id)
+    await reject_incoming(session, incoming, "rejected after fraud review")
     return incoming

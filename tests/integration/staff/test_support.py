@@ -94,6 +94,8 @@ async def test_dispute_resolved_complete_settles_with_evidence(world: World, cli
     assert row["order"]["id"] == order.id
     assert row["dispute"]["overdue"] is False
     assert row["dispute"]["reason"] == "customer has a bank statement"
+    assert row["order"]["merchant_order_id"] == "d"
+    assert row["order"]["requisite_last4"]
 
     # completing needs evidence on file, and a comment
     no_evidence = await client.post(

@@ -116,10 +116,16 @@ async def dispute_queue(
         rows = await disputes.queue(
             session, priority=priority, overdue_only=overdue_only, starting_after=starting_after, limit=limit + 1
         )
+        found = await support.found_orders(session, [r.order.id for r in rows[:limit]])
         data = [
             QueuedDisputeBody(
                 dispute_body(r.order.id, r.dispute),
-                order_body(r.order, None, None, await fiat_decimals(session, r.order.currency)),
+                order_body(
+                    r.order,
+                    found[r.order.id].incoming,
+                    found[r.order.id].requisite_last4,
+                    await fiat_decimals(session, r.order.currency),
+                ),
             )
             for r in rows[:limit]
         ]
