@@ -88,3 +88,21 @@ async def test_a_failing_after_commit_callback_does_not_undo_the_commit(
         session.add(Role(id=1, code="admin", name="Admin"))
         on_commit(session, explode)
     assert await _role_count(session_factory) == 1
+
+
+async def test_an_idle_pooled_connection_that_died_is_replaced(resources: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ping per checkout, but one that sat idle is checked first: a server restart costs no request."""
+    from jivapay.adapters.db import engine as engine_module
+
+    engine = engine_module.create_engine(resources.settings, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with resources.engine.connect() as other:  # the server drops the pooled connection
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
+        async with engine.connect() as connection:
+            fresh = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert fresh != pid
+    finally:
+        await engine.dispose()
