@@ -140,7 +140,31 @@ def _apply_and_record_sql(arity: int) -> RawStatement:
     )
 
 
+def _ensure_accounts_sql(arity: int) -> RawStatement:
+    rows = ", ".join(
+        f"(CAST(:owner_type{n} AS varchar), CAST(:owner_id{n} AS bigint), CAST(:currency{n} AS varchar), "
+        f"CAST(:kind{n} AS varchar), CAST(:label{n} AS varchar))"
+        for n in range(arity)
+    )
+    return RawStatement(
+        f"""
+        WITH k(owner_type, owner_id, currency, kind, label) AS (
+            SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL
+        ), created AS (
+            INSERT INTO accounts (owner_type, owner_id, currency, kind, label)
+            SELECT * FROM k ON CONFLICT DO NOTHING
+            RETURNING id, owner_type, owner_id, currency, kind, label
+        )
+        SELECT * FROM created
+        UNION ALL
+        SELECT a.id, a.owner_type, a.owner_id, a.currency, a.kind, a.label
+        FROM accounts a JOIN k USING (owner_type, owner_id, currency, kind, label)
+        """  # noqa: S608 - placeholders only
+    )
+
+
 _LOCK_ACCOUNTS_BY_ARITY = {n: _lock_accounts_sql(n) for n in ARITIES}
+_ENSURE_ACCOUNTS_BY_ARITY = {n: _ensure_accounts_sql(n) for n in ARITIES}
 _APPLY_AND_RECORD_BY_ARITY = {n: _apply_and_record_sql(n) for n in ARITIES}
 
 # account identities never change once committed: cache their ids per process
@@ -177,7 +201,16 @@ class LedgerRepository:
                 "kind": [k.kind for k in missing],
                 "label": [k.label for k in missing],
             }
-            rows = await raw.fetch(self.session, _ENSURE_ACCOUNTS, params)
+            arity = _arity(len(missing))
+            if arity is None:
+                rows = await raw.fetch(self.session, _ENSURE_ACCOUNTS, params)
+            else:  # padding rows are all NULL and filtered out
+                padded: dict[str, Any] = {}
+                for n in range(arity):
+                    key = missing[n] if n < len(missing) else None
+                    for field in ("owner_type", "owner_id", "currency", "kind", "label"):
+                        padded[f"{field}{n}"] = getattr(key, field) if key else None
+                rows = await raw.fetch(self.session, _ENSURE_ACCOUNTS_BY_ARITY[arity], padded)
             fresh = {AccountKey(*tuple(row)[1:]): row[0] for row in rows}
             if len(fresh) < len(missing):
                 # inserted by a transaction that committed after this statement's snapshot
