@@ -198,8 +198,8 @@ def _sla_table(value: Any) -> str | None:
 def _retry_schedule(value: Any) -> str | None:
     if not isinstance(value, list) or not 1 <= len(value) <= 30:
         return "must be a JSON list of 1-30 delays in seconds"
-    if not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 604_800 for s in value):
-        return "delays are whole seconds from 1 to 604800 (a week)"
+    if not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 604_800 for s in value):
+        return "delays are whole seconds from 0 to 604800 (a week)"
     return None
 
 
