@@ -124,7 +124,7 @@ async def client(resources: Any) -> AsyncIterator[Any]:
         for key, value in GENEROUS_LIMITS.items():
             await set_config(session, key, value, actor=Actor.system("tests"))
 
-    async with AsyncTestClient(app=create_asgi_app(own_resources=False)) as test_client:  # type: ignore[arg-type]
+    async with AsyncTestClient(app=create_asgi_app()) as test_client:  # type: ignore[arg-type]
         yield test_client
 
 

@@ -23,18 +23,18 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def create_asgi_app(settings: Settings | None = None, *, own_resources: bool = True) -> ASGIApp:
+def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     """What uvicorn serves: the app inside the request-context middleware.
 
     Litestar runs its own middleware only for matched routes; wrapping the whole app gives
     every response (a 404 for an unknown path included) a request id and an access log line.
     """
-    return RequestContextMiddleware(RateLimitMiddleware(create_app(settings, own_resources=own_resources)))
+    return RequestContextMiddleware(RateLimitMiddleware(create_app(settings)))
 
 
-def create_app(settings: Settings | None = None, *, own_resources: bool = True) -> Litestar:
-    """``own_resources``: close this loop's engine and Redis on shutdown (off when a test
-    harness shares them across many app instances)."""
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The API. On shutdown it closes the engine and Redis client of the loop it ran on (a test
+    client runs the app on a loop of its own, so nothing is left open after each test)."""
     settings = settings or get_settings()
     prometheus = PrometheusConfig(
         app_name="jivapay",
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, own_resources: bool = True) 
         logging_config=None,  # ours (jivapay.logs), not Litestar's default handlers
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[on_startup],
-        on_shutdown=[close_resources] if own_resources else [],
+        on_shutdown=[close_resources],
         openapi_config=OpenAPIConfig(
             title="JivaPay API",
             version=jivapay.__version__,
