@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,17 +102,22 @@ def _check_rate(rate: Decimal) -> Decimal:
     return rate
 
 
-async def _set_commission(
+CommissionOwner = Literal["store", "trader"]
+
+
+async def set_commission(
     session: AsyncSession,
     actor: Actor,
     *,
-    owner: str,
+    owner: CommissionOwner,
     owner_id: int,
     direction: str,
     rate: Decimal,
-    payment_method_id: int | None,
-    ip: str | None,
+    payment_method_id: int | None = None,
+    ip: str | None = None,
 ) -> None:
+    """Set the rate a store pays (``owner="store"``) or a trader earns (``owner="trader"``) for
+    a direction, optionally for one payment method; audited."""
     _check_direction(direction)
     repo = CommissionRepository(session)
     setter = repo.set_store_rate if owner == "store" else repo.set_trader_rate
@@ -122,50 +128,6 @@ async def _set_commission(
         f"commission.{owner}.set",
         Target.of("store" if owner == "store" else "user", owner_id),
         {"direction": direction, "payment_method_id": payment_method_id, "rate": str(rate)},
-        ip=ip,
-    )
-
-
-async def set_store_commission(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    store_id: int,
-    direction: str,
-    rate: Decimal,
-    payment_method_id: int | None = None,
-    ip: str | None = None,
-) -> None:
-    await _set_commission(
-        session,
-        actor,
-        owner="store",
-        owner_id=store_id,
-        direction=direction,
-        rate=rate,
-        payment_method_id=payment_method_id,
-        ip=ip,
-    )
-
-
-async def set_trader_commission(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    trader_id: int,
-    direction: str,
-    rate: Decimal,
-    payment_method_id: int | None = None,
-    ip: str | None = None,
-) -> None:
-    await _set_commission(
-        session,
-        actor,
-        owner="trader",
-        owner_id=trader_id,
-        direction=direction,
-        rate=rate,
-        payment_method_id=payment_method_id,
         ip=ip,
     )
 

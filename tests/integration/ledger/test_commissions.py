@@ -13,8 +13,7 @@ from jivapay.services.commissions import (
     _rate,
     calculate_commissions,
     commission_rates,
-    set_store_commission,
-    set_trader_commission,
+    set_commission,
 )
 from tests.factories import make_store, make_user
 
@@ -37,11 +36,19 @@ async def test_defaults_then_owner_then_payment_method(
             Decimal("0.03"),
         )
     async with atomic(session_factory) as session:
-        await set_store_commission(session, ADMIN, store_id=store_id, direction="payin", rate=Decimal("0.06"))
-        await set_store_commission(
-            session, ADMIN, store_id=store_id, direction="payin", rate=Decimal("0.07"), payment_method_id=2
+        await set_commission(session, ADMIN, owner="store", owner_id=store_id, direction="payin", rate=Decimal("0.06"))
+        await set_commission(
+            session,
+            ADMIN,
+            owner="store",
+            owner_id=store_id,
+            direction="payin",
+            rate=Decimal("0.07"),
+            payment_method_id=2,
         )
-        await set_trader_commission(session, ADMIN, trader_id=trader_id, direction="payin", rate=Decimal("0.025"))
+        await set_commission(
+            session, ADMIN, owner="trader", owner_id=trader_id, direction="payin", rate=Decimal("0.025")
+        )
     async with session_factory() as session:
         assert await commission_rates(session, direction="payin", store_id=store_id, trader_id=trader_id) == (
             Decimal("0.06"),
@@ -54,7 +61,7 @@ async def test_defaults_then_owner_then_payment_method(
             session, direction="payin", store_id=store_id, trader_id=trader_id, payment_method_id=1
         ) == (Decimal("0.06"), Decimal("0.025"))
     async with atomic(session_factory) as session:  # setting again replaces
-        await set_store_commission(session, ADMIN, store_id=store_id, direction="payin", rate=Decimal("0.055"))
+        await set_commission(session, ADMIN, owner="store", owner_id=store_id, direction="payin", rate=Decimal("0.055"))
     async with session_factory() as session:
         rates = await commission_rates(session, direction="payin", store_id=store_id, trader_id=trader_id)
         assert rates[0] == Decimal("0.055")
@@ -81,7 +88,9 @@ async def test_store_commission_below_the_traders_is_a_configuration_error(
 ) -> None:
     trader_id, store_id = await _parties(session_factory)
     async with atomic(session_factory) as session:
-        await set_trader_commission(session, ADMIN, trader_id=trader_id, direction="payout", rate=Decimal("0.5"))
+        await set_commission(
+            session, ADMIN, owner="trader", owner_id=trader_id, direction="payout", rate=Decimal("0.5")
+        )
     async with session_factory() as session:
         with pytest.raises(ConfigurationError):
             await calculate_commissions(
@@ -102,7 +111,9 @@ async def test_bad_rates_are_refused(
     _, store_id = await _parties(session_factory)
     with pytest.raises(ValidationFailed):
         async with atomic(session_factory) as session:
-            await set_store_commission(session, ADMIN, store_id=store_id, direction="payin", rate=rate)
+            await set_commission(session, ADMIN, owner="store", owner_id=store_id, direction="payin", rate=rate)
     with pytest.raises(ValidationFailed):
         async with atomic(session_factory) as session:
-            await set_store_commission(session, ADMIN, store_id=store_id, direction="sideways", rate=Decimal("0.1"))
+            await set_commission(
+                session, ADMIN, owner="store", owner_id=store_id, direction="sideways", rate=Decimal("0.1")
+            )

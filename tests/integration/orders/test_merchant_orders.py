@@ -133,7 +133,7 @@ async def test_list_filter_totals_pages_detail_dispute_and_csv(world: World, cli
 async def test_store_update_pause_and_commissions(world: World, client: Any) -> None:
     from decimal import Decimal
 
-    from jivapay.services.commissions import set_store_commission
+    from jivapay.services.commissions import set_commission
 
     api, cabinet = await _setup(world, client)
     renamed = await client.patch(f"/merchant/stores/{world.store_id}", json={"name": "  New name "}, headers=cabinet)
@@ -145,8 +145,13 @@ async def test_store_update_pause_and_commissions(world: World, client: Any) -> 
     await client.patch(f"/merchant/stores/{world.store_id}", json={"is_active": True}, headers=cabinet)
     assert (await client.get("/gateway/store", headers=api)).status_code == 200
     async with atomic(world.session_factory) as session:
-        await set_store_commission(
-            session, Actor.system("admin"), store_id=world.store_id, direction="payin", rate=Decimal("0.04")
+        await set_commission(
+            session,
+            Actor.system("admin"),
+            owner="store",
+            owner_id=world.store_id,
+            direction="payin",
+            rate=Decimal("0.04"),
         )
     rates = (await client.get(f"/merchant/stores/{world.store_id}/commissions", headers=cabinet)).json()
     assert {(r["direction"], r["rate"], r["default"]) for r in rates} == {

@@ -38,13 +38,9 @@ SHARED_OWNER_TYPES = ("platform", "external", "adjustment")
 # The hot statements are prebuilt text: building Core statements per call costs more CPU than
 # PostgreSQL spends running them.
 # creates what is missing and returns every id in one round trip
-_ENSURE_ACCOUNTS = RawStatement(
-    """
-    WITH k AS (
-        SELECT * FROM unnest(CAST(:owner_type AS varchar[]), CAST(:owner_id AS bigint[]),
-                             CAST(:currency AS varchar[]), CAST(:kind AS varchar[]), CAST(:label AS varchar[]))
-               AS t(owner_type, owner_id, currency, kind, label)
-    ), created AS (
+# after a CTE ``k`` of the wanted keys: insert the missing ones, return all with their ids
+_ENSURE_FROM_KEYS = """
+    , created AS (
         INSERT INTO accounts (owner_type, owner_id, currency, kind, label)
         SELECT * FROM k ON CONFLICT DO NOTHING
         RETURNING id, owner_type, owner_id, currency, kind, label
@@ -53,7 +49,16 @@ _ENSURE_ACCOUNTS = RawStatement(
     UNION ALL
     SELECT a.id, a.owner_type, a.owner_id, a.currency, a.kind, a.label
     FROM accounts a JOIN k USING (owner_type, owner_id, currency, kind, label)
+"""
+_ENSURE_ACCOUNTS = RawStatement(
     """
+    WITH k AS (
+        SELECT * FROM unnest(CAST(:owner_type AS varchar[]), CAST(:owner_id AS bigint[]),
+                             CAST(:currency AS varchar[]), CAST(:kind AS varchar[]), CAST(:label AS varchar[]))
+               AS t(owner_type, owner_id, currency, kind, label)
+    )
+    """  # noqa: S608 - constants only
+    + _ENSURE_FROM_KEYS
 )
 _FIND_ACCOUNTS = RawStatement(
     """
@@ -150,16 +155,9 @@ def _ensure_accounts_sql(arity: int) -> RawStatement:
         f"""
         WITH k(owner_type, owner_id, currency, kind, label) AS (
             SELECT * FROM (VALUES {rows}) AS v WHERE v.column1 IS NOT NULL
-        ), created AS (
-            INSERT INTO accounts (owner_type, owner_id, currency, kind, label)
-            SELECT * FROM k ON CONFLICT DO NOTHING
-            RETURNING id, owner_type, owner_id, currency, kind, label
         )
-        SELECT * FROM created
-        UNION ALL
-        SELECT a.id, a.owner_type, a.owner_id, a.currency, a.kind, a.label
-        FROM accounts a JOIN k USING (owner_type, owner_id, currency, kind, label)
         """  # noqa: S608 - placeholders only
+        + _ENSURE_FROM_KEYS
     )
 
 

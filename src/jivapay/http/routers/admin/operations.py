@@ -21,6 +21,7 @@ from jivapay.http.guards import require_permission
 from jivapay.http.routers.staff_orders import order_handlers
 from jivapay.services import audit_view, commissions, fraud
 from jivapay.services import config as config_service
+from jivapay.services.commissions import CommissionOwner
 
 FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
 SETTINGS = [require_permission(AdminPermission.MANAGE_SETTINGS)]
@@ -190,7 +191,7 @@ def _rate(raw: str) -> Decimal:
         raise ValidationFailed("rate must be a decimal string", field="rate") from None
 
 
-async def _owner_exists(session: Any, owner: str, owner_id: int) -> None:
+async def _owner_exists(session: Any, owner: CommissionOwner, owner_id: int) -> None:
     if owner == "store":
         if await session.get(Store, owner_id) is None:
             raise NotFound("Store not found", store_id=owner_id)
@@ -202,6 +203,27 @@ async def _owner_exists(session: Any, owner: str, owner_id: int) -> None:
 
 def _rows(table: list[tuple[str, int | None, Decimal, bool]]) -> list[CommissionRow]:
     return [CommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
+
+
+async def _set_commission(
+    request: Request[Any, Any, Any], owner: CommissionOwner, owner_id: int, data: CommissionWrite
+) -> list[CommissionRow]:
+    """Set one rate of a store or a trader; the owner's whole table after it."""
+    async with transaction("admin.commissions") as session:
+        await _owner_exists(session, owner, owner_id)
+        await commissions.set_commission(
+            session,
+            current_principal(request).actor,
+            owner=owner,
+            owner_id=owner_id,
+            direction=data.direction,
+            rate=_rate(data.rate),
+            payment_method_id=data.payment_method_id,
+            ip=client_ip(request),
+        )
+        if owner == "store":
+            return _rows(await commissions.store_commission_table(session, owner_id))
+        return _rows(await commissions.trader_commission_table(session, owner_id))
 
 
 @get("/stores/{store_id:int}/commissions", operation_id="admin_store_commissions", tags=["admin"], guards=FINANCES)
@@ -222,18 +244,7 @@ async def store_commissions(store_id: int) -> list[CommissionRow]:
 async def set_store_commission(
     request: Request[Any, Any, Any], store_id: int, data: CommissionWrite
 ) -> list[CommissionRow]:
-    async with transaction("admin.commissions") as session:
-        await _owner_exists(session, "store", store_id)
-        await commissions.set_store_commission(
-            session,
-            current_principal(request).actor,
-            store_id=store_id,
-            direction=data.direction,
-            rate=_rate(data.rate),
-            payment_method_id=data.payment_method_id,
-            ip=client_ip(request),
-        )
-        return _rows(await commissions.store_commission_table(session, store_id))
+    return await _set_commission(request, "store", store_id, data)
 
 
 @get("/traders/{trader_id:int}/commissions", operation_id="admin_trader_commissions", tags=["admin"], guards=FINANCES)
@@ -253,18 +264,7 @@ async def trader_commissions(trader_id: int) -> list[CommissionRow]:
 async def set_trader_commission(
     request: Request[Any, Any, Any], trader_id: int, data: CommissionWrite
 ) -> list[CommissionRow]:
-    async with transaction("admin.commissions") as session:
-        await _owner_exists(session, "trader", trader_id)
-        await commissions.set_trader_commission(
-            session,
-            current_principal(request).actor,
-            trader_id=trader_id,
-            direction=data.direction,
-            rate=_rate(data.rate),
-            payment_method_id=data.payment_method_id,
-            ip=client_ip(request),
-        )
-        return _rows(await commissions.trader_commission_table(session, trader_id))
+    return await _set_commission(request, "trader", trader_id, data)
 
 
 # --- the audit log --------------------------------------------------------------------------
