@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.services import ServiceHarness
 
-from bench.common import percentile, run_in_processes, use_harness
+from bench.common import emit_result, percentile, run_in_processes, use_harness
 
 TRADERS = STORES = 10
 
@@ -108,7 +108,7 @@ def _worker_main(clients: int, ids: list[int]) -> None:
         await close_resources()
         return {"latencies": latencies, "started": started, "finished": started + elapsed}
 
-    print(json.dumps(asyncio.run(run())))
+    emit_result(asyncio.run(run()))
 
 
 async def _settle_all(ids: list[int], clients: int) -> tuple[float, list[float]]:
