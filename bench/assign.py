@@ -6,7 +6,12 @@ incoming pay-ins with 8 concurrent clients (in 2 processes, like the worker) thr
 the same server. Selection p99 is measured with 10k and with 1M history rows: selection
 reads per-requisite counters, never the history, so the two should be within 1.2×.
 
-    uv run python bench/assign.py [--traders 10000] [--history 1000000] [--orders 2000]
+The history comes with the per-requisite daily usage counters it implies, as in a live system.
+Before the measured orders, a warm-up batch is assigned and the tables it changed are analyzed:
+autovacuum does that within a minute in a live system (revision 0012 makes it prompt), and a
+plan cached while the open-amounts table was empty scans that table whole once it has grown.
+
+    uv run python bench/assign.py [--traders 10000] [--history 1000000] [--orders 2000] [--warmup 500]
 
 Uses JIVAPAY_TEST_DATABASE_URL / JIVAPAY_TEST_REDIS_URL when set, embedded servers otherwise.
 The last line is one JSON object: metric, value, unit, baseline, ratio.
@@ -26,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.services import ServiceHarness
 
-from bench.common import percentile, run_in_processes, use_harness
+from bench.common import emit_result, percentile, run_in_processes, use_harness
 from bench.ledger import _pgbench
 
 REQUISITES_PER_TRADER = 10
@@ -97,6 +102,15 @@ async def _add_history(rows: int) -> None:
                 f"now() - (g % 90) * interval '1 day' FROM generate_series(1, {rows}) g"
             )
         )
+        # the counters the history implies (every assignment counts itself there)
+        await session.execute(text("TRUNCATE requisite_daily_usage"))
+        await session.execute(
+            text(
+                "INSERT INTO requisite_daily_usage (requisite_id, day, turnover, orders) "
+                "SELECT requisite_id, (created_at AT TIME ZONE 'UTC')::date, sum(amount), count(*) "
+                "FROM order_history GROUP BY 1, 2"
+            )
+        )
     await _vacuum()
     await close_resources()
 
@@ -112,6 +126,48 @@ async def _vacuum() -> None:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.execute(text("VACUUM ANALYZE"))
         await autocommit.execute(text("CHECKPOINT"))
+
+
+async def _analyze() -> None:
+    """What autovacuum does within a minute of a table's growth in a live system."""
+    from sqlalchemy import text
+
+    from jivapay.adapters.resources import close_resources, get_resources
+
+    async with get_resources().engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("ANALYZE requisite_open_amounts, requisite_daily_usage, requisites"))
+    await close_resources()
+
+
+async def _explain_selection() -> str:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of the selection statement as a worker runs it (rolled back)."""
+    import copy
+    import datetime as dt
+
+    from jivapay.adapters.db import raw
+    from jivapay.adapters.db.repositories.selection import _FIND
+    from jivapay.adapters.resources import close_resources, get_resources
+
+    today = dt.datetime.now(dt.UTC).date()
+    params = {
+        "direction": "payin",
+        "currency": "RUB",
+        "payment_method_id": 1,
+        "bank_id": None,
+        "amount": 100_000,
+        "collateral": 10**6,
+        "today": today,
+        "month_start": today.replace(day=1),
+        "exclude": [],
+    }
+    explain = copy.copy(_FIND)  # the same parameters
+    explain.sql = "EXPLAIN (ANALYZE, BUFFERS) " + _FIND.sql
+    async with get_resources().session_factory() as session, session.begin():
+        rows = await raw.fetch(session, explain, params)
+        await session.rollback()
+    await close_resources()
+    return "\n".join(row[0] for row in rows)
 
 
 async def _selection_p99(samples: int, warmup: int = 200) -> float:
@@ -200,7 +256,7 @@ def _worker_main(clients: int, ids: list[int]) -> None:
     from jivapay.eventloop import use_uvloop
 
     use_uvloop()  # as the worker does
-    print(json.dumps(asyncio.run(run())))
+    emit_result(asyncio.run(run()))
 
 
 def main() -> None:
@@ -208,6 +264,8 @@ def main() -> None:
     parser.add_argument("--traders", type=int, default=10_000)
     parser.add_argument("--history", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=2_000)
+    parser.add_argument("--explain", action="store_true", help="print the selection's plan after the run")
+    parser.add_argument("--warmup", type=int, default=500, help="orders assigned before the measured ones")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--pgbench-seconds", type=int, default=15)
@@ -233,12 +291,16 @@ def main() -> None:
         asyncio.run(_add_history(args.history - 10_000))
         p99_large = asyncio.run(_selection_p99(1000))
         seeded = time.perf_counter() - seed_started
-        ids = asyncio.run(_make_incoming(args.orders))
-        elapsed, latencies, results = run_in_processes(__file__, ids, args.clients, args.processes)
+        ids = asyncio.run(_make_incoming(args.warmup + args.orders))
+        if args.warmup:
+            run_in_processes(__file__, ids[: args.warmup], args.clients, args.processes)
+            asyncio.run(_analyze())
+        elapsed, latencies, results = run_in_processes(__file__, ids[args.warmup :], args.clients, args.processes)
         statuses: dict[str, int] = {}
         for result in results:
             for status, count in result["statuses"].items():
                 statuses[status] = statuses.get(status, 0) + count
+        plan = asyncio.run(_explain_selection()) if args.explain else ""
         tps = _pgbench(harness, args.clients, args.pgbench_seconds)
     finally:
         harness.stop()
@@ -246,8 +308,8 @@ def main() -> None:
     rate = len(latencies) / elapsed
     print(
         f"{args.traders} traders, {args.traders * REQUISITES_PER_TRADER} requisites, {args.history} history rows "
-        f"(seeded in {seeded:.0f} s); {args.orders} incoming pay-ins, {args.clients} clients in "
-        f"{args.processes} processes; outcomes {statuses}"
+        f"(seeded in {seeded:.0f} s); {args.orders} incoming pay-ins after {args.warmup} warm-up ones, "
+        f"{args.clients} clients in {args.processes} processes; outcomes {statuses}"
     )
     print(
         f"assignments: {rate:.1f}/s (p50 {statistics.median(latencies) * 1000:.1f} ms, "
@@ -257,6 +319,8 @@ def main() -> None:
         f"selection p99: {p99_small * 1000:.2f} ms at 10k history rows, {p99_large * 1000:.2f} ms at "
         f"{args.history} ({p99_large / p99_small:.2f}x; target within 1.2x)"
     )
+    if plan:
+        print(f"selection plan after the run:\n{plan}")
     print(f"pgbench tpcb-like, {args.clients} clients, same server: {tps:.1f} tps")
     print(
         json.dumps(

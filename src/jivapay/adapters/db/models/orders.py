@@ -88,6 +88,9 @@ class RequisiteOpenAmount(Base):
     """An open pay-in's exact amount on a requisite: two open pay-ins never share one."""
 
     __tablename__ = "requisite_open_amounts"
+    # the selection asks "which requisites hold this amount?"; PostgreSQL answers it for all
+    # candidates at once (a hashed subplan), which without this index reads every open amount
+    __table_args__ = (Index("ix_requisite_open_amounts_amount", "amount"),)
 
     requisite_id: Mapped[int] = mapped_column(ForeignKey("requisites.id"), primary_key=True)
     amount: Mapped[int] = mapped_column(BigInteger, primary_key=True)
