@@ -14,7 +14,6 @@ import logging
 import time
 from typing import Any, TypeVar
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.repositories.config import ConfigurationRepository
@@ -143,8 +142,8 @@ async def set_config(
     raw = serialize_value(value, value_type, key=key)
     check_meaning(key, value_type, parse_value(raw, value_type, key=key))
     # writes of one key queue here, so a read-modify-write (a blocklist) never loses a change
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
     repo = ConfigurationRepository(session)
+    await repo.lock_key(key)
     previous = await repo.get(key)
     if description is None:
         description = previous.description if previous else (definition.description if definition else "")

@@ -6,10 +6,10 @@ import ipaddress
 import logging
 from decimal import Decimal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import IncomingOrder
+from jivapay.adapters.db.repositories.config import ConfigurationRepository
 from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.adapters.notifications import report_critical_error
@@ -153,7 +153,7 @@ async def change_blocklist(
     is lost. Takes effect for the next order (the configuration cache is dropped on commit)."""
     key = _blocklist_key(kind)
     value = normalize_blocklist_value(kind, value)
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    await ConfigurationRepository(session).lock_key(key)
     current = [str(v) for v in await read_config(session, key, list)]
     if add and value in current:
         return sorted(current)

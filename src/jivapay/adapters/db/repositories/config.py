@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +12,11 @@ from jivapay.adapters.db.models import ConfigurationSetting
 class ConfigurationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def lock_key(self, key: str) -> None:
+        """Queue this transaction behind any other writing ``key`` (an advisory lock held to the
+        end of the transaction), so a read-modify-write of one setting never loses a change."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
     async def get(self, key: str) -> ConfigurationSetting | None:
         return await self.session.get(ConfigurationSetting, key)

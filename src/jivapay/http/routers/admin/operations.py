@@ -12,9 +12,8 @@ from litestar import Request, delete, get, post, put
 from litestar.params import Parameter, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from jivapay.adapters.db.models import Store, User
-from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.errors import ValidationFailed
+from jivapay.domain.identity import AdminPermission
 from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
@@ -191,16 +190,6 @@ def _rate(raw: str) -> Decimal:
         raise ValidationFailed("rate must be a decimal string", field="rate") from None
 
 
-async def _owner_exists(session: Any, owner: CommissionOwner, owner_id: int) -> None:
-    if owner == "store":
-        if await session.get(Store, owner_id) is None:
-            raise NotFound("Store not found", store_id=owner_id)
-    else:
-        user = await session.get(User, owner_id)
-        if user is None or user.role != Role.TRADER.value:
-            raise NotFound("Trader not found", trader_id=owner_id)
-
-
 def _rows(table: list[tuple[str, int | None, Decimal, bool]]) -> list[CommissionRow]:
     return [CommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
 
@@ -210,7 +199,7 @@ async def _set_commission(
 ) -> list[CommissionRow]:
     """Set one rate of a store or a trader; the owner's whole table after it."""
     async with transaction("admin.commissions") as session:
-        await _owner_exists(session, owner, owner_id)
+        await commissions.check_owner(session, owner, owner_id)
         await commissions.set_commission(
             session,
             current_principal(request).actor,
@@ -229,7 +218,7 @@ async def _set_commission(
 @get("/stores/{store_id:int}/commissions", operation_id="admin_store_commissions", tags=["admin"], guards=FINANCES)
 async def store_commissions(store_id: int) -> list[CommissionRow]:
     async with transaction("admin.commissions") as session:
-        await _owner_exists(session, "store", store_id)
+        await commissions.check_owner(session, "store", store_id)
         return _rows(await commissions.store_commission_table(session, store_id))
 
 
@@ -250,7 +239,7 @@ async def set_store_commission(
 @get("/traders/{trader_id:int}/commissions", operation_id="admin_trader_commissions", tags=["admin"], guards=FINANCES)
 async def trader_commissions(trader_id: int) -> list[CommissionRow]:
     async with transaction("admin.commissions") as session:
-        await _owner_exists(session, "trader", trader_id)
+        await commissions.check_owner(session, "trader", trader_id)
         return _rows(await commissions.trader_commission_table(session, trader_id))
 
 
