@@ -14,14 +14,11 @@ import dataclasses
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import RollupWatermark
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.repositories.stats import GroupColumn, StatsRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
 
@@ -30,65 +27,9 @@ WATERMARK = "order_daily_stats"
 #: it carry an older timestamp: every refresh looks this far back past the watermark
 OVERLAP = dt.timedelta(minutes=5)
 MAX_RANGE_DAYS = 366
-#: pg_advisory_xact_lock key of the rollup refresh (any constant no other lock uses)
-_REFRESH_LOCK = 0x4A495641_53544154  # "JIVASTAT"
 _CONVERSION_PLACES = Decimal("0.0001")
-
-# One row per rollup key: assigned orders, outcomes, completed turnover, settled profit and
-# the seconds from creation to completion. ``{days_join}`` or ``{days_where}`` picks the days.
-_ROLLUP_SELECT = """
-SELECT (o.created_at AT TIME ZONE 'UTC')::date,
-       o.store_id, o.trader_id, coalesce(o.payment_method_id, 0), o.direction, o.currency,
-       count(*),
-       count(*) FILTER (WHERE o.status = 'completed'),
-       count(*) FILTER (WHERE o.status IN ('canceled', 'expired', 'declined')),
-       count(*) FILTER (WHERE o.status = 'disputed' OR d.order_id IS NOT NULL),
-       coalesce(sum(o.amount) FILTER (WHERE o.status = 'completed'), 0),
-       coalesce(sum(s.platform_profit), 0),
-       coalesce(sum(floor(extract(epoch FROM o.completed_at - o.created_at)))
-                FILTER (WHERE o.status = 'completed' AND o.completed_at IS NOT NULL), 0)
-FROM order_history o {days_join}
-LEFT JOIN order_settlements s ON s.order_id = o.id
-LEFT JOIN order_disputes d ON d.order_id = o.id
-{days_where}
-GROUP BY 1, 2, 3, 4, 5, 6
-"""
-_ROLLUP_INSERT = (
-    "INSERT INTO order_daily_stats (day, store_id, trader_id, payment_method_id, direction, currency, orders, "
-    "completed, canceled, disputed, turnover, platform_profit, confirm_seconds)"
-)
-# The creation days of orders touched since :since (updated, settled, disputed or resolved).
-_CHANGED_DAYS = text(
-    """
-    SELECT DISTINCT (o.created_at AT TIME ZONE 'UTC')::date AS day
-    FROM order_history o
-    WHERE o.id IN (
-        SELECT id FROM order_history WHERE updated_at > :since
-        UNION SELECT order_id FROM order_settlements WHERE created_at > :since
-        UNION SELECT order_id FROM order_disputes WHERE opened_at > :since OR resolved_at > :since
-    )
-    ORDER BY day
-    """
-)
 #: up to this many changed days are read day by day through an index; more, in one pass
 INDEXED_DAYS = 14
-# ``_ROLLUP_SELECT`` for every order, for the orders created on :days (UTC) day by day — the
-# (store_id, created_at) index walked once per store and day, as there is no index on created_at
-# alone, so a refresh of today reads today's orders — or for :days in one pass over the history.
-_ALL_DAYS = {"days_join": "", "days_where": ""}
-_FEW_DAYS = {
-    "days_join": """
-JOIN unnest(CAST(:days AS date[])) AS changed(day)
-  ON o.store_id = ANY(ARRAY(SELECT id FROM stores))
- AND o.created_at >= changed.day::timestamp AT TIME ZONE 'UTC'
- AND o.created_at < (changed.day + 1)::timestamp AT TIME ZONE 'UTC'
-""",
-    "days_where": "",
-}
-_MANY_DAYS = {
-    "days_join": "",
-    "days_where": "WHERE (o.created_at AT TIME ZONE 'UTC')::date = ANY(CAST(:days AS date[]))",
-}
 
 
 class StatsGroup(enum.StrEnum):
@@ -98,7 +39,7 @@ class StatsGroup(enum.StrEnum):
     PAYMENT_METHOD = "payment_method"
 
 
-_GROUP_COLUMNS = {
+_GROUP_COLUMNS: dict[StatsGroup, GroupColumn] = {
     StatsGroup.DAY: "day",
     StatsGroup.STORE: "store_id",
     StatsGroup.TRADER: "trader_id",
@@ -147,34 +88,23 @@ async def refresh_rollups(session: AsyncSession) -> int:
 
     The caller commits. The first refresh (no watermark) rebuilds every day.
     """
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REFRESH_LOCK})
-    started: dt.datetime = (await session.execute(text("SELECT now()"))).scalar_one()
-    watermark = await session.get(RollupWatermark, WATERMARK)
+    repository = StatsRepository(session)
+    await repository.lock_refresh()
+    started = await repository.now()
+    watermark = await repository.watermark(WATERMARK)
     if watermark is None:
-        await session.execute(text("DELETE FROM order_daily_stats"))
-        await session.execute(text(_ROLLUP_INSERT + _ROLLUP_SELECT.format(**_ALL_DAYS)))
-        rebuilt = int((await session.execute(text("SELECT count(DISTINCT day) FROM order_daily_stats"))).scalar_one())
+        rebuilt = await repository.rebuild_all_days()
     else:
-        since = watermark.value - OVERLAP
-        days: list[dt.date] = list((await session.execute(_CHANGED_DAYS, {"since": since})).scalars())
+        days = await repository.changed_days(watermark.value - OVERLAP)
         if days:
-            await session.execute(
-                text("DELETE FROM order_daily_stats WHERE day = ANY(CAST(:days AS date[]))"), {"days": days}
-            )
-            on_days = _FEW_DAYS if len(days) <= INDEXED_DAYS else _MANY_DAYS
-            await session.execute(text(_ROLLUP_INSERT + _ROLLUP_SELECT.format(**on_days)), {"days": days})
+            await repository.rebuild_days(days, day_by_day=len(days) <= INDEXED_DAYS)
         rebuilt = len(days)
-    stmt = insert(RollupWatermark).values(name=WATERMARK, value=started, details={"days_rebuilt": rebuilt})
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[RollupWatermark.name], set_={"value": stmt.excluded.value, "details": stmt.excluded.details}
-        )
-    )
+    await repository.set_watermark(WATERMARK, started, {"days_rebuilt": rebuilt})
     return rebuilt
 
 
 async def refreshed_at(session: AsyncSession) -> dt.datetime | None:
-    watermark = await session.get(RollupWatermark, WATERMARK)
+    watermark = await StatsRepository(session).watermark(WATERMARK)
     return watermark.value if watermark is not None else None
 
 
@@ -226,27 +156,17 @@ async def query_stats(
     column = _GROUP_COLUMNS[_group(group_by)]
     if direction is not None and direction not in ("payin", "payout"):
         raise ValidationFailed("direction is payin or payout", field="direction")
-    filters = ["day BETWEEN :date_from AND :date_to"]
-    params: dict[str, Any] = {"date_from": date_from, "date_to": date_to}
-    for name, value in (
-        ("store_id", store_id),
-        ("trader_id", trader_id),
-        ("payment_method_id", payment_method_id),
-        ("direction", direction),
-        ("currency", currency.upper() if currency else None),
-    ):
-        if value is not None:
-            filters.append(f"{name} = :{name}")
-            params[name] = value
-    rows = await session.execute(
-        text(
-            f"SELECT {column}, currency, sum(orders), sum(completed), sum(canceled), sum(disputed), "  # noqa: S608 - fixed column names
-            f"sum(turnover), sum(platform_profit), sum(confirm_seconds) FROM order_daily_stats "
-            f"WHERE {' AND '.join(filters)} GROUP BY 1, 2 ORDER BY 1, 2"
-        ),
-        params,
+    sums_by_key = await StatsRepository(session).sums(
+        column,
+        date_from=date_from,
+        date_to=date_to,
+        store_id=store_id,
+        trader_id=trader_id,
+        payment_method_id=payment_method_id,
+        direction=direction,
+        currency=currency.upper() if currency else None,
     )
-    grouped = [(key, str(cur), _Sums(*(int(v) for v in values))) for key, cur, *values in rows.all()]
+    grouped = [(key, cur, _Sums(*values)) for key, cur, values in sums_by_key]
     totals: dict[str, _Sums] = {}
     for _, cur, sums in grouped:
         totals.setdefault(cur, _Sums()).add(sums)
