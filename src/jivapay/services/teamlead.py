@@ -9,15 +9,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import TraderProfile
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.adapters.db.repositories.requisites import RequisiteRepository
+from jivapay.adapters.db.repositories.teamlead import TeamleadRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
@@ -26,55 +26,6 @@ from jivapay.services.audit import log_action
 from jivapay.services.stats import check_range, conversion
 
 MAX_TRAFFIC_PRIORITY = 1000
-
-# one statement for the whole team: balances by join, open orders and today's turnover by
-# correlated subqueries over the (trader_id, created_at) index — no query per trader
-_TEAM = text(
-    """
-    SELECT u.id, u.login, u.is_active, tp.in_work, tp.traffic_priority,
-           coalesce(av.balance, 0) AS available, coalesce(fr.balance, 0) AS frozen,
-           (SELECT count(*) FROM order_history o
-             WHERE o.trader_id = u.id AND o.status = ANY(CAST(:open AS varchar[]))) AS open_orders,
-           today.currencies, today.amounts
-    FROM trader_profiles tp
-    JOIN users u ON u.id = tp.user_id
-    LEFT JOIN accounts av ON av.owner_type = 'trader' AND av.owner_id = u.id AND av.currency = :usdt
-                         AND av.kind = 'available' AND av.label = ''
-    LEFT JOIN accounts fr ON fr.owner_type = 'trader' AND fr.owner_id = u.id AND fr.currency = :usdt
-                         AND fr.kind = 'frozen' AND fr.label = ''
-    LEFT JOIN LATERAL (
-        SELECT array_agg(d.currency ORDER BY d.currency) AS currencies,
-               array_agg(d.amount ORDER BY d.currency) AS amounts
-        FROM (SELECT o.currency, sum(o.amount)::bigint AS amount FROM order_history o
-              WHERE o.trader_id = u.id AND o.status = 'completed'
-                AND o.completed_at >= :day_start AND o.completed_at < :day_end
-              GROUP BY o.currency) d
-    ) today ON true
-    WHERE tp.teamlead_id = :teamlead_id AND (CAST(:trader_id AS integer) IS NULL OR tp.user_id = :trader_id)
-    ORDER BY u.id
-    """
-)
-
-# by UTC creation day, direction and currency (the ix_order_history_trader_id_created_at range);
-# an order counts as disputed if it is or has a dispute row (as in the statistics rollups)
-_STATS = text(
-    """
-    SELECT (o.created_at AT TIME ZONE 'UTC')::date AS day, o.direction, o.currency,
-           count(*) AS orders,
-           count(*) FILTER (WHERE o.status = 'completed') AS completed,
-           coalesce(sum(o.amount) FILTER (WHERE o.status = 'completed'), 0)::bigint AS turnover,
-           count(*) FILTER (WHERE o.status = 'completed' AND o.completed_at IS NOT NULL) AS timed,
-           coalesce(sum(floor(EXTRACT(EPOCH FROM o.completed_at - o.created_at)))
-                    FILTER (WHERE o.status = 'completed' AND o.completed_at IS NOT NULL), 0)::bigint AS seconds,
-           count(*) FILTER (
-               WHERE o.status = 'disputed' OR EXISTS (SELECT 1 FROM order_disputes d WHERE d.order_id = o.id)
-           ) AS disputes
-    FROM order_history o
-    WHERE o.trader_id = :trader_id AND o.created_at >= :start AND o.created_at < :end
-    GROUP BY 1, 2, 3
-    ORDER BY 1, 2, 3
-    """
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -134,19 +85,14 @@ async def _amounts(session: AsyncSession, totals: Iterable[tuple[str, int]]) -> 
 
 async def _team_rows(session: AsyncSession, teamlead_id: int, trader_id: int | None) -> list[TeamTrader]:
     today = dt.datetime.now(dt.UTC).date()
-    rows = (
-        await session.execute(
-            _TEAM,
-            {
-                "teamlead_id": teamlead_id,
-                "trader_id": trader_id,
-                "open": sorted(OPEN),
-                "usdt": L.USDT,
-                "day_start": _utc_day(today),
-                "day_end": _utc_day(today + dt.timedelta(days=1)),
-            },
-        )
-    ).all()
+    rows = await TeamleadRepository(session).team(
+        teamlead_id,
+        trader_id,
+        open_statuses=sorted(OPEN),
+        balance_currency=L.USDT,
+        day_start=_utc_day(today),
+        day_end=_utc_day(today + dt.timedelta(days=1)),
+    )
     return [
         TeamTrader(
             id=r.id,
@@ -177,23 +123,14 @@ async def team_trader(session: AsyncSession, teamlead_id: int, trader_id: int) -
 
 async def _team_profile(session: AsyncSession, teamlead_id: int, trader_id: int) -> TraderProfile:
     """The trader's profile, locked; NotFound unless the trader is on this teamlead's team."""
-    stmt = (
-        select(TraderProfile)
-        .where(TraderProfile.user_id == trader_id, TraderProfile.teamlead_id == teamlead_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    profile = (await session.execute(stmt)).scalar_one_or_none()
+    profile = await TeamleadRepository(session).lock_team_profile(teamlead_id, trader_id)
     if profile is None:
         raise NotFound("Trader not found", trader_id=trader_id)
     return profile
 
 
 async def _team_profile_exists(session: AsyncSession, teamlead_id: int, trader_id: int) -> None:
-    stmt = select(TraderProfile.user_id).where(
-        TraderProfile.user_id == trader_id, TraderProfile.teamlead_id == teamlead_id
-    )
-    if (await session.execute(stmt)).scalar_one_or_none() is None:
+    if not await TeamleadRepository(session).on_team(teamlead_id, trader_id):
         raise NotFound("Trader not found", trader_id=trader_id)
 
 
@@ -283,16 +220,9 @@ async def trader_stats(
     direction, and per direction over the range. Days without orders are left out."""
     await _team_profile_exists(session, teamlead_id, trader_id)
     check_range(date_from, date_to)
-    rows: Sequence[Any] = (
-        await session.execute(
-            _STATS,
-            {
-                "trader_id": trader_id,
-                "start": _utc_day(date_from),
-                "end": _utc_day(date_to + dt.timedelta(days=1)),
-            },
-        )
-    ).all()
+    rows = await TeamleadRepository(session).order_stats(
+        trader_id, _utc_day(date_from), _utc_day(date_to + dt.timedelta(days=1))
+    )
     days: dict[tuple[dt.date, str], _Bucket] = {}
     totals: dict[str, _Bucket] = {}
     for row in rows:
