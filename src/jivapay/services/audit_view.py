@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import AuditLogEntry
+from jivapay.adapters.db.repositories.audit_view import AuditViewRepository
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.periods import check_period
 
@@ -37,27 +37,14 @@ async def entries(
     """Newest first (by id); ``starting_after`` is the last id of the previous page."""
     f.check()
     created_from, created_to = check_period(f.created_from, f.created_to, field="from")
-    f = dataclasses.replace(f, created_from=created_from, created_to=created_to)
-    stmt = select(AuditLogEntry).order_by(AuditLogEntry.id.desc()).limit(limit)
-    exact = {
-        AuditLogEntry.actor_type: f.actor_type,
-        AuditLogEntry.actor_id: f.actor_id,
-        AuditLogEntry.target_type: f.target_type,
-        AuditLogEntry.target_id: f.target_id,
-    }
-    for column, value in exact.items():
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if f.action is not None:
-        if f.action.endswith("."):
-            escaped = f.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(AuditLogEntry.action.like(escaped + "%", escape="\\"))
-        else:
-            stmt = stmt.where(AuditLogEntry.action == f.action)
-    if f.created_from is not None:
-        stmt = stmt.where(AuditLogEntry.created_at >= f.created_from)
-    if f.created_to is not None:
-        stmt = stmt.where(AuditLogEntry.created_at < f.created_to)
-    if starting_after is not None:
-        stmt = stmt.where(AuditLogEntry.id < starting_after)
-    return list((await session.scalars(stmt)).all())
+    return await AuditViewRepository(session).entries(
+        actor_type=f.actor_type,
+        actor_id=f.actor_id,
+        action=f.action,
+        target_type=f.target_type,
+        target_id=f.target_id,
+        created_from=created_from,
+        created_to=created_to,
+        starting_after=starting_after,
+        limit=limit,
+    )

@@ -14,11 +14,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import OrderDispute, OrderHistory
 from jivapay.adapters.db.models.staff import DISPUTE_PRIORITIES
+from jivapay.adapters.db.repositories.disputes import DisputeRepository
 from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.domain import ledger as L
@@ -61,7 +61,7 @@ async def open_for(
     priority = await _priority_for(session, order)
     now = dt.datetime.now(dt.UTC)
     deadline = now + dt.timedelta(minutes=await _sla_minutes(session, priority))
-    session.add(
+    await DisputeRepository(session).add(
         OrderDispute(
             order_id=order.id,
             priority=priority,
@@ -72,16 +72,11 @@ async def open_for(
             sla_deadline=deadline,
         )
     )
-    await session.flush()
 
 
 async def close_for(session: AsyncSession, order_id: int, *, outcome: str, actor: Actor, comment: str | None) -> None:
     """The order has left ``disputed`` (by support, an admin or the system): the dispute is resolved."""
-    await session.execute(
-        update(OrderDispute)
-        .where(OrderDispute.order_id == order_id, OrderDispute.resolved_at.is_(None))
-        .values(resolved_at=func.now(), resolution=outcome, resolved_by=str(actor), resolution_comment=comment)
-    )
+    await DisputeRepository(session).resolve_open(order_id, resolution=outcome, resolved_by=str(actor), comment=comment)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -104,34 +99,20 @@ async def queue(
     if priority is not None and priority not in DISPUTE_PRIORITIES:
         raise ValidationFailed("priority is high, normal or low", field="priority")
     now = dt.datetime.now(dt.UTC)
-    stmt = (
-        select(OrderDispute, OrderHistory)
-        .join(OrderHistory, OrderHistory.id == OrderDispute.order_id)
-        .where(OrderDispute.resolved_at.is_(None))
-        .order_by(OrderDispute.sla_deadline, OrderDispute.order_id)
-        .limit(limit)
-    )
-    if priority is not None:
-        stmt = stmt.where(OrderDispute.priority == priority)
-    if overdue_only:
-        stmt = stmt.where(OrderDispute.sla_deadline < now)
+    repository = DisputeRepository(session)
+    last = None
     if starting_after is not None:
-        last = await session.get(OrderDispute, starting_after)
+        last = await repository.find(starting_after)
         if last is None:
             raise ValidationFailed("starting_after is not a dispute", field="starting_after")
-        stmt = stmt.where(
-            (OrderDispute.sla_deadline > last.sla_deadline)
-            | ((OrderDispute.sla_deadline == last.sla_deadline) & (OrderDispute.order_id > last.order_id))
-        )
-    rows = (await session.execute(stmt)).all()
+    rows = await repository.open_queue(
+        priority=priority, overdue_at=now if overdue_only else None, after=last, limit=limit
+    )
     return [QueuedDispute(d, o, d.sla_deadline < now) for d, o in rows]
 
 
 async def get(session: AsyncSession, order_id: int, *, for_update: bool = False) -> OrderDispute:
-    stmt = select(OrderDispute).where(OrderDispute.order_id == order_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    dispute = (await session.execute(stmt)).scalar_one_or_none()
+    dispute = await DisputeRepository(session).get(order_id, for_update=for_update)
     if dispute is None:
         raise NotFound("This order has no dispute", order_id=order_id)
     return dispute

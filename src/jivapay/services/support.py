@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import (
@@ -19,9 +18,10 @@ from jivapay.adapters.db.models import (
     OrderNote,
     OrderStatusChange,
     Receipt,
-    Requisite,
 )
+from jivapay.adapters.db.repositories.disputes import DisputeRepository
 from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.repositories.support import SupportRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.orders import FINAL, OPEN
@@ -69,45 +69,28 @@ class FoundOrder:
     requisite_last4: str | None
 
 
-def _search_statement(f: OrderSearch) -> Select[OrderHistory, IncomingOrder, str]:
-    stmt = (
-        select(OrderHistory, IncomingOrder, Requisite.number_last4)
-        .outerjoin(IncomingOrder, IncomingOrder.id == OrderHistory.incoming_order_id)
-        .outerjoin(Requisite, Requisite.id == OrderHistory.requisite_id)
-    )
-    conditions = {
-        OrderHistory.id: f.order_id,
-        OrderHistory.incoming_order_id: f.incoming_order_id,
-        IncomingOrder.merchant_order_id: f.merchant_order_id,
-        OrderHistory.store_id: f.store_id,
-        OrderHistory.trader_id: f.trader_id,
-        OrderHistory.amount: f.amount,
-        OrderHistory.currency: f.currency,
-        Requisite.number_last4: f.requisite_last4,
-        OrderHistory.status: f.status,
-        OrderHistory.direction: f.direction,
-    }
-    for column, value in conditions.items():
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if f.created_from is not None:
-        stmt = stmt.where(OrderHistory.created_at >= f.created_from)
-    if f.created_to is not None:
-        stmt = stmt.where(OrderHistory.created_at < f.created_to)
-    return stmt
-
-
 async def search_orders(
     session: AsyncSession, f: OrderSearch, *, starting_after: int | None, limit: int
 ) -> list[FoundOrder]:
     """Newest first; ``starting_after`` is the last order id of the previous page."""
     f.check()
     created_from, created_to = check_period(f.created_from, f.created_to)
-    f = dataclasses.replace(f, created_from=created_from, created_to=created_to)
-    stmt = _search_statement(f).order_by(OrderHistory.id.desc()).limit(limit)
-    if starting_after is not None:
-        stmt = stmt.where(OrderHistory.id < starting_after)
-    rows = (await session.execute(stmt)).all()
+    rows = await SupportRepository(session).search_orders(
+        order_id=f.order_id,
+        incoming_order_id=f.incoming_order_id,
+        merchant_order_id=f.merchant_order_id,
+        store_id=f.store_id,
+        trader_id=f.trader_id,
+        amount=f.amount,
+        currency=f.currency,
+        requisite_last4=f.requisite_last4,
+        status=f.status,
+        direction=f.direction,
+        created_from=created_from,
+        created_to=created_to,
+        starting_after=starting_after,
+        limit=limit,
+    )
     return [FoundOrder(order, incoming, last4) for order, incoming, last4 in rows]
 
 
@@ -115,7 +98,7 @@ async def found_orders(session: AsyncSession, order_ids: list[int]) -> dict[int,
     """The given orders with their incoming order and requisite tail, by id (one query)."""
     if not order_ids:
         return {}
-    rows = (await session.execute(_search_statement(OrderSearch()).where(OrderHistory.id.in_(order_ids)))).all()
+    rows = await SupportRepository(session).found_orders(order_ids)
     return {order.id: FoundOrder(order, incoming, last4) for order, incoming, last4 in rows}
 
 
@@ -136,8 +119,8 @@ async def order_case(session: AsyncSession, order_id: int) -> OrderCase:
         raise NotFound("Order not found", order_id=order_id)
     history = await OrderRepository(session).status_history(order_id)
     on_file = await receipts.all_receipts(session, order_id)
-    notes = list(await session.scalars(select(OrderNote).where(OrderNote.order_id == order_id).order_by(OrderNote.id)))
-    dispute = await session.get(OrderDispute, order_id)
+    notes = await SupportRepository(session).notes(order_id)
+    dispute = await DisputeRepository(session).find(order_id)
     return OrderCase(found[0], history, on_file, notes, dispute)
 
 
@@ -152,11 +135,10 @@ async def add_note(session: AsyncSession, order_id: int, body: str, *, actor: Ac
     body = body.strip()
     if not 1 <= len(body) <= 4000:
         raise ValidationFailed("a note is 1-4000 characters", field="body")
-    if await session.get(OrderHistory, order_id) is None:
+    repository = SupportRepository(session)
+    if await repository.order(order_id) is None:
         raise NotFound("Order not found", order_id=order_id)
-    note = OrderNote(order_id=order_id, author=str(actor), body=body)
-    session.add(note)
-    await session.flush()
+    note = await repository.add_note(OrderNote(order_id=order_id, author=str(actor), body=body))
     await log_action(session, actor, "order.note", Target.of("order", order_id), {"note_id": note.id}, ip=ip)
     return note
 
@@ -166,10 +148,7 @@ async def add_note(session: AsyncSession, order_id: int, body: str, *, actor: Ac
 
 async def review_queue(session: AsyncSession, *, starting_after: int | None, limit: int) -> list[IncomingOrder]:
     """Incoming orders held for a manual fraud review, oldest first."""
-    stmt = select(IncomingOrder).where(IncomingOrder.status == "review").order_by(IncomingOrder.id).limit(limit)
-    if starting_after is not None:
-        stmt = stmt.where(IncomingOrder.id > starting_after)
-    return list((await session.scalars(stmt)).all())
+    return await SupportRepository(session).review_queue(starting_after=starting_after, limit=limit)
 
 
 async def _reviewed(session: AsyncSession, incoming_id: int) -> IncomingOrder:

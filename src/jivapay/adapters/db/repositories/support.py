@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderNote, Requisite
+
+# an order as support sees it: the order, its incoming order and its requisite's last 4 digits
+FoundRow = tuple[OrderHistory, IncomingOrder | None, str | None]
+
+
+def _found_statement() -> Select[OrderHistory, IncomingOrder, str]:
+    return (
+        select(OrderHistory, IncomingOrder, Requisite.number_last4)
+        .outerjoin(IncomingOrder, IncomingOrder.id == OrderHistory.incoming_order_id)
+        .outerjoin(Requisite, Requisite.id == OrderHistory.requisite_id)
+    )
+
+
+class SupportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- order search ---
+    async def search_orders(
+        self,
+        *,
+        order_id: int | None = None,
+        incoming_order_id: int | None = None,
+        merchant_order_id: str | None = None,
+        store_id: int | None = None,
+        trader_id: int | None = None,
+        amount: int | None = None,
+        currency: str | None = None,
+        requisite_last4: str | None = None,
+        status: str | None = None,
+        direction: str | None = None,
+        created_from: dt.datetime | None = None,
+        created_to: dt.datetime | None = None,
+        starting_after: int | None,
+        limit: int,
+    ) -> list[FoundRow]:
+        """Orders matching every given filter (None: not filtered), newest first; ``starting_after``
+        is the last order id of the previous page."""
+        stmt = _found_statement()
+        conditions = {
+            OrderHistory.id: order_id,
+            OrderHistory.incoming_order_id: incoming_order_id,
+            IncomingOrder.merchant_order_id: merchant_order_id,
+            OrderHistory.store_id: store_id,
+            OrderHistory.trader_id: trader_id,
+            OrderHistory.amount: amount,
+            OrderHistory.currency: currency,
+            Requisite.number_last4: requisite_last4,
+            OrderHistory.status: status,
+            OrderHistory.direction: direction,
+        }
+        for column, value in conditions.items():
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if created_from is not None:
+            stmt = stmt.where(OrderHistory.created_at >= created_from)
+        if created_to is not None:
+            stmt = stmt.where(OrderHistory.created_at < created_to)
+        stmt = stmt.order_by(OrderHistory.id.desc()).limit(limit)
+        if starting_after is not None:
+            stmt = stmt.where(OrderHistory.id < starting_after)
+        rows = (await self.session.execute(stmt)).all()
+        return [(order, incoming, last4) for order, incoming, last4 in rows]
+
+    async def found_orders(self, order_ids: list[int]) -> list[FoundRow]:
+        """The given orders with their incoming order and requisite tail (one query, no order)."""
+        rows = (await self.session.execute(_found_statement().where(OrderHistory.id.in_(order_ids)))).all()
+        return [(order, incoming, last4) for order, incoming, last4 in rows]
+
+    async def order(self, order_id: int) -> OrderHistory | None:
+        """The order by primary key (the session's identity map first, no lock)."""
+        return await self.session.get(OrderHistory, order_id)
+
+    # --- notes ---
+    async def notes(self, order_id: int) -> list[OrderNote]:
+        stmt = select(OrderNote).where(OrderNote.order_id == order_id).order_by(OrderNote.id)
+        return list(await self.session.scalars(stmt))
+
+    async def add_note(self, note: OrderNote) -> OrderNote:
+        self.session.add(note)
+        await self.session.flush()
+        return note
+
+    # --- the fraud manual-review queue ---
+    async def review_queue(self, *, starting_after: int | None, limit: int) -> list[IncomingOrder]:
+        """Incoming orders held for a manual fraud review, oldest first."""
+        stmt = select(IncomingOrder).where(IncomingOrder.status == "review").order_by(IncomingOrder.id).limit(limit)
+        if starting_after is not None:
+            stmt = stmt.where(IncomingOrder.id > starting_after)
+        return list((await self.session.scalars(stmt)).all())
