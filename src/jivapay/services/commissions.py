@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.repositories.commissions import CommissionRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
-from jivapay.adapters.db.repositories.stores import StoreRepository
-from jivapay.adapters.db.repositories.users import UserRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
-from jivapay.domain.errors import ConfigurationError, NotFound, ValidationFailed
-from jivapay.domain.identity import Role
+from jivapay.domain.errors import ConfigurationError, ValidationFailed
 from jivapay.services.audit import log_action
 from jivapay.services.config import get_config
+from jivapay.services.owners import Owner
 
 DIRECTIONS = ("payin", "payout")
 
@@ -105,18 +102,7 @@ def _check_rate(rate: Decimal) -> Decimal:
     return rate
 
 
-CommissionOwner = Literal["store", "trader"]
-
-
-async def check_owner(session: AsyncSession, owner: CommissionOwner, owner_id: int) -> None:
-    """NotFound unless the store, or the trader, exists."""
-    if owner == "store":
-        if await StoreRepository(session).get(owner_id) is None:
-            raise NotFound("Store not found", store_id=owner_id)
-        return
-    user = await UserRepository(session).get(owner_id)
-    if user is None or user.role != Role.TRADER.value:
-        raise NotFound("Trader not found", trader_id=owner_id)
+CommissionOwner = Owner
 
 
 async def set_commission(

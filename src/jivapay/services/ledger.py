@@ -21,12 +21,12 @@ from jivapay.adapters.db.models import Hold
 from jivapay.adapters.db.repositories.ledger import LedgerRepository
 from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
-from jivapay.adapters.db.repositories.stores import StoreRepository
 from jivapay.adapters.db.repositories.users import UserRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, InsufficientBalance, NotFound, ValidationFailed
 from jivapay.services.audit import log_action
+from jivapay.services.owners import check_owner
 
 log = logging.getLogger("jivapay.ledger")
 
@@ -432,16 +432,6 @@ async def cancel_withdrawal(session: AsyncSession, withdrawal_id: str) -> Postin
     return await release(session, _withdrawal_reference(withdrawal_id), key=f"withdrawal:{withdrawal_id}:cancel")
 
 
-async def _check_owner_exists(session: AsyncSession, owner_type: str, owner_id: int) -> None:
-    if owner_type == "store":
-        found = await StoreRepository(session).get(owner_id) is not None
-    else:
-        user = await UserRepository(session).get(owner_id)
-        found = user is not None and user.role == "trader"
-    if not found:
-        raise NotFound(f"No {owner_type} with this id", owner_type=owner_type, owner_id=owner_id)
-
-
 async def adjust(
     session: AsyncSession,
     actor: Actor,
@@ -459,7 +449,7 @@ async def adjust(
     if amount == 0:
         raise ValidationFailed("an adjustment must not be zero", field="amount")
     available, _ = L.owner_accounts(owner_type, owner_id)
-    await _check_owner_exists(session, owner_type, owner_id)
+    await check_owner(session, owner_type, owner_id)
     posting = await post(
         session,
         idempotency_key=f"adjust:{idempotency_key}",

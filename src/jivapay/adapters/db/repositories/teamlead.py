@@ -60,7 +60,8 @@ _STATS = text(
 
 
 class TeamleadRepository:
-    """Every read is filtered by ``teamlead_id``: another team's trader does not exist."""
+    """The team's reads are filtered by ``teamlead_id`` (another team's trader does not exist);
+    ``order_stats`` is by trader alone — the service checks ``on_team`` before calling it."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

@@ -18,7 +18,7 @@ from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
 from jivapay.http.routers.staff_orders import order_handlers
-from jivapay.services import audit_view, commissions, fraud
+from jivapay.services import audit_view, commissions, fraud, owners
 from jivapay.services import config as config_service
 from jivapay.services.commissions import CommissionOwner
 
@@ -199,7 +199,7 @@ async def _set_commission(
 ) -> list[CommissionRow]:
     """Set one rate of a store or a trader; the owner's whole table after it."""
     async with transaction("admin.commissions") as session:
-        await commissions.check_owner(session, owner, owner_id)
+        await owners.check_owner(session, owner, owner_id)
         await commissions.set_commission(
             session,
             current_principal(request).actor,
@@ -218,7 +218,7 @@ async def _set_commission(
 @get("/stores/{store_id:int}/commissions", operation_id="admin_store_commissions", tags=["admin"], guards=FINANCES)
 async def store_commissions(store_id: int) -> list[CommissionRow]:
     async with transaction("admin.commissions") as session:
-        await commissions.check_owner(session, "store", store_id)
+        await owners.check_owner(session, "store", store_id)
         return _rows(await commissions.store_commission_table(session, store_id))
 
 
@@ -239,7 +239,7 @@ async def set_store_commission(
 @get("/traders/{trader_id:int}/commissions", operation_id="admin_trader_commissions", tags=["admin"], guards=FINANCES)
 async def trader_commissions(trader_id: int) -> list[CommissionRow]:
     async with transaction("admin.commissions") as session:
-        await commissions.check_owner(session, "trader", trader_id)
+        await owners.check_owner(session, "trader", trader_id)
         return _rows(await commissions.trader_commission_table(session, trader_id))
 
 
