@@ -7,11 +7,13 @@ the same server. Selection p99 is measured with 10k and with 1M history rows: se
 reads per-requisite counters, never the history, so the two should be within 1.2×.
 
 The history comes with the per-requisite daily usage counters it implies, as in a live system.
-Before the measured orders, a warm-up batch is assigned and the tables it changed are analyzed:
-autovacuum does that within a minute in a live system (revision 0012 makes it prompt), and a
-plan cached while the open-amounts table was empty scans that table whole once it has grown.
+Before the measured orders, a warm-up batch is assigned and the tables it changed are analyzed,
+standing in for autovacuum's pass in a live system (at most a minute with revision 0012's
+settings); ``--warmup 0`` measures a cold start, on plans made while the counters were empty.
+Only assigned orders count. ``--explain`` prints the selection's generic plan after the run.
 
     uv run python bench/assign.py [--traders 10000] [--history 1000000] [--orders 2000] [--warmup 500]
+                                  [--explain]
 
 Uses JIVAPAY_TEST_DATABASE_URL / JIVAPAY_TEST_REDIS_URL when set, embedded servers otherwise.
 The last line is one JSON object: metric, value, unit, baseline, ratio.
@@ -140,14 +142,23 @@ async def _analyze() -> None:
     await close_resources()
 
 
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, list):
+        return "'{" + ",".join(map(str, value)) + "}'"
+    return str(value) if isinstance(value, int) else f"'{value}'"
+
+
 async def _explain_selection() -> str:
-    """``EXPLAIN (ANALYZE, BUFFERS)`` of the selection statement as a worker runs it (rolled back)."""
-    import copy
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of the selection's *generic* plan — the one a worker's
+    connection caches after five runs and keeps — with a pay-in's values (rolled back)."""
     import datetime as dt
 
-    from jivapay.adapters.db import raw
+    import asyncpg
+
     from jivapay.adapters.db.repositories.selection import _FIND
-    from jivapay.adapters.resources import close_resources, get_resources
+    from jivapay.settings import get_settings
 
     today = dt.datetime.now(dt.UTC).date()
     params = {
@@ -161,13 +172,19 @@ async def _explain_selection() -> str:
         "month_start": today.replace(day=1),
         "exclude": [],
     }
-    explain = copy.copy(_FIND)  # the same parameters
-    explain.sql = "EXPLAIN (ANALYZE, BUFFERS) " + _FIND.sql
-    async with get_resources().session_factory() as session, session.begin():
-        rows = await raw.fetch(session, explain, params)
-        await session.rollback()
-    await close_resources()
-    return "\n".join(row[0] for row in rows)
+    connection = await asyncpg.connect(get_settings().require_database_url())
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        await connection.execute(f"PREPARE bench_selection AS {_FIND.sql}")
+        await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        # EXPLAIN takes no bound parameters: the values go in as literals (all ours, none quoted)
+        literals = ", ".join(_literal(value) for value in _FIND.arguments(params))
+        rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_selection({literals})")
+        return "\n".join(row[0] for row in rows)
+    finally:
+        await transaction.rollback()  # nothing the selection locked is kept
+        await connection.close()
 
 
 async def _selection_p99(samples: int, warmup: int = 200) -> float:
@@ -305,7 +322,7 @@ def main() -> None:
     finally:
         harness.stop()
 
-    rate = len(latencies) / elapsed
+    rate = statuses.get("assigned", 0) / elapsed  # only what was assigned counts
     print(
         f"{args.traders} traders, {args.traders * REQUISITES_PER_TRADER} requisites, {args.history} history rows "
         f"(seeded in {seeded:.0f} s); {args.orders} incoming pay-ins after {args.warmup} warm-up ones, "

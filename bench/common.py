@@ -62,6 +62,9 @@ def run_in_processes(
         ]
         for child in children:
             if child.wait() != 0:
+                for other in children:  # none writes into the folder once it is gone
+                    other.kill()
+                    other.wait()
                 raise RuntimeError(f"a benchmark process failed ({script})")
         results = [json.loads(file.read_text()) for file in files]
     latencies = [latency for result in results for latency in result["latencies"]]

@@ -69,7 +69,7 @@ async def _run(logins: int, concurrency: int) -> dict[str, float]:
     for n in range(logins):
         queue.put_nowait(n)
 
-    async with AsyncTestClient(app=create_asgi_app()) as client:  # type: ignore[arg-type]
+    async with AsyncTestClient(app=create_asgi_app()) as client:
         # one warm-up login (connection pools, caches)
         await client.post("/merchant/auth/token", data={"username": "bench-merchant", "password": "bench-password-1"})
 

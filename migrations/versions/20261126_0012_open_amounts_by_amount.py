@@ -16,14 +16,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Every assignment adds to the counters and moves a requisite in the round-robin index. With the
-# defaults (analyze after 10 % of a table changed, vacuum after 20 %) a cached plan made while a
-# counters table was small outlives the table's growth — the selection then scans it whole for
-# every candidate — and the dead round-robin entries the selection steps over pile up.
+# defaults (analyze after 50 rows + 10 % of a table changed, vacuum after 50 + 20 %) a cached
+# plan made while a counters table was small outlives the table's growth — the selection then
+# scans it whole for every candidate — and the dead round-robin entries the selection steps
+# over pile up. 50 + 2 % fires no later than the defaults at any size; autovacuum's nap (one
+# minute by default) still bounds how soon.
 _STORAGE = {
-    "requisite_open_amounts": "autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 200, "
+    "requisite_open_amounts": "autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 50, "
     "autovacuum_vacuum_scale_factor = 0.05",
-    "requisite_daily_usage": "autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 500",
-    "requisites": "autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 500",
+    "requisite_daily_usage": "autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 50",
+    "requisites": "autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 50",
 }
 
 
