@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import enum
 
-from jivapay.domain.errors import Conflict, PermissionDenied
+from jivapay.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from jivapay.domain.periods import check_period
 
 
 class Party(enum.StrEnum):
@@ -59,3 +62,37 @@ def check_transition(direction: str, current: str, target: str, party: Party) ->
         raise PermissionDenied(
             f"{party.value} may not move a {direction} order from {current} to {target}", current_status=current
         )
+
+
+ORDER_STATUSES = OPEN | FINAL
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrderSearch:
+    """What support searches orders by: every given filter (None: not filtered)."""
+
+    order_id: int | None = None
+    incoming_order_id: int | None = None
+    merchant_order_id: str | None = None
+    store_id: int | None = None
+    trader_id: int | None = None
+    amount: int | None = None  # exact, minor units (the caller converts the decimal string)
+    currency: str | None = None
+    requisite_last4: str | None = None
+    status: str | None = None
+    direction: str | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+
+    def checked(self) -> OrderSearch:
+        """This search with its period as aware times; ValidationFailed when it cannot work."""
+        if self.status is not None and self.status not in ORDER_STATUSES:
+            raise ValidationFailed("unknown order status", field="status", allowed=sorted(ORDER_STATUSES))
+        if self.direction is not None and self.direction not in ("payin", "payout"):
+            raise ValidationFailed("direction is payin or payout", field="direction")
+        if self.requisite_last4 is not None and not (len(self.requisite_last4) == 4 and self.requisite_last4.isdigit()):
+            raise ValidationFailed("requisite_last4 is the last 4 digits of the number", field="requisite_last4")
+        created_from, created_to = check_period(self.created_from, self.created_to)
+        if self.amount is not None and self.currency is None:
+            raise ValidationFailed("an amount needs its currency", field="currency")
+        return dataclasses.replace(self, created_from=created_from, created_to=created_to)

@@ -24,42 +24,11 @@ from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.support import SupportRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
-from jivapay.domain.orders import FINAL, OPEN
-from jivapay.domain.periods import check_period
+from jivapay.domain.orders import OrderSearch
 from jivapay.services import disputes, receipts
 from jivapay.services.audit import log_action
 from jivapay.services.order_processor import reject_incoming
 from jivapay.services.outbox import enqueue_after_commit
-
-ORDER_STATUSES = OPEN | FINAL
-MAX_SEARCH_DAYS = 366
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class OrderSearch:
-    order_id: int | None = None
-    incoming_order_id: int | None = None
-    merchant_order_id: str | None = None
-    store_id: int | None = None
-    trader_id: int | None = None
-    amount: int | None = None  # exact, minor units (the caller converts the decimal string)
-    currency: str | None = None
-    requisite_last4: str | None = None
-    status: str | None = None
-    direction: str | None = None
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
-
-    def check(self) -> None:
-        if self.status is not None and self.status not in ORDER_STATUSES:
-            raise ValidationFailed("unknown order status", field="status", allowed=sorted(ORDER_STATUSES))
-        if self.direction is not None and self.direction not in ("payin", "payout"):
-            raise ValidationFailed("direction is payin or payout", field="direction")
-        if self.requisite_last4 is not None and not (len(self.requisite_last4) == 4 and self.requisite_last4.isdigit()):
-            raise ValidationFailed("requisite_last4 is the last 4 digits of the number", field="requisite_last4")
-        check_period(self.created_from, self.created_to)
-        if self.amount is not None and self.currency is None:
-            raise ValidationFailed("an amount needs its currency", field="currency")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,24 +42,7 @@ async def search_orders(
     session: AsyncSession, f: OrderSearch, *, starting_after: int | None, limit: int
 ) -> list[FoundOrder]:
     """Newest first; ``starting_after`` is the last order id of the previous page."""
-    f.check()
-    created_from, created_to = check_period(f.created_from, f.created_to)
-    rows = await SupportRepository(session).search_orders(
-        order_id=f.order_id,
-        incoming_order_id=f.incoming_order_id,
-        merchant_order_id=f.merchant_order_id,
-        store_id=f.store_id,
-        trader_id=f.trader_id,
-        amount=f.amount,
-        currency=f.currency,
-        requisite_last4=f.requisite_last4,
-        status=f.status,
-        direction=f.direction,
-        created_from=created_from,
-        created_to=created_to,
-        starting_after=starting_after,
-        limit=limit,
-    )
+    rows = await SupportRepository(session).search_orders(f.checked(), starting_after=starting_after, limit=limit)
     return [FoundOrder(order, incoming, last4) for order, incoming, last4 in rows]
 
 

@@ -21,7 +21,7 @@ from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderNote, R
 from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.orders import Party
+from jivapay.domain.orders import ORDER_STATUSES, OrderSearch, Party
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.services import disputes, order_status, support
 from jivapay.services.balances import fiat_decimals
@@ -225,7 +225,7 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
                 except NotFound:
                     raise ValidationFailed("unknown currency", field="currency") from None
                 minor = L.parse_amount(amount, decimals)
-            f = support.OrderSearch(
+            f = OrderSearch(
                 order_id=order_id,
                 incoming_order_id=incoming_order_id,
                 merchant_order_id=merchant_order_id,
@@ -284,8 +284,8 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
         f"{party.value} is 403.",
     )
     async def move_order(request: Request[Any, Any, Any], order_id: int, data: StatusMove) -> OrderCaseBody:
-        if data.status not in support.ORDER_STATUSES:
-            raise ValidationFailed("unknown order status", field="status", allowed=sorted(support.ORDER_STATUSES))
+        if data.status not in ORDER_STATUSES:
+            raise ValidationFailed("unknown order status", field="status", allowed=sorted(ORDER_STATUSES))
         actor, ip = current_principal(request).actor, client_ip(request)
         async with transaction("staff.move") as session:
             current = await support.current_status(session, order_id)

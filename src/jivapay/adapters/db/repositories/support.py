@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderNote, Requisite
+from jivapay.domain.orders import OrderSearch
 
 # an order as support sees it: the order, its incoming order and its requisite's last 4 digits
 FoundRow = tuple[OrderHistory, IncomingOrder | None, str | None]
@@ -24,46 +23,29 @@ class SupportRepository:
         self.session = session
 
     # --- order search ---
-    async def search_orders(
-        self,
-        *,
-        order_id: int | None = None,
-        incoming_order_id: int | None = None,
-        merchant_order_id: str | None = None,
-        store_id: int | None = None,
-        trader_id: int | None = None,
-        amount: int | None = None,
-        currency: str | None = None,
-        requisite_last4: str | None = None,
-        status: str | None = None,
-        direction: str | None = None,
-        created_from: dt.datetime | None = None,
-        created_to: dt.datetime | None = None,
-        starting_after: int | None,
-        limit: int,
-    ) -> list[FoundRow]:
-        """Orders matching every given filter (None: not filtered), newest first; ``starting_after``
+    async def search_orders(self, f: OrderSearch, *, starting_after: int | None, limit: int) -> list[FoundRow]:
+        """Orders matching every given filter of a checked search, newest first; ``starting_after``
         is the last order id of the previous page."""
         stmt = _found_statement()
         conditions = {
-            OrderHistory.id: order_id,
-            OrderHistory.incoming_order_id: incoming_order_id,
-            IncomingOrder.merchant_order_id: merchant_order_id,
-            OrderHistory.store_id: store_id,
-            OrderHistory.trader_id: trader_id,
-            OrderHistory.amount: amount,
-            OrderHistory.currency: currency,
-            Requisite.number_last4: requisite_last4,
-            OrderHistory.status: status,
-            OrderHistory.direction: direction,
+            OrderHistory.id: f.order_id,
+            OrderHistory.incoming_order_id: f.incoming_order_id,
+            IncomingOrder.merchant_order_id: f.merchant_order_id,
+            OrderHistory.store_id: f.store_id,
+            OrderHistory.trader_id: f.trader_id,
+            OrderHistory.amount: f.amount,
+            OrderHistory.currency: f.currency,
+            Requisite.number_last4: f.requisite_last4,
+            OrderHistory.status: f.status,
+            OrderHistory.direction: f.direction,
         }
         for column, value in conditions.items():
             if value is not None:
                 stmt = stmt.where(column == value)
-        if created_from is not None:
-            stmt = stmt.where(OrderHistory.created_at >= created_from)
-        if created_to is not None:
-            stmt = stmt.where(OrderHistory.created_at < created_to)
+        if f.created_from is not None:
+            stmt = stmt.where(OrderHistory.created_at >= f.created_from)
+        if f.created_to is not None:
+            stmt = stmt.where(OrderHistory.created_at < f.created_to)
         stmt = stmt.order_by(OrderHistory.id.desc()).limit(limit)
         if starting_after is not None:
             stmt = stmt.where(OrderHistory.id < starting_after)

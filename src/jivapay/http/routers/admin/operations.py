@@ -12,6 +12,7 @@ from litestar import Request, delete, get, post, put
 from litestar.params import Parameter, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from jivapay.domain.audit import AuditFilter
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.identity import AdminPermission
 from jivapay.domain.orders import Party
@@ -296,7 +297,7 @@ async def audit_log(
     starting_after: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
     limit: int = Parameter(default=50, ge=1, le=500),
 ) -> AuditPage:
-    f = audit_view.AuditFilter(actor_type, actor_id, action, target_type, target_id, created_from, created_to)
+    f = AuditFilter(actor_type, actor_id, action, target_type, target_id, created_from, created_to)
     async with transaction("admin.audit") as session:
         rows = await audit_view.entries(session, f, starting_after=starting_after, limit=limit + 1)
     data = [
