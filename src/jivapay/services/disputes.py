@@ -102,7 +102,7 @@ async def queue(
     repository = DisputeRepository(session)
     last = None
     if starting_after is not None:
-        last = await repository.find(starting_after)
+        last = await repository.get(starting_after)
         if last is None:
             raise ValidationFailed("starting_after is not a dispute", field="starting_after")
     rows = await repository.open_queue(

@@ -72,7 +72,7 @@ async def order_case(session: AsyncSession, order_id: int) -> OrderCase:
     history = await OrderRepository(session).status_history(order_id)
     on_file = await receipts.all_receipts(session, order_id)
     notes = await SupportRepository(session).notes(order_id)
-    dispute = await DisputeRepository(session).find(order_id)
+    dispute = await DisputeRepository(session).get(order_id)
     return OrderCase(found[0], history, on_file, notes, dispute)
 
 
@@ -87,10 +87,9 @@ async def add_note(session: AsyncSession, order_id: int, body: str, *, actor: Ac
     body = body.strip()
     if not 1 <= len(body) <= 4000:
         raise ValidationFailed("a note is 1-4000 characters", field="body")
-    repository = SupportRepository(session)
-    if await repository.order(order_id) is None:
+    if await OrderRepository(session).get(order_id) is None:
         raise NotFound("Order not found", order_id=order_id)
-    note = await repository.add_note(OrderNote(order_id=order_id, author=str(actor), body=body))
+    note = await SupportRepository(session).add_note(OrderNote(order_id=order_id, author=str(actor), body=body))
     await log_action(session, actor, "order.note", Target.of("order", order_id), {"note_id": note.id}, ip=ip)
     return note
 

@@ -23,10 +23,6 @@ class DisputeRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def find(self, order_id: int) -> OrderDispute | None:
-        """The order's dispute by primary key (the session's identity map first, no lock)."""
-        return await self.session.get(OrderDispute, order_id)
-
     async def resolve_open(self, order_id: int, *, resolution: str, resolved_by: str, comment: str | None) -> None:
         """Marks the order's dispute resolved, unless it already is (then nothing changes)."""
         await self.session.execute(

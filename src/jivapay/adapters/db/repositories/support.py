@@ -57,11 +57,6 @@ class SupportRepository:
         rows = (await self.session.execute(_found_statement().where(OrderHistory.id.in_(order_ids)))).all()
         return [(order, incoming, last4) for order, incoming, last4 in rows]
 
-    async def order(self, order_id: int) -> OrderHistory | None:
-        """The order by primary key (the session's identity map first, no lock)."""
-        return await self.session.get(OrderHistory, order_id)
-
-    # --- notes ---
     async def notes(self, order_id: int) -> list[OrderNote]:
         stmt = select(OrderNote).where(OrderNote.order_id == order_id).order_by(OrderNote.id)
         return list(await self.session.scalars(stmt))
