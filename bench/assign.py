@@ -117,28 +117,28 @@ async def _add_history(rows: int) -> None:
     await close_resources()
 
 
-async def _vacuum() -> None:
-    """VACUUM ANALYZE and CHECKPOINT now, so neither autovacuum on the fresh rows nor the
-    checkpointer flushing them competes with a measurement."""
+async def _outside_transaction(*statements: str) -> None:
     from sqlalchemy import text
 
     from jivapay.adapters.resources import get_resources
 
     async with get_resources().engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.execute(text("VACUUM ANALYZE"))
-        await autocommit.execute(text("CHECKPOINT"))
+        for statement in statements:
+            await autocommit.execute(text(statement))
+
+
+async def _vacuum() -> None:
+    """VACUUM ANALYZE and CHECKPOINT now, so neither autovacuum on the fresh rows nor the
+    checkpointer flushing them competes with a measurement."""
+    await _outside_transaction("VACUUM ANALYZE", "CHECKPOINT")
 
 
 async def _analyze() -> None:
     """What autovacuum does within a minute of a table's growth in a live system."""
-    from sqlalchemy import text
+    from jivapay.adapters.resources import close_resources
 
-    from jivapay.adapters.resources import close_resources, get_resources
-
-    async with get_resources().engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.execute(text("ANALYZE requisite_open_amounts, requisite_daily_usage, requisites"))
+    await _outside_transaction("ANALYZE requisite_open_amounts, requisite_daily_usage, requisites")
     await close_resources()
 
 
