@@ -83,6 +83,7 @@ class OrderSearch:
     direction: str | None = None
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
+    settlement_failed: bool | None = None  # completed orders whose settlement could not be posted
 
     def checked(self) -> OrderSearch:
         """This search with its period as aware times; ValidationFailed when it cannot work."""

@@ -8,6 +8,7 @@ commit; a raised error leaves the transaction to be rolled back (nothing is half
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
@@ -15,17 +16,26 @@ from collections.abc import Awaitable, Callable, Sequence
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import Hold
 from jivapay.adapters.db.repositories.ledger import LedgerRepository
 from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
-from jivapay.adapters.db.repositories.users import UserRepository
+from jivapay.adapters.db.uow import atomic
+from jivapay.adapters.notifications import report_critical_error
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
-from jivapay.domain.errors import Conflict, InsufficientBalance, NotFound, ValidationFailed
+from jivapay.domain.errors import (
+    RETRYABLE_ERRORS,
+    Conflict,
+    InsufficientBalance,
+    JivaPayError,
+    NotFound,
+    ValidationFailed,
+)
 from jivapay.services.audit import log_action
+from jivapay.services.outbox import enqueue_after_commit
 from jivapay.services.owners import check_owner
 
 log = logging.getLogger("jivapay.ledger")
@@ -45,6 +55,11 @@ class NewHold:
 class Posting:
     transaction_id: int
     replayed: bool  # the idempotency key had been posted before with the same legs
+
+
+def _usdt(units: int) -> str:
+    """An amount in an error's details: a decimal string, like everywhere in the API."""
+    return L.format_amount(units, L.USDT_DECIMALS)
 
 
 def _fingerprint(amounts: dict[int, int]) -> str:
@@ -118,7 +133,7 @@ async def post(
         totals[locked[account_id].currency] += amount
     unbalanced = {currency: total for currency, total in totals.items() if total}
     if unbalanced:
-        raise ValidationFailed("a ledger transaction must sum to zero per currency", unbalanced=unbalanced)
+        raise ValidationFailed("a ledger transaction must sum to zero per currency", currencies=sorted(unbalanced))
     for account_id, amount in amounts.items():
         account = locked[account_id]
         if account.kind != "external" and account.balance + amount < 0:
@@ -157,7 +172,7 @@ async def freeze(
 ) -> HoldResult:
     """available → frozen, and a hold for ``reference`` (one per reference)."""
     if amount <= 0:
-        raise ValidationFailed("a hold amount must be positive", amount=amount)
+        raise ValidationFailed("a hold amount must be positive", amount=_usdt(amount))
     available, frozen = L.owner_accounts(owner_type, owner_id)
     posting = await post(
         session,
@@ -198,7 +213,9 @@ async def _resolve(
     captured = sum(leg.amount for leg in destinations)
     if any(leg.amount <= 0 for leg in destinations) or captured > hold.amount:
         raise ValidationFailed(
-            "a capture moves positive amounts totalling at most the held amount", held=hold.amount, captured=captured
+            "a capture moves positive amounts totalling at most the held amount",
+            held=_usdt(hold.amount),
+            captured=_usdt(captured),
         )
     account_legs = {hold.frozen_account_id: -hold.amount}
     if hold.amount - captured:
@@ -267,6 +284,34 @@ async def release_if_active(session: AsyncSession, reference: str) -> bool:
     return True
 
 
+async def move_hold(
+    session: AsyncSession,
+    reference: str,
+    new_reference: str,
+    *,
+    owner_type: str,
+    owner_id: int,
+    order_id: int | None = None,
+) -> HoldResult:
+    """What ``reference`` holds stays frozen, now under ``new_reference`` (a declined pay-out's
+    store funds while it waits for another trader). One transaction: the funds are never
+    available in between."""
+    hold = await LedgerRepository(session).lock_hold(reference)
+    if hold is None or hold.status != "active":
+        raise Conflict("There is no active hold to move", reference=reference)
+    amount = hold.amount
+    await _resolve(
+        session, reference, "released", f"release:{reference}", "release", (), (), order_id, None, locked=hold
+    )
+    return await freeze(session, owner_type, owner_id, amount, new_reference, order_id=order_id)
+
+
+def payout_waiting_hold_reference(incoming_order_id: int, declined_order_id: int) -> str:
+    """The store's USDT for a pay-out that ``declined_order_id``'s trader declined, until another
+    trader takes it (or it fails)."""
+    return f"payout-init:{incoming_order_id}:after:{declined_order_id}"
+
+
 # --- settlement ----------------------------------------------------------------------------
 
 
@@ -293,17 +338,13 @@ class TeamleadReward:
         return L.teamlead_available(self.teamlead_id)
 
 
-async def _teamlead_reward(session: AsyncSession, trader_id: int, profit: int) -> TeamleadReward | None:
-    """The trader's teamlead's cut of the platform's profit on an order, as configured now by an admin."""
-    users = UserRepository(session)
-    trader = await users.get_profile("trader", trader_id)
-    if profit <= 0 or trader is None or trader.teamlead_id is None:
+def _teamlead_reward(teamlead_id: int | None, share: Decimal | None, profit: int) -> TeamleadReward | None:
+    """The teamlead's cut of the platform's profit on an order, at the share fixed when it was assigned."""
+    if profit <= 0 or teamlead_id is None or share is None:
         return None
-    teamlead = await users.get_profile("teamlead", trader.teamlead_id)
-    share = Decimal(teamlead.reward_share) if teamlead is not None else Decimal(0)
     amount = int((profit * share).to_integral_value(rounding=ROUND_FLOOR))
     # share < 1 (a CHECK), so the platform always keeps a positive part of a positive profit
-    return TeamleadReward(trader.teamlead_id, share, amount) if amount > 0 else None
+    return TeamleadReward(teamlead_id, share, amount) if amount > 0 else None
 
 
 async def settle_completed_order(session: AsyncSession, order_id: int) -> Settlement:
@@ -332,16 +373,27 @@ async def settle_completed_order(session: AsyncSession, order_id: int) -> Settle
         payer, payer_id, hold_amount = "store", order.store_id, payout.store_hold
         receiver, credit = L.trader_available(order.trader_id), payout.trader_credit
     hold = await repo.lock_hold(reference)
+    # never take the payer's money now: a completed order without its active hold is a bug for a person
     if hold is None:
-        await freeze(session, payer, payer_id, hold_amount, reference, order_id=order_id)
-        hold = await repo.lock_hold(reference)
-        assert hold is not None
+        raise Conflict("The completed order has no hold to settle from", order_id=order_id, payer=payer)
+    if hold.status != "active":
+        raise Conflict(
+            "The completed order's hold was resolved without a settlement", order_id=order_id, hold_status=hold.status
+        )
+    if hold.amount != hold_amount:
+        log.warning(
+            "hold differs from the order's terms",
+            extra={"order_id": order_id, "held": hold.amount, "expected": hold_amount, "payer_id": payer_id},
+        )
     if hold.amount < credit:
         raise Conflict(
-            "The order's hold is smaller than what it must pay", order_id=order_id, held=hold.amount, credit=credit
+            "The order's hold is smaller than what it must pay",
+            order_id=order_id,
+            held=_usdt(hold.amount),
+            credit=_usdt(credit),
         )
     gross_profit = hold.amount - credit
-    reward = await _teamlead_reward(session, order.trader_id, gross_profit)
+    reward = _teamlead_reward(order.teamlead_id, order.teamlead_share, gross_profit)
     profit = gross_profit - (reward.amount if reward else 0)  # what the platform keeps
     destinations = [L.Leg(receiver, credit)]
     if profit:
@@ -363,6 +415,7 @@ async def settle_completed_order(session: AsyncSession, order_id: int) -> Settle
 
     async def record_settlement(transaction_id: int) -> None:
         await repo.insert_settlement(order_id, direction, transaction_id, profit)
+        order.settled_at = dt.datetime.now(dt.UTC)
 
     posting = await _resolve(
         session,
@@ -381,6 +434,66 @@ async def settle_completed_order(session: AsyncSession, order_id: int) -> Settle
     return Settlement(order_id, posting.transaction_id, profit, replayed=posting.replayed)
 
 
+SETTLEMENT = Actor.system("settlement")
+
+
+async def settle_or_flag(session_factory: async_sessionmaker[AsyncSession], order_id: int) -> Settlement | None:
+    """Settle a completed order; when that cannot work (no active hold: a bug, never a reason to
+    take the payer's money now) say so loudly — Sentry, audit, an alert to support — and record it
+    on the order, where support's search finds it and the reconciliation stops retrying it.
+    Errors worth retrying (database, cache) are raised for the caller's retry."""
+    try:
+        async with atomic(session_factory, name="ledger.settle") as session:
+            return await settle_completed_order(session, order_id)
+    except RETRYABLE_ERRORS:
+        raise
+    except JivaPayError as exc:
+        report_critical_error(exc, "a completed order could not be settled", order_id=order_id, code=exc.code)
+        reason = f"{exc.code}: {exc.message}"
+        async with atomic(session_factory, name="ledger.settle.failure") as session:
+            if await OrderRepository(session).flag_settlement_error(order_id, reason[:1000]):
+                await log_action(
+                    session,
+                    SETTLEMENT,
+                    "ledger.settle_failed",
+                    Target.of("order", order_id),
+                    {"reason": reason, "details": exc.details},
+                )
+                await enqueue_after_commit(
+                    session, "notifications.order_alert", order_id=order_id, kind="settlement_failed"
+                )
+        log.error("order not settled", extra={"order_id": order_id, "reason": reason})
+        return None
+
+
+async def retry_settlement(
+    session: AsyncSession, order_id: int, *, reason: str, actor: Actor, ip: str | None = None
+) -> None:
+    """An operator fixed what stopped a settlement: clear the flag and queue it again (audited)."""
+    if not reason.strip():
+        raise ValidationFailed("a reason is required to settle an order again", field="reason")
+    order = await OrderRepository(session).get(order_id, for_update=True)
+    if order is None:
+        raise NotFound("Order not found", order_id=order_id)
+    if order.status != "completed" or order.settled_at is not None:
+        raise Conflict(
+            "Only a completed order that is not settled can be settled again",
+            order_id=order_id,
+            current_status=order.status,
+            settled=order.settled_at is not None,
+        )
+    previous, order.settlement_error = order.settlement_error, None
+    await log_action(
+        session,
+        actor,
+        "ledger.settle_retry",
+        Target.of("order", order_id),
+        {"reason": reason.strip(), "previous_error": previous},
+        ip=ip,
+    )
+    await enqueue_after_commit(session, "ledger.settle", order_id=order_id)
+
+
 # --- deposits, withdrawals, adjustments ------------------------------------------------------
 
 
@@ -389,7 +502,7 @@ async def credit_deposit(
 ) -> Posting:
     """USDT arrived on chain for an owner: idempotent by (network, chain reference)."""
     if amount <= 0:
-        raise ValidationFailed("a deposit must be positive", amount=amount)
+        raise ValidationFailed("a deposit must be positive", amount=_usdt(amount))
     available, _ = L.owner_accounts(owner_type, owner_id)
     return await post(
         session,

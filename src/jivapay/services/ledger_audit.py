@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.repositories.ledger import LedgerRepository
+from jivapay.adapters.db.repositories.money_audit import MoneyAuditRepository
+from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.domain import ledger as L
+
+# a completed order's settlement is re-sent by the scheduler after 30 s; past this it is a violation
+UNSETTLED_AFTER = dt.timedelta(minutes=10)
 
 
 @dataclasses.dataclass(slots=True)
@@ -50,3 +58,67 @@ async def audit_ledger(session: AsyncSession) -> LedgerAuditReport:
     report.checks["no_negative_balance"] = len(rows)
     report.violations += [f"account {r.id} ({r.kind}) is negative: {r.balance}" for r in rows]
     return report
+
+
+async def audit_platform(session: AsyncSession) -> LedgerAuditReport:
+    """`jivapay ledger audit`: the ledger's own invariants, then the money paths (orders and holds)."""
+    report = await audit_ledger(session)
+    await audit_money_paths(session, report)
+    return report
+
+
+def _expected_hold(row: Any, minor_units: int) -> int:
+    """What an order's hold must be: its terms (rate and commissions fixed at assignment) say it."""
+    terms = (row.amount, minor_units, row.rate, row.store_commission, row.trader_commission)
+    if row.direction == "payin":
+        return L.payin_split(*terms).trader_hold
+    return L.payout_split(*terms).store_hold
+
+
+async def audit_money_paths(session: AsyncSession, report: LedgerAuditReport) -> None:
+    """Every open order has exactly one active hold of the size its terms give; every final order
+    has none; a pay-out waiting for a trader keeps the store's funds frozen; every active hold
+    belongs to something live; every completed order is settled exactly once (docs/ledger.md)."""
+    repo = MoneyAuditRepository(session)
+    reference = ReferenceRepository(session)
+
+    wrong: list[str] = []
+    for row in await repo.holding_orders():
+        if row.hold_status != "active":
+            state = "no hold" if row.hold_status is None else f"its hold is {row.hold_status}"
+            wrong.append(f"order {row.id} ({row.direction}, {row.status}) must hold funds but has {state}")
+            continue
+        expected = _expected_hold(row, await reference.fiat_minor_units(row.currency))
+        if row.held != expected:
+            wrong.append(f"order {row.id} holds {row.held} but its rate and commissions give {expected}")
+    report.checks["open_orders_hold_exactly"] = len(wrong)
+    report.violations += wrong
+
+    rows = await repo.orphan_holds()
+    report.checks["no_orphan_holds"] = len(rows)
+    report.violations += [
+        f"hold {r.reference} ({r.amount}) is active but its owner is not live "
+        f"(order: {r.order_status or '-'}, incoming order: {r.incoming_status or '-'})"
+        for r in rows
+    ]
+
+    rows = await repo.waiting_payouts_without_hold()
+    report.checks["waiting_payouts_frozen"] = len(rows)
+    report.violations += [
+        f"pay-out {r.id} waits for a trader but {r.reference} is {r.hold_status or 'missing'}" for r in rows
+    ]
+
+    rows = await repo.unsettled_completed(UNSETTLED_AFTER)
+    report.checks["completed_orders_settled"] = len(rows)
+    report.violations += [
+        f"completed order {r.id} is not settled" + (f": {r.settlement_error}" if r.settlement_error else "")
+        for r in rows
+    ]
+
+    rows = await repo.settlements_not_once()
+    report.checks["settled_exactly_once"] = len(rows)
+    report.violations += [
+        f"order {r.order_id} ({r.status}): {r.transactions} settle transaction(s), "
+        f"record {'missing' if r.transaction_id is None else r.transaction_id}, marked settled: {r.marked}"
+        for r in rows
+    ]

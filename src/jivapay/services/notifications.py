@@ -64,6 +64,10 @@ ORDER_ALERTS = {
         "Order {id}: a receipt was reused",
         "A receipt uploaded for order {id} was already used on other orders (possible fraud)",
     ),
+    "settlement_failed": (
+        "Order {id} could not be settled",
+        "Order {id} is completed but its settlement could not be posted (see the order's settlement_error)",
+    ),
 }
 
 

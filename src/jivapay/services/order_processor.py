@@ -59,7 +59,7 @@ def _initial_status(direction: str) -> str:
 
 
 async def _select(
-    session: AsyncSession, incoming: IncomingOrder, collateral: int, today: dt.date
+    session: AsyncSession, incoming: IncomingOrder, collateral: int, today: dt.date, declined_by: list[int]
 ) -> tuple[Candidate, int, Recheck]:
     """A requisite, the exact amount to show (shifted by the smallest unit when allowed), and
     what was read with the requisite under its lock (the commission rates)."""
@@ -83,6 +83,7 @@ async def _select(
                 collateral=collateral,
                 today=today,
                 exclude=excluded,
+                exclude_traders=declined_by,
             )
             if candidate is None:
                 break
@@ -104,21 +105,31 @@ async def _select(
     raise RequisiteNotFound(incoming_order_id=incoming.id)
 
 
+def store_hold_reference(incoming: IncomingOrder) -> str:
+    """The hold on the store's USDT while a pay-out waits for a trader (taken at init, or moved
+    there from a declined order's hold)."""
+    return incoming.store_hold_reference or ledger.payout_init_hold_reference(incoming.id)
+
+
 async def reject_incoming(session: AsyncSession, incoming: IncomingOrder, reason: str) -> None:
     """An incoming order ends ``rejected`` (the fraud rules or a person said no): a pay-out's funds
-    frozen at init go back to the store, and the merchant's callback says so."""
+    frozen for it go back to the store, and the merchant's callback says so."""
     incoming.status = "rejected"
     incoming.failure_reason = reason[:256]
     if incoming.direction == "payout":
-        await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming.id))
+        await ledger.release_if_active(session, store_hold_reference(incoming))
     if incoming.callback_url:
         await callbacks.record_event(session, incoming.id)
 
 
-async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
+async def _assign(session: AsyncSession, incoming_id: int, attempt: int | None) -> Outcome:
     orders = OrderRepository(session)
     incoming = await orders.incoming(incoming_id, for_update=True)
     if incoming is None or incoming.status not in ("new", "retrying"):
+        return Outcome(incoming_id, "unchanged")
+    if attempt is not None and incoming.retry_count != attempt:
+        # a duplicate or late message for an attempt already made: the scheduler sends the next
+        # one when its backoff is over, so this one must not spend a retry early
         return Outcome(incoming_id, "unchanged")
     verdict, fraud_entry = await assess_incoming_order(session, incoming)
     if verdict.decision == Decision.DENY:
@@ -144,7 +155,8 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
         else 0
     )
     today = dt.datetime.now(dt.UTC).date()
-    candidate, amount, recheck = await _select(session, incoming, collateral, today)
+    declined_by = await orders.traders_who_declined(incoming.id) if incoming.direction == "payout" else []
+    candidate, amount, recheck = await _select(session, incoming, collateral, today, declined_by)
     commissions = await calculate_commissions(
         session,
         direction=incoming.direction,
@@ -172,9 +184,11 @@ async def _assign(session: AsyncSession, incoming_id: int) -> Outcome:
         incoming_order_id=incoming.id,
         requisite_id=candidate.requisite_id,
         expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=await get_config(timeout_key, int, session=session)),
+        teamlead_id=recheck.teamlead_id,
+        teamlead_share=recheck.teamlead_share,
     )
-    if incoming.direction == "payout":  # the store's funds frozen at init become the order's hold
-        await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming.id))
+    if incoming.direction == "payout":  # the store's funds frozen while it waited become the order's hold
+        await ledger.release_if_active(session, store_hold_reference(incoming))
     payer = ("trader", candidate.trader_id) if incoming.direction == "payin" else ("store", incoming.store_id)
     await ledger.freeze(
         session, payer[0], payer[1], commissions.hold, ledger.order_hold_reference(order_id), order_id=order_id
@@ -236,7 +250,7 @@ async def _record_failure(
             {"attempt": attempts, "reason": reason},
         )
         if status == "failed" and incoming.direction == "payout":
-            await ledger.release_if_active(session, ledger.payout_init_hold_reference(incoming_id))
+            await ledger.release_if_active(session, store_hold_reference(incoming))
         if status == "failed" and incoming.callback_url:
             await callbacks.record_event(session, incoming_id)
     if status == "failed" or not isinstance(exc, RequisiteNotFound | InsufficientBalance):
@@ -246,10 +260,15 @@ async def _record_failure(
     return Outcome(incoming_id, status, reason=reason)
 
 
-async def process_incoming_order(session_factory: async_sessionmaker[AsyncSession], incoming_id: int) -> Outcome:
+async def process_incoming_order(
+    session_factory: async_sessionmaker[AsyncSession], incoming_id: int, attempt: int | None = None
+) -> Outcome:
+    """Assign an incoming order. ``attempt`` is the retry count a message was sent for (0 for a new
+    order; None: whatever attempt is due), so a duplicate message after a failed attempt is ignored
+    instead of spending a retry before its backoff is over."""
     try:
         async with atomic(session_factory, name="orders.assign") as session:
-            return await _assign(session, incoming_id)
+            return await _assign(session, incoming_id, attempt)
     except RETRYABLE_ERRORS:
         raise  # the actor retries these with backoff; the order stays new/retrying
     except JivaPayError as exc:

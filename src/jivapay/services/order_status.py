@@ -62,6 +62,26 @@ async def _check_owner(
             raise NotFound("Order not found", order_id=order.id)
 
 
+async def _return_for_another_trader(session: AsyncSession, order: OrderHistory) -> None:
+    """A declined pay-out goes back to the processor for another trader. The store's USDT stays
+    frozen meanwhile: the order's hold moves to the incoming order in this transaction, and is
+    released only when the pay-out finally fails or is rejected (docs/ledger.md, "Holds")."""
+    assert order.incoming_order_id is not None
+    waiting: str | None = None
+    hold = await LedgerRepository(session).hold_by_reference(ledger.order_hold_reference(order.id))
+    if hold is not None and hold.status == "active":
+        waiting = ledger.payout_waiting_hold_reference(order.incoming_order_id, order.id)
+        await ledger.move_hold(
+            session,
+            ledger.order_hold_reference(order.id),
+            waiting,
+            owner_type="store",
+            owner_id=order.store_id,
+            order_id=order.id,
+        )
+    await OrderRepository(session).reopen_incoming(order.incoming_order_id, store_hold_reference=waiting)
+
+
 async def change_status(
     session: AsyncSession,
     order_id: int,
@@ -105,12 +125,12 @@ async def change_status(
         await SelectionRepository(session).give_back(
             order.requisite_id, order.amount, day, order.id, cancelled=target in RELEASING
         )
-    if target in RELEASING:
+    if target == "declined" and order.incoming_order_id is not None:
+        await _return_for_another_trader(session, order)
+    elif target in RELEASING:
         hold = await LedgerRepository(session).hold_by_reference(ledger.order_hold_reference(order.id))
         if hold is not None and hold.status == "active":
             await ledger.release(session, ledger.order_hold_reference(order.id), order_id=order.id)
-    if target == "declined" and order.incoming_order_id is not None:
-        await repo.reopen_incoming(order.incoming_order_id)
     await repo.add_status_change(
         OrderStatusChange(
             order_id=order.id,

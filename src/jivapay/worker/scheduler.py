@@ -55,9 +55,9 @@ async def enqueue_due_orders_job(batch_size: int = 500) -> None:
     try:
         async with atomic(get_resources().session_factory, name="orders.claim_due") as session:
             lease = await get_config("ORDER_ASSIGN_LEASE_SECONDS", int, session=session)
-            ids = await OrderRepository(session).claim_due_incoming(batch_size, dt.timedelta(seconds=max(lease, 1)))
-        for incoming_id in ids:
-            _actors.orders.assign.send(incoming_order_id=incoming_id)
+            due = await OrderRepository(session).claim_due_incoming(batch_size, dt.timedelta(seconds=max(lease, 1)))
+        for incoming_id, attempt in due:
+            _actors.orders.assign.send(incoming_order_id=incoming_id, attempt=attempt)
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue due orders")
 
@@ -91,6 +91,24 @@ async def enqueue_overdue_orders_job(batch_size: int = 500) -> None:
             _actors.orders.expire.send(order_id=order_id)
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue overdue orders")
+
+
+SETTLEMENT_GRACE = dt.timedelta(seconds=30)  # the outbox's own message normally settles well within this
+
+
+async def enqueue_unsettled_orders_job(batch_size: int = 500) -> None:
+    """Completed orders whose settlement is missing go to `ledger.settle` again: the database, not
+    the broker, is the source of truth (a message lost with Redis or a killed worker is re-sent).
+    Settlement is idempotent, so an order settled meanwhile costs a no-op."""
+    try:
+        async with get_resources().session_factory() as session:
+            ids = await OrderRepository(session).unsettled(batch_size, SETTLEMENT_GRACE)
+        for order_id in ids:
+            _actors.ledger.settle.send(order_id=order_id)
+        if ids:
+            log.warning("re-sent lost settlements", extra={"orders": len(ids), "first_order_id": ids[0]})
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "could not enqueue unsettled orders")
 
 
 async def enqueue_rate_refresh_job() -> None:
@@ -137,6 +155,7 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(enqueue_ledger_audit_job, "interval", hours=1, id="ledger.audit")
     scheduler.add_job(enqueue_due_orders_job, "interval", seconds=2, id="orders.enqueue_due")
     scheduler.add_job(enqueue_overdue_orders_job, "interval", seconds=30, id="orders.expire_overdue")
+    scheduler.add_job(enqueue_unsettled_orders_job, "interval", seconds=15, id="ledger.reconcile_settlements")
     scheduler.add_job(enqueue_rate_refresh_job, "interval", seconds=60, id="rates.refresh")
     scheduler.add_job(enqueue_stats_refresh_job, "interval", seconds=10, id="stats.refresh")
     scheduler.add_job(enqueue_due_callbacks_job, "interval", seconds=1, id="callbacks.enqueue_due")

@@ -1,20 +1,22 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.models import OrderHistory, SettledOrder
+from jivapay.adapters.db.models import AuditLogEntry, OrderHistory, OutboxMessage, SettledOrder
 from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
-from jivapay.domain.errors import Conflict, InsufficientBalance
+from jivapay.domain.errors import Conflict
 from jivapay.domain.identity import Role
 from jivapay.services import ledger
+from jivapay.services.ledger_audit import audit_platform
 from jivapay.services.outbox import enqueue_after_commit
 from jivapay.worker.broker import broker
 from jivapay.worker.relay import relay_pending
@@ -115,18 +117,48 @@ async def test_payout_settlement_pays_the_trader_from_the_stores_hold(
     await assert_ledger_sound(session_factory)
 
 
-async def test_missing_collateral_is_insufficient_balance_and_nothing_moves(
+async def _hold(session_factory: async_sessionmaker[AsyncSession], order_id: int, trader_id: int) -> None:
+    """The pay-in's collateral, frozen as assignment does."""
+    async with atomic(session_factory) as session:
+        split = L.payin_split(150_000, 2, RATE, S, T)
+        await ledger.freeze(session, "trader", trader_id, split.trader_hold, ledger.order_hold_reference(order_id))
+
+
+async def test_a_completed_order_without_its_hold_is_flagged_and_nothing_is_taken(
     seeded: None, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
+    """Settlement never freezes the payer's money itself: a missing hold is a bug for a person."""
     trader_id, store_id = await _parties(session_factory)
+    async with atomic(session_factory) as session:
+        await ledger.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
     order_id = await _order(session_factory, "payin", trader_id, store_id)
     await _complete(session_factory, order_id)
-    with pytest.raises(InsufficientBalance):
+    with pytest.raises(Conflict):
         async with atomic(session_factory) as session:
             await ledger.settle_completed_order(session, order_id)
+
+    assert await ledger.settle_or_flag(session_factory, order_id) is None
+    assert await balance(session_factory, L.trader_available(trader_id)) == 100_000_000
     assert await balance(session_factory, L.store_available(store_id)) == 0
     async with session_factory() as session:
         assert await session.get(SettledOrder, order_id) is None
+        order = await session.get(OrderHistory, order_id)
+        assert order is not None
+        assert order.settlement_error is not None
+        assert "no hold" in order.settlement_error
+        about_order = (AuditLogEntry.target_type == "order", AuditLogEntry.target_id == str(order_id))
+        actions = (await session.execute(select(AuditLogEntry.action).where(*about_order))).scalars()
+        assert "ledger.settle_failed" in list(actions)
+        alerts = (await session.execute(select(OutboxMessage.actor_name, OutboxMessage.kwargs))).all()
+        assert ("notifications.order_alert", {"order_id": order_id, "kind": "settlement_failed"}) in [
+            (a, k) for a, k in alerts
+        ]
+        # the reconciliation leaves it to support; the auditor names it
+        assert await OrderRepository(session).unsettled(100, dt.timedelta(0)) == []
+    assert await ledger.settle_or_flag(session_factory, order_id) is None  # flagged once
+    async with session_factory() as session, session.begin():
+        report = await audit_platform(session)
+    assert report.checks["completed_orders_settled"] == 1
     await assert_ledger_sound(session_factory)
 
 
@@ -137,6 +169,7 @@ async def test_concurrent_settlements_of_one_order_settle_it_once(
     async with atomic(session_factory) as session:
         await ledger.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
     order_id = await _order(session_factory, "payin", trader_id, store_id)
+    await _hold(session_factory, order_id, trader_id)
     await _complete(session_factory, order_id)
 
     async def settle() -> bool:
@@ -157,6 +190,7 @@ async def test_settlement_through_the_outbox_and_the_actor(
     async with atomic(session_factory) as session:
         await ledger.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
     order_id = await _order(session_factory, "payin", trader_id, store_id)
+    await _hold(session_factory, order_id, trader_id)
     async with atomic(session_factory) as session:
         await session.execute(update(OrderHistory).where(OrderHistory.id == order_id).values(status="completed"))
         await enqueue_after_commit(session, "ledger.settle", order_id=order_id)

@@ -156,7 +156,10 @@ async def test_declined_payout_goes_back_to_the_processor(world: World) -> None:
     async with world.session_factory() as session:
         incoming = (await session.scalars(select(IncomingOrder))).one()
     assert (incoming.status, incoming.order_id) == ("retrying", None)
-    assert await balance(world.session_factory, L.store_frozen(world.store_id)) == 0
+    # the store's funds stay frozen while the pay-out waits for another trader
+    frozen = L.payout_split(150_000, 2, order.rate, order.store_commission, order.trader_commission).store_hold
+    assert await balance(world.session_factory, L.store_frozen(world.store_id)) == frozen
+    assert incoming.store_hold_reference == ledger.payout_waiting_hold_reference(incoming.id, order.id)
     await assert_ledger_sound(world.session_factory)
 
 

@@ -50,6 +50,8 @@ class StaffOrderBody(msgspec.Struct):
     updated_at: dt.datetime
     expires_at: dt.datetime | None
     completed_at: dt.datetime | None
+    settled_at: dt.datetime | None = None
+    settlement_error: str | None = None  # why the ledger could not settle it (an operator's emergency)
 
 
 class StaffOrderPage(msgspec.Struct):
@@ -140,6 +142,8 @@ def order_body(order: OrderHistory, incoming: IncomingOrder | None, last4: str |
         updated_at=order.updated_at,
         expires_at=order.expires_at,
         completed_at=order.completed_at,
+        settled_at=order.settled_at,
+        settlement_error=order.settlement_error,
     )
 
 
@@ -197,7 +201,8 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
         guards=guards,
         description="Search orders by id, incoming order id, merchant_order_id, store, trader, exact amount "
         "(a decimal string with its currency), the requisite's last four digits, status, direction and "
-        "creation time. Newest first; pass the last id as `starting_after` for the next page.",
+        "creation time; `settlement_failed=true` lists completed orders whose settlement could not be posted. "
+        "Newest first; pass the last id as `starting_after` for the next page.",
     )
     async def search_orders(
         order_id: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
@@ -212,6 +217,7 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
         direction: str | None = None,
         created_from: dt.datetime | None = None,
         created_to: dt.datetime | None = None,
+        settlement_failed: bool | None = None,
         starting_after: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
         limit: int = Parameter(default=50, ge=1, le=200),
     ) -> StaffOrderPage:
@@ -238,6 +244,7 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
                 direction=direction,
                 created_from=created_from,
                 created_to=created_to,
+                settlement_failed=settlement_failed,
             )
             found = await support.search_orders(session, f, starting_after=starting_after, limit=limit + 1)
             data = [

@@ -10,9 +10,10 @@ from jivapay.worker.actors.base import jivapay_actor
 
 
 @jivapay_actor("orders.assign", max_retries=5, min_backoff_ms=1_000)
-async def assign(incoming_order_id: int) -> None:
-    """Idempotent: an order that is no longer new/retrying is left alone."""
-    await process_incoming_order(get_resources().session_factory, incoming_order_id)
+async def assign(incoming_order_id: int, attempt: int = 0) -> None:
+    """Idempotent: an order that is no longer new/retrying, or whose ``attempt`` (its retry count
+    when the message was sent) has been made already, is left alone."""
+    await process_incoming_order(get_resources().session_factory, incoming_order_id, attempt)
 
 
 @jivapay_actor("orders.expire", max_retries=5)

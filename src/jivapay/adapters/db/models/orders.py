@@ -70,6 +70,9 @@ class IncomingOrder(TimestampMixin, Base):
     recipient_encrypted: Mapped[str | None] = mapped_column(Text)
     recipient_last4: Mapped[str | None] = mapped_column(String(4))
     fraud_cleared_by: Mapped[str | None] = mapped_column(String(64))  # support approved it after a fraud review
+    # a pay-out waiting for a trader: the hold on the store's USDT (taken at init, or moved here
+    # from a declined order's hold), released when it is assigned, fails or is rejected
+    store_hold_reference: Mapped[str | None] = mapped_column(String(128))
 
 
 class RequisiteDailyUsage(Base):
@@ -105,10 +108,24 @@ class OrderHistory(TimestampMixin, Base):
         CheckConstraint("rate > 0", name="rate_positive"),
         CheckConstraint("store_commission >= 0 AND store_commission < 1", name="store_commission_range"),
         CheckConstraint("trader_commission >= 0 AND trader_commission < 1", name="trader_commission_range"),
+        CheckConstraint("teamlead_share >= 0 AND teamlead_share < 1", name="teamlead_share_range"),
         Index("ix_order_history_store_id_created_at", "store_id", "created_at"),
         Index("ix_order_history_trader_id_created_at", "trader_id", "created_at"),
         Index("ix_order_history_status", "status"),
         Index("ix_order_history_updated_at", "updated_at"),
+        # one live order per incoming order; declined ones stay as history beside their successor
+        Index(
+            "uq_order_history_incoming_order_id_live",
+            "incoming_order_id",
+            unique=True,
+            postgresql_where=text("status <> 'declined'"),
+        ),
+        # the scheduler's reconciliation: completed orders whose settlement has not been posted
+        Index(
+            "ix_order_history_unsettled",
+            "completed_at",
+            postgresql_where=text("status = 'completed' AND settled_at IS NULL AND settlement_error IS NULL"),
+        ),
         # a trader's turnover completed today (the teamlead's team list)
         Index(
             "ix_order_history_trader_id_completed_at",
@@ -130,10 +147,16 @@ class OrderHistory(TimestampMixin, Base):
     trader_commission: Mapped[Decimal] = mapped_column(Numeric(8, 6))
     payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    incoming_order_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_orders.id"), unique=True)
+    incoming_order_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_orders.id"))
     requisite_id: Mapped[int | None] = mapped_column(ForeignKey("requisites.id"))
     requested_amount: Mapped[int | None] = mapped_column(BigInteger)  # before a shift to keep amounts unique
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # the trader's teamlead and reward share when the order was assigned (fixed, like the rate)
+    teamlead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    teamlead_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    settled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # why settlement could not be posted (a missing or resolved hold): support sees it, nothing retries it
+    settlement_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Requisite(TimestampMixin, Base):

@@ -21,9 +21,10 @@ _INSERT_ORDER = RawStatement(
     """
     INSERT INTO order_history (store_id, trader_id, direction, status, currency, amount, requested_amount, rate,
                                store_commission, trader_commission, payment_method_id, incoming_order_id,
-                               requisite_id, expires_at)
+                               requisite_id, expires_at, teamlead_id, teamlead_share)
     VALUES (:store_id, :trader_id, :direction, :status, :currency, :amount, :requested_amount, :rate,
-            :store_commission, :trader_commission, :payment_method_id, :incoming_order_id, :requisite_id, :expires_at)
+            :store_commission, :trader_commission, :payment_method_id, :incoming_order_id, :requisite_id, :expires_at,
+            :teamlead_id, :teamlead_share)
     RETURNING id
     """
 )
@@ -61,6 +62,8 @@ class OrderRepository:
         incoming_order_id: int,
         requisite_id: int,
         expires_at: dt.datetime,
+        teamlead_id: int | None,
+        teamlead_share: Decimal | None,
     ) -> int:
         """A new order's id (no ORM object: the processor needs only the id)."""
         params = {
@@ -78,6 +81,8 @@ class OrderRepository:
             "incoming_order_id": incoming_order_id,
             "requisite_id": requisite_id,
             "expires_at": expires_at,
+            "teamlead_id": teamlead_id,
+            "teamlead_share": teamlead_share,
         }
         row = await raw.fetchrow(self.session, _INSERT_ORDER, params)
         assert row is not None
@@ -124,8 +129,9 @@ class OrderRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def claim_due_incoming(self, limit: int, lease: dt.timedelta) -> list[int]:
-        """Ids of new/retrying orders whose time has come; pushed a lease ahead so a tick sends each once."""
+    async def claim_due_incoming(self, limit: int, lease: dt.timedelta) -> list[tuple[int, int]]:
+        """(id, attempt) of new/retrying orders whose time has come, the attempt being the retry count
+        the message is for; pushed a lease ahead so a tick sends each once."""
         result = await self.session.execute(
             text(
                 """
@@ -134,12 +140,12 @@ class OrderRepository:
                     SELECT id FROM incoming_orders
                     WHERE status IN ('new', 'retrying') AND next_attempt_at <= now()
                     ORDER BY next_attempt_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)
-                RETURNING id
+                RETURNING id, retry_count
                 """
             ),
             {"lease": lease, "limit": limit},
         )
-        return sorted(int(row[0]) for row in result.all())
+        return sorted((int(row[0]), int(row[1])) for row in result.all())
 
     async def record_failure(self, incoming_id: int, *, status: str, reason: str, next_attempt_at: dt.datetime) -> None:
         await self.session.execute(
@@ -185,11 +191,57 @@ class OrderRepository:
         )
         return list((await self.session.scalars(stmt)).all())
 
-    async def reopen_incoming(self, incoming_id: int) -> None:
-        """A declined pay-out goes back to the processor to find another trader."""
+    async def reopen_incoming(self, incoming_id: int, *, store_hold_reference: str | None) -> None:
+        """A declined pay-out goes back to the processor to find another trader, its store funds
+        frozen under ``store_hold_reference`` meanwhile."""
         await self.session.execute(
             update(IncomingOrder)
             .where(IncomingOrder.id == incoming_id, IncomingOrder.status == "assigned")
-            .values(status="retrying", order_id=None, next_attempt_at=func.now(), failure_reason="declined by trader")
+            .values(
+                status="retrying",
+                order_id=None,
+                next_attempt_at=func.now(),
+                failure_reason="declined by trader",
+                store_hold_reference=store_hold_reference,
+            )
             .execution_options(synchronize_session=False)
         )
+
+    async def traders_who_declined(self, incoming_id: int) -> list[int]:
+        """Traders who declined this pay-out before: the processor does not offer it to them again."""
+        stmt = select(OrderHistory.trader_id).where(
+            OrderHistory.incoming_order_id == incoming_id, OrderHistory.status == "declined"
+        )
+        return sorted(set((await self.session.scalars(stmt)).all()))
+
+    async def unsettled(self, limit: int, older_than: dt.timedelta) -> list[int]:
+        """Completed orders whose settlement is missing (its message lost, its worker killed) for
+        longer than ``older_than``; orders flagged as unsettleable are support's, not listed."""
+        stmt = (
+            select(OrderHistory.id)
+            .where(
+                OrderHistory.status == "completed",
+                OrderHistory.settled_at.is_(None),
+                OrderHistory.settlement_error.is_(None),
+                func.coalesce(OrderHistory.completed_at, OrderHistory.updated_at) < func.now() - older_than,
+            )
+            .order_by(OrderHistory.completed_at)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def flag_settlement_error(self, order_id: int, reason: str) -> bool:
+        """Record why a completed order cannot be settled; False when it is settled or flagged already."""
+        result = await self.session.execute(
+            update(OrderHistory)
+            .where(
+                OrderHistory.id == order_id,
+                OrderHistory.status == "completed",
+                OrderHistory.settled_at.is_(None),
+                OrderHistory.settlement_error.is_(None),
+            )
+            .values(settlement_error=reason)
+            .returning(OrderHistory.id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.scalar_one_or_none() is not None

@@ -42,6 +42,7 @@ _FIND = RawStatement(
       AND (:direction <> 'payin' OR NOT EXISTS (
             SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount))
       AND NOT (r.id = ANY(CAST(:exclude AS bigint[])))
+      AND NOT (r.trader_id = ANY(CAST(:exclude_traders AS bigint[])))
     ORDER BY r.priority, r.last_used_at NULLS FIRST, r.id
     FOR UPDATE OF r SKIP LOCKED
     LIMIT 1
@@ -58,6 +59,8 @@ _VERIFY = RawStatement(
     SELECT
       {STORE_RATE_SQL} AS store_rate,
       {TRADER_RATE_SQL.format(trader="r.trader_id")} AS trader_rate,
+      tp.teamlead_id AS teamlead_id,
+      tl.reward_share AS teamlead_share,
       (r.max_open_orders IS NULL OR r.open_orders < r.max_open_orders)
       AND (r.orders_per_day IS NULL OR coalesce(d.orders, 0) < r.orders_per_day)
       AND (r.daily_limit IS NULL OR coalesce(d.turnover, 0) + :amount <= r.daily_limit)
@@ -68,6 +71,8 @@ _VERIFY = RawStatement(
             SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount)) AS fits
     FROM requisites r
     LEFT JOIN requisite_daily_usage d ON d.requisite_id = r.id AND d.day = :today
+    LEFT JOIN trader_profiles tp ON tp.user_id = r.trader_id
+    LEFT JOIN teamlead_profiles tl ON tl.user_id = tp.teamlead_id
     WHERE r.id = :id
     """  # noqa: S608 - constants only
 )
@@ -112,6 +117,8 @@ class Recheck:
     fits: bool  # the limits still hold now that the requisite is locked
     store_rate: Decimal | None  # the commissions set for the order's store and the requisite's trader
     trader_rate: Decimal | None
+    teamlead_id: int | None = None  # the trader's teamlead and reward share now (fixed on the order)
+    teamlead_share: Decimal | None = None
 
 
 class SelectionRepository:
@@ -129,6 +136,7 @@ class SelectionRepository:
         collateral: int,
         today: dt.date,
         exclude: list[int],
+        exclude_traders: list[int] | None = None,
     ) -> Candidate | None:
         row = await raw.fetchrow(
             self.session,
@@ -143,6 +151,7 @@ class SelectionRepository:
                 "today": today,
                 "month_start": today.replace(day=1),
                 "exclude": exclude,
+                "exclude_traders": exclude_traders or [],
             },
         )
         return Candidate(row["id"], row["trader_id"]) if row else None
@@ -171,7 +180,14 @@ class SelectionRepository:
             },
         )
         assert row is not None  # the requisite is locked by this transaction
-        return Recheck(bool(row["fits"]), row["store_rate"], row["trader_rate"])
+        teamlead_id = row["teamlead_id"]
+        return Recheck(
+            bool(row["fits"]),
+            row["store_rate"],
+            row["trader_rate"],
+            teamlead_id,
+            row["teamlead_share"] if teamlead_id is not None else None,
+        )
 
     async def book(
         self,

@@ -42,6 +42,9 @@ class SupportRepository:
         for column, value in conditions.items():
             if value is not None:
                 stmt = stmt.where(column == value)
+        if f.settlement_failed is not None:
+            failed = OrderHistory.settlement_error.is_not(None)
+            stmt = stmt.where(failed if f.settlement_failed else ~failed)
         if f.created_from is not None:
             stmt = stmt.where(OrderHistory.created_at >= f.created_from)
         if f.created_to is not None:

@@ -4,7 +4,7 @@ blocklists, commissions, and the audit log. Each route needs its permission flag
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -13,13 +13,12 @@ from litestar.params import Parameter, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from jivapay.domain.audit import AuditFilter
-from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.identity import AdminPermission
 from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
-from jivapay.http.routers.staff_orders import order_handlers
-from jivapay.services import audit_view, commissions, fraud, owners
+from jivapay.http.routers.staff_orders import OrderCaseBody, case_body, order_handlers
+from jivapay.services import audit_view, commissions, fraud, ledger, owners
 from jivapay.services import config as config_service
 from jivapay.services.commissions import CommissionOwner
 
@@ -184,13 +183,6 @@ class CommissionWrite(msgspec.Struct, forbid_unknown_fields=True):
     payment_method_id: int | None = None  # None: for every method without its own rate
 
 
-def _rate(raw: str) -> Decimal:
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise ValidationFailed("rate must be a decimal string", field="rate") from None
-
-
 def _rows(table: list[tuple[str, int | None, Decimal, bool]]) -> list[CommissionRow]:
     return [CommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
 
@@ -207,7 +199,7 @@ async def _set_commission(
             owner=owner,
             owner_id=owner_id,
             direction=data.direction,
-            rate=_rate(data.rate),
+            rate=data.rate,
             payment_method_id=data.payment_method_id,
             ip=client_ip(request),
         )
@@ -317,8 +309,33 @@ async def audit_log(
     return AuditPage(data, len(rows) > limit)
 
 
+class SettlementRetry(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str
+
+
+@post(
+    "/orders/{order_id:int}/settle",
+    operation_id="admin_retry_settlement",
+    tags=["admin"],
+    guards=FINANCES,
+    status_code=200,
+    summary="Settle a completed order again after its settlement failed",
+    description="For an order listed by `settlement_failed=true` once the cause is fixed (e.g. its hold restored by "
+    "a ledger adjustment): clears `settlement_error` and queues the settlement, which is idempotent and "
+    "again refuses to run without the order's active hold. A written reason is required; audited. 409 "
+    "when the order is not completed or is settled already.",
+)
+async def retry_settlement(request: Request[Any, Any, Any], order_id: int, data: SettlementRetry) -> OrderCaseBody:
+    async with transaction("admin.settle") as session:
+        await ledger.retry_settlement(
+            session, order_id, reason=data.reason, actor=current_principal(request).actor, ip=client_ip(request)
+        )
+    return await case_body(order_id)
+
+
 route_handlers = [
     *order_handlers("admin", Party.ADMIN, guards=FINANCES),
+    retry_settlement,
     list_settings,
     get_setting,
     set_setting,
