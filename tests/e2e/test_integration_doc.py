@@ -18,11 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import ExchangeRate
 from jivapay.adapters.db.uow import atomic
+from jivapay.adapters.storage import storage_for
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
+from jivapay.domain.orders import Party
 from jivapay.domain.requisites import RequisiteDirection, RequisiteType
-from jivapay.services import ledger
+from jivapay.services import ledger, receipts
 from jivapay.services.order_processor import process_incoming_order
+from jivapay.services.order_status import change_status
 from jivapay.services.requisites import create_requisite
 from jivapay.settings import get_settings
 from tests.e2e.conftest import REPO, free_port, jivapay_env, spawn_jivapay
@@ -85,6 +88,8 @@ async def test_every_curl_example_works(
             if "payin/confirm" in block:  # the worker's part: a trader's requisite is assigned
                 outcome = await process_incoming_order(session_factory, int(env["ORDER_ID"]))
                 assert outcome.status == "assigned", outcome
+            if "payout/confirm" in block:  # the trader's part: assigned, paid with a receipt, marked paid
+                await _trader_pays_out(session_factory, int(env["PAYOUT_ID"]), trader.id)
             done = await asyncio.to_thread(
                 subprocess.run,
                 ["bash", "-euo", "pipefail", "-c", block.replace("curl -s ", "curl -sS -w '\\n%{http_code}' ")],
@@ -106,3 +111,24 @@ async def test_every_curl_example_works(
             api.wait(timeout=20)
         except subprocess.TimeoutExpired:
             api.kill()
+
+
+async def _trader_pays_out(session_factory: async_sessionmaker[AsyncSession], payout_id: int, trader_id: int) -> None:
+    outcome = await process_incoming_order(session_factory, payout_id)
+    assert outcome.status == "assigned", outcome
+    assert outcome.order_id is not None
+    trader = Actor.user(trader_id)
+    await receipts.upload_receipt(
+        session_factory,
+        storage_for(get_settings()),
+        order_id=outcome.order_id,
+        party=Party.TRADER,
+        actor=trader,
+        data=b"%PDF-1.4 paid",
+        content_type="application/pdf",
+        trader_id=trader_id,
+    )
+    async with atomic(session_factory) as session:
+        await change_status(
+            session, outcome.order_id, "trader_paid", party=Party.TRADER, actor=trader, trader_id=trader_id
+        )

@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
-import json
 import time
 
 from sqlalchemy import select
@@ -34,8 +33,9 @@ from jivapay.domain.errors import (
     ValidationFailed,
 )
 from jivapay.domain.orders import Party
+from jivapay.domain.payouts import check_recipient
 from jivapay.domain.urls import check_merchant_url
-from jivapay.services import ledger
+from jivapay.services import ledger, merchant_orders
 from jivapay.services.audit import log_action
 from jivapay.services.commissions import commission_rates
 from jivapay.services.order_status import change_status
@@ -50,7 +50,7 @@ ORDER_TOKEN_TTL = dt.timedelta(hours=2)
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Recipient:
-    """Where a pay-out goes."""
+    """Where a pay-out goes, as the merchant sent it (``init_order`` checks it per payment method)."""
 
     number: str
     name: str
@@ -60,6 +60,18 @@ class Recipient:
 def customer_actor(incoming_id: int) -> Actor:
     """The customer acting through the order token (nobody we know by name)."""
     return Actor("customer", str(incoming_id))
+
+
+def check_card_bin(raw: str | None) -> str | None:
+    """The customer's card BIN (6-8 digits) that the fraud rules check: blocked BINs, card velocity."""
+    if raw is None or not raw.strip():
+        return None
+    digits = raw.strip()
+    if not (6 <= len(digits) <= 8 and digits.isdigit()):
+        raise ValidationFailed(
+            "client_card_bin is the first 6-8 digits of the customer's card", field="client_card_bin"
+        )
+    return digits
 
 
 def check_client_ip(raw: str | None) -> str | None:
@@ -122,6 +134,7 @@ async def init_order(
     bank: str | None = None,
     client_id: str | None = None,
     client_ip: str | None = None,
+    client_card_bin: str | None = None,
     callback_url: str | None = None,
     return_url: str | None = None,
     recipient: Recipient | None = None,
@@ -150,14 +163,9 @@ async def init_order(
     if direction == "payout":
         if recipient is None:
             raise ValidationFailed("a pay-out needs the recipient's requisite", field="recipient")
-        number = "".join(ch for ch in recipient.number if ch.isalnum() or ch == "+")
-        name = recipient.name.strip()
-        if not 4 <= len(number) <= 34 or not 1 <= len(name) <= 128:
-            raise ValidationFailed("recipient number (4-34 characters) and name are required", field="recipient")
-        encrypted = encrypt_secret(
-            settings, json.dumps({"number": number, "name": name, "bank": recipient.bank}, separators=(",", ":"))
-        )
-        last4 = number[-4:]
+        checked = check_recipient(ref.payment_method, recipient.number, recipient.name, recipient.bank)
+        encrypted = encrypt_secret(settings, checked.to_json())
+        last4 = checked.last4
     order = await OrderRepository(session).insert_incoming_unless_exists(
         store_id=store.store_id,
         direction=direction,
@@ -168,6 +176,7 @@ async def init_order(
         merchant_order_id=merchant_order_id,
         client_id=(client_id or "").strip()[:128] or None,
         client_ip=client_ip,
+        client_card_bin=client_card_bin,
         callback_url=callback_url,
         return_url=return_url,
         recipient_encrypted=encrypted,
@@ -263,3 +272,11 @@ async def confirm_payin(
     await change_status(
         session, _assigned(incoming), "client_confirmed", party=Party.CUSTOMER, actor=actor, store_id=store_id, ip=ip
     )
+
+
+async def confirm_payout(
+    session: AsyncSession, store: StoreIdentity, incoming_id: int, *, ip: str | None = None
+) -> None:
+    """The merchant's "the recipient got it" over the API key: trader_paid → completed (a repeat is a no-op)."""
+    incoming = await store_incoming(session, store.store_id, incoming_id)
+    await merchant_orders.complete_payout(session, incoming, actor=store.actor, merchant_id=store.merchant_id, ip=ip)

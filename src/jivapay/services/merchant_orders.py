@@ -16,7 +16,7 @@ from jivapay.adapters.db.models import FiatCurrency, IncomingOrder, OrderHistory
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor
-from jivapay.domain.errors import NotFound, ValidationFailed
+from jivapay.domain.errors import Conflict, NotFound, OrderNotAssigned, ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.services import order_views
 from jivapay.services.order_status import change_status
@@ -189,4 +189,27 @@ async def open_dispute(
         reason=comment,
         merchant_id=merchant_id,
         ip=ip,
+    )
+
+
+async def confirm_payout(
+    session: AsyncSession, merchant_id: int, incoming_id: int, actor: Actor, ip: str | None
+) -> OrderHistory:
+    """The merchant, in the cabinet, confirms a pay-out the trader marked paid."""
+    incoming = await merchant_incoming(session, merchant_id, incoming_id)
+    return await complete_payout(session, incoming, actor=actor, merchant_id=merchant_id, ip=ip)
+
+
+async def complete_payout(
+    session: AsyncSession, incoming: IncomingOrder, *, actor: Actor, merchant_id: int, ip: str | None
+) -> OrderHistory:
+    """trader_paid → completed by the merchant (cabinet and gateway alike); a repeat after completion
+    is a no-op that answers the order. The status change audits it, records the callback and
+    queues the settlement."""
+    if incoming.direction != "payout":
+        raise Conflict("Only a pay-out can be confirmed by the merchant", direction=incoming.direction)
+    if incoming.order_id is None:
+        raise OrderNotAssigned(status=order_views.public_status(incoming, None))
+    return await change_status(
+        session, incoming.order_id, "completed", party=Party.MERCHANT, actor=actor, merchant_id=merchant_id, ip=ip
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 
@@ -47,6 +48,87 @@ async def _order_for(
     return order
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A checked receipt file that is in storage but not yet recorded."""
+
+    order_id: int
+    party: Party
+    object_key: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+async def store_file(
+    session_factory: async_sessionmaker[AsyncSession],
+    storage: S3Storage | LocalStorage,
+    *,
+    order_id: int,
+    party: Party,
+    data: bytes,
+    content_type: str,
+    trader_id: int | None = None,
+    store_id: int | None = None,
+) -> StoredFile:
+    """Check the caller's order and the file, then store it (no transaction open while the file
+    travels). Nothing is recorded: ``record_receipt`` does that in the caller's transaction."""
+    async with session_factory() as session:
+        await _order_for(session, order_id, party, trader_id=trader_id, store_id=store_id)
+        max_bytes = await get_config("RECEIPT_MAX_BYTES", int, session=session)
+    check_file(data, content_type, max_bytes)
+    key = f"receipts/{order_id}/{secrets.token_hex(16)}.{EXTENSIONS[content_type]}"
+    await storage.put(key, data, content_type)
+    return StoredFile(order_id, party, key, content_type, len(data), hashlib.sha256(data).hexdigest())
+
+
+async def record_receipt(session: AsyncSession, stored: StoredFile, *, actor: Actor, ip: str | None = None) -> Receipt:
+    """The receipt row, its audit entry and the reuse flag, in the caller's transaction."""
+    receipt = Receipt(
+        order_id=stored.order_id,
+        party=stored.party.value,
+        uploaded_by=str(actor),
+        object_key=stored.object_key,
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+    )
+    session.add(receipt)
+    await session.flush()
+    earlier = (
+        (
+            await session.execute(
+                select(Receipt.order_id)
+                .where(Receipt.sha256 == stored.sha256, Receipt.order_id != stored.order_id)
+                .limit(5)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    await log_action(
+        session,
+        actor,
+        "receipt.upload",
+        Target.of("order", stored.order_id),
+        {"receipt_id": receipt.id, "sha256": stored.sha256, "size": stored.size},
+        ip=ip,
+    )
+    if earlier:
+        # the same image for another order: a classic fraud pattern — flag it for review
+        await log_action(
+            session,
+            Actor.system("fraud"),
+            "fraud.receipt_reused",
+            Target.of("order", stored.order_id),
+            {"sha256": stored.sha256, "also_on_orders": list(earlier)},
+        )
+        await enqueue_after_commit(
+            session, "notifications.order_alert", order_id=stored.order_id, kind="receipt_reused"
+        )
+    return receipt
+
+
 async def upload_receipt(
     session_factory: async_sessionmaker[AsyncSession],
     storage: S3Storage | LocalStorage,
@@ -61,53 +143,18 @@ async def upload_receipt(
     ip: str | None = None,
 ) -> Receipt:
     """Check, store (no transaction open while the file travels), then record in one transaction."""
-    async with session_factory() as session:
-        await _order_for(session, order_id, party, trader_id=trader_id, store_id=store_id)
-        max_bytes = await get_config("RECEIPT_MAX_BYTES", int, session=session)
-    check_file(data, content_type, max_bytes)
-    digest = hashlib.sha256(data).hexdigest()
-    key = f"receipts/{order_id}/{secrets.token_hex(16)}.{EXTENSIONS[content_type]}"
-    await storage.put(key, data, content_type)
+    stored = await store_file(
+        session_factory,
+        storage,
+        order_id=order_id,
+        party=party,
+        data=data,
+        content_type=content_type,
+        trader_id=trader_id,
+        store_id=store_id,
+    )
     async with atomic(session_factory, name="receipt.record") as session:
-        receipt = Receipt(
-            order_id=order_id,
-            party=party.value,
-            uploaded_by=str(actor),
-            object_key=key,
-            content_type=content_type,
-            size=len(data),
-            sha256=digest,
-        )
-        session.add(receipt)
-        await session.flush()
-        earlier = (
-            (
-                await session.execute(
-                    select(Receipt.order_id).where(Receipt.sha256 == digest, Receipt.order_id != order_id).limit(5)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        await log_action(
-            session,
-            actor,
-            "receipt.upload",
-            Target.of("order", order_id),
-            {"receipt_id": receipt.id, "sha256": digest, "size": len(data)},
-            ip=ip,
-        )
-        if earlier:
-            # the same image for another order: a classic fraud pattern — flag it for review
-            await log_action(
-                session,
-                Actor.system("fraud"),
-                "fraud.receipt_reused",
-                Target.of("order", order_id),
-                {"sha256": digest, "also_on_orders": list(earlier)},
-            )
-            await enqueue_after_commit(session, "notifications.order_alert", order_id=order_id, kind="receipt_reused")
-    return receipt
+        return await record_receipt(session, stored, actor=actor, ip=ip)
 
 
 async def receipts_of(

@@ -168,3 +168,80 @@ async def test_payout_confirmation_needs_a_receipt_over_http(
     assert tampered.status_code == 404
     confirmed = await client.post(f"/trader/orders/{outcome.order_id}/confirm", headers=headers)
     assert confirmed.json()["status"] == "trader_paid"
+
+
+async def test_a_replayed_or_conflicting_confirm_stores_no_receipt(
+    world: World, client: Any, s3: S3Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import func, text
+
+    from jivapay.adapters.db.models import Receipt, Store
+    from jivapay.adapters.db.uow import atomic
+    from tests.factories import make_api_key
+
+    settings = get_settings().with_overrides(
+        s3_endpoint_url=s3.endpoint, s3_bucket_name=s3.bucket, s3_access_key="test", s3_secret_key="test"
+    )
+    monkeypatch.setattr("jivapay.http.routers.gateway.get_settings", lambda: settings)
+    bucket = boto3.client(
+        "s3", endpoint_url=s3.endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+
+    def objects() -> int:  # moto's buckets live as long as the process: count from what is there now
+        return int(bucket.list_objects_v2(Bucket=s3.bucket).get("KeyCount", 0))
+
+    before = objects()
+
+    async def stored() -> tuple[int, int]:
+        async with world.session_factory() as session:
+            rows = await session.scalar(select(func.count()).select_from(Receipt))
+        return objects() - before, int(rows or 0)
+
+    async with world.session_factory() as session:
+        store = await session.get(Store, world.store_id)
+    assert store is not None
+    _, key = await make_api_key(world.session_factory, store.merchant_id, world.store_id)
+    trader = await world.trader()
+    await world.requisite(trader)
+    init = await client.post(
+        "/gateway/payin/init",
+        json={"amount": "1500.00", "currency": "RUB", "payment_method": "card", "merchant_order_id": "m-r"},
+        headers={"X-API-Key": key},
+    )
+    order_id = init.json()["id"]
+    assert (await world.process(order_id)).status == "assigned"
+    url = f"/gateway/payin/confirm/{order_id}"
+    headers = {"X-Order-Token": init.json()["order_token"], "Idempotency-Key": "paid-1"}
+
+    first = await client.post(url, headers=headers, files={"receipt": ("paid.pdf", PDF, "application/pdf")})
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "client_confirmed"
+    assert await stored() == (1, 1)
+    # a retry of the same form (a new multipart boundary, the same file): the first answer, nothing stored
+    replay = await client.post(url, headers=headers, files={"receipt": ("paid.pdf", PDF, "application/pdf")})
+    assert (replay.status_code, replay.content) == (200, first.content)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert await stored() == (1, 1)
+    # the same key with another file: 409 idempotency_conflict, nothing stored
+    other = await client.post(url, headers=headers, files={"receipt": ("paid.png", PNG, "image/png")})
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_conflict")
+    assert await stored() == (1, 1)
+    # a key whose first request is still running: 409 request_in_progress, nothing stored
+    async with atomic(world.session_factory) as session:
+        await session.execute(
+            text(
+                "INSERT INTO idempotency_keys (store_id, key, request_hash) "
+                "SELECT store_id, 'paid-2', request_hash FROM idempotency_keys WHERE key = 'paid-1'"
+            )
+        )
+    busy = await client.post(
+        url, headers={**headers, "Idempotency-Key": "paid-2"}, files={"receipt": ("paid.pdf", PDF, "application/pdf")}
+    )
+    assert (busy.status_code, busy.json()["error"]["code"]) == (409, "request_in_progress")
+    assert await stored() == (1, 1)
+    # a new key is a new request: its receipt is stored (the confirmation itself is already done)
+    fresh = await client.post(
+        url, headers={**headers, "Idempotency-Key": "paid-3"}, files={"receipt": ("paid.png", PNG, "image/png")}
+    )
+    assert fresh.status_code == 200, fresh.text
+    assert await stored() == (2, 2)

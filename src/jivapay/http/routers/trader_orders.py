@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
-from jivapay.services import order_status, receipts
+from jivapay.services import order_status, payouts, receipts
 from jivapay.services.balances import fiat_decimals
 from jivapay.services.config import get_config
 from jivapay.services.users import set_traffic
@@ -29,13 +30,26 @@ class OrderBody(msgspec.Struct):
     id: int
     direction: str
     status: str
-    amount: str
+    amount: str  # the exact amount to pay (pay-out) or to receive (pay-in)
     currency: str
     rate: str
     requisite_id: int | None
     created_at: dt.datetime
     expires_at: dt.datetime | None
     completed_at: dt.datetime | None
+    recipient_last4: str | None = None  # pay-outs: the recipient's number, last 4 only
+
+
+class PayoutRecipientBody(msgspec.Struct):
+    number: str  # in full while the order is open, else "**** 1234"
+    name: str  # in full while the order is open, else "Anna S."
+    bank: str | None
+    payment_method: str | None
+    revealed: bool
+
+
+class TraderOrderDetailBody(OrderBody, kw_only=True):
+    recipient: PayoutRecipientBody | None = None  # pay-outs: where to send the money
 
 
 class OrderPage(msgspec.Struct):
@@ -51,7 +65,7 @@ class TrafficBody(msgspec.Struct, forbid_unknown_fields=True):
     in_work: bool
 
 
-async def _body(session: Any, order: OrderHistory) -> OrderBody:
+async def _body(session: Any, order: OrderHistory, recipient_last4: str | None = None) -> OrderBody:
     decimals = await fiat_decimals(session, order.currency)
     return OrderBody(
         order.id,
@@ -64,6 +78,7 @@ async def _body(session: Any, order: OrderHistory) -> OrderBody:
         order.created_at,
         order.expires_at,
         order.completed_at,
+        recipient_last4,
     )
 
 
@@ -84,15 +99,32 @@ async def list_orders(
             starting_after=starting_after,
             limit=limit + 1,
         )
-        return OrderPage([await _body(session, o) for o in orders[:limit]], has_more=len(orders) > limit)
+        page = orders[:limit]
+        last4 = await payouts.recipient_last4(session, page)
+        return OrderPage([await _body(session, o, last4.get(o.id)) for o in page], has_more=len(orders) > limit)
 
 
-@get("/orders/{order_id:int}", operation_id="trader_get_order", tags=["trader"])
-async def get_order(request: Request[Any, Any, Any], order_id: int) -> OrderBody:
+@get(
+    "/orders/{order_id:int}",
+    operation_id="trader_get_order",
+    tags=["trader"],
+    summary="One of my orders; a pay-out with its recipient's requisite",
+    description="A pay-out shows where to send the money (`recipient`: number, name, bank, payment method) "
+    "in full while the order is open; every such read is in the audit log (`order.recipient_reveal`). Once "
+    "the order has ended, and in lists, only the last 4 characters of the number are shown.",
+)
+async def get_order(request: Request[Any, Any, Any], order_id: int) -> TraderOrderDetailBody:
+    principal = current_principal(request)
     async with transaction() as session:
-        return await _body(
-            session, await order_status.trader_order(session, current_principal(request).user_id, order_id)
+        detail = await payouts.trader_order_detail(
+            session, get_settings(), principal.user_id, order_id, actor=principal.actor, ip=client_ip(request)
         )
+        fields = msgspec.structs.asdict(await _body(session, detail.order))
+    recipient = detail.recipient
+    if recipient is None:
+        return TraderOrderDetailBody(**fields)
+    fields["recipient_last4"] = recipient.number[-4:]
+    return TraderOrderDetailBody(**fields, recipient=PayoutRecipientBody(**dataclasses.asdict(recipient)))
 
 
 @post(

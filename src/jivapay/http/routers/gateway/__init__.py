@@ -7,12 +7,15 @@ as bytes so that a replay is the same bytes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -23,6 +26,7 @@ from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
 from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, ValidationFailed
 from jivapay.domain.orders import Party
+from jivapay.domain.payouts import describe_rules
 from jivapay.http.deps import client_ip, current_store, form_file, transaction
 from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store
@@ -48,13 +52,15 @@ class PayinInit(msgspec.Struct, forbid_unknown_fields=True):
     bank: str | None = None
     client_id: str | None = None
     client_ip: str | None = None
+    client_card_bin: str | None = None  # the first 6-8 digits of the customer's card, when known (fraud rules)
     callback_url: str | None = None
     return_url: str | None = None
 
 
 class RecipientBody(msgspec.Struct, forbid_unknown_fields=True):
-    number: str
-    name: str
+    number: str  # card, phone or account number, as the payment method needs (see the pay-out init)
+    name: str  # the recipient's full name
+    bank: str | None = None  # the recipient's bank; required for sbp and account
 
 
 class PayoutInit(msgspec.Struct, forbid_unknown_fields=True):
@@ -126,22 +132,36 @@ async def _idempotent(
     request: Request[Any, Any, Any],
     store_id: int,
     work: Callable[[AsyncSession], Awaitable[tuple[int, bytes]]],
+    *,
+    prepare: Callable[[], Awaitable[None]] | None = None,
+    fingerprint: bytes | None = None,
 ) -> Response[bytes]:
-    """Run ``work`` in one transaction, honouring the request's Idempotency-Key."""
+    """Run ``work`` in one transaction, honouring the request's Idempotency-Key.
+
+    ``prepare`` runs before that transaction and only once the key is reserved (a replay or a
+    409 never reaches it): the place for what cannot roll back, such as storing a file.
+    ``fingerprint`` stands for the body in the request hash (a multipart body's boundary is
+    random, so a client's retry of the same form has other bytes).
+    """
     factory = get_resources().session_factory
     raw_key = request.headers.get("idempotency-key")
     if raw_key is None:
+        if prepare is not None:
+            await prepare()
         async with transaction() as session:
             status, body = await work(session)
         return Response(body, status_code=status, media_type=MediaType.JSON)
     key = idempotency.check_key(raw_key)
-    hash_ = idempotency.request_hash(request.method, request.url.path, await request.body())
+    body_bytes = fingerprint if fingerprint is not None else await request.body()
+    hash_ = idempotency.request_hash(request.method, request.url.path, body_bytes)
     stored = await idempotency.reserve(factory, store_id, key, hash_)
     if stored is not None:
         return Response(
             stored.body, status_code=stored.status, media_type=MediaType.JSON, headers={"Idempotent-Replayed": "true"}
         )
     try:
+        if prepare is not None:
+            await prepare()
         async with transaction() as session:
             status, body = await work(session)
             await idempotency.complete(session, store_id, key, status, body)
@@ -233,6 +253,7 @@ async def payin_init(
         "payin",
         data,
         client_ip=gateway.check_client_ip(data.client_ip),
+        client_card_bin=gateway.check_card_bin(data.client_card_bin),
         return_url=data.return_url,
     )
 
@@ -242,7 +263,12 @@ async def payin_init(
     operation_id="gateway_payout_init",
     tags=["gateway"],
     summary="Create a pay-out",
-    description="A trader pays `amount` in fiat to the recipient's requisite; the store's USDT pays for it. " + _ERRORS,
+    description="A trader pays `amount` in fiat to the recipient's requisite; the store's USDT pays for it and is "
+    "frozen at once (409 insufficient_balance when there is not enough). The `recipient` must carry what the "
+    "payment method needs — "
+    + describe_rules()
+    + "; `name` (the recipient's full name) always. A missing or bad field is a 422 listing each one in "
+    '`details.errors` (`[{"field": "recipient.number", "message": …}]`). ' + _ERRORS,
     guards=[require_store],
     responses=_ORDER_RESPONSES,
 )
@@ -250,7 +276,8 @@ async def payout_init(
     request: Request[Any, Any, Any],
     data: Annotated[PayoutInit, Body(examples=[Example(summary="A card pay-out", value=PAYOUT_EXAMPLE)])],
 ) -> Response[bytes]:
-    return await _init(request, "payout", data, recipient=gateway.Recipient(data.recipient.number, data.recipient.name))
+    recipient = gateway.Recipient(data.recipient.number, data.recipient.name, data.recipient.bank)
+    return await _init(request, "payout", data, recipient=recipient)
 
 
 async def _status(request: Request[Any, Any, Any], order_id: int, direction: str, wait: int) -> GatewayOrder:
@@ -324,36 +351,91 @@ async def payin_confirm(request: Request[Any, Any, Any], order_id: int) -> Respo
     store_id, store = _store_id(request)
     settings = get_settings()
     actor = store.actor if store else gateway.customer_actor(order_id)
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        await _attach_receipt(request, store_id, order_id, actor)
+    ip = client_ip(request)
+    upload = await _receipt_upload(request)
+    stored: list[receipts.StoredFile] = []
+
+    async def store_receipt() -> None:  # the key is ours: a replay or a 409 never stores a file
+        if upload is None:
+            return
+        async with transaction("gateway.receipt_target") as session:
+            assigned = await gateway.assigned_order_id(session, store_id, order_id)
+        stored.append(
+            await receipts.store_file(
+                get_resources().session_factory,
+                storage_for(settings),
+                order_id=assigned,
+                party=Party.CUSTOMER,
+                data=upload.data,
+                content_type=upload.content_type,
+                store_id=store_id,
+            )
+        )
 
     async def work(session: AsyncSession) -> tuple[int, bytes]:
-        await gateway.confirm_payin(session, store_id, order_id, actor=actor, ip=client_ip(request))
+        await gateway.confirm_payin(session, store_id, order_id, actor=actor, ip=ip)  # locks the order first
+        for file in stored:  # recorded with the confirmation and the key's answer: all or nothing
+            await receipts.record_receipt(session, file, actor=actor, ip=ip)
         return 200, _encode(await order_views.order_view(session, settings, store_id, order_id, reveal=True))
 
-    return await _idempotent(request, store_id, work)
+    return await _idempotent(
+        request, store_id, work, prepare=store_receipt, fingerprint=upload.fingerprint if upload else None
+    )
 
 
-async def _attach_receipt(request: Request[Any, Any, Any], store_id: int, order_id: int, actor: Any) -> None:
-    """The customer's optional proof of payment (multipart field ``receipt``: PDF, PNG or JPEG)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class _ReceiptUpload:
+    data: bytes
+    content_type: str
+    fingerprint: bytes  # what the Idempotency-Key's request hash covers instead of the raw multipart body
+
+
+async def _receipt_upload(request: Request[Any, Any, Any]) -> _ReceiptUpload | None:
+    """The customer's optional proof of payment (multipart field ``receipt``: PDF, PNG or JPEG),
+    read but not stored yet."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return None
+    await request.body()  # kept: the form is parsed from it
     try:
-        form = dict(await request.form())
+        form = await request.form()
     except Exception:  # noqa: BLE001 - a body that is not valid multipart
         raise ValidationFailed("the body is not valid multipart/form-data", field="receipt") from None
-    upload = form_file(form, "receipt")
-    async with transaction("gateway.receipt_target") as session:
-        assigned = await gateway.assigned_order_id(session, store_id, order_id)
-    await receipts.upload_receipt(
-        get_resources().session_factory,
-        storage_for(get_settings()),
-        order_id=assigned,
-        party=Party.CUSTOMER,
-        actor=actor,
-        data=await upload.read(),
-        content_type=upload.content_type,
-        store_id=store_id,
-        ip=client_ip(request),
-    )
+    upload = form_file(dict(form), "receipt")
+    parts = []
+    for name, value in sorted(form.multi_items(), key=lambda item: item[0]):
+        if isinstance(value, UploadFile):
+            await value.seek(0)
+            parts.append(f"{name}=file:{value.content_type}:{hashlib.sha256(await value.read()).hexdigest()}")
+        else:
+            parts.append(f"{name}={value}")
+    await upload.seek(0)
+    return _ReceiptUpload(await upload.read(), upload.content_type, "\n".join(parts).encode())
+
+
+@post(
+    "/payout/confirm/{order_id:int}",
+    operation_id="gateway_payout_confirm",
+    tags=["gateway"],
+    summary="Confirm a pay-out the trader marked paid",
+    description="The recipient got the money: `trader_paid` → `completed` at once, instead of after "
+    "PAYOUT_CONFIRMATION_TIMEOUT_MINUTES; the trader and the platform are settled from the USDT frozen at init "
+    "and the `payout.completed` callback follows. A repeat after completion answers 200 with the same order. "
+    "409 `conflict` (with `current_status`) from any other status or for a pay-in, 409 `order_not_assigned` "
+    "while no trader has it. Dispute instead with `POST /merchant/orders/{id}/dispute`. "
+    "Idempotency-Key honoured (409 idempotency_conflict / request_in_progress).",
+    guards=[require_store],
+    status_code=200,
+    responses={200: ResponseSpec(GatewayOrder, description="The order after the confirmation")},
+)
+async def payout_confirm(request: Request[Any, Any, Any], order_id: int) -> Response[bytes]:
+    store = current_store(request)
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> tuple[int, bytes]:
+        await gateway.confirm_payout(session, store, order_id, ip=client_ip(request))
+        return 200, _encode(await order_views.order_view(session, settings, store.store_id, order_id, reveal=True))
+
+    return await _idempotent(request, store.store_id, work)
 
 
 @get(
@@ -370,6 +452,6 @@ async def gateway_store(request: Request[Any, Any, Any]) -> GatewayStoreBody:
     return GatewayStoreBody(store.id, store.name)
 
 
-HANDLERS = [gateway_store, payin_init, payin_status, payin_confirm, payout_init, payout_status]
+HANDLERS = [gateway_store, payin_init, payin_status, payin_confirm, payout_init, payout_status, payout_confirm]
 document(HANDLERS, {"gateway_store": "The store the X-API-Key belongs to: a cheap way to check a key."})
 router = Router(path="/gateway", route_handlers=HANDLERS)

@@ -196,6 +196,28 @@ async def open_dispute(request: Request[Any, Any, Any], order_id: int, data: Dis
         return _body(incoming, order, await fiat_decimals(session, incoming.currency))
 
 
+@post(
+    "/orders/{order_id:int}/confirm",
+    operation_id="merchant_confirm_payout",
+    tags=["merchant"],
+    status_code=200,
+    summary="Confirm a pay-out the trader marked paid",
+    description="The recipient got the money: a pay-out in `trader_paid` becomes `completed` at once (without "
+    "waiting PAYOUT_CONFIRMATION_TIMEOUT_MINUTES); the trader and the platform are settled and the "
+    "`payout.completed` callback is sent. A repeat after completion answers the same order. "
+    "409 `conflict` (with `current_status`) from any other status or for a pay-in, 409 `order_not_assigned` "
+    "while no trader has it; another merchant's order is a 404.",
+)
+async def confirm_payout(request: Request[Any, Any, Any], order_id: int) -> MerchantOrderBody:
+    principal = current_principal(request)
+    async with transaction() as session:
+        order = await merchant_orders.confirm_payout(
+            session, principal.user_id, order_id, principal.actor, client_ip(request)
+        )
+        incoming = await merchant_orders.merchant_incoming(session, principal.user_id, order_id)
+        return _body(incoming, order, await fiat_decimals(session, incoming.currency))
+
+
 class EvidenceBody(msgspec.Struct):
     id: int
     content_type: str
@@ -316,4 +338,4 @@ async def export_orders(
     )
 
 
-handlers = [list_orders, export_orders, get_order, open_dispute, upload_evidence]
+handlers = [list_orders, export_orders, get_order, open_dispute, confirm_payout, upload_evidence]
