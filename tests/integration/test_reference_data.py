@@ -139,6 +139,20 @@ async def test_refresh_accepts_small_moves_refuses_jumps(
     assert await get_exchange_rate("KZT") == Decimal("470")
 
 
+async def test_refresh_refuses_a_rate_with_more_places_than_the_column_keeps(
+    seeded: None, session_factory: async_sessionmaker[AsyncSession], rate_server: tuple[str, _Source]
+) -> None:
+    url, source = rate_server
+    await _set(session_factory, "RUB", "90")
+    await _set(session_factory, "KZT", "470")
+    source.answers = {"RUB": (200, '{"rate": 90.123456789}'), "KZT": (200, '{"rate": "471.12345678"}')}
+    outcome = await refresh_rates(HttpJsonRateSource(url))
+    assert outcome["RUB"] == "failed: rate has more than 8 decimal places"  # never rounded to 90.12345679
+    assert outcome["KZT"].startswith("updated")  # one bad currency does not stop the others
+    assert await get_exchange_rate("RUB") == Decimal("90")
+    assert await get_exchange_rate("KZT") == Decimal("471.12345678")
+
+
 async def test_admin_rate_endpoints(
     seeded: None, client: Any, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -30,3 +30,19 @@ def test_gateway_and_merchant_operations_are_documented() -> None:
     for path in ("/gateway/payin/init", "/gateway/payout/init"):
         body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
         assert body.get("examples") or body["schema"].get("examples"), f"{path}: a request example"
+
+
+def test_error_details_and_optional_bodies_are_documented() -> None:
+    schema = create_app().openapi_schema.to_schema()
+    components = schema["components"]["schemas"]
+    assert components["FieldError"]["required"] == ["field", "message"]
+    assert components["ErrorDetails"]["properties"]["errors"]["oneOf"][0]["items"] == {
+        "$ref": "#/components/schemas/FieldError"
+    }
+    payin = schema["paths"]["/gateway/payin/init"]["post"]
+    example = next(iter(payin["responses"]["422"]["content"]["application/json"]["examples"].values()))
+    assert example["value"]["error"]["details"]["errors"][0]["field"] == "amount"
+    assert payin["requestBody"]["required"] is True
+    # every field has a default: an empty body is `{}` (OptionalBodyMiddleware)
+    assert schema["paths"]["/trader/orders/{order_id}/cancel"]["post"]["requestBody"]["required"] is False
+    assert schema["paths"]["/auth/logout"]["post"]["requestBody"]["required"] is False

@@ -11,6 +11,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from jivapay.domain import money
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
 
 ValueType = Literal["int", "decimal", "str", "bool", "json"]
@@ -47,8 +48,10 @@ def parse_value(raw: str, value_type: str, *, key: str = "") -> Any:
         if value_type == "str":
             return raw
     except (ValueError, InvalidOperation, json.JSONDecodeError):
-        raise ValidationFailed(f"{key or 'value'} must be a valid {value_type}, got {raw!r}", key=key) from None
-    raise ValidationFailed(f"{key or 'value'}: unknown value type {value_type!r}", key=key)
+        raise ValidationFailed(
+            f"{key or 'value'} must be a valid {value_type}, got {raw!r}", field=key or "value", key=key
+        ) from None
+    raise ValidationFailed(f"{key or 'value'}: unknown value type {value_type!r}", field=key or "value", key=key)
 
 
 def serialize_value(value: Any, value_type: str, *, key: str = "") -> str:
@@ -57,10 +60,10 @@ def serialize_value(value: Any, value_type: str, *, key: str = "") -> str:
         raw = json.dumps(value, sort_keys=True)
     elif value_type == "bool":
         if not isinstance(value, bool | str):
-            raise ValidationFailed(f"{key} must be a boolean", key=key)
+            raise ValidationFailed(f"{key} must be a boolean", field=key, key=key)
         raw = value if isinstance(value, str) else ("true" if value else "false")
     elif isinstance(value, float):
-        raise ValidationFailed(f"{key} must not be a float; pass a decimal string", key=key)
+        raise ValidationFailed(f"{key} must not be a float; pass a decimal string", field=key, key=key)
     else:
         raw = str(value)
     parse_value(raw, value_type, key=key)
@@ -203,14 +206,6 @@ def _retry_schedule(value: Any) -> str | None:
     return None
 
 
-def _fraction(low: Decimal, high: Decimal, *, high_inclusive: bool = False) -> Any:
-    def check(value: Any) -> str | None:
-        ok = low <= value <= high if high_inclusive else low <= value < high
-        return None if ok else f"must be in [{low}, {high}{']' if high_inclusive else ')'}"
-
-    return check
-
-
 CHECKS: dict[str, Any] = {
     "FRAUD_BLOCKED_CLIENT_IDS": _string_list,
     "FRAUD_BLOCKED_IPS": _string_list,
@@ -219,23 +214,44 @@ CHECKS: dict[str, Any] = {
     "FRAUD_DENY_AMOUNT": _amounts_by_currency,
     "DISPUTE_SLA_MINUTES": _sla_table,
     "CALLBACK_RETRY_SCHEDULE_SECONDS": _retry_schedule,
-    "RETRY_BACKOFF_FACTOR": _fraction(Decimal(1), Decimal(10), high_inclusive=True),
-    "RATE_MAX_CHANGE": _fraction(Decimal(0), Decimal(1), high_inclusive=True),
-    "DEFAULT_STORE_COMMISSION_PAYIN": _fraction(Decimal(0), Decimal(1)),
-    "DEFAULT_STORE_COMMISSION_PAYOUT": _fraction(Decimal(0), Decimal(1)),
-    "DEFAULT_TRADER_COMMISSION_PAYIN": _fraction(Decimal(0), Decimal(1)),
-    "DEFAULT_TRADER_COMMISSION_PAYOUT": _fraction(Decimal(0), Decimal(1)),
 }
+
+# Every decimal setting the platform defines has its rule: the same ones (domain.money) the
+# API applies to commissions, rates and amounts, so a default can never carry more precision
+# than the column an order copies it into.
+DECIMAL_RULES: dict[str, money.DecimalRule] = {
+    "RETRY_BACKOFF_FACTOR": money.DecimalRule(places=4, low=1, high=10, high_inclusive=True),
+    "RATE_MAX_CHANGE": money.FRACTION,
+    "DEFAULT_STORE_COMMISSION_PAYIN": money.COMMISSION,
+    "DEFAULT_STORE_COMMISSION_PAYOUT": money.COMMISSION,
+    "DEFAULT_TRADER_COMMISSION_PAYIN": money.COMMISSION,
+    "DEFAULT_TRADER_COMMISSION_PAYOUT": money.COMMISSION,
+    "DISPUTE_HIGH_PRIORITY_USDT": money.USDT_AMOUNT,
+    "WITHDRAWAL_APPROVAL_THRESHOLD_USDT": money.USDT_AMOUNT,
+}
+#: A decimal setting the platform does not define (an operator's own) is only kept in range.
+OTHER_DECIMAL = money.DecimalRule(places=12, low=0, high=MAX_DECIMAL_SETTING, high_inclusive=True)
 
 
 def check_meaning(key: str, value_type: str, value: Any) -> None:
-    """ValidationFailed naming the key when a typed value cannot work (see CHECKS)."""
+    """ValidationFailed naming the key when a typed value cannot work (see CHECKS, DECIMAL_RULES)."""
     problem: str | None = None
-    if value_type == "int" and not 0 <= value <= MAX_INT_SETTING:
+    if value_type == "decimal":
+        try:
+            DECIMAL_RULES.get(key, OTHER_DECIMAL).check(value, field=key)
+        except ValidationFailed as exc:
+            exc.details["key"] = key
+            raise
+    elif value_type == "int" and not 0 <= value <= MAX_INT_SETTING:
         problem = f"must be from 0 to {MAX_INT_SETTING}"
-    elif value_type == "decimal" and not 0 <= value <= MAX_DECIMAL_SETTING:
-        problem = f"must be from 0 to {MAX_DECIMAL_SETTING}"
     elif key in CHECKS:
         problem = CHECKS[key](value)
     if problem is not None:
-        raise ValidationFailed(f"{key} {problem}", key=key)
+        raise ValidationFailed(f"{key} {problem}", field=key, key=key)
+
+
+def checked_default(definition: ConfigDefinition) -> str:
+    """A default as stored text, held to the same rules as an operator's value."""
+    raw = serialize_value(definition.default, definition.value_type, key=definition.key)
+    check_meaning(definition.key, definition.value_type, parse_value(raw, definition.value_type, key=definition.key))
+    return raw

@@ -2,6 +2,9 @@
 
 Every error carries a stable machine-readable ``code`` and the HTTP status the web layer
 answers with, so handlers never invent status codes and clients can switch on ``code``.
+``details`` are what the caller is shown, whoever renders them (the error handler, a stored
+idempotent answer, an audit entry): amounts as decimal strings, no internal ids, and for a
+validation error always ``errors: [{"field", "message"}]``.
 """
 
 from __future__ import annotations
@@ -23,13 +26,36 @@ class JivaPayError(Exception):
         return f"{type(self).__name__}({self.message!r}, details={self.details!r})"
 
 
+def field_error(field: str | None, message: str) -> dict[str, Any]:
+    """One entry of a validation error's ``details.errors``; ``field`` None: the request as a whole."""
+    return {"field": field, "message": message}
+
+
+def validation_details(errors: list[dict[str, Any]], **details: Any) -> dict[str, Any]:
+    """A validation error's details: ``errors``, and ``field`` naming the first one at fault."""
+    details.pop("field", None)
+    first = next((e["field"] for e in errors if e["field"] is not None), None)
+    return {**details, **({"field": first} if first is not None else {}), "errors": errors}
+
+
 # --- 4xx: the caller can fix it -------------------------------------------------------
 
 
 class ValidationFailed(JivaPayError):
+    """A value the caller sent cannot be used; ``field=`` names it (``fields=`` several)."""
+
     code = "validation_failed"
     status_code = 422
     default_message = "The request is not valid"
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        errors = details.pop("errors", None)
+        if not isinstance(errors, list):
+            fields = details.get("fields")
+            named = [str(f) for f in fields] if isinstance(fields, list) and fields else [details.get("field")]
+            errors = [field_error(name, self.message) for name in named]
+        self.details = validation_details(errors, **details)
 
 
 class BadRequest(JivaPayError):
@@ -93,8 +119,30 @@ class LimitExceeded(Conflict):
 
 
 class InsufficientBalance(Conflict):
+    """The ledger raises it with its own view — the account id and amounts in minor units; the
+    details show the amounts as decimal strings and no account id. ``account_id`` and
+    ``amounts`` (minor units) keep the ledger's view for code that needs it."""
+
     code = "insufficient_balance"
     default_message = "Insufficient balance"
+    AMOUNT_DETAILS: ClassVar[tuple[str, ...]] = ("balance", "needed", "available")
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        from jivapay.domain.ledger import USDT, USDT_DECIMALS, format_amount  # the ledger imports this module
+
+        self.account_id: int | None = details.pop("account_id", None)
+        decimals = details.pop("decimals", USDT_DECIMALS if details.get("currency") == USDT else None)
+        self.amounts: dict[str, int] = {
+            name: value
+            for name in self.AMOUNT_DETAILS
+            if isinstance(value := details.get(name), int) and not isinstance(value, bool)
+        }
+        for name, units in self.amounts.items():
+            if decimals is None:  # minor units of a currency this error cannot scale: left out
+                del details[name]
+            else:
+                details[name] = format_amount(units, decimals)
+        super().__init__(message, **details)
 
 
 class OrderProcessingError(Conflict):

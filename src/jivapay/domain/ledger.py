@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from jivapay.domain import money
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
 
 USDT = "USDT"
@@ -113,8 +114,8 @@ def check_legs(legs: Sequence[Leg]) -> list[Leg]:
     totals: dict[str, int] = defaultdict(int)
     for leg in result:
         totals[leg.account.currency] += leg.amount
-    unbalanced = {currency: total for currency, total in totals.items() if total != 0}
-    if unbalanced:
+    unbalanced = sorted(currency for currency, total in totals.items() if total != 0)
+    if unbalanced:  # the currencies, not minor-unit sums: details are shown as they are
         raise ValidationFailed("a ledger transaction must sum to zero per currency", unbalanced=unbalanced)
     return result
 
@@ -186,9 +187,12 @@ class PayoutSplit:
 
 
 def _check_commissions(store: Decimal, trader: Decimal) -> None:
+    # the rule the API and the settings apply: a hold and its settlement see the same digits
     for name, value in (("store", store), ("trader", trader)):
-        if not Decimal(0) <= value < Decimal(1):
-            raise ConfigurationError(f"{name} commission must be in [0, 1)", commission=str(value))
+        try:
+            money.COMMISSION.check(value, field=f"{name}_commission")
+        except ValidationFailed as exc:
+            raise ConfigurationError(exc.message, commission=str(value)) from None
     if store < trader:
         raise ConfigurationError(
             "the store's commission is below the trader's: the platform would pay the difference",

@@ -12,7 +12,8 @@ import jivapay
 from jivapay.adapters.notifications import init_sentry
 from jivapay.adapters.resources import close_resources
 from jivapay.http.errors import EXCEPTION_HANDLERS
-from jivapay.http.middleware import RequestContextMiddleware
+from jivapay.http.middleware import OptionalBodyMiddleware, RequestContextMiddleware
+from jivapay.http.openapi import mark_optional_bodies
 from jivapay.http.ratelimit import RateLimitMiddleware
 from jivapay.http.routers import admin, auth, files, gateway, health, merchant, support, teamlead, trader
 from jivapay.settings import Settings, get_settings
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def on_startup() -> None:
         init_sentry(settings, component="api")
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *health.route_handlers,
             MetricsController,
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             gateway.router,
             *files.route_handlers,
         ],
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, OptionalBodyMiddleware],
         logging_config=None,  # ours (jivapay.logs), not Litestar's default handlers
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[on_startup],
@@ -73,3 +74,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+    mark_optional_bodies(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
+    return app

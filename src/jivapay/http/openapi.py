@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, Operation, RequestBody
+
+from jivapay.http.middleware import body_is_optional
+
+
+class FieldError(msgspec.Struct):
+    # the field at fault — a body field (dotted when nested), a query or path parameter, a header;
+    # null when the problem is the request as a whole (no body, not JSON)
+    field: str | None
+    message: str
+
+
+class ErrorDetails(msgspec.Struct):
+    """Facts about the error, per code (amounts are decimal strings); a 422 always has ``errors``."""
+
+    errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET  # every 422: one entry per problem
+    field: str | msgspec.UnsetType = msgspec.UNSET  # 422: the first field in ``errors`` (when one is named)
 
 
 class ErrorDetail(msgspec.Struct):
     code: str  # machine-readable: validation_failed, insufficient_balance, idempotency_conflict…
     message: str
-    details: dict[str, Any]
+    details: ErrorDetails
 
 
 class ErrorBody(msgspec.Struct):
@@ -22,8 +39,8 @@ class ErrorBody(msgspec.Struct):
     request_id: str | None
 
 
-def _error(description: str, code: str, message: str) -> ResponseSpec:
-    example = {"error": {"code": code, "message": message, "details": {}}, "request_id": "3f2b9c0e1d"}
+def _error(description: str, code: str, message: str, details: dict[str, Any] | None = None) -> ResponseSpec:
+    example = {"error": {"code": code, "message": message, "details": details or {}}, "request_id": "3f2b9c0e1d"}
     return ResponseSpec(
         ErrorBody, description=description, examples=[Example(summary=code, value=example)], generate_examples=False
     )
@@ -38,7 +55,15 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
         "conflict",
         "The request conflicts with the current state",
     ),
-    422: _error("The request is not valid", "validation_failed", 'amount must be a decimal string like "100.00"'),
+    422: _error(
+        "The request is not valid: `details.errors` lists every field at fault",
+        "validation_failed",
+        'amount must be a decimal string like "100.00"',
+        {
+            "field": "amount",
+            "errors": [{"field": "amount", "message": 'amount must be a decimal string like "100.00"'}],
+        },
+    ),
     429: _error("Too many requests", "rate_limited", "Too many requests; slow down"),
 }
 
@@ -52,3 +77,19 @@ def document(handlers: Iterable[Any], descriptions: dict[str, str] | None = None
         handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}
         if not handler.description and handler.operation_id in descriptions:
             handler.description = descriptions[str(handler.operation_id)]
+
+
+@dataclasses.dataclass
+class OptionalBodyOperation(Operation):
+    """An operation whose JSON body may be left out: every field has a default (see
+    ``OptionalBodyMiddleware``), so the document does not call it required."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
+
+
+def mark_optional_bodies(handlers: Iterable[Any]) -> None:
+    for handler in handlers:
+        if body_is_optional(handler):
+            handler.operation_class = OptionalBodyOperation

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.repositories.commissions import CommissionRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.domain import ledger as L
+from jivapay.domain import money
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
 from jivapay.services.audit import log_action
@@ -96,12 +97,6 @@ async def calculate_commissions(
     return Commissions(store_rate, trader_rate, payout.store_hold, payout.trader_credit, payout.platform_profit)
 
 
-def _check_rate(rate: Decimal) -> Decimal:
-    if not rate.is_finite() or not Decimal(0) <= rate < Decimal(1) or rate.as_tuple().exponent < -6:  # type: ignore[operator]
-        raise ValidationFailed("a commission is a fraction in [0, 1) with at most 6 decimals", field="rate")
-    return rate
-
-
 CommissionOwner = Owner
 
 
@@ -112,16 +107,18 @@ async def set_commission(
     owner: CommissionOwner,
     owner_id: int,
     direction: str,
-    rate: Decimal,
+    rate: Decimal | str,
     payment_method_id: int | None = None,
     ip: str | None = None,
 ) -> None:
     """Set the rate a store pays (``owner="store"``) or a trader earns (``owner="trader"``) for
-    a direction, optionally for one payment method; audited."""
+    a direction, optionally for one payment method; audited. ``rate`` is a fraction (a decimal
+    string from the API) held to the commission rule of ``domain.money``."""
     _check_direction(direction)
+    rate = money.COMMISSION.check(rate, field="rate")
     repo = CommissionRepository(session)
     setter = repo.set_store_rate if owner == "store" else repo.set_trader_rate
-    await setter(owner_id, direction, payment_method_id, _check_rate(rate))
+    await setter(owner_id, direction, payment_method_id, rate)
     await log_action(
         session,
         actor,

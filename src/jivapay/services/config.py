@@ -133,12 +133,12 @@ async def set_config(
     definition = DEFINITIONS.get(key)
     if definition is not None:
         if value_type is not None and value_type != definition.value_type:
-            raise ValidationFailed(f"{key} is a {definition.value_type} setting", key=key)
+            raise ValidationFailed(f"{key} is a {definition.value_type} setting", field="value_type", key=key)
         value_type = definition.value_type
     if value_type is None:
-        raise ValidationFailed(f"{key} is not a known setting; give its value_type", key=key)
+        raise ValidationFailed(f"{key} is not a known setting; give its value_type", field="value_type", key=key)
     if not key.replace("_", "").isalnum() or not key.isupper():
-        raise ValidationFailed("setting keys are UPPER_SNAKE_CASE", key=key)
+        raise ValidationFailed("setting keys are UPPER_SNAKE_CASE", field="key", key=key)
     raw = serialize_value(value, value_type, key=key)
     check_meaning(key, value_type, parse_value(raw, value_type, key=key))
     # writes of one key queue here, so a read-modify-write (a blocklist) never loses a change

@@ -8,7 +8,7 @@ import dataclasses
 import json
 import logging
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from jivapay.adapters.db.uow import atomic, on_commit
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.rates import HttpJsonRateSource, RateSource, RateSourceError
 from jivapay.adapters.resources import get_resources
+from jivapay.domain import money
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.services.audit import log_action
@@ -161,30 +162,19 @@ async def get_payment_method(method_id: int, *, session: AsyncSession | None = N
     return PaymentMethodInfo(**row)
 
 
-def parse_rate(raw: str) -> Decimal:
-    try:
-        rate = Decimal(raw.strip())
-    except (InvalidOperation, AttributeError):
-        raise ValidationFailed('rate must be a decimal string like "92.50"', field="rate") from None
-    if not rate.is_finite() or rate <= 0:
-        raise ValidationFailed("rate must be a positive number", field="rate")
-    if rate.as_tuple().exponent < -8:  # type: ignore[operator]
-        raise ValidationFailed("rate has more than 8 decimal places", field="rate")
-    return rate
-
-
 async def set_exchange_rate(
     session: AsyncSession,
     currency: str,
-    rate: Decimal,
+    rate: Decimal | str,
     *,
     actor: Actor,
     source: str = "manual",
     ip: str | None = None,
 ) -> None:
-    """Write a rate (audited); caches drop it after the commit, never on a rollback."""
+    """Write a rate (audited); caches drop it after the commit, never on a rollback. ``rate`` is
+    fiat per USDT (a decimal string from the API), held to the rule of ``domain.money``."""
     currency = currency.upper()
-    rate = parse_rate(str(rate))
+    rate = money.EXCHANGE_RATE.check(rate, field="rate")
     repo = ReferenceRepository(session)
     if not await repo.fiat_currency_exists(currency):
         raise ValidationFailed(f"unknown currency {currency!r}", field="currency")
@@ -227,8 +217,8 @@ async def refresh_rates(source: RateSource) -> dict[str, str]:
     accepted: dict[str, Decimal] = {}
     for currency, old in sorted(current.items()):
         try:
-            new = await source.fetch(currency)
-        except RateSourceError as exc:
+            new = money.EXCHANGE_RATE.check(await source.fetch(currency), field="rate")
+        except (RateSourceError, ValidationFailed) as exc:  # a rate that does not fit is refused, never rounded
             outcome[currency] = f"failed: {exc.message}"
             log.warning("rate source failed", extra={"currency": currency, "error": exc.message})
             continue

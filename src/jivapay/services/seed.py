@@ -16,7 +16,7 @@ from jivapay.adapters.db.models import (
 from jivapay.adapters.db.repositories.config import ConfigurationRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.adapters.db.uow import on_commit
-from jivapay.domain.config import DEFAULTS, serialize_value
+from jivapay.domain.config import DEFAULTS, checked_default
 from jivapay.services.config import invalidate_config_cache
 
 log = logging.getLogger("jivapay.seed")
@@ -88,7 +88,7 @@ async def seed_default_config(session: AsyncSession) -> int:
     rows = [
         {
             "key": d.key,
-            "value": serialize_value(d.default, d.value_type, key=d.key),
+            "value": checked_default(d),
             "value_type": d.value_type,
             "description": d.description,
             "updated_by": "system:seed",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from jivapay.adapters.db.repositories.tokens import (
 )
 from jivapay.adapters.db.repositories.users import UserRepository
 from jivapay.adapters.security import hash_password_async
+from jivapay.domain import money
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.identity import AdminPermission, Role, check_password_policy, normalize_email, normalize_login
@@ -56,30 +57,13 @@ def _profile_dict(role: str, profile: Any) -> dict[str, Any]:
     return {name: getattr(profile, name) for name in columns}
 
 
-REWARD_SHARE_PLACES = 4  # teamlead_profiles.reward_share is Numeric(5, 4)
-
-
-def _reward_share(value: Any) -> Decimal:
-    """A teamlead's share of the platform's profit: a decimal string in [0, 1), never a float."""
-    message = 'reward_share must be a decimal string in [0, 1) like "0.1", with at most 4 decimal places'
-    if not isinstance(value, str):
-        raise ValidationFailed(message, field="reward_share")
-    try:
-        share = Decimal(value.strip())
-    except InvalidOperation:
-        raise ValidationFailed(message, field="reward_share") from None
-    if not share.is_finite() or not Decimal(0) <= share < Decimal(1) or share != round(share, REWARD_SHARE_PLACES):
-        raise ValidationFailed(message, field="reward_share")
-    return share
-
-
 async def _check_profile(session: AsyncSession, role: Role, fields: dict[str, Any]) -> dict[str, Any]:
     allowed = PROFILE_FIELDS[role]
     unknown = set(fields) - set(allowed)
     if unknown:
         raise ValidationFailed(f"unknown profile fields for a {role.value}: {sorted(unknown)}", fields=sorted(unknown))
     if "reward_share" in fields:
-        fields = {**fields, "reward_share": _reward_share(fields["reward_share"])}
+        fields = {**fields, "reward_share": money.REWARD_SHARE.check(fields["reward_share"], field="reward_share")}
     for name, value in fields.items():
         expected = allowed[name]
         if value is not None and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):

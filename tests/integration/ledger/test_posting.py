@@ -71,7 +71,9 @@ async def test_overdraft_is_insufficient_balance_and_changes_nothing(
             await ledger.post(
                 session, idempotency_key="big", kind="transfer", legs=[L.Leg(TRADER, -501), L.Leg(STORE, 501)]
             )
-    assert info.value.details["needed"] == 501
+    assert info.value.details["needed"] == "0.000501"
+    assert info.value.amounts["needed"] == 501
+    assert "account_id" not in info.value.details
     assert await balance(session_factory, TRADER) == 500
     async with session_factory() as session:
         assert (await session.scalar(select(func.count()).select_from(LedgerTransaction))) == 1

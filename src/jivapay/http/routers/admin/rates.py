@@ -37,10 +37,9 @@ async def list_rates() -> list[RateBody]:
 
 @put("/rates/{currency:str}", operation_id="admin_set_rate", tags=["admin"], guards=FINANCES)
 async def set_rate(request: Request[Any, Any, Any], currency: str, data: NewRate) -> RateBody:
-    rate = reference_data.parse_rate(data.rate)
     async with transaction() as session:
         await reference_data.set_exchange_rate(
-            session, currency, rate, actor=current_principal(request).actor, ip=client_ip(request)
+            session, currency, data.rate, actor=current_principal(request).actor, ip=client_ip(request)
         )
         found = {r.currency: r for r in await reference_data.list_rates(session)}[currency.upper()]
     return RateBody(found.currency, str(found.rate), found.source, found.updated_at, found.updated_by)
