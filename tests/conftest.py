@@ -16,6 +16,7 @@ _services: ServiceHarness | None = None
 def pytest_configure(config: pytest.Config) -> None:
     """Start/choose the servers and point the settings at them before anything imports them."""
     global _services
+    config.addinivalue_line("markers", "redis: exercises Redis commands; CI runs these on the embedded Redis 6.2 too")
     if hasattr(config, "workerinput"):  # pragma: no cover - xdist workers are not used
         return
     _services = ServiceHarness()

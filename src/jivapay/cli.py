@@ -17,6 +17,10 @@ from jivapay.settings import Settings, get_settings
 
 log = logging.getLogger("jivapay.cli")
 
+#: how long a stopping worker lets the messages in hand finish; the rest are redelivered later
+#: (actors are idempotent), so a stuck one cannot hold a shutdown for dramatiq's default 10 minutes
+WORKER_SHUTDOWN_TIMEOUT_SECONDS = 3.0
+
 
 def _cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
@@ -32,7 +36,7 @@ def _cmd_api(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         log_config=None,
         proxy_headers=True,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=5,  # requests in flight may finish; then it stops regardless
     )
     return 0
 
@@ -41,9 +45,10 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser
 
-    from jivapay.preflight import check_broker, check_database
+    from jivapay.preflight import check_broker, check_database, check_redis
 
     check_database(settings)
+    check_redis(settings)  # the actors' counters and caches, not only the broker
     check_broker(settings)
     argv = [
         "jivapay.worker.boot",
@@ -51,6 +56,8 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         str(args.processes or settings.worker_processes),
         "--threads",
         str(args.threads or settings.worker_threads),
+        "--worker-shutdown-timeout",
+        str(int(args.shutdown_timeout * 1000)),
     ]
     if args.queues:
         argv += ["--queues", *args.queues]
@@ -70,9 +77,10 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_scheduler(settings: Settings, _: argparse.Namespace) -> int:
-    from jivapay.preflight import check_broker, check_database
+    from jivapay.preflight import check_broker, check_database, check_redis
 
     check_database(settings)
+    check_redis(settings)
     check_broker(settings)
     from jivapay.eventloop import use_uvloop
     from jivapay.worker.scheduler import run_scheduler
@@ -140,11 +148,11 @@ def _cmd_ledger_audit(settings: Settings, _: argparse.Namespace) -> int:
 
     async def run() -> Any:
         from jivapay.adapters.resources import close_resources, get_resources
-        from jivapay.services.ledger_audit import audit_ledger
+        from jivapay.services.ledger_audit import audit_platform
 
         try:
             async with get_resources().session_factory() as session, session.begin():
-                return await audit_ledger(session)
+                return await audit_platform(session)
         finally:
             await close_resources()
 
@@ -183,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--processes", type=int)
     worker.add_argument("--threads", type=int)
     worker.add_argument("--queues", nargs="*")
+    worker.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=WORKER_SHUTDOWN_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, how long messages in hand may finish (default: %(default)s)",
+    )
     worker.set_defaults(handler=_cmd_worker)
 
     sub.add_parser("scheduler", help="run the scheduler (exactly one)").set_defaults(handler=_cmd_scheduler)

@@ -28,7 +28,7 @@ from jivapay.domain.errors import ConfigurationError
 from jivapay.settings import Settings
 
 READY_TIMEOUT_SECONDS = 90
-STOP_TIMEOUT_SECONDS = 20
+STOP_TIMEOUT_SECONDS = 10
 _PR_SET_PDEATHSIG = 1
 
 

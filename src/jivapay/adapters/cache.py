@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
 
+from jivapay.domain.errors import CacheError
 from jivapay.settings import Settings
 
 
@@ -15,3 +17,13 @@ def create_redis(settings: Settings) -> aioredis.Redis:
         socket_connect_timeout=5,
         health_check_interval=30,
     )
+
+
+def cache_outage(exc: BaseException) -> CacheError | None:
+    """``exc`` as a CacheError when Redis cannot serve (unreachable, connection lost, timed out,
+    loading, a read-only replica); None for anything else."""
+    if isinstance(exc, CacheError):
+        return exc
+    if isinstance(exc, redis_errors.ConnectionError | redis_errors.TimeoutError | redis_errors.ReadOnlyError):
+        return CacheError(reason=type(exc).__name__)
+    return None

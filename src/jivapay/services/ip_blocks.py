@@ -64,12 +64,15 @@ async def list_blocked(redis: aioredis.Redis) -> list[BlockedIP]:
 async def record_failure(
     redis: aioredis.Redis, ip: str, *, threshold: int, window_seconds: int, block_seconds: int
 ) -> bool:
-    """Count a 401/429 for ``ip`` in a fixed window; block it when the count reaches the threshold."""
+    """Count a 401/429 for ``ip`` in a fixed window; block it when the count reaches the threshold.
+
+    The window starts with the first failure: SET NX creates the counter with its expiry and INCR
+    keeps it (Redis 6.2 has no EXPIRE … NX)."""
     key = FAILURE_PREFIX + ip
     async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(key, 0, ex=window_seconds, nx=True)
         pipe.incr(key)
-        pipe.expire(key, window_seconds, nx=True)
-        count, _ = await pipe.execute()
+        _, count = await pipe.execute()
     if int(count) < threshold:
         return False
     await redis.delete(key)

@@ -13,6 +13,8 @@ from jivapay.services.config import set_config
 from jivapay.services.ip_blocks import list_blocked
 from tests.factories import bearer, login, make_user, token_for
 
+pytestmark = pytest.mark.redis
+
 
 async def _configure(session_factory: async_sessionmaker[AsyncSession], **values: Any) -> None:
     async with atomic(session_factory) as session:

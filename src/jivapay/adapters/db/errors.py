@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import traceback
 from collections.abc import Iterator
 
 import asyncpg
@@ -11,7 +12,8 @@ from sqlalchemy import exc as sa_exc
 from jivapay.domain.errors import Conflict, DatabaseError, JivaPayError, NotFound, ValidationFailed
 
 # SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, too many connections
-_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P03"}
+# (57P01 admin shutdown, 57P02 crash shutdown, 57P03 "the database system is starting up")
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03"}
 _CONCURRENCY_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
@@ -30,6 +32,8 @@ def _constraint(exc: sa_exc.DBAPIError) -> str | None:
 
 
 def _translate_sqlstate(sqlstate: str | None, reason: str) -> JivaPayError | None:
+    if sqlstate is not None and sqlstate.startswith("08"):  # connection exceptions: lost, refused, …
+        return DatabaseError(reason=reason, sqlstate=sqlstate)
     if sqlstate is not None and sqlstate.startswith("22"):
         # data exceptions: a value the column cannot hold (an id out of range, a string too
         # long) — the caller's input, not our bug
@@ -70,6 +74,29 @@ def translate_db_error(exc: Exception) -> JivaPayError | None:
     if isinstance(exc, sa_exc.TimeoutError):  # pool exhausted
         return DatabaseError(reason="connection pool timeout")
     if isinstance(exc, ConnectionError | OSError | TimeoutError):
+        return DatabaseError(reason=type(exc).__name__)
+    return None
+
+
+def _raised_in(exc: BaseException, packages: tuple[str, ...]) -> bool:
+    """Whether ``exc`` came up through code of one of ``packages`` (a frame of its traceback)."""
+    return any(
+        str(frame.f_globals.get("__name__", "")).partition(".")[0] in packages
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
+
+
+def database_outage(exc: BaseException) -> DatabaseError | None:
+    """``exc`` as a DatabaseError when it says the database cannot serve — refused, starting up or
+    shutting down, connection lost, pool exhausted — wherever it was raised (in a unit of work or
+    not: a guard's read, the configuration cache); None for anything else, bugs included."""
+    if isinstance(exc, DatabaseError):
+        return exc
+    if isinstance(exc, sa_exc.SQLAlchemyError | asyncpg.PostgresError | asyncpg.InterfaceError):
+        translated = translate_db_error(exc)
+        return translated if isinstance(translated, DatabaseError) else None
+    # the driver raises a refused or reset connection as is: an OSError from inside asyncpg
+    if isinstance(exc, OSError) and _raised_in(exc, ("asyncpg", "sqlalchemy")):
         return DatabaseError(reason=type(exc).__name__)
     return None
 

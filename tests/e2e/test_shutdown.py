@@ -1,0 +1,134 @@
+"""Every process stops on its own, promptly and completely, on SIGINT (Ctrl-C) and on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.e2e.conftest import free_port, jivapay_env, spawn_jivapay
+
+pytestmark = pytest.mark.slow
+START_TIMEOUT = 90
+STOP_WITHIN_SECONDS = 10  # generous: an idle process needs a few seconds at most, on a busy machine
+
+
+def _http_ok(url: str) -> Callable[[Path], bool]:
+    def ready(_: Path) -> bool:
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return ready
+
+
+def _logged(text: str, times: int = 1) -> Callable[[Path], bool]:
+    return lambda log: log.read_text(errors="replace").count(text) >= times
+
+
+def _wait(process: subprocess.Popen[bytes], ready: Callable[[Path], bool], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"exited before it was ready:\n{log.read_text(errors='replace')}"
+        if ready(log):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not ready in {START_TIMEOUT}s:\n{log.read_text(errors='replace')}")
+
+
+def _stop(process: subprocess.Popen[bytes], sig: signal.Signals, log: Path, *, group: bool) -> None:
+    """Send ``sig`` to the leader (docker, `up`) or to its whole process group (a terminal's Ctrl-C,
+    systemd): the process must exit by itself, its children with it."""
+    tree = psutil.Process(process.pid).children(recursive=True)
+    started = time.monotonic()
+    if group:
+        os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
+    try:
+        code = process.wait(timeout=STOP_WITHIN_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        raise AssertionError(f"still running {STOP_WITHIN_SECONDS}s after {sig.name}:\n{log.read_text()}") from None
+    took = time.monotonic() - started
+    _, alive = psutil.wait_procs(tree, timeout=2)
+    for leftover in alive:
+        leftover.kill()
+    assert not alive, f"left behind after {sig.name}: {[(p.pid, p.name()) for p in alive]}"
+    # uvicorn re-raises the signal once it has shut down, so a supervisor sees why it ended
+    assert code in (0, 130, -sig), (
+        f"exit code {code} after {sig.name} ({took:.1f}s):\n{log.read_text(errors='replace')}"
+    )
+
+
+STOPS = [
+    pytest.param(sig, group, id=f"{sig.name}-{'group' if group else 'leader'}")
+    for sig in (signal.SIGINT, signal.SIGTERM)
+    for group in (False, True)
+]
+
+
+@pytest.mark.parametrize(("sig", "group"), STOPS)
+def test_api_stops_promptly(tmp_path: Path, sig: signal.Signals, group: bool) -> None:
+    port = free_port()
+    log = tmp_path / "api.log"
+    process = spawn_jivapay(["api", "--port", str(port)], jivapay_env(), tmp_path, log)
+    try:
+        _wait(process, _http_ok(f"http://127.0.0.1:{port}/health"), log)
+        _stop(process, sig, log, group=group)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(("sig", "group"), STOPS)
+def test_worker_stops_promptly(tmp_path: Path, sig: signal.Signals, group: bool) -> None:
+    port = free_port()
+    log = tmp_path / "worker.log"
+    env = jivapay_env(WORKER_METRICS_PORT=str(port), WORKER_METRICS_HOST="127.0.0.1")
+    process = spawn_jivapay(["worker", "--processes", "2", "--threads", "2"], env, tmp_path, log)
+    try:
+        metrics = _http_ok(f"http://127.0.0.1:{port}/metrics")
+        _wait(process, lambda log: _logged("is ready for action", 3)(log) and metrics(log), log)
+        _stop(process, sig, log, group=group)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(("sig", "group"), STOPS)
+def test_scheduler_stops_promptly(tmp_path: Path, sig: signal.Signals, group: bool) -> None:
+    log = tmp_path / "scheduler.log"
+    process = spawn_jivapay(["scheduler"], jivapay_env(), tmp_path, log)
+    try:
+        _wait(process, _logged("scheduler started"), log)
+        _stop(process, sig, log, group=group)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_up_stops_promptly(tmp_path: Path, sig: signal.Signals) -> None:
+    """`up` on the test servers (the embedded ones are covered by test_up): api, worker, scheduler.
+    Its children run in sessions of their own, so its process group is `up` alone."""
+    port = free_port()
+    log = tmp_path / "up.log"
+    env = jivapay_env(JIVAPAY_PORT=str(port), JIVAPAY_DATA_DIR=str(tmp_path / ".jivapay"))
+    process = spawn_jivapay(["up"], env, tmp_path, log)
+    try:
+        _wait(process, _logged("JivaPay is up."), log)
+        _stop(process, sig, log, group=False)
+        assert "stopped." in log.read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
