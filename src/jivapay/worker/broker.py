@@ -12,6 +12,7 @@ from dramatiq.middleware import AsyncIO, CurrentMessage, Middleware
 
 from jivapay.domain.errors import ConfigurationError
 from jivapay.settings import Settings, get_settings
+from jivapay.worker.chaos import DuplicateDelivery, duplicate_delivery_enabled
 from jivapay.worker.metrics import WorkerMetrics
 
 DEFAULT_QUEUE = "default"
@@ -45,6 +46,8 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     broker.add_middleware(WorkerResources())
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(WorkerMetrics())
+    if duplicate_delivery_enabled():  # tests/chaos only: every message delivered twice
+        broker.add_middleware(DuplicateDelivery())
     return broker
 
 
