@@ -97,9 +97,10 @@ async def _add_history(rows: int) -> None:
     async with atomic(get_resources().session_factory) as session:
         await session.execute(
             text(
-                "INSERT INTO order_history (store_id, trader_id, direction, status, currency, amount, rate, "
+                "INSERT INTO order_history (public_id, store_id, trader_id, direction, status, currency, amount, rate, "
                 "store_commission, trader_commission, requisite_id, created_at) "
-                "SELECT 1, (g % (SELECT count(*) FROM trader_profiles)) + 1, 'payin', 'completed', 'RUB', "
+                "SELECT 'ord_' || substr(md5(random()::text || g::text), 1, 22), "
+                "1, (g % (SELECT count(*) FROM trader_profiles)) + 1, 'payin', 'completed', 'RUB', "
                 "100000 + g % 1000, 92.5, 0.05, 0.03, (g % (SELECT count(*) FROM requisites)) + 1, "
                 f"now() - (g % 90) * interval '1 day' FROM generate_series(1, {rows}) g"
             )
@@ -227,8 +228,9 @@ async def _make_incoming(orders: int) -> list[int]:
     async with atomic(get_resources().session_factory) as session:
         rows = await session.execute(
             text(
-                "INSERT INTO incoming_orders (store_id, direction, amount, currency, payment_method_id, "
-                "merchant_order_id) SELECT 1, 'payin', 100000 + g, 'RUB', 1, 'bench-' || g "
+                "INSERT INTO incoming_orders (public_id, store_id, direction, amount, currency, payment_method_id, "
+                "merchant_order_id) SELECT 'ord_' || substr(md5(random()::text || g::text), 1, 22), "
+                "1, 'payin', 100000 + g, 'RUB', 1, 'bench-' || g "
                 f"FROM generate_series(1, {orders}) g RETURNING id"
             )
         )

@@ -102,9 +102,10 @@ async def _seed(orders: int, traders: int) -> None:
             "VALUES (1, 'bench-settlements', 'settlement', '')",
             "SELECT setval('ledger_transactions_id_seq', 1)",
             # h: a hash of g in [0, 1000) picks the outcome; age: seconds back from now, up to 90 days
-            "INSERT INTO order_history (id, store_id, trader_id, direction, status, currency, amount, rate, "
-            "store_commission, trader_commission, payment_method_id, created_at, updated_at, completed_at) "
-            "SELECT g, 1 + (g * 7) % 3, t, CASE WHEN t % 4 = 0 THEN 'payout' ELSE 'payin' END, "
+            "INSERT INTO order_history (id, public_id, store_id, trader_id, direction, status, currency, amount, "
+            "rate, store_commission, trader_commission, payment_method_id, created_at, updated_at, completed_at) "
+            "SELECT g, 'ord_' || substr(md5(random()::text || g::text), 1, 22), 1 + (g * 7) % 3, t, "
+            "CASE WHEN t % 4 = 0 THEN 'payout' ELSE 'payin' END, "
             "CASE WHEN h < 600 THEN 'completed' WHEN h < 700 THEN 'canceled' WHEN h < 820 THEN 'expired' "
             "WHEN h < 840 THEN 'disputed' WHEN h < 860 AND t % 4 = 0 THEN 'declined' "
             "WHEN t % 4 = 0 THEN 'pending' ELSE 'pending_payment' END, "

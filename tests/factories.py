@@ -94,3 +94,35 @@ async def token_for(client: Any, role: Role, login_name: str, password: str = PA
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- order references: paths and bodies show ord_…; tests reach rows by their internal ids ---
+async def order_reference(session_factory: async_sessionmaker[AsyncSession], order_id: int) -> str:
+    """The public reference of an assigned order (order_history.id)."""
+    from jivapay.adapters.db.models import OrderHistory
+
+    async with session_factory() as session:
+        order = await session.get(OrderHistory, order_id)
+    assert order is not None
+    return order.public_id
+
+
+async def incoming_reference(session_factory: async_sessionmaker[AsyncSession], incoming_id: int) -> str:
+    """The public reference of an incoming order (the same as its assigned order's)."""
+    from jivapay.adapters.db.models import IncomingOrder
+
+    async with session_factory() as session:
+        incoming = await session.get(IncomingOrder, incoming_id)
+    assert incoming is not None
+    return incoming.public_id
+
+
+async def incoming_of(session_factory: async_sessionmaker[AsyncSession], reference: str) -> Any:
+    """The incoming order (row) behind a public reference."""
+    from sqlalchemy import select
+
+    from jivapay.adapters.db.models import IncomingOrder
+
+    async with session_factory() as session:
+        incoming = (await session.scalars(select(IncomingOrder).where(IncomingOrder.public_id == reference))).one()
+    return incoming

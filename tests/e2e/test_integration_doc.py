@@ -21,7 +21,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.storage import storage_for
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party
+from jivapay.domain.orders import Party, is_order_reference
 from jivapay.domain.requisites import RequisiteDirection, RequisiteType
 from jivapay.services import ledger, receipts
 from jivapay.services.order_processor import process_incoming_order
@@ -29,7 +29,7 @@ from jivapay.services.order_status import change_status
 from jivapay.services.requisites import create_requisite
 from jivapay.settings import get_settings
 from tests.e2e.conftest import REPO, free_port, jivapay_env, spawn_jivapay
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, incoming_of, make_user
 
 BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)
 SETS = re.compile(r"^# sets (\w+) from \.([\w.]+)$", re.MULTILINE)
@@ -86,10 +86,15 @@ async def test_every_curl_example_works(
                     store_id = int(env["STORE_ID"])
                     await ledger.credit_deposit(session, "store", store_id, "TRC20", 100 * 10**6, "doc-float")
             if "payin/confirm" in block:  # the worker's part: a trader's requisite is assigned
-                outcome = await process_incoming_order(session_factory, int(env["ORDER_ID"]))
+                assert is_order_reference(env["ORDER_ID"])  # the one public reference, never a row id
+                outcome = await process_incoming_order(
+                    session_factory, await _incoming_id(session_factory, env["ORDER_ID"])
+                )
                 assert outcome.status == "assigned", outcome
             if "payout/confirm" in block:  # the trader's part: assigned, paid with a receipt, marked paid
-                await _trader_pays_out(session_factory, int(env["PAYOUT_ID"]), trader.id)
+                await _trader_pays_out(
+                    session_factory, await _incoming_id(session_factory, env["PAYOUT_ID"]), trader.id
+                )
             done = await asyncio.to_thread(
                 subprocess.run,
                 ["bash", "-euo", "pipefail", "-c", block.replace("curl -s ", "curl -sS -w '\\n%{http_code}' ")],
@@ -111,6 +116,10 @@ async def test_every_curl_example_works(
             api.wait(timeout=20)
         except subprocess.TimeoutExpired:
             api.kill()
+
+
+async def _incoming_id(session_factory: async_sessionmaker[AsyncSession], reference: str) -> int:
+    return int((await incoming_of(session_factory, reference)).id)
 
 
 async def _trader_pays_out(session_factory: async_sessionmaker[AsyncSession], payout_id: int, trader_id: int) -> None:

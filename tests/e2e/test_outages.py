@@ -29,13 +29,18 @@ RECOVERY_SECONDS = 60
 
 _ASSIGN = """
 import asyncio, sys
+from sqlalchemy import select
+from jivapay.adapters.db.models import IncomingOrder
 from jivapay.adapters.resources import close_resources, get_resources
 from jivapay.services.order_processor import process_incoming_order
 
 async def main() -> None:
     try:
-        outcome = await process_incoming_order(get_resources().session_factory, int(sys.argv[1]))
-        print(outcome.status, outcome.order_id)
+        factory = get_resources().session_factory
+        async with factory() as session:
+            incoming_id = await session.scalar(select(IncomingOrder.id).where(IncomingOrder.public_id == sys.argv[1]))
+        outcome = await process_incoming_order(factory, incoming_id)
+        print(outcome.status, outcome.reference)
     finally:
         await close_resources()
 
@@ -50,7 +55,7 @@ class Platform:
     redis: PrivateRedis
     admin: dict[str, str]
     support: dict[str, str]
-    order_id: int
+    order_id: str  # the order's public reference
     log: Path
 
     def ensure_up(self) -> None:
@@ -130,7 +135,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             redis,
             _token(api, "admin", users["admin"]),
             _token(api, "support", users["support"]),
-            int(order_id),
+            order_id,
             log,
         )
     finally:

@@ -43,3 +43,59 @@ async def test_tables_every_assignment_changes_are_analyzed_promptly(resources: 
     assert "autovacuum_analyze_scale_factor=0.02" in options["requisite_open_amounts"]
     assert "autovacuum_analyze_scale_factor=0.02" in options["requisite_daily_usage"]
     assert "autovacuum_vacuum_scale_factor=0.02" in options["requisites"]
+
+
+async def test_revision_0014_gives_existing_orders_one_reference(test_services: Any) -> None:
+    """Existing incoming orders get a random ord_ reference; their assigned orders (a declined one
+    beside its successor included) carry the same; an order without an incoming order gets its own."""
+    import asyncio
+    import re
+
+    from alembic import command
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from jivapay.adapters.db.engine import async_database_url
+    from jivapay.adapters.db.migrations import alembic_config
+
+    await test_services.drop_database("jivapay_test_0014")  # left by an interrupted run
+    url = await test_services.create_database("jivapay_test_0014")
+    engine = create_async_engine(async_database_url(url))
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0013")
+        async with engine.begin() as conn:
+            await conn.execute(text("SET session_replication_role = replica"))  # rows without their parents
+            for incoming_id in (1, 2, 3):
+                await conn.execute(
+                    text(
+                        "INSERT INTO incoming_orders (id, store_id, direction, amount, currency, payment_method_id, "
+                        "merchant_order_id, status, retry_count, created_at, updated_at) "
+                        "VALUES (:id, 1, 'payout', 100, 'RUB', 1, :ref, 'assigned', 0, now(), now())"
+                    ),
+                    {"id": incoming_id, "ref": f"m-{incoming_id}"},
+                )
+            for order_id, incoming_id, status in (
+                (10, 1, "declined"),
+                (11, 1, "pending"),
+                (12, 2, "pending"),
+                (13, None, "completed"),
+            ):
+                await conn.execute(
+                    text(
+                        "INSERT INTO order_history (id, store_id, trader_id, direction, status, currency, amount, "
+                        "rate, store_commission, trader_commission, incoming_order_id, created_at, updated_at) "
+                        "VALUES (:id, 1, 1, 'payout', :status, 'RUB', 100, 90, 0.05, 0.03, :incoming, now(), now())"
+                    ),
+                    {"id": order_id, "incoming": incoming_id, "status": status},
+                )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0014")
+        async with engine.connect() as conn:
+            incoming = dict((await conn.execute(text("SELECT id, public_id FROM incoming_orders"))).all())
+            orders = dict((await conn.execute(text("SELECT id, public_id FROM order_history"))).all())
+    finally:
+        await engine.dispose()
+        await test_services.drop_database("jivapay_test_0014")
+    assert all(re.fullmatch(r"ord_[0-9a-z]{22}", ref) for ref in [*incoming.values(), *orders.values()])
+    assert len(set(incoming.values())) == 3
+    assert orders[10] == orders[11] == incoming[1]
+    assert orders[12] == incoming[2]
+    assert orders[13] not in incoming.values()

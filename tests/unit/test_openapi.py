@@ -46,3 +46,23 @@ def test_error_details_and_optional_bodies_are_documented() -> None:
     # every field has a default: an empty body is `{}` (OptionalBodyMiddleware)
     assert schema["paths"]["/trader/orders/{order_id}/cancel"]["post"]["requestBody"]["required"] is False
     assert schema["paths"]["/auth/logout"]["post"]["requestBody"]["required"] is False
+
+
+def test_every_order_path_takes_the_public_reference() -> None:
+    schema = create_app().openapi_schema.to_schema()
+    order_paths = [path for path in schema["paths"] if "{order_id}" in path]
+    assert len(order_paths) >= 15
+    for path in order_paths:
+        for method, operation in schema["paths"][path].items():
+            if method not in METHODS:
+                continue
+            [parameter] = [p for p in operation["parameters"] if p["name"] == "order_id"]
+            assert parameter["schema"]["type"] == "string", (method, path)
+            assert "public reference" in parameter["description"], (method, path)
+            [example] = parameter["examples"].values()
+            assert example["value"].startswith("ord_"), (method, path)
+    # bodies name orders by the same reference
+    components = schema["components"]["schemas"]
+    for name in ("GatewayOrder", "MerchantOrderBody", "OrderBody", "StaffOrderBody"):
+        assert components[name]["properties"]["id"]["type"] == "string", name
+    assert "incoming_order_id" not in components["StaffOrderBody"]["properties"]

@@ -5,9 +5,24 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
+import secrets
 
 from jivapay.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from jivapay.domain.periods import check_period
+
+_REFERENCE_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_REFERENCE_LENGTH = 22  # 36**22 ≈ 2**113: unguessable, and says nothing about volume
+_REFERENCE_PATTERN = re.compile(r"^ord_[0-9a-z]{22}$")
+
+
+def new_order_reference() -> str:
+    """An order's one public reference (``ord_…``): random, never derived from a row id."""
+    return "ord_" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(_REFERENCE_LENGTH))
+
+
+def is_order_reference(value: str) -> bool:
+    return _REFERENCE_PATTERN.fullmatch(value) is not None
 
 
 class Party(enum.StrEnum):
@@ -71,8 +86,8 @@ ORDER_STATUSES = OPEN | FINAL
 class OrderSearch:
     """What support searches orders by: every given filter (None: not filtered)."""
 
-    order_id: int | None = None
-    incoming_order_id: int | None = None
+    order_id: int | None = None  # internal (the case view); people search by public_id
+    public_id: str | None = None  # the order's ord_… reference (shared with its incoming order)
     merchant_order_id: str | None = None
     store_id: int | None = None
     trader_id: int | None = None

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example, Operation, RequestBody
+from litestar.openapi.spec import Example, Operation, Parameter, RequestBody
 
 from jivapay.http.middleware import body_is_optional
 
@@ -79,17 +79,34 @@ def document(handlers: Iterable[Any], descriptions: dict[str, str] | None = None
             handler.description = descriptions[str(handler.operation_id)]
 
 
+ORDER_REFERENCE_EXAMPLE = "ord_4k9x2m7q1w8e5r3t6y0u2i"
+
+
 @dataclasses.dataclass
-class OptionalBodyOperation(Operation):
+class DocumentedOperation(Operation):
+    """An operation whose ``{order_id}`` path parameter says what it is: the order's public reference."""
+
+    def __post_init__(self) -> None:
+        for parameter in self.parameters or []:
+            if isinstance(parameter, Parameter) and parameter.name == "order_id" and parameter.param_in == "path":
+                parameter.description = (
+                    "The order's public reference (ord_ + 22 characters), the same for every role; "
+                    "anything else is a 404"
+                )
+                parameter.examples = {"reference": Example(value=ORDER_REFERENCE_EXAMPLE)}
+
+
+@dataclasses.dataclass
+class OptionalBodyOperation(DocumentedOperation):
     """An operation whose JSON body may be left out: every field has a default (see
     ``OptionalBodyMiddleware``), so the document does not call it required."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if isinstance(self.request_body, RequestBody):
             self.request_body.required = False
 
 
 def mark_optional_bodies(handlers: Iterable[Any]) -> None:
     for handler in handlers:
-        if body_is_optional(handler):
-            handler.operation_class = OptionalBodyOperation
+        handler.operation_class = OptionalBodyOperation if body_is_optional(handler) else DocumentedOperation

@@ -43,7 +43,7 @@ class HistoryLine:
     kind: str
     amount: str
     balance_after: str
-    order_id: int | None
+    order_id: str | None  # the order's public reference (ord_…)
     transaction_id: int
 
 

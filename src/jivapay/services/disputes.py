@@ -114,7 +114,7 @@ async def queue(
 async def get(session: AsyncSession, order_id: int, *, for_update: bool = False) -> OrderDispute:
     dispute = await DisputeRepository(session).get(order_id, for_update=for_update)
     if dispute is None:
-        raise NotFound("This order has no dispute", order_id=order_id)
+        raise NotFound("This order has no dispute")  # the caller named the order
     return dispute
 
 
@@ -126,7 +126,7 @@ async def set_priority(
         raise ValidationFailed("priority is high, normal or low", field="priority")
     dispute = await get(session, order_id, for_update=True)
     if dispute.resolved_at is not None:
-        raise Conflict("The dispute is already resolved", order_id=order_id, resolution=dispute.resolution)
+        raise Conflict("The dispute is already resolved", resolution=dispute.resolution)
     if dispute.priority != priority:
         before = dispute.priority
         dispute.priority = priority
@@ -166,7 +166,7 @@ async def resolve(
     await OrderRepository(session).get(order_id, for_update=True)
     dispute = await get(session, order_id, for_update=True)
     if dispute.resolved_at is not None:
-        raise Conflict("The dispute is already resolved", order_id=order_id, resolution=dispute.resolution)
+        raise Conflict("The dispute is already resolved", resolution=dispute.resolution)
     evidence = await receipts.receipt_ids(session, order_id)
     if outcome == "completed" and not evidence and require_evidence:
         raise ValidationFailed(

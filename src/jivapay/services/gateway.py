@@ -32,7 +32,7 @@ from jivapay.domain.errors import (
     OrderNotAssigned,
     ValidationFailed,
 )
-from jivapay.domain.orders import Party
+from jivapay.domain.orders import Party, new_order_reference
 from jivapay.domain.payouts import check_recipient
 from jivapay.domain.urls import check_merchant_url
 from jivapay.services import ledger, merchant_orders
@@ -167,6 +167,7 @@ async def init_order(
         encrypted = encrypt_secret(settings, checked.to_json())
         last4 = checked.last4
     order = await OrderRepository(session).insert_incoming_unless_exists(
+        public_id=new_order_reference(),
         store_id=store.store_id,
         direction=direction,
         amount=minor,
@@ -212,8 +213,8 @@ def order_token(settings: Settings, store_id: int, incoming_id: int, *, now: flo
     )
 
 
-def check_order_token(settings: Settings, token: str, incoming_id: int) -> int:
-    """The store id the token was issued for; NotAuthenticated when it is bad, expired or for another order."""
+def read_order_token(settings: Settings, token: str) -> tuple[int, int]:
+    """(store id, incoming order id) the token was issued for; NotAuthenticated when it is bad or expired."""
     try:
         encoded, _, given = token.strip().partition(".")
         payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
@@ -222,10 +223,18 @@ def check_order_token(settings: Settings, token: str, incoming_id: int) -> int:
         expected = base64.urlsafe_b64encode(mac).decode().rstrip("=")
     except (ValueError, UnicodeDecodeError):
         raise NotAuthenticated("Invalid order token", reason="order_token_invalid") from None
-    if not hmac.compare_digest(given, expected) or order_id != incoming_id:
+    if not hmac.compare_digest(given, expected):
         raise NotAuthenticated("Invalid order token", reason="order_token_invalid")
     if expires < time.time():
         raise NotAuthenticated("The order token has expired", reason="order_token_expired")
+    return store_id, order_id
+
+
+def check_order_token(settings: Settings, token: str, incoming_id: int) -> int:
+    """The store id the token was issued for; NotAuthenticated when it is bad, expired or for another order."""
+    store_id, order_id = read_order_token(settings, token)
+    if order_id != incoming_id:
+        raise NotAuthenticated("Invalid order token", reason="order_token_invalid")
     return store_id
 
 

@@ -357,7 +357,7 @@ async def settle_completed_order(session: AsyncSession, order_id: int) -> Settle
     if done is not None:
         return Settlement(order_id, done.transaction_id, done.platform_profit, replayed=True)
     if order.status != "completed":
-        raise Conflict("Only completed orders are settled", order_id=order_id, status=order.status)
+        raise Conflict("Only completed orders are settled", order_id=order.public_id, status=order.status)
     minor_units = await ReferenceRepository(session).fiat_minor_units(order.currency)
     reference = order_hold_reference(order_id)
     fiat_legs = [
@@ -478,7 +478,7 @@ async def retry_settlement(
     if order.status != "completed" or order.settled_at is not None:
         raise Conflict(
             "Only a completed order that is not settled can be settled again",
-            order_id=order_id,
+            order_id=order.public_id,
             current_status=order.status,
             settled=order.settled_at is not None,
         )

@@ -150,7 +150,9 @@ async def totals(session: AsyncSession, merchant_id: int, f: OrderFilter) -> lis
     return result
 
 
-async def merchant_incoming(session: AsyncSession, merchant_id: int, incoming_id: int) -> IncomingOrder:
+async def merchant_incoming(
+    session: AsyncSession, merchant_id: int, incoming_id: int, *, reference: str | None = None
+) -> IncomingOrder:
     row = (
         await session.execute(
             select(IncomingOrder)
@@ -159,7 +161,7 @@ async def merchant_incoming(session: AsyncSession, merchant_id: int, incoming_id
         )
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound("Order not found", order_id=incoming_id)
+        raise NotFound("Order not found", order_id=reference)
     return row
 
 

@@ -43,10 +43,10 @@ async def review_alert_email(
         return None
     return EmailMessageSpec(
         to=recipients,
-        subject=f"Order {incoming.id} needs a fraud review",
+        subject=f"Order {incoming.public_id} needs a fraud review",
         template="alert",
         context={
-            "title": f"Incoming order {incoming.id} is waiting for a manual review",
+            "title": f"Order {incoming.public_id} is waiting for a manual review",
             "lines": [
                 f"Store {incoming.store_id}, {incoming.direction}, amount {incoming.amount} (minor units) "
                 f"{incoming.currency}",
@@ -83,10 +83,10 @@ async def order_alert_email(
     subject, title = ORDER_ALERTS[kind]
     return EmailMessageSpec(
         to=recipients,
-        subject=subject.format(id=order.id),
+        subject=subject.format(id=order.public_id),
         template="alert",
         context={
-            "title": title.format(id=order.id),
+            "title": title.format(id=order.public_id),
             "lines": [
                 f"Store {order.store_id}, trader {order.trader_id}, {order.direction}, amount {order.amount} "
                 f"(minor units) {order.currency}",

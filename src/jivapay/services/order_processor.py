@@ -52,6 +52,7 @@ class Outcome:
     status: str  # assigned | review | rejected | retrying | failed | unchanged
     order_id: int | None = None
     reason: str | None = None
+    reference: str | None = None  # the order's public reference (ord_…), once assigned
 
 
 def _initial_status(direction: str) -> str:
@@ -170,6 +171,7 @@ async def _assign(session: AsyncSession, incoming_id: int, attempt: int | None) 
     )
     timeout_key = "PAYIN_PAYMENT_TIMEOUT_MINUTES" if incoming.direction == "payin" else "PAYOUT_TIMEOUT_MINUTES"
     order_id = await orders.insert_order(
+        public_id=incoming.public_id,  # one reference for the order whoever looks at it
         store_id=incoming.store_id,
         trader_id=candidate.trader_id,
         direction=incoming.direction,
@@ -220,7 +222,7 @@ async def _assign(session: AsyncSession, incoming_id: int, attempt: int | None) 
     )
     if incoming.callback_url:  # no cost on the hot path for orders without a callback
         await callbacks.record_event(session, incoming.id)
-    return Outcome(incoming_id, "assigned", order_id=order_id)
+    return Outcome(incoming_id, "assigned", order_id=order_id, reference=incoming.public_id)
 
 
 async def _record_failure(

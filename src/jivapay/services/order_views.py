@@ -1,7 +1,8 @@
 """How an order looks from outside: the gateway's status answer and a callback's ``order``.
 
-Its id is the incoming order's (stable from init); its status is the incoming order's while
-it is processed (``processing``, ``failed``, ``rejected``) and the assigned order's after.
+Its id is the order's public reference (``ord_…``, stable from init, the same for every
+role); its status is the incoming order's while it is processed (``processing``, ``failed``,
+``rejected``) and the assigned order's after.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ async def view_of(
     decimals = await ReferenceRepository(session).fiat_minor_units(incoming.currency)
     method_code = await _method_code(session, incoming.payment_method_id)
     view: dict[str, Any] = {
-        "id": incoming.id,
+        "id": incoming.public_id,
         "merchant_order_id": incoming.merchant_order_id,
         "direction": incoming.direction,
         "status": public_status(incoming, order),

@@ -105,10 +105,10 @@ async def review_queue(session: AsyncSession, *, starting_after: int | None, lim
 async def _reviewed(session: AsyncSession, incoming_id: int) -> IncomingOrder:
     incoming = await OrderRepository(session).incoming(incoming_id, for_update=True)
     if incoming is None:
-        raise NotFound("Incoming order not found", incoming_order_id=incoming_id)
+        raise NotFound("Order not found")
     if incoming.status != "review":
         raise Conflict(
-            "The order is not waiting for a fraud review", incoming_order_id=incoming_id, status=incoming.status
+            "The order is not waiting for a fraud review", order_id=incoming.public_id, status=incoming.status
         )
     return incoming
 

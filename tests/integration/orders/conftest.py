@@ -20,7 +20,7 @@ from jivapay.services.config import set_config
 from jivapay.services.order_processor import process_incoming_order
 from jivapay.services.requisites import create_requisite
 from jivapay.settings import get_settings
-from tests.factories import make_store, make_user
+from tests.factories import incoming_of, incoming_reference, make_store, make_user
 
 SYSTEM = Actor.system("tests")
 CARDS = iter(f"4276160000{n:05d}" for n in range(100000))
@@ -84,8 +84,14 @@ class World:
             order = await OrderRepository(session).add_incoming(IncomingOrder(**fields))
         return order.id
 
-    async def process(self, incoming_id: int) -> Any:
-        return await process_incoming_order(self.session_factory, incoming_id)
+    async def process(self, incoming: int | str) -> Any:
+        """Assign an incoming order, given its id or its public reference (what the gateway answered)."""
+        if isinstance(incoming, str):
+            incoming = (await incoming_of(self.session_factory, incoming)).id
+        return await process_incoming_order(self.session_factory, incoming)
+
+    async def ref(self, incoming_id: int) -> str:
+        return await incoming_reference(self.session_factory, incoming_id)
 
     async def configure(self, **values: Any) -> None:
         async with atomic(self.session_factory) as session:

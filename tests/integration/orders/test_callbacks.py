@@ -72,6 +72,7 @@ async def test_status_changes_are_signed_events_retried_with_the_same_id(world: 
         events = await _events(world)
         assert [(e.type, e.sequence) for e in events] == [("payin.pending_payment", 1), ("payin.completed", 2)]
         assigned = events[0]
+        assert assigned.payload["order"]["id"] == order_id  # the same ord_… reference the gateway answered
         assert assigned.payload["order"]["status"] == "pending_payment"
         assert "number" in assigned.payload["order"]["requisite"]
         assert assigned.payload["order"]["requisite"]["number"].startswith("*")  # masked in callbacks
@@ -118,6 +119,11 @@ async def test_dead_receiver_fails_after_the_schedule_then_redeliver(world: Worl
         listed = await client.get(f"/merchant/stores/{world.store_id}/callbacks", headers=headers)
         assert listed.status_code == 200
         assert [(c["status"], c["attempts"]) for c in listed.json()["data"]] == [("failed", 3)]
+        assert [c["order_id"] for c in listed.json()["data"]] == [created.json()["id"]]
+        only = f"/merchant/stores/{world.store_id}/callbacks?order_id={created.json()['id']}"
+        assert len((await client.get(only, headers=headers)).json()["data"]) == 1
+        none = f"/merchant/stores/{world.store_id}/callbacks?order_id=ord_{'0' * 22}"
+        assert (await client.get(none, headers=headers)).json()["data"] == []
         detail = await client.get(f"/merchant/stores/{world.store_id}/callbacks/{event.event_id}", headers=headers)
         assert [a["status_code"] for a in detail.json()["history"]] == [500, 500, 500]
         receiver.statuses = []

@@ -91,13 +91,13 @@ async def test_a_trader_cancels_with_no_body_at_all(world: World, client: Any) -
     second = await world.process(await world.incoming(160_000, merchant_order_id="nobody-2"))
     assert (first.status, second.status) == ("assigned", "assigned")
 
-    wrong = await client.post(f"/trader/orders/{first.order_id}/cancel", json={"reason": 5}, headers=headers)
+    wrong = await client.post(f"/trader/orders/{first.reference}/cancel", json={"reason": 5}, headers=headers)
     assert _field_errors(wrong) == ["reason"]
-    canceled = await client.post(f"/trader/orders/{first.order_id}/cancel", headers=headers)
+    canceled = await client.post(f"/trader/orders/{first.reference}/cancel", headers=headers)
     assert canceled.status_code == 200, canceled.text
     assert canceled.json()["status"] == "canceled"
     empty = await client.post(
-        f"/trader/orders/{second.order_id}/cancel",
+        f"/trader/orders/{second.reference}/cancel",
         content=b"",
         headers={**headers, "content-type": "application/json", "content-length": "0"},
     )

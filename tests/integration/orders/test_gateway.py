@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from jivapay.adapters.db.models import IncomingOrder, Store
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity import Role
-from tests.factories import make_api_key, make_user
+from jivapay.domain.orders import is_order_reference
+from tests.factories import incoming_of, make_api_key, make_user
 from tests.integration.orders.conftest import World
 
 PAYIN = {"amount": "1500.00", "currency": "RUB", "payment_method": "card", "merchant_order_id": "m-1"}
@@ -67,7 +68,9 @@ async def test_payin_init_assign_status_and_customer_confirm(world: World, clien
     assert unchanged.json()["status"] == "processing"
     assert time.monotonic() - started >= 0.9
     # the worker assigns (another thread, as a worker process would) while the long-poll waits
-    worker = threading.Thread(target=_assign_later, args=(body["id"],))
+    assert is_order_reference(body["id"])
+    incoming = await incoming_of(world.session_factory, body["id"])
+    worker = threading.Thread(target=_assign_later, args=(incoming.id,))
     worker.start()
     started = time.monotonic()
     status = await client.get(f"/gateway/payin/status/{body['id']}?wait=20", headers=headers)
@@ -99,8 +102,10 @@ async def test_payin_init_assign_status_and_customer_confirm(world: World, clien
         receipt = (await session.scalars(select(Receipt))).one()
     assert (receipt.party, receipt.content_type) == ("customer", "application/pdf")
     # the token is good for this order only, and a key for another store sees nothing
-    other = await client.get(f"/gateway/payin/status/{body['id'] + 1}", headers={"X-Order-Token": token})
-    assert other.status_code == 401
+    second = await client.post("/gateway/payin/init", json={**PAYIN, "merchant_order_id": "m-2"}, headers=headers)
+    for reference in (second.json()["id"], str(incoming.id), "ord_" + "0" * 22):
+        other = await client.get(f"/gateway/payin/status/{reference}", headers={"X-Order-Token": token})
+        assert other.status_code == 401, reference
     merchant = await make_user(world.session_factory, Role.MERCHANT)
     from tests.factories import make_store
 
@@ -184,14 +189,14 @@ async def test_payout_init_freezes_the_store_and_keeps_the_recipient_encrypted(w
     frozen_at_init = await balance(world.session_factory, L.store_frozen(world.store_id))
     assert frozen_at_init > 0
     async with atomic(world.session_factory) as session:
-        incoming = await session.get(IncomingOrder, created.json()["id"])
-    assert incoming is not None
+        incoming = await incoming_of(world.session_factory, created.json()["id"])
     assert incoming.recipient_encrypted is not None
     assert "Ivan" not in incoming.recipient_encrypted
-    status = await client.get(f"/gateway/payout/status/{incoming.id}", headers=headers)
+    status = await client.get(f"/gateway/payout/status/{incoming.public_id}", headers=headers)
     assert status.json()["status"] == "processing"
-    # a pay-out's status is not readable as a pay-in
-    assert (await client.get(f"/gateway/payin/status/{incoming.id}", headers=headers)).status_code == 404
+    # a pay-out's status is not readable as a pay-in, nor by its internal row id
+    assert (await client.get(f"/gateway/payin/status/{incoming.public_id}", headers=headers)).status_code == 404
+    assert (await client.get(f"/gateway/payout/status/{incoming.id}", headers=headers)).status_code == 404
     # a trader takes it: the init hold becomes the order's hold (same rate and commission: same amount)
     trader = await world.trader()
     await world.requisite(trader)
@@ -212,3 +217,25 @@ async def test_payout_init_freezes_the_store_and_keeps_the_recipient_encrypted(w
     assert (await world.process(lonely.json()["id"])).status == "failed"
     assert await balance(world.session_factory, L.store_frozen(world.store_id)) == frozen_at_init
     await assert_ledger_sound(world.session_factory)
+
+
+async def test_order_ids_are_unrelated_references_and_row_ids_reach_nothing(world: World, client: Any) -> None:
+    headers = {"X-API-Key": await _key(world)}
+    first = (await client.post("/gateway/payin/init", json=PAYIN, headers=headers)).json()
+    second = (
+        await client.post("/gateway/payin/init", json={**PAYIN, "merchant_order_id": "m-2"}, headers=headers)
+    ).json()
+    assert is_order_reference(first["id"])
+    assert is_order_reference(second["id"])
+    # consecutive orders share no prefix worth the name and carry no row id
+    shared = len([1 for a, b in zip(first["id"][4:], second["id"][4:], strict=True) if a == b])
+    assert shared < 8
+    incoming = await incoming_of(world.session_factory, second["id"])
+    for bad in (str(incoming.id), "1", "ord_", "ord_" + "A" * 22, second["id"] + "x", "ord_" + "0" * 22):
+        for path in (f"/gateway/payin/status/{bad}", f"/gateway/payout/status/{bad}"):
+            response = await client.get(path, headers=headers)
+            assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found"), (path, response.text)
+        confirm = await client.post(f"/gateway/payin/confirm/{bad}", headers=headers)
+        assert confirm.status_code == 404, bad
+    # the same reference answers the status
+    assert (await client.get(f"/gateway/payin/status/{second['id']}", headers=headers)).json()["id"] == second["id"]

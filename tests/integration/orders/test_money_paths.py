@@ -242,14 +242,16 @@ async def test_an_unsettleable_order_is_listed_for_staff_and_settled_again_by_an
     listed = await client.get("/admin/orders", headers=headers, params={"settlement_failed": "true"})
     assert listed.status_code == 200, listed.text
     [row] = listed.json()["data"]
-    assert row["id"] == order.id
+    assert row["id"] == order.public_id
     assert "resolved without a settlement" in row["settlement_error"]
 
-    no_reason = await client.post(f"/admin/orders/{order.id}/settle", headers=headers, json={"reason": " "})
+    no_reason = await client.post(f"/admin/orders/{order.public_id}/settle", headers=headers, json={"reason": " "})
     assert no_reason.status_code == 422, no_reason.text
     # after a fix (e.g. of the code that failed) an admin settles it again: the flag is cleared and the
     # settlement queued; it still refuses to run without the order's active hold, and flags it again
-    retried = await client.post(f"/admin/orders/{order.id}/settle", headers=headers, json={"reason": "bug fixed"})
+    retried = await client.post(
+        f"/admin/orders/{order.public_id}/settle", headers=headers, json={"reason": "bug fixed"}
+    )
     assert retried.status_code == 200, retried.text
     assert retried.json()["order"]["settlement_error"] is None
     async with world.session_factory() as session:
@@ -266,6 +268,6 @@ async def test_an_unsettleable_order_is_listed_for_staff_and_settled_again_by_an
         )
     assert await ledger.settle_or_flag(world.session_factory, settled_order.order_id) is not None
     settled_again = await client.post(
-        f"/admin/orders/{settled_order.order_id}/settle", headers=headers, json={"reason": "again"}
+        f"/admin/orders/{settled_order.reference}/settle", headers=headers, json={"reason": "again"}
     )
     assert settled_again.status_code == 409, settled_again.text

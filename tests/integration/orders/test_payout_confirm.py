@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jivapay.adapters.db.models import AuditLogEntry, CallbackEvent, OrderHistory, Store, User
+from jivapay.adapters.db.models import AuditLogEntry, CallbackEvent, IncomingOrder, OrderHistory, Store, User
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.identity import Role
@@ -42,8 +42,8 @@ class Parties:
         self.m = bearer(await token_for(self.client, Role.MERCHANT, self.merchant.login))
         self.t = bearer(await token_for(self.client, Role.TRADER, self.trader.login))
 
-    async def payout(self, merchant_order_id: str) -> tuple[int, int]:
-        """A pay-out assigned to the trader: (gateway id, the trader's order id)."""
+    async def payout(self, merchant_order_id: str) -> tuple[str, int]:
+        """A pay-out assigned to the trader: (its public reference, the assigned order's row id)."""
         created = await self.client.post(
             "/gateway/payout/init", json={**PAYOUT, "merchant_order_id": merchant_order_id}, headers=self.api
         )
@@ -52,7 +52,7 @@ class Parties:
         assert outcome.status == "assigned", outcome
         return created.json()["id"], outcome.order_id
 
-    async def trader_pays(self, order_id: int) -> None:
+    async def trader_pays(self, order_id: str) -> None:
         uploaded = await self.client.post(
             f"/trader/orders/{order_id}/receipts", headers=self.t, files={"data": ("paid.png", PNG, "image/png")}
         )
@@ -77,9 +77,13 @@ async def _parties(world: World, client: Any) -> Parties:
     return parties
 
 
-async def _events(world: World, incoming_id: int) -> list[str]:
+async def _events(world: World, reference: str) -> list[str]:
     async with world.session_factory() as session:
-        stmt = select(CallbackEvent.type).where(CallbackEvent.incoming_order_id == incoming_id)
+        stmt = (
+            select(CallbackEvent.type)
+            .join(IncomingOrder, IncomingOrder.id == CallbackEvent.incoming_order_id)
+            .where(IncomingOrder.public_id == reference)
+        )
         return list((await session.scalars(stmt.order_by(CallbackEvent.sequence))).all())
 
 
@@ -100,7 +104,7 @@ async def test_gateway_confirm_completes_settles_and_replays(world: World, clien
     early = await client.post(url, headers=p.api)
     assert (early.status_code, early.json()["error"]["code"]) == (409, "conflict")
     assert early.json()["error"]["details"]["current_status"] == "pending"
-    await p.trader_pays(order_id)
+    await p.trader_pays(gateway_id)
 
     confirmed = await client.post(url, headers={**p.api, "Idempotency-Key": "confirm-1"})
     assert confirmed.status_code == 200, confirmed.text
@@ -137,7 +141,7 @@ async def test_gateway_confirm_completes_settles_and_replays(world: World, clien
 async def test_cabinet_confirm_and_what_it_refuses(world: World, client: Any) -> None:
     p = await _parties(world, client)
     gateway_id, order_id = await p.payout("po-cab")
-    await p.trader_pays(order_id)
+    await p.trader_pays(gateway_id)
     url = f"/merchant/orders/{gateway_id}/confirm"
 
     # another merchant, another store's key: the order does not exist for them
@@ -158,7 +162,8 @@ async def test_cabinet_confirm_and_what_it_refuses(world: World, client: Any) ->
     assert (entry.actor_type, entry.actor_id, entry.details["party"]) == ("user", str(p.merchant.id), "merchant")
     assert (await _events(world, gateway_id)).count("payout.completed") == 1
     # the trader's view of the ended order no longer shows the recipient in full
-    ended = (await client.get(f"/trader/orders/{order_id}", headers=p.t)).json()
+    ended = (await client.get(f"/trader/orders/{gateway_id}", headers=p.t)).json()
+    assert ended["id"] == gateway_id  # one reference for the merchant and the trader
     assert (ended["recipient"]["number"], ended["recipient"]["revealed"]) == ("**** 0004", False)
 
     # not yet assigned: 409 order_not_assigned (the cabinet and the gateway alike)
@@ -177,8 +182,8 @@ async def test_cabinet_confirm_and_what_it_refuses(world: World, client: Any) ->
     assert order is not None
     assert order.incoming_order_id is not None
     for path, headers in (
-        (f"/merchant/orders/{order.incoming_order_id}/confirm", p.m),
-        (f"/gateway/payout/confirm/{order.incoming_order_id}", p.api),
+        (f"/merchant/orders/{order.public_id}/confirm", p.m),
+        (f"/gateway/payout/confirm/{order.public_id}", p.api),
     ):
         refused = await client.post(path, headers=headers)
         assert (refused.status_code, refused.json()["error"]["details"]) == (409, {"direction": "payin"}), path

@@ -84,8 +84,9 @@ async def test_payout_init_refuses_a_recipient_the_method_cannot_pay(world: Worl
     assert created.status_code == 201, created.text
     assert created.json()["recipient_last4"] == "4567"
     async with world.session_factory() as session:
-        incoming = await session.get(IncomingOrder, created.json()["id"])
-    assert incoming is not None
+        incoming = (
+            await session.scalars(select(IncomingOrder).where(IncomingOrder.public_id == created.json()["id"]))
+        ).one()
     assert incoming.recipient_encrypted is not None
     assert '"number":"+79161234567"' in decrypt_secret(get_settings(), incoming.recipient_encrypted)
 
@@ -107,14 +108,14 @@ async def test_the_assigned_trader_sees_the_recipient_while_the_order_is_open(wo
     listed = await client.get("/trader/orders", headers=t)
     assert listed.status_code == 200
     [item] = listed.json()["data"]
-    assert (item["id"], item["recipient_last4"], item["amount"]) == (outcome.order_id, "0004", "900.00")
+    assert (item["id"], item["recipient_last4"], item["amount"]) == (outcome.reference, "0004", "900.00")
     assert "2200000000000004" not in listed.text
     assert "Smirnova" not in listed.text
     assert await _reveals(world) == []
 
     # the detail: everything needed to send the money, each read audited
     for _ in range(2):
-        detail = await client.get(f"/trader/orders/{outcome.order_id}", headers=t)
+        detail = await client.get(f"/trader/orders/{outcome.reference}", headers=t)
         assert detail.status_code == 200, detail.text
         body = detail.json()
         assert (body["status"], body["amount"], body["currency"]) == ("pending", "900.00", "RUB")
@@ -134,15 +135,15 @@ async def test_the_assigned_trader_sees_the_recipient_while_the_order_is_open(wo
 
     # another trader: the order does not exist, nothing revealed, nothing audited
     o = bearer(await token_for(client, Role.TRADER, other.login))
-    foreign = await client.get(f"/trader/orders/{outcome.order_id}", headers=o)
+    foreign = await client.get(f"/trader/orders/{outcome.reference}", headers=o)
     assert foreign.status_code == 404
     assert "2200000000000004" not in foreign.text
     assert len(await _reveals(world)) == 2
 
     # the order ends (declined: it goes to another trader): masked again, no more reveals
-    declined = await client.post(f"/trader/orders/{outcome.order_id}/cancel", json={}, headers=t)
+    declined = await client.post(f"/trader/orders/{outcome.reference}/cancel", json={}, headers=t)
     assert declined.json()["status"] == "declined", declined.text
-    after = await client.get(f"/trader/orders/{outcome.order_id}", headers=t)
+    after = await client.get(f"/trader/orders/{outcome.reference}", headers=t)
     assert after.status_code == 200
     assert after.json()["recipient"] == {
         "number": "**** 0004",
@@ -162,6 +163,6 @@ async def test_a_payin_has_no_recipient(world: World, client: Any) -> None:
     await world.requisite(trader.id)
     outcome = await world.process(await world.incoming(150_000, merchant_order_id="in-1"))
     t = bearer(await token_for(client, Role.TRADER, trader.login))
-    detail = (await client.get(f"/trader/orders/{outcome.order_id}", headers=t)).json()
+    detail = (await client.get(f"/trader/orders/{outcome.reference}", headers=t)).json()
     assert (detail["recipient"], detail["recipient_last4"]) == (None, None)
     assert await _reveals(world) == []

@@ -152,11 +152,11 @@ async def test_payout_confirmation_needs_a_receipt_over_http(
     await world.requisite(trader_user.id)
     outcome = await world.process(await world.incoming(150_000, merchant_order_id="po", direction="payout"))
     headers = bearer(await token_for(client, Role.TRADER, trader_user.login))
-    refused = await client.post(f"/trader/orders/{outcome.order_id}/confirm", headers=headers)
+    refused = await client.post(f"/trader/orders/{outcome.reference}/confirm", headers=headers)
     assert refused.status_code == 422
     assert refused.json()["error"]["details"]["field"] == "receipt"
     uploaded = await client.post(
-        f"/trader/orders/{outcome.order_id}/receipts", headers=headers, files={"data": ("paid.png", PNG, "image/png")}
+        f"/trader/orders/{outcome.reference}/receipts", headers=headers, files={"data": ("paid.png", PNG, "image/png")}
     )
     assert uploaded.status_code == 201, uploaded.text
     link = uploaded.json()["url"]
@@ -166,7 +166,7 @@ async def test_payout_confirmation_needs_a_receipt_over_http(
     assert downloaded.content == PNG
     tampered = await client.get(link.replace("signature=", "signature=0"))
     assert tampered.status_code == 404
-    confirmed = await client.post(f"/trader/orders/{outcome.order_id}/confirm", headers=headers)
+    confirmed = await client.post(f"/trader/orders/{outcome.reference}/confirm", headers=headers)
     assert confirmed.json()["status"] == "trader_paid"
 
 

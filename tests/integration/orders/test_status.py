@@ -173,12 +173,12 @@ async def test_trader_endpoints_and_traffic_switch(world: World, client: Any) ->
     headers = bearer(await token_for(client, Role.TRADER, trader_user.login))
     order = await _assigned(world, trader_user.id, 150_000, "h1")
     listed = (await client.get("/trader/orders", headers=headers)).json()
-    assert [o["id"] for o in listed["data"]] == [order.id]
+    assert [o["id"] for o in listed["data"]] == [order.public_id]
     assert listed["data"][0]["amount"] == "1500.00"
-    confirmed = await client.post(f"/trader/orders/{order.id}/confirm", headers=headers)
+    confirmed = await client.post(f"/trader/orders/{order.public_id}/confirm", headers=headers)
     assert confirmed.status_code == 200
     assert confirmed.json()["status"] == "completed"
-    again = await client.post(f"/trader/orders/{order.id}/cancel", headers=headers, json={})
+    again = await client.post(f"/trader/orders/{order.public_id}/cancel", headers=headers, json={})
     assert again.status_code == 409
     assert again.json()["error"]["details"]["current_status"] == "completed"
     # traffic off: selection skips this trader at once
@@ -252,7 +252,7 @@ async def test_unconfirmed_payin_goes_to_dispute_and_support_is_emailed(
         await order_alert.fn.__wrapped__(order_id=order.id, kind="dispute")  # redelivered: sent once
         messages = await smtp.wait_for_async(1)
     assert len(messages) == 1
-    assert f"Order {order.id} is disputed" in messages[0]["Subject"]
+    assert f"Order {order.public_id} is disputed" in messages[0]["Subject"]
     await assert_ledger_sound(world.session_factory)
 
 

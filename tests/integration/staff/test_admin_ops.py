@@ -130,11 +130,11 @@ async def test_admin_override_goes_through_the_status_manager(world: World, clie
     trader = await world.trader()
     await world.requisite(trader)
     outcome = await world.process(await world.incoming(150_000, merchant_order_id="o1"))
-    order_id = outcome.order_id
-    no_reason = await client.post(f"/admin/orders/{order_id}/status", headers=admin, json={"status": "completed"})
+    order_id, reference = outcome.order_id, outcome.reference
+    no_reason = await client.post(f"/admin/orders/{reference}/status", headers=admin, json={"status": "completed"})
     assert no_reason.status_code == 422
     done = await client.post(
-        f"/admin/orders/{order_id}/status",
+        f"/admin/orders/{reference}/status",
         headers=admin,
         json={"status": "completed", "reason": "bank confirmed by phone"},
     )
@@ -154,17 +154,17 @@ async def test_admin_override_goes_through_the_status_manager(world: World, clie
     assert hold.status == "captured"
     await assert_ledger_sound(world.session_factory)
     back = await client.post(
-        f"/admin/orders/{order_id}/status", headers=admin, json={"status": "canceled", "reason": "undo"}
+        f"/admin/orders/{reference}/status", headers=admin, json={"status": "canceled", "reason": "undo"}
     )
     assert back.status_code == 409  # a final order stays final
     assert (await client.get("/admin/orders", headers=admin, params={"status": "completed"})).json()["data"][0][
         "id"
-    ] == order_id
+    ] == reference
 
     limited = await make_user(world.session_factory, Role.ADMIN, permissions={AdminPermission.MANAGE_SETTINGS})
     headers = bearer(await token_for(client, Role.ADMIN, limited.login))
     refused = await client.post(
-        f"/admin/orders/{order_id}/status", headers=headers, json={"status": "canceled", "reason": "x"}
+        f"/admin/orders/{reference}/status", headers=headers, json={"status": "canceled", "reason": "x"}
     )
     assert refused.status_code == 403
 
@@ -174,7 +174,7 @@ async def test_audit_log_view(world: World, client: Any, admin: Any) -> None:
     await world.requisite(trader)
     outcome = await world.process(await world.incoming(150_000, merchant_order_id="a1"))
     await client.post(
-        f"/admin/orders/{outcome.order_id}/status", headers=admin, json={"status": "canceled", "reason": "test"}
+        f"/admin/orders/{outcome.reference}/status", headers=admin, json={"status": "canceled", "reason": "test"}
     )
     everything = await client.get("/admin/audit", headers=admin, params={"limit": 500})
     assert everything.status_code == 200, everything.text

@@ -91,7 +91,7 @@ async def test_dispute_resolved_complete_settles_with_evidence(world: World, cli
     queue = await client.get("/support/disputes", headers=support)
     assert queue.status_code == 200, queue.text
     [row] = queue.json()["data"]
-    assert row["order"]["id"] == order.id
+    assert row["order"]["id"] == order.public_id
     assert row["dispute"]["overdue"] is False
     assert row["dispute"]["reason"] == "customer has a bank statement"
     assert row["order"]["merchant_order_id"] == "d"
@@ -99,21 +99,23 @@ async def test_dispute_resolved_complete_settles_with_evidence(world: World, cli
 
     # completing needs evidence on file, and a comment
     no_evidence = await client.post(
-        f"/support/disputes/{order.id}/resolve", headers=support, json={"outcome": "completed", "comment": "paid"}
+        f"/support/disputes/{order.public_id}/resolve",
+        headers=support,
+        json={"outcome": "completed", "comment": "paid"},
     )
     assert no_evidence.status_code == 422, no_evidence.text
     assert no_evidence.json()["error"]["details"]["field"] == "evidence"
     no_comment = await client.post(
-        f"/support/disputes/{order.id}/resolve", headers=support, json={"outcome": "completed", "comment": " "}
+        f"/support/disputes/{order.public_id}/resolve", headers=support, json={"outcome": "completed", "comment": " "}
     )
     assert no_comment.status_code == 422
-    upload = await client.post(f"/support/orders/{order.id}/evidence", headers=support, files={"data": PDF})
+    upload = await client.post(f"/support/orders/{order.public_id}/evidence", headers=support, files={"data": PDF})
     assert upload.status_code == 201, upload.text
     receipt_id = upload.json()["id"]
     assert upload.json()["url"]
 
     resolved = await client.post(
-        f"/support/disputes/{order.id}/resolve",
+        f"/support/disputes/{order.public_id}/resolve",
         headers=support,
         json={"outcome": "completed", "comment": "statement shows the payment"},
     )
@@ -132,7 +134,7 @@ async def test_dispute_resolved_complete_settles_with_evidence(world: World, cli
     # resolved disputes leave the queue; a second resolution is refused
     assert (await client.get("/support/disputes", headers=support)).json()["data"] == []
     again = await client.post(
-        f"/support/disputes/{order.id}/resolve", headers=support, json={"outcome": "canceled", "comment": "oops"}
+        f"/support/disputes/{order.public_id}/resolve", headers=support, json={"outcome": "canceled", "comment": "oops"}
     )
     assert again.status_code == 409
     async with world.session_factory() as session:
@@ -147,11 +149,11 @@ async def test_dispute_resolved_cancel_releases_the_collateral(world: World, cli
     order = await _disputed(world, trader, ref="c")
     assert await balance(world.session_factory, L.trader_available(trader)) < before
     bad = await client.post(
-        f"/support/disputes/{order.id}/resolve", headers=support, json={"outcome": "expired", "comment": "nope"}
+        f"/support/disputes/{order.public_id}/resolve", headers=support, json={"outcome": "expired", "comment": "nope"}
     )
     assert bad.status_code == 422
     resolved = await client.post(
-        f"/support/disputes/{order.id}/resolve",
+        f"/support/disputes/{order.public_id}/resolve",
         headers=support,
         json={"outcome": "canceled", "comment": "no payment reached the trader"},
     )
@@ -174,17 +176,17 @@ async def test_dispute_priority_sla_and_overdue(world: World, client: Any, suppo
     assert high.sla_deadline - high.opened_at == dt.timedelta(minutes=30)
 
     rows = (await client.get("/support/disputes", headers=support)).json()["data"]
-    assert [r["order"]["id"] for r in rows] == [big.id, small.id]  # nearest deadline first
+    assert [r["order"]["id"] for r in rows] == [big.public_id, small.public_id]  # nearest deadline first
     page = await client.get("/support/disputes", headers=support, params={"limit": 1})
     assert page.json()["has_more"] is True
-    rest = await client.get("/support/disputes", headers=support, params={"limit": 1, "starting_after": big.id})
-    assert [r["order"]["id"] for r in rest.json()["data"]] == [small.id]
+    rest = await client.get("/support/disputes", headers=support, params={"limit": 1, "starting_after": big.public_id})
+    assert [r["order"]["id"] for r in rest.json()["data"]] == [small.public_id]
 
-    lowered = await client.patch(f"/support/disputes/{big.id}", headers=support, json={"priority": "low"})
+    lowered = await client.patch(f"/support/disputes/{big.public_id}", headers=support, json={"priority": "low"})
     assert lowered.status_code == 200, lowered.text
     assert dt.datetime.fromisoformat(lowered.json()["sla_deadline"]) == high.opened_at + dt.timedelta(minutes=480)
     assert (
-        await client.patch(f"/support/disputes/{big.id}", headers=support, json={"priority": "x"})
+        await client.patch(f"/support/disputes/{big.public_id}", headers=support, json={"priority": "x"})
     ).status_code == 422
 
     async with atomic(world.session_factory) as session:  # the small one ran out of time
@@ -194,7 +196,7 @@ async def test_dispute_priority_sla_and_overdue(world: World, client: Any, suppo
             .values(sla_deadline=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
         )
     overdue = (await client.get("/support/disputes", headers=support, params={"overdue_only": "true"})).json()["data"]
-    assert [(r["order"]["id"], r["dispute"]["overdue"]) for r in overdue] == [(small.id, True)]
+    assert [(r["order"]["id"], r["dispute"]["overdue"]) for r in overdue] == [(small.public_id, True)]
     high_only = await client.get("/support/disputes", headers=support, params={"priority": "high"})
     assert high_only.json()["data"] == []  # the big one is low now
 
@@ -208,14 +210,15 @@ async def test_fraud_review_approve_and_reject(world: World, client: Any, suppor
     assert (await world.process(first)).status == "review"
     assert (await world.process(second)).status == "review"
 
+    first_ref, second_ref = await world.ref(first), await world.ref(second)
     queue = (await client.get("/support/reviews", headers=support)).json()
-    assert [r["id"] for r in queue["data"]] == [first, second]
+    assert [r["id"] for r in queue["data"]] == [first_ref, second_ref]
     assert "amount" in queue["data"][0]["reasons"]
 
-    short = await client.post(f"/support/reviews/{first}/approve", headers=support, json={"comment": ""})
+    short = await client.post(f"/support/reviews/{first_ref}/approve", headers=support, json={"comment": ""})
     assert short.status_code == 422
     approved = await client.post(
-        f"/support/reviews/{first}/approve", headers=support, json={"comment": "called the customer"}
+        f"/support/reviews/{first_ref}/approve", headers=support, json={"comment": "called the customer"}
     )
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "new"
@@ -224,13 +227,18 @@ async def test_fraud_review_approve_and_reject(world: World, client: Any, suppor
     outcome = await world.process(first)
     assert outcome.status == "assigned", outcome
 
-    rejected = await client.post(f"/support/reviews/{second}/reject", headers=support, json={"comment": "stolen card"})
+    rejected = await client.post(
+        f"/support/reviews/{second_ref}/reject", headers=support, json={"comment": "stolen card"}
+    )
     assert rejected.status_code == 200, rejected.text
     assert rejected.json()["status"] == "rejected"
-    twice = await client.post(f"/support/reviews/{second}/approve", headers=support, json={"comment": "changed mind"})
+    twice = await client.post(
+        f"/support/reviews/{second_ref}/approve", headers=support, json={"comment": "changed mind"}
+    )
     assert twice.status_code == 409
+    assert twice.json()["error"]["details"] == {"order_id": second_ref, "status": "rejected"}  # no row ids
     assert (
-        await client.post("/support/reviews/999999/reject", headers=support, json={"comment": "x" * 5})
+        await client.post(f"/support/reviews/{first}/reject", headers=support, json={"comment": "x" * 5})
     ).status_code == 404
     assert (await world.process(second)).status == "unchanged"
     async with world.session_factory() as session:
@@ -247,62 +255,69 @@ async def test_search_case_notes_and_support_moves(world: World, client: Any, su
     requisite = await world.requisite(trader)
     order = await _assigned(world, trader, 150_000, ref="find-me")
     other = await _assigned(world, trader, 170_000, ref="other")
-    case = await client.get(f"/support/orders/{order.id}", headers=support)
+    case = await client.get(f"/support/orders/{order.public_id}", headers=support)
     assert case.status_code == 200, case.text
     last4 = case.json()["order"]["requisite_last4"]
     assert case.json()["order"]["merchant_order_id"] == "find-me"
     assert "Ivan" not in case.text  # no owner names, no full numbers
 
-    async def ids(**params: Any) -> list[int]:
+    async def ids(**params: Any) -> list[str]:
         response = await client.get("/support/orders", headers=support, params=params)
         assert response.status_code == 200, response.text
         return [o["id"] for o in response.json()["data"]]
 
-    assert await ids(merchant_order_id="find-me") == [order.id]
-    assert await ids(order_id=other.id) == [other.id]
-    assert await ids(amount="1500.00", currency="RUB") == [order.id]
-    assert await ids(requisite_last4=last4, status="pending_payment") == [other.id, order.id]
-    assert await ids(trader_id=trader, limit=1, starting_after=other.id) == [order.id]
+    assert await ids(merchant_order_id="find-me") == [order.public_id]
+    assert await ids(order_id=other.public_id) == [other.public_id]
+    assert await ids(amount="1500.00", currency="RUB") == [order.public_id]
+    assert await ids(requisite_last4=last4, status="pending_payment") == [other.public_id, order.public_id]
+    assert await ids(trader_id=trader, limit=1, starting_after=other.public_id) == [order.public_id]
     assert await ids(status="completed") == []
     for bad in (
         {"amount": "1500.00"},
         {"requisite_last4": "12a4"},
         {"status": "lost"},
         {"amount": "x", "currency": "RUB"},
+        {"order_id": str(order.id)},  # a row id is not an order reference
     ):
         assert (await client.get("/support/orders", headers=support, params=bad)).status_code == 422, bad
     assert requisite
 
-    note = await client.post(f"/support/orders/{order.id}/notes", headers=support, json={"body": "customer called"})
+    note = await client.post(
+        f"/support/orders/{order.public_id}/notes", headers=support, json={"body": "customer called"}
+    )
     assert note.status_code == 201, note.text
     assert (
-        await client.post(f"/support/orders/{order.id}/notes", headers=support, json={"body": ""})
+        await client.post(f"/support/orders/{order.public_id}/notes", headers=support, json={"body": ""})
     ).status_code == 422
-    assert (await client.post("/support/orders/999999/notes", headers=support, json={"body": "x"})).status_code == 404
-    notes = (await client.get(f"/support/orders/{order.id}", headers=support)).json()["notes"]
+    assert (
+        await client.post(f"/support/orders/{order.id}/notes", headers=support, json={"body": "x"})
+    ).status_code == 404
+    notes = (await client.get(f"/support/orders/{order.public_id}", headers=support)).json()["notes"]
     assert [n["body"] for n in notes] == ["customer called"]
 
     # support's own moves: cancel with a reason releases the hold; bad moves change nothing
     no_reason = await client.post(
-        f"/support/orders/{order.id}/status", headers=support, json={"status": "canceled", "reason": ""}
+        f"/support/orders/{order.public_id}/status", headers=support, json={"status": "canceled", "reason": ""}
     )
     assert no_reason.status_code == 422
     not_theirs = await client.post(
-        f"/support/orders/{order.id}/status", headers=support, json={"status": "completed", "reason": "paid"}
+        f"/support/orders/{order.public_id}/status", headers=support, json={"status": "completed", "reason": "paid"}
     )
     assert not_theirs.status_code in (403, 409)
     unknown = await client.post(
-        f"/support/orders/{order.id}/status", headers=support, json={"status": "paid", "reason": "x"}
+        f"/support/orders/{order.public_id}/status", headers=support, json={"status": "paid", "reason": "x"}
     )
     assert unknown.status_code == 422
     canceled = await client.post(
-        f"/support/orders/{order.id}/status", headers=support, json={"status": "canceled", "reason": "duplicate"}
+        f"/support/orders/{order.public_id}/status", headers=support, json={"status": "canceled", "reason": "duplicate"}
     )
     assert canceled.status_code == 200, canceled.text
     assert canceled.json()["order"]["status"] == "canceled"
     assert (await _hold(world, order.id)).status == "released"
     illegal = await client.post(
-        f"/support/orders/{order.id}/status", headers=support, json={"status": "pending_payment", "reason": "undo"}
+        f"/support/orders/{order.public_id}/status",
+        headers=support,
+        json={"status": "pending_payment", "reason": "undo"},
     )
     assert illegal.status_code == 409
     await assert_ledger_sound(world.session_factory)
@@ -314,7 +329,7 @@ async def test_a_dispute_ends_one_way_whatever_the_route(world: World, client: A
     await world.requisite(trader)
     order = await _disputed(world, trader, ref="route")
     skip = await client.post(
-        f"/support/orders/{order.id}/status", headers=support, json={"status": "completed", "reason": "trust me"}
+        f"/support/orders/{order.public_id}/status", headers=support, json={"status": "completed", "reason": "trust me"}
     )
     assert skip.status_code == 422, skip.text  # no evidence on file
     assert (await _hold(world, order.id)).status == "active"
@@ -322,7 +337,9 @@ async def test_a_dispute_ends_one_way_whatever_the_route(world: World, client: A
     admin = await make_user(world.session_factory, Role.ADMIN)
     headers = bearer(await token_for(client, Role.ADMIN, admin.login))
     override = await client.post(
-        f"/admin/orders/{order.id}/status", headers=headers, json={"status": "canceled", "reason": "fraud confirmed"}
+        f"/admin/orders/{order.public_id}/status",
+        headers=headers,
+        json={"status": "canceled", "reason": "fraud confirmed"},
     )
     assert override.status_code == 200, override.text
     dispute = override.json()["dispute"]

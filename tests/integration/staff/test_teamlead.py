@@ -495,7 +495,7 @@ async def test_a_settled_order_pays_the_teamlead_their_share_once(team: Team, wo
     assert own.json()["available"] == L.format_amount(reward, L.USDT_DECIMALS)
     history = (await client.get("/teamlead/balance/history", headers=team.headers)).json()
     assert [(line["order_id"], line["amount"]) for line in history["data"]] == [
-        (order.id, L.format_amount(reward, L.USDT_DECIMALS))
+        (order.public_id, L.format_amount(reward, L.USDT_DECIMALS))
     ]
 
 

@@ -69,7 +69,7 @@ class HistoryLineBody(msgspec.Struct):
     kind: str
     amount: str
     balance_after: str
-    order_id: int | None
+    order_id: str | None  # the order's public reference (ord_…)
     transaction_id: int
 
 

@@ -21,17 +21,16 @@ from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderNote, R
 from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.orders import ORDER_STATUSES, OrderSearch, Party
+from jivapay.domain.orders import ORDER_STATUSES, OrderSearch, Party, is_order_reference
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.services import disputes, order_status, support
+from jivapay.services import disputes, order_refs, order_status, support
 from jivapay.services.balances import fiat_decimals
 from jivapay.services.config import get_config
 from jivapay.settings import get_settings
 
 
 class StaffOrderBody(msgspec.Struct):
-    id: int
-    incoming_order_id: int | None
+    id: str  # the order's public reference (ord_…), the one the merchant and the trader see
     merchant_order_id: str | None
     store_id: int
     trader_id: int
@@ -87,7 +86,7 @@ class NoteBody(msgspec.Struct):
 
 
 class DisputeBody(msgspec.Struct):
-    order_id: int
+    order_id: str  # the order's public reference
     priority: str
     party: str
     reason: str | None
@@ -122,8 +121,7 @@ class StatusMove(msgspec.Struct, forbid_unknown_fields=True):
 
 def order_body(order: OrderHistory, incoming: IncomingOrder | None, last4: str | None, decimals: int) -> StaffOrderBody:
     return StaffOrderBody(
-        id=order.id,
-        incoming_order_id=order.incoming_order_id,
+        id=order.public_id,
         merchant_order_id=incoming.merchant_order_id if incoming else None,
         store_id=order.store_id,
         trader_id=order.trader_id,
@@ -147,8 +145,8 @@ def order_body(order: OrderHistory, incoming: IncomingOrder | None, last4: str |
     )
 
 
-def dispute_body(order_id: int, dispute: Any) -> DisputeBody:
-    return DisputeBody(order_id=order_id, **disputes.summary(dispute))
+def dispute_body(reference: str, dispute: Any) -> DisputeBody:
+    return DisputeBody(order_id=reference, **disputes.summary(dispute))
 
 
 def note_body(note: OrderNote) -> NoteBody:
@@ -170,6 +168,12 @@ async def receipt_body(receipt: Receipt) -> StaffReceiptBody:
     )
 
 
+async def staff_order(reference: str) -> int:
+    """The order staff mean by a public reference: the live one, else the newest declined (404 if none)."""
+    async with transaction("staff.order_ref") as session:
+        return await order_refs.staff_order_id(session, reference)
+
+
 async def case_body(order_id: int) -> OrderCaseBody:
     async with transaction("staff.order") as session:
         case = await support.order_case(session, order_id)
@@ -184,7 +188,7 @@ async def case_body(order_id: int) -> OrderCaseBody:
         ],
         receipts=[await receipt_body(r) for r in case.receipts],
         notes=[note_body(n) for n in case.notes],
-        dispute=dispute_body(order_id, case.dispute) if case.dispute else None,
+        dispute=dispute_body(found.order.public_id, case.dispute) if case.dispute else None,
         incoming_status=found.incoming.status if found.incoming else None,
         fraud_cleared_by=found.incoming.fraud_cleared_by if found.incoming else None,
     )
@@ -199,14 +203,13 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
         operation_id=f"{role}_search_orders",
         tags=[role],
         guards=guards,
-        description="Search orders by id, incoming order id, merchant_order_id, store, trader, exact amount "
+        description="Search orders by id (the `ord_…` reference), merchant_order_id, store, trader, exact amount "
         "(a decimal string with its currency), the requisite's last four digits, status, direction and "
         "creation time; `settlement_failed=true` lists completed orders whose settlement could not be posted. "
-        "Newest first; pass the last id as `starting_after` for the next page.",
+        "Newest first; pass the last order's id as `starting_after` for the next page.",
     )
     async def search_orders(
-        order_id: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
-        incoming_order_id: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
+        order_id: str | None = Parameter(default=None, max_length=32, description="an ord_… reference"),
         merchant_order_id: str | None = Parameter(default=None, max_length=128),
         store_id: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
         trader_id: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
@@ -218,10 +221,13 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
         created_from: dt.datetime | None = None,
         created_to: dt.datetime | None = None,
         settlement_failed: bool | None = None,
-        starting_after: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
+        starting_after: str | None = Parameter(default=None, max_length=32, description="the last order's id"),
         limit: int = Parameter(default=50, ge=1, le=200),
     ) -> StaffOrderPage:
+        if order_id is not None and not is_order_reference(order_id):
+            raise ValidationFailed("order_id is an order reference (ord_…)", field="order_id")
         async with transaction("staff.search") as session:
+            cursor = await order_refs.staff_order_id(session, starting_after) if starting_after else None
             minor = None
             if amount is not None:
                 if currency is None:
@@ -232,8 +238,7 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
                     raise ValidationFailed("unknown currency", field="currency") from None
                 minor = L.parse_amount(amount, decimals)
             f = OrderSearch(
-                order_id=order_id,
-                incoming_order_id=incoming_order_id,
+                public_id=order_id,
                 merchant_order_id=merchant_order_id,
                 store_id=store_id,
                 trader_id=trader_id,
@@ -246,7 +251,7 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
                 created_to=created_to,
                 settlement_failed=settlement_failed,
             )
-            found = await support.search_orders(session, f, starting_after=starting_after, limit=limit + 1)
+            found = await support.search_orders(session, f, starting_after=cursor, limit=limit + 1)
             data = [
                 order_body(x.order, x.incoming, x.requisite_last4, await fiat_decimals(session, x.order.currency))
                 for x in found[:limit]
@@ -254,33 +259,37 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
         return StaffOrderPage(data, len(found) > limit)
 
     @get(
-        "/orders/{order_id:int}",
+        "/orders/{order_id:str}",
         operation_id=f"{role}_get_order",
         tags=[role],
         guards=guards,
         description="The whole case: the order, its status history (who, when, why), receipts with short-lived "
         "download links, staff notes, the dispute and the fraud review outcome.",
     )
-    async def get_order(order_id: int) -> OrderCaseBody:
-        return await case_body(order_id)
+    async def get_order(order_id: str) -> OrderCaseBody:
+        return await case_body(await staff_order(order_id))
 
     @post(
-        "/orders/{order_id:int}/notes",
+        "/orders/{order_id:str}/notes",
         operation_id=f"{role}_add_order_note",
         tags=[role],
         guards=guards,
         status_code=HTTP_201_CREATED,
         description="A note for staff only; audited.",
     )
-    async def add_note(request: Request[Any, Any, Any], order_id: int, data: NewNote) -> NoteBody:
+    async def add_note(request: Request[Any, Any, Any], order_id: str, data: NewNote) -> NoteBody:
         async with transaction("staff.note") as session:
             note = await support.add_note(
-                session, order_id, data.body, actor=current_principal(request).actor, ip=client_ip(request)
+                session,
+                await order_refs.staff_order_id(session, order_id),
+                data.body,
+                actor=current_principal(request).actor,
+                ip=client_ip(request),
             )
             return note_body(note)
 
     @post(
-        "/orders/{order_id:int}/status",
+        "/orders/{order_id:str}/status",
         operation_id=f"{role}_move_order",
         tags=[role],
         guards=guards,
@@ -290,17 +299,18 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
         "releases the hold; balances are never edited. An illegal move is 409, one not allowed to "
         f"{party.value} is 403.",
     )
-    async def move_order(request: Request[Any, Any, Any], order_id: int, data: StatusMove) -> OrderCaseBody:
+    async def move_order(request: Request[Any, Any, Any], order_id: str, data: StatusMove) -> OrderCaseBody:
         if data.status not in ORDER_STATUSES:
             raise ValidationFailed("unknown order status", field="status", allowed=sorted(ORDER_STATUSES))
         actor, ip = current_principal(request).actor, client_ip(request)
         async with transaction("staff.move") as session:
-            current = await support.current_status(session, order_id)
+            internal_id = await order_refs.staff_order_id(session, order_id)
+            current = await support.current_status(session, internal_id)
             if current == "disputed" and data.status in disputes.OUTCOMES:
                 # a dispute ends the one way, whichever route: comment, evidence snapshot, audit
                 await disputes.resolve(
                     session,
-                    order_id,
+                    internal_id,
                     outcome=data.status,
                     comment=data.reason,
                     party=party,
@@ -310,8 +320,8 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
                 )
             else:
                 await order_status.change_status(
-                    session, order_id, data.status, party=party, actor=actor, reason=data.reason, ip=ip
+                    session, internal_id, data.status, party=party, actor=actor, reason=data.reason, ip=ip
                 )
-        return await case_body(order_id)
+        return await case_body(internal_id)
 
     return [search_orders, get_order, add_note, move_order]

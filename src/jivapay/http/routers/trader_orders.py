@@ -19,7 +19,7 @@ from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
-from jivapay.services import order_status, payouts, receipts
+from jivapay.services import order_refs, order_status, payouts, receipts
 from jivapay.services.balances import fiat_decimals
 from jivapay.services.config import get_config
 from jivapay.services.users import set_traffic
@@ -27,7 +27,7 @@ from jivapay.settings import get_settings
 
 
 class OrderBody(msgspec.Struct):
-    id: int
+    id: str  # the order's public reference (ord_…), the one the merchant and support see
     direction: str
     status: str
     amount: str  # the exact amount to pay (pay-out) or to receive (pay-in)
@@ -68,7 +68,7 @@ class TrafficBody(msgspec.Struct, forbid_unknown_fields=True):
 async def _body(session: Any, order: OrderHistory, recipient_last4: str | None = None) -> OrderBody:
     decimals = await fiat_decimals(session, order.currency)
     return OrderBody(
-        order.id,
+        order.public_id,
         order.direction,
         order.status,
         L.format_amount(order.amount, decimals),
@@ -87,16 +87,18 @@ async def list_orders(
     request: Request[Any, Any, Any],
     status: str | None = None,
     direction: str | None = None,
-    starting_after: int | None = None,
+    starting_after: str | None = Parameter(default=None, description="the last order's id (ord_…) of the page"),
     limit: int = Parameter(default=50, ge=1, le=200),
 ) -> OrderPage:
+    trader_id = current_principal(request).user_id
     async with transaction() as session:
+        cursor = await order_refs.trader_order_id(session, trader_id, starting_after) if starting_after else None
         orders = await order_status.trader_orders(
             session,
-            current_principal(request).user_id,
+            trader_id,
             status=status,
             direction=direction,
-            starting_after=starting_after,
+            starting_after=cursor,
             limit=limit + 1,
         )
         page = orders[:limit]
@@ -105,7 +107,7 @@ async def list_orders(
 
 
 @get(
-    "/orders/{order_id:int}",
+    "/orders/{order_id:str}",
     operation_id="trader_get_order",
     tags=["trader"],
     summary="One of my orders; a pay-out with its recipient's requisite",
@@ -113,11 +115,12 @@ async def list_orders(
     "in full while the order is open; every such read is in the audit log (`order.recipient_reveal`). Once "
     "the order has ended, and in lists, only the last 4 characters of the number are shown.",
 )
-async def get_order(request: Request[Any, Any, Any], order_id: int) -> TraderOrderDetailBody:
+async def get_order(request: Request[Any, Any, Any], order_id: str) -> TraderOrderDetailBody:
     principal = current_principal(request)
     async with transaction() as session:
+        own_id = await order_refs.trader_order_id(session, principal.user_id, order_id)
         detail = await payouts.trader_order_detail(
-            session, get_settings(), principal.user_id, order_id, actor=principal.actor, ip=client_ip(request)
+            session, get_settings(), principal.user_id, own_id, actor=principal.actor, ip=client_ip(request)
         )
         fields = msgspec.structs.asdict(await _body(session, detail.order))
     recipient = detail.recipient
@@ -128,22 +131,23 @@ async def get_order(request: Request[Any, Any, Any], order_id: int) -> TraderOrd
 
 
 @post(
-    "/orders/{order_id:int}/confirm",
+    "/orders/{order_id:str}/confirm",
     operation_id="trader_confirm_order",
     tags=["trader"],
     status_code=200,
     summary="Pay-in: the money arrived (completes it). Pay-out: I paid it.",
 )
-async def confirm_order(request: Request[Any, Any, Any], order_id: int) -> OrderBody:
+async def confirm_order(request: Request[Any, Any, Any], order_id: str) -> OrderBody:
     principal = current_principal(request)
     async with transaction() as session:
-        order = await order_status.trader_order(session, principal.user_id, order_id)
+        own_id = await order_refs.trader_order_id(session, principal.user_id, order_id)
+        order = await order_status.trader_order(session, principal.user_id, own_id)
         target = "completed" if order.direction == "payin" else "trader_paid"
-        if target == "trader_paid" and not await receipts.has_receipt(session, order_id):
+        if target == "trader_paid" and not await receipts.has_receipt(session, own_id):
             raise ValidationFailed("upload the payment receipt before confirming a pay-out", field="receipt")
         order = await order_status.change_status(
             session,
-            order_id,
+            own_id,
             target,
             party=Party.TRADER,
             actor=principal.actor,
@@ -154,20 +158,21 @@ async def confirm_order(request: Request[Any, Any, Any], order_id: int) -> Order
 
 
 @post(
-    "/orders/{order_id:int}/cancel",
+    "/orders/{order_id:str}/cancel",
     operation_id="trader_cancel_order",
     tags=["trader"],
     status_code=200,
     summary="Pay-in: the money did not arrive. Pay-out: decline it (it goes to another trader).",
 )
-async def cancel_order(request: Request[Any, Any, Any], order_id: int, data: CancelBody) -> OrderBody:
+async def cancel_order(request: Request[Any, Any, Any], order_id: str, data: CancelBody) -> OrderBody:
     principal = current_principal(request)
     async with transaction() as session:
-        order = await order_status.trader_order(session, principal.user_id, order_id)
+        own_id = await order_refs.trader_order_id(session, principal.user_id, order_id)
+        order = await order_status.trader_order(session, principal.user_id, own_id)
         target = "canceled" if order.direction == "payin" else "declined"
         order = await order_status.change_status(
             session,
-            order_id,
+            own_id,
             target,
             party=Party.TRADER,
             actor=principal.actor,
@@ -206,7 +211,7 @@ async def _receipt_body(receipt: Receipt) -> ReceiptBody:
 
 
 @post(
-    "/orders/{order_id:int}/receipts",
+    "/orders/{order_id:str}/receipts",
     operation_id="trader_upload_receipt",
     tags=["trader"],
     status_code=HTTP_201_CREATED,
@@ -214,15 +219,17 @@ async def _receipt_body(receipt: Receipt) -> ReceiptBody:
 )
 async def upload(
     request: Request[Any, Any, Any],
-    order_id: int,
+    order_id: str,
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> ReceiptBody:
     principal = current_principal(request)
     upload = form_file(data, "data")
+    async with transaction("trader.receipt_target") as session:
+        own_id = await order_refs.trader_order_id(session, principal.user_id, order_id)
     receipt = await receipts.upload_receipt(
         get_resources().session_factory,
         storage_for(get_settings()),
-        order_id=order_id,
+        order_id=own_id,
         party=Party.TRADER,
         actor=principal.actor,
         data=await upload.read(),
@@ -233,12 +240,12 @@ async def upload(
     return await _receipt_body(receipt)
 
 
-@get("/orders/{order_id:int}/receipts", operation_id="trader_list_receipts", tags=["trader"])
-async def list_receipts(request: Request[Any, Any, Any], order_id: int) -> list[ReceiptBody]:
+@get("/orders/{order_id:str}/receipts", operation_id="trader_list_receipts", tags=["trader"])
+async def list_receipts(request: Request[Any, Any, Any], order_id: str) -> list[ReceiptBody]:
+    trader_id = current_principal(request).user_id
     async with transaction() as session:
-        found = await receipts.receipts_of(
-            session, order_id, Party.TRADER, trader_id=current_principal(request).user_id
-        )
+        own_id = await order_refs.trader_order_id(session, trader_id, order_id)
+        found = await receipts.receipts_of(session, own_id, Party.TRADER, trader_id=trader_id)
     return [await _receipt_body(r) for r in found]
 
 

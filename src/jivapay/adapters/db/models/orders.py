@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jivapay.adapters.db.models.base import Base, TimestampMixin
+from jivapay.domain.orders import new_order_reference
 
 INCOMING_STATUSES = ("new", "retrying", "assigned", "failed", "rejected", "review")
 
@@ -48,6 +49,7 @@ class IncomingOrder(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_order_reference)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     direction: Mapped[str] = mapped_column(String(8))
     amount: Mapped[int] = mapped_column(BigInteger)  # fiat minor units, as requested
@@ -113,6 +115,14 @@ class OrderHistory(TimestampMixin, Base):
         Index("ix_order_history_trader_id_created_at", "trader_id", "created_at"),
         Index("ix_order_history_status", "status"),
         Index("ix_order_history_updated_at", "updated_at"),
+        Index("ix_order_history_public_id", "public_id"),
+        # the order's public reference is its incoming order's; a declined pay-out keeps it beside its successor
+        Index(
+            "uq_order_history_public_id_live",
+            "public_id",
+            unique=True,
+            postgresql_where=text("status <> 'declined'"),
+        ),
         # one live order per incoming order; declined ones stay as history beside their successor
         Index(
             "uq_order_history_incoming_order_id_live",
@@ -136,6 +146,7 @@ class OrderHistory(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), default=new_order_reference)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     trader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     direction: Mapped[str] = mapped_column(String(8))

@@ -12,7 +12,7 @@ from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db import raw
-from jivapay.adapters.db.models import Account, Hold, LedgerEntry, LedgerTransaction, SettledOrder
+from jivapay.adapters.db.models import Account, Hold, LedgerEntry, LedgerTransaction, OrderHistory, SettledOrder
 from jivapay.adapters.db.raw import RawStatement
 from jivapay.adapters.db.uow import on_commit
 from jivapay.domain.ledger import AccountKey
@@ -354,10 +354,11 @@ class LedgerRepository:
                 LedgerEntry.balance_after,
                 LedgerEntry.created_at,
                 LedgerTransaction.kind,
-                LedgerTransaction.order_id,
+                OrderHistory.public_id.label("order_id"),  # the order's public reference, never its row id
                 LedgerTransaction.id.label("transaction_id"),
             )
             .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .outerjoin(OrderHistory, OrderHistory.id == LedgerTransaction.order_id)
             .where(LedgerEntry.account_id == account_id)
             .order_by(LedgerEntry.id.desc())
             .limit(limit)

@@ -19,10 +19,10 @@ WAITING = ("pending_payment", "client_confirmed", "pending", "trader_paid")
 # the processor's order insert, prebuilt (it runs once per assignment)
 _INSERT_ORDER = RawStatement(
     """
-    INSERT INTO order_history (store_id, trader_id, direction, status, currency, amount, requested_amount, rate,
-                               store_commission, trader_commission, payment_method_id, incoming_order_id,
+    INSERT INTO order_history (public_id, store_id, trader_id, direction, status, currency, amount, requested_amount,
+                               rate, store_commission, trader_commission, payment_method_id, incoming_order_id,
                                requisite_id, expires_at, teamlead_id, teamlead_share)
-    VALUES (:store_id, :trader_id, :direction, :status, :currency, :amount, :requested_amount, :rate,
+    VALUES (:public_id, :store_id, :trader_id, :direction, :status, :currency, :amount, :requested_amount, :rate,
             :store_commission, :trader_commission, :payment_method_id, :incoming_order_id, :requisite_id, :expires_at,
             :teamlead_id, :teamlead_share)
     RETURNING id
@@ -48,6 +48,7 @@ class OrderRepository:
     async def insert_order(
         self,
         *,
+        public_id: str,
         store_id: int,
         trader_id: int,
         direction: str,
@@ -67,6 +68,7 @@ class OrderRepository:
     ) -> int:
         """A new order's id (no ORM object: the processor needs only the id)."""
         params = {
+            "public_id": public_id,
             "store_id": store_id,
             "trader_id": trader_id,
             "direction": direction,
@@ -117,9 +119,47 @@ class OrderRepository:
         )
         return (await self.session.scalars(stmt)).one_or_none()
 
-    async def incoming_by_merchant_id(self, store_id: int, merchant_order_id: str) -> int | None:
-        stmt = select(IncomingOrder.id).where(
+    async def incoming_by_merchant_id(self, store_id: int, merchant_order_id: str) -> str | None:
+        """The public reference of the store's order with this merchant_order_id."""
+        stmt = select(IncomingOrder.public_id).where(
             IncomingOrder.store_id == store_id, IncomingOrder.merchant_order_id == merchant_order_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    # --- public references (``ord_…``): one per order, whoever looks at it ---
+    async def store_incoming_id(self, store_id: int, public_id: str) -> int | None:
+        """The store's incoming order with this reference (another store's is not found)."""
+        stmt = select(IncomingOrder.id).where(IncomingOrder.public_id == public_id, IncomingOrder.store_id == store_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def incoming_id_of(self, public_id: str) -> int | None:
+        """Translation only: the caller checks who owns it."""
+        stmt = select(IncomingOrder.id).where(IncomingOrder.public_id == public_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def incoming_references(self, incoming_ids: list[int]) -> dict[int, str]:
+        if not incoming_ids:
+            return {}
+        stmt = select(IncomingOrder.id, IncomingOrder.public_id).where(IncomingOrder.id.in_(incoming_ids))
+        return {int(row[0]): str(row[1]) for row in (await self.session.execute(stmt)).all()}
+
+    async def trader_order_id(self, trader_id: int, public_id: str) -> int | None:
+        """The trader's own order with this reference (a declined one included: it was theirs)."""
+        stmt = (
+            select(OrderHistory.id)
+            .where(OrderHistory.public_id == public_id, OrderHistory.trader_id == trader_id)
+            .order_by(OrderHistory.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def live_order_id(self, public_id: str) -> int | None:
+        """The order with this reference as staff see it: the live one, else the newest (declined)."""
+        stmt = (
+            select(OrderHistory.id)
+            .where(OrderHistory.public_id == public_id)
+            .order_by((OrderHistory.status == "declined").asc(), OrderHistory.id.desc())
+            .limit(1)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 

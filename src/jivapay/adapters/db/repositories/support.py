@@ -29,7 +29,7 @@ class SupportRepository:
         stmt = _found_statement()
         conditions = {
             OrderHistory.id: f.order_id,
-            OrderHistory.incoming_order_id: f.incoming_order_id,
+            OrderHistory.public_id: f.public_id,
             IncomingOrder.merchant_order_id: f.merchant_order_id,
             OrderHistory.store_id: f.store_id,
             OrderHistory.trader_id: f.trader_id,

@@ -18,7 +18,7 @@ from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
 from jivapay.http.routers.staff_orders import OrderCaseBody, case_body, order_handlers
-from jivapay.services import audit_view, commissions, fraud, ledger, owners
+from jivapay.services import audit_view, commissions, fraud, ledger, order_refs, owners
 from jivapay.services import config as config_service
 from jivapay.services.commissions import CommissionOwner
 
@@ -314,7 +314,7 @@ class SettlementRetry(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @post(
-    "/orders/{order_id:int}/settle",
+    "/orders/{order_id:str}/settle",
     operation_id="admin_retry_settlement",
     tags=["admin"],
     guards=FINANCES,
@@ -325,12 +325,13 @@ class SettlementRetry(msgspec.Struct, forbid_unknown_fields=True):
     "again refuses to run without the order's active hold. A written reason is required; audited. 409 "
     "when the order is not completed or is settled already.",
 )
-async def retry_settlement(request: Request[Any, Any, Any], order_id: int, data: SettlementRetry) -> OrderCaseBody:
+async def retry_settlement(request: Request[Any, Any, Any], order_id: str, data: SettlementRetry) -> OrderCaseBody:
     async with transaction("admin.settle") as session:
+        internal_id = await order_refs.staff_order_id(session, order_id)
         await ledger.retry_settlement(
-            session, order_id, reason=data.reason, actor=current_principal(request).actor, ip=client_ip(request)
+            session, internal_id, reason=data.reason, actor=current_principal(request).actor, ip=client_ip(request)
         )
-    return await case_body(order_id)
+    return await case_body(internal_id)
 
 
 route_handlers = [

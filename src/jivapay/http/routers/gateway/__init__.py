@@ -31,7 +31,7 @@ from jivapay.http.deps import client_ip, current_store, form_file, transaction
 from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store
 from jivapay.http.openapi import document
-from jivapay.services import gateway, idempotency, order_views, receipts
+from jivapay.services import gateway, idempotency, order_refs, order_views, receipts
 from jivapay.services.stores import StoreIdentity, get_store
 from jivapay.settings import get_settings
 
@@ -82,7 +82,7 @@ class RequisiteView(msgspec.Struct):
 
 
 class GatewayOrder(msgspec.Struct):
-    id: int
+    id: str  # the order's public reference (ord_…), the same in every view, callback and export
     merchant_order_id: str
     direction: str
     status: str  # processing | failed | rejected | pending_payment | client_confirmed | completed | …
@@ -215,9 +215,23 @@ async def _store_or_order_token(connection: ASGIConnection[Any, Any, Any, Any], 
     token = connection.headers.get("x-order-token", "").strip()
     if not token:
         raise NotAuthenticated("An X-API-Key or X-Order-Token header is required", reason="credentials_missing")
-    order_id = int(connection.path_params["order_id"])
-    store_id = gateway.check_order_token(get_settings(), token, order_id)
-    connection.scope.setdefault("state", {})["order_token_store_id"] = store_id
+    # the order the token names; the path's reference must resolve to it (see _incoming_id)
+    store_id, incoming_id = gateway.read_order_token(get_settings(), token)
+    connection.scope.setdefault("state", {}).update(order_token_store_id=store_id, order_token_order=incoming_id)
+
+
+async def _incoming_id(session: AsyncSession, request: Request[Any, Any, Any], store_id: int, reference: str) -> int:
+    """The store's incoming order behind the path's public reference; an order token must be this order's."""
+    token_order = request.scope.get("state", {}).get("order_token_order")
+    if token_order is None:
+        return await order_refs.merchant_incoming_id(session, store_id, reference)
+    try:  # a token names one order: any other reference is refused alike
+        incoming_id = await order_refs.merchant_incoming_id(session, store_id, reference)
+    except NotFound:
+        incoming_id = None
+    if incoming_id is None or incoming_id != token_order:
+        raise NotAuthenticated("Invalid order token", reason="order_token_invalid")
+    return incoming_id
 
 
 def _store_id(request: Request[Any, Any, Any]) -> tuple[int, StoreIdentity | None]:
@@ -280,13 +294,15 @@ async def payout_init(
     return await _init(request, "payout", data, recipient=recipient)
 
 
-async def _status(request: Request[Any, Any, Any], order_id: int, direction: str, wait: int) -> GatewayOrder:
+async def _status(request: Request[Any, Any, Any], order_id: str, direction: str, wait: int) -> GatewayOrder:
     store_id, _ = _store_id(request)
     settings = get_settings()
+    async with transaction("gateway.status") as session:
+        incoming_id = await _incoming_id(session, request, store_id, order_id)
 
     async def read() -> dict[str, Any]:
         async with transaction("gateway.status") as session:
-            view = await order_views.order_view(session, settings, store_id, order_id, reveal=True)
+            view = await order_views.order_view(session, settings, store_id, incoming_id, reveal=True)
         if view["direction"] != direction:
             raise NotFound("Order not found", order_id=order_id)
         return view
@@ -302,7 +318,7 @@ async def _status(request: Request[Any, Any, Any], order_id: int, direction: str
 
 
 @get(
-    "/payin/status/{order_id:int}",
+    "/payin/status/{order_id:str}",
     operation_id="gateway_payin_status",
     tags=["gateway"],
     summary="A pay-in's status",
@@ -312,14 +328,14 @@ async def _status(request: Request[Any, Any, Any], order_id: int, direction: str
 )
 async def payin_status(
     request: Request[Any, Any, Any],
-    order_id: int,
+    order_id: str,
     wait: int = Parameter(default=0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for a change"),
 ) -> GatewayOrder:
     return await _status(request, order_id, "payin", wait)
 
 
 @get(
-    "/payout/status/{order_id:int}",
+    "/payout/status/{order_id:str}",
     operation_id="gateway_payout_status",
     tags=["gateway"],
     summary="A pay-out's status",
@@ -328,14 +344,14 @@ async def payin_status(
 )
 async def payout_status(
     request: Request[Any, Any, Any],
-    order_id: int,
+    order_id: str,
     wait: int = Parameter(default=0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for a change"),
 ) -> GatewayOrder:
     return await _status(request, order_id, "payout", wait)
 
 
 @post(
-    "/payin/confirm/{order_id:int}",
+    "/payin/confirm/{order_id:str}",
     operation_id="gateway_payin_confirm",
     tags=["gateway"],
     summary="The customer says they paid",
@@ -347,10 +363,12 @@ async def payout_status(
     status_code=200,
     responses={200: ResponseSpec(GatewayOrder, description="The order after the confirmation")},
 )
-async def payin_confirm(request: Request[Any, Any, Any], order_id: int) -> Response[bytes]:
+async def payin_confirm(request: Request[Any, Any, Any], order_id: str) -> Response[bytes]:
     store_id, store = _store_id(request)
     settings = get_settings()
-    actor = store.actor if store else gateway.customer_actor(order_id)
+    async with transaction("gateway.confirm_target") as session:
+        incoming_id = await _incoming_id(session, request, store_id, order_id)
+    actor = store.actor if store else gateway.customer_actor(incoming_id)
     ip = client_ip(request)
     upload = await _receipt_upload(request)
     stored: list[receipts.StoredFile] = []
@@ -359,7 +377,7 @@ async def payin_confirm(request: Request[Any, Any, Any], order_id: int) -> Respo
         if upload is None:
             return
         async with transaction("gateway.receipt_target") as session:
-            assigned = await gateway.assigned_order_id(session, store_id, order_id)
+            assigned = await gateway.assigned_order_id(session, store_id, incoming_id)
         stored.append(
             await receipts.store_file(
                 get_resources().session_factory,
@@ -373,10 +391,10 @@ async def payin_confirm(request: Request[Any, Any, Any], order_id: int) -> Respo
         )
 
     async def work(session: AsyncSession) -> tuple[int, bytes]:
-        await gateway.confirm_payin(session, store_id, order_id, actor=actor, ip=ip)  # locks the order first
+        await gateway.confirm_payin(session, store_id, incoming_id, actor=actor, ip=ip)  # locks the order first
         for file in stored:  # recorded with the confirmation and the key's answer: all or nothing
             await receipts.record_receipt(session, file, actor=actor, ip=ip)
-        return 200, _encode(await order_views.order_view(session, settings, store_id, order_id, reveal=True))
+        return 200, _encode(await order_views.order_view(session, settings, store_id, incoming_id, reveal=True))
 
     return await _idempotent(
         request, store_id, work, prepare=store_receipt, fingerprint=upload.fingerprint if upload else None
@@ -413,7 +431,7 @@ async def _receipt_upload(request: Request[Any, Any, Any]) -> _ReceiptUpload | N
 
 
 @post(
-    "/payout/confirm/{order_id:int}",
+    "/payout/confirm/{order_id:str}",
     operation_id="gateway_payout_confirm",
     tags=["gateway"],
     summary="Confirm a pay-out the trader marked paid",
@@ -427,13 +445,14 @@ async def _receipt_upload(request: Request[Any, Any, Any]) -> _ReceiptUpload | N
     status_code=200,
     responses={200: ResponseSpec(GatewayOrder, description="The order after the confirmation")},
 )
-async def payout_confirm(request: Request[Any, Any, Any], order_id: int) -> Response[bytes]:
+async def payout_confirm(request: Request[Any, Any, Any], order_id: str) -> Response[bytes]:
     store = current_store(request)
     settings = get_settings()
 
     async def work(session: AsyncSession) -> tuple[int, bytes]:
-        await gateway.confirm_payout(session, store, order_id, ip=client_ip(request))
-        return 200, _encode(await order_views.order_view(session, settings, store.store_id, order_id, reveal=True))
+        incoming_id = await order_refs.merchant_incoming_id(session, store.store_id, order_id)
+        await gateway.confirm_payout(session, store, incoming_id, ip=client_ip(request))
+        return 200, _encode(await order_views.order_view(session, settings, store.store_id, incoming_id, reveal=True))
 
     return await _idempotent(request, store.store_id, work)
 

@@ -16,7 +16,7 @@ from jivapay.domain.errors import NotFound
 from jivapay.domain.urls import check_merchant_url
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import forget_api_keys
-from jivapay.services import callbacks
+from jivapay.services import callbacks, order_refs
 from jivapay.services import stores as store_service
 from jivapay.services.commissions import store_commission_table
 from jivapay.settings import get_settings
@@ -64,7 +64,7 @@ class AttemptBody(msgspec.Struct):
 class CallbackBody(msgspec.Struct):
     event_id: str
     type: str
-    order_id: int | None
+    order_id: str | None  # the order's public reference (ord_…)
     sequence: int
     url: str
     status: str  # pending | delivered | failed
@@ -97,11 +97,13 @@ def _settings_body(raw: dict[str, Any] | None) -> StoreSettingsBody:
     return StoreSettingsBody(raw.get("callback_url"), raw.get("payment_methods"), raw.get("default_currency"))
 
 
-def _callback_body(event: CallbackEvent, attempts: list[CallbackAttempt] | None = None) -> CallbackBody:
+def _callback_body(
+    event: CallbackEvent, references: dict[int, str], attempts: list[CallbackAttempt] | None = None
+) -> CallbackBody:
     return CallbackBody(
         event_id=str(event.event_id),
         type=event.type,
-        order_id=event.incoming_order_id,
+        order_id=references.get(event.incoming_order_id) if event.incoming_order_id is not None else None,
         sequence=event.sequence,
         url=event.url,
         status=event.status,
@@ -199,18 +201,27 @@ async def update_store_settings(
 async def list_callbacks(
     request: Request[Any, Any, Any],
     store_id: int,
-    order_id: int | None = None,
+    order_id: str | None = Parameter(default=None, description="only this order's events (its ord_… reference)"),
     starting_after: int | None = Parameter(default=None, description="next_starting_after of the previous page"),
     limit: int = Parameter(default=50, ge=1, le=200),
 ) -> CallbackPage:
     async with transaction() as session:
         await store_service.owned_store(session, current_principal(request).user_id, store_id)
+        incoming_id = None
+        if order_id is not None:
+            try:
+                incoming_id = await order_refs.merchant_incoming_id(session, store_id, order_id)
+            except NotFound:
+                return CallbackPage([], False, None)  # no such order in this store: no events
         events = await callbacks.events_of_store(
-            session, store_id, starting_after=starting_after, limit=limit + 1, incoming_order_id=order_id
+            session, store_id, starting_after=starting_after, limit=limit + 1, incoming_order_id=incoming_id
         )
-    page = events[:limit]
+        page = events[:limit]
+        references = await order_refs.incoming_references(
+            session, [e.incoming_order_id for e in page if e.incoming_order_id is not None]
+        )
     more = len(events) > limit
-    return CallbackPage([_callback_body(e) for e in page], more, page[-1].id if more and page else None)
+    return CallbackPage([_callback_body(e, references) for e in page], more, page[-1].id if more and page else None)
 
 
 @get(
@@ -222,7 +233,9 @@ async def get_callback(request: Request[Any, Any, Any], store_id: int, event_id:
     async with transaction() as session:
         await store_service.owned_store(session, current_principal(request).user_id, store_id)
         event = await callbacks.event_of_store(session, store_id, _event_id(event_id))
-        return _callback_body(event, await callbacks.attempts_of(session, event.id))
+        ids = [event.incoming_order_id] if event.incoming_order_id is not None else []
+        references = await order_refs.incoming_references(session, ids)
+        return _callback_body(event, references, await callbacks.attempts_of(session, event.id))
 
 
 @post(

@@ -23,7 +23,7 @@ from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.domain.periods import check_period
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
-from jivapay.services import callbacks, merchant_orders, order_views, receipts
+from jivapay.services import callbacks, merchant_orders, order_refs, order_views, receipts
 from jivapay.services.balances import fiat_decimals
 from jivapay.services.merchant_orders import OrderFilter
 from jivapay.settings import get_settings
@@ -33,7 +33,7 @@ MAX_EXPORT_DAYS = 366
 
 
 class MerchantOrderBody(msgspec.Struct):
-    id: int
+    id: str  # the order's public reference (ord_…)
     store_id: int
     merchant_order_id: str
     direction: str
@@ -90,7 +90,7 @@ class DisputeBody(msgspec.Struct, forbid_unknown_fields=True):
 
 def _body(incoming: IncomingOrder, order: OrderHistory | None, decimals: int) -> MerchantOrderBody:
     return MerchantOrderBody(
-        id=incoming.id,
+        id=incoming.public_id,
         store_id=incoming.store_id,
         merchant_order_id=incoming.merchant_order_id,
         direction=incoming.direction,
@@ -127,7 +127,8 @@ def _filter(
     "/orders",
     operation_id="merchant_list_orders",
     tags=["merchant"],
-    description="Newest first. Pass the last id of a page as `starting_after` for the next. `totals` cover "
+    description="Newest first. Pass the last order's id (its `ord_…` reference) as `starting_after` for the next "
+    "page. `totals` cover "
     "every order that matches the filters, not just the page.",
 )
 async def list_orders(
@@ -141,7 +142,7 @@ async def list_orders(
     amount_min: str | None = None,
     amount_max: str | None = None,
     currency: str | None = None,
-    starting_after: int | None = None,
+    starting_after: str | None = None,
     limit: int = Parameter(default=50, ge=1, le=200),
 ) -> MerchantOrderPage:
     merchant_id = current_principal(request).user_id
@@ -149,19 +150,19 @@ async def list_orders(
         store_id, direction, status, created_from, created_to, merchant_order_id, amount_min, amount_max, currency
     )
     async with transaction() as session:
-        rows = await merchant_orders.list_orders(
-            session, merchant_id, f, starting_after=starting_after, limit=limit + 1
-        )
+        cursor = await order_refs.cabinet_incoming_id(session, merchant_id, starting_after) if starting_after else None
+        rows = await merchant_orders.list_orders(session, merchant_id, f, starting_after=cursor, limit=limit + 1)
         data = [_body(i, o, await fiat_decimals(session, i.currency)) for i, o in rows[:limit]]
         totals = [TotalBody(**t) for t in await merchant_orders.totals(session, merchant_id, f)]
     return MerchantOrderPage(data, len(rows) > limit, totals)
 
 
-@get("/orders/{order_id:int}", operation_id="merchant_get_order", tags=["merchant"])
-async def get_order(request: Request[Any, Any, Any], order_id: int) -> MerchantOrderDetail:
+@get("/orders/{order_id:str}", operation_id="merchant_get_order", tags=["merchant"])
+async def get_order(request: Request[Any, Any, Any], order_id: str) -> MerchantOrderDetail:
     merchant_id = current_principal(request).user_id
     async with transaction() as session:
-        incoming = await merchant_orders.merchant_incoming(session, merchant_id, order_id)
+        incoming_id = await order_refs.cabinet_incoming_id(session, merchant_id, order_id)
+        incoming = await merchant_orders.merchant_incoming(session, merchant_id, incoming_id)
         order = await session.get(OrderHistory, incoming.order_id) if incoming.order_id else None
         body = _body(incoming, order, await fiat_decimals(session, incoming.currency))
         history = [
@@ -179,25 +180,26 @@ async def get_order(request: Request[Any, Any, Any], order_id: int) -> MerchantO
 
 
 @post(
-    "/orders/{order_id:int}/dispute",
+    "/orders/{order_id:str}/dispute",
     operation_id="merchant_open_dispute",
     tags=["merchant"],
     status_code=200,
     description="A pay-in the customer says they paid (client_confirmed) or a pay-out the trader says they paid "
     "(trader_paid) goes to support with your comment; the trader's collateral stays frozen meanwhile.",
 )
-async def open_dispute(request: Request[Any, Any, Any], order_id: int, data: DisputeBody) -> MerchantOrderBody:
+async def open_dispute(request: Request[Any, Any, Any], order_id: str, data: DisputeBody) -> MerchantOrderBody:
     principal = current_principal(request)
     async with transaction() as session:
+        incoming_id = await order_refs.cabinet_incoming_id(session, principal.user_id, order_id)
         order = await merchant_orders.open_dispute(
-            session, principal.user_id, order_id, data.comment, principal.actor, client_ip(request)
+            session, principal.user_id, incoming_id, data.comment, principal.actor, client_ip(request)
         )
-        incoming = await merchant_orders.merchant_incoming(session, principal.user_id, order_id)
+        incoming = await merchant_orders.merchant_incoming(session, principal.user_id, incoming_id)
         return _body(incoming, order, await fiat_decimals(session, incoming.currency))
 
 
 @post(
-    "/orders/{order_id:int}/confirm",
+    "/orders/{order_id:str}/confirm",
     operation_id="merchant_confirm_payout",
     tags=["merchant"],
     status_code=200,
@@ -208,13 +210,14 @@ async def open_dispute(request: Request[Any, Any, Any], order_id: int, data: Dis
     "409 `conflict` (with `current_status`) from any other status or for a pay-in, 409 `order_not_assigned` "
     "while no trader has it; another merchant's order is a 404.",
 )
-async def confirm_payout(request: Request[Any, Any, Any], order_id: int) -> MerchantOrderBody:
+async def confirm_payout(request: Request[Any, Any, Any], order_id: str) -> MerchantOrderBody:
     principal = current_principal(request)
     async with transaction() as session:
+        incoming_id = await order_refs.cabinet_incoming_id(session, principal.user_id, order_id)
         order = await merchant_orders.confirm_payout(
-            session, principal.user_id, order_id, principal.actor, client_ip(request)
+            session, principal.user_id, incoming_id, principal.actor, client_ip(request)
         )
-        incoming = await merchant_orders.merchant_incoming(session, principal.user_id, order_id)
+        incoming = await merchant_orders.merchant_incoming(session, principal.user_id, incoming_id)
         return _body(incoming, order, await fiat_decimals(session, incoming.currency))
 
 
@@ -226,7 +229,7 @@ class EvidenceBody(msgspec.Struct):
 
 
 @post(
-    "/orders/{order_id:int}/evidence",
+    "/orders/{order_id:str}/evidence",
     operation_id="merchant_upload_evidence",
     tags=["merchant"],
     status_code=201,
@@ -235,13 +238,14 @@ class EvidenceBody(msgspec.Struct):
 )
 async def upload_evidence(
     request: Request[Any, Any, Any],
-    order_id: int,
+    order_id: str,
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> EvidenceBody:
     principal = current_principal(request)
     upload = form_file(data, "data")
     async with transaction() as session:
-        incoming = await merchant_orders.merchant_incoming(session, principal.user_id, order_id)
+        incoming_id = await order_refs.cabinet_incoming_id(session, principal.user_id, order_id)
+        incoming = await merchant_orders.merchant_incoming(session, principal.user_id, incoming_id)
     if incoming.order_id is None:
         raise NotFound("The order has not been assigned: there is nothing to attach evidence to", order_id=order_id)
     receipt = await receipts.upload_receipt(

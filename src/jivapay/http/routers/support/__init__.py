@@ -31,8 +31,9 @@ from jivapay.http.routers.staff_orders import (
     order_body,
     order_handlers,
     receipt_body,
+    staff_order,
 )
-from jivapay.services import disputes, receipts, support
+from jivapay.services import disputes, order_refs, receipts, support
 from jivapay.services.balances import fiat_decimals
 from jivapay.settings import get_settings
 
@@ -57,7 +58,7 @@ class Resolution(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ReviewBody(msgspec.Struct):
-    id: int
+    id: str  # the order's public reference (ord_…)
     store_id: int
     merchant_order_id: str
     direction: str
@@ -79,14 +80,14 @@ class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ReviewOutcome(msgspec.Struct):
-    id: int
+    id: str
     status: str
     fraud_cleared_by: str | None
 
 
 def _review_body(incoming: IncomingOrder, decimals: int) -> ReviewBody:
     return ReviewBody(
-        id=incoming.id,
+        id=incoming.public_id,
         store_id=incoming.store_id,
         merchant_order_id=incoming.merchant_order_id,
         direction=incoming.direction,
@@ -104,22 +105,23 @@ def _review_body(incoming: IncomingOrder, decimals: int) -> ReviewBody:
     operation_id="support_dispute_queue",
     tags=["support"],
     description="Open disputes, nearest SLA deadline first; `overdue` marks the ones past it. Filter by "
-    "priority or `overdue_only`; pass the last row's order id as `starting_after` for the next page.",
+    "priority or `overdue_only`; pass the last row's order id (`ord_…`) as `starting_after` for the next page.",
 )
 async def dispute_queue(
     priority: str | None = None,
     overdue_only: bool = False,
-    starting_after: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
+    starting_after: str | None = Parameter(default=None, max_length=32),
     limit: int = Parameter(default=50, ge=1, le=200),
 ) -> DisputePage:
     async with transaction("support.disputes") as session:
+        cursor = await order_refs.staff_order_id(session, starting_after) if starting_after else None
         rows = await disputes.queue(
-            session, priority=priority, overdue_only=overdue_only, starting_after=starting_after, limit=limit + 1
+            session, priority=priority, overdue_only=overdue_only, starting_after=cursor, limit=limit + 1
         )
         found = await support.found_orders(session, [r.order.id for r in rows[:limit]])
         data = [
             QueuedDisputeBody(
-                dispute_body(r.order.id, r.dispute),
+                dispute_body(r.order.public_id, r.dispute),
                 order_body(
                     r.order,
                     found[r.order.id].incoming,
@@ -133,22 +135,23 @@ async def dispute_queue(
 
 
 @patch(
-    "/disputes/{order_id:int}",
+    "/disputes/{order_id:str}",
     operation_id="support_set_dispute_priority",
     tags=["support"],
     description="Change an open dispute's priority (high, normal, low); its SLA deadline is counted again from "
     "when it was opened, with DISPUTE_SLA_MINUTES.",
 )
-async def set_priority(request: Request[Any, Any, Any], order_id: int, data: PriorityBody) -> DisputeBody:
+async def set_priority(request: Request[Any, Any, Any], order_id: str, data: PriorityBody) -> DisputeBody:
     async with transaction("support.dispute_priority") as session:
+        internal_id = await order_refs.staff_order_id(session, order_id)
         dispute = await disputes.set_priority(
-            session, order_id, data.priority, actor=current_principal(request).actor, ip=client_ip(request)
+            session, internal_id, data.priority, actor=current_principal(request).actor, ip=client_ip(request)
         )
         return dispute_body(order_id, dispute)
 
 
 @post(
-    "/disputes/{order_id:int}/resolve",
+    "/disputes/{order_id:str}/resolve",
     operation_id="support_resolve_dispute",
     tags=["support"],
     status_code=200,
@@ -156,22 +159,23 @@ async def set_priority(request: Request[Any, Any, Any], order_id: int, data: Pri
     "file — upload it with `/support/orders/{order_id}/evidence`). `canceled`: the hold goes back to its "
     "owner. The comment is mandatory; the receipts on file are recorded as the evidence.",
 )
-async def resolve_dispute(request: Request[Any, Any, Any], order_id: int, data: Resolution) -> OrderCaseBody:
+async def resolve_dispute(request: Request[Any, Any, Any], order_id: str, data: Resolution) -> OrderCaseBody:
     async with transaction("support.resolve") as session:
+        internal_id = await order_refs.staff_order_id(session, order_id)
         await disputes.resolve(
             session,
-            order_id,
+            internal_id,
             outcome=data.outcome,
             comment=data.comment,
             party=Party.SUPPORT,
             actor=current_principal(request).actor,
             ip=client_ip(request),
         )
-    return await case_body(order_id)
+    return await case_body(internal_id)
 
 
 @post(
-    "/orders/{order_id:int}/evidence",
+    "/orders/{order_id:str}/evidence",
     operation_id="support_upload_evidence",
     tags=["support"],
     status_code=HTTP_201_CREATED,
@@ -181,14 +185,14 @@ async def resolve_dispute(request: Request[Any, Any, Any], order_id: int, data: 
 )
 async def upload_evidence(
     request: Request[Any, Any, Any],
-    order_id: int,
+    order_id: str,
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> StaffReceiptBody:
     upload = form_file(data, "data")
     receipt = await receipts.upload_receipt(
         get_resources().session_factory,
         storage_for(get_settings()),
-        order_id=order_id,
+        order_id=await staff_order(order_id),
         party=Party.SUPPORT,
         actor=current_principal(request).actor,
         data=await upload.read(),
@@ -206,46 +210,53 @@ async def upload_evidence(
     "rules that fired.",
 )
 async def review_queue(
-    starting_after: int | None = Parameter(default=None, ge=1, le=2**63 - 1),
+    starting_after: str | None = Parameter(default=None, max_length=32, description="the last row's id (ord_…)"),
     limit: int = Parameter(default=50, ge=1, le=200),
 ) -> ReviewPage:
     async with transaction("support.reviews") as session:
-        rows = await support.review_queue(session, starting_after=starting_after, limit=limit + 1)
+        cursor = await order_refs.staff_incoming_id(session, starting_after) if starting_after else None
+        rows = await support.review_queue(session, starting_after=cursor, limit=limit + 1)
         data = [_review_body(i, await fiat_decimals(session, i.currency)) for i in rows[:limit]]
     return ReviewPage(data, len(rows) > limit)
 
 
 @post(
-    "/reviews/{incoming_order_id:int}/approve",
+    "/reviews/{order_id:str}/approve",
     operation_id="support_approve_review",
     tags=["support"],
     status_code=200,
     description="Clear the order: it goes back to processing at once and the fraud rules are not asked again.",
 )
-async def approve_review(
-    request: Request[Any, Any, Any], incoming_order_id: int, data: ReviewDecision
-) -> ReviewOutcome:
+async def approve_review(request: Request[Any, Any, Any], order_id: str, data: ReviewDecision) -> ReviewOutcome:
     async with transaction("support.review") as session:
         incoming = await support.approve_review(
-            session, incoming_order_id, data.comment, actor=current_principal(request).actor, ip=client_ip(request)
+            session,
+            await order_refs.staff_incoming_id(session, order_id),
+            data.comment,
+            actor=current_principal(request).actor,
+            ip=client_ip(request),
         )
-        return ReviewOutcome(incoming.id, incoming.status, incoming.fraud_cleared_by)
+        return ReviewOutcome(incoming.public_id, incoming.status, incoming.fraud_cleared_by)
 
 
 @post(
-    "/reviews/{incoming_order_id:int}/reject",
+    "/reviews/{order_id:str}/reject",
     operation_id="support_reject_review",
     tags=["support"],
     status_code=200,
     description="Refuse the order: it ends `rejected` (the merchant's callback says so) and a pay-out's frozen "
     "funds go back to the store.",
 )
-async def reject_review(request: Request[Any, Any, Any], incoming_order_id: int, data: ReviewDecision) -> ReviewOutcome:
+async def reject_review(request: Request[Any, Any, Any], order_id: str, data: ReviewDecision) -> ReviewOutcome:
     async with transaction("support.review") as session:
         incoming = await support.reject_review(
-            session, incoming_order_id, data.comment, actor=current_principal(request).actor, ip=client_ip(request)
+            session,
+            await order_refs.staff_incoming_id(session, order_id),
+            data.comment,
+            actor=current_principal(request).actor,
+            ip=client_ip(request),
         )
-        return ReviewOutcome(incoming.id, incoming.status, incoming.fraud_cleared_by)
+        return ReviewOutcome(incoming.public_id, incoming.status, incoming.fraud_cleared_by)
 
 
 router = Router(
