@@ -8,6 +8,11 @@ queue: the scheduler sends due events to ``callbacks.deliver``, which POSTs them
 active signing secret). A 2xx ends it; anything else is retried on
 CALLBACK_RETRY_SCHEDULE_SECONDS and then ``failed``. Every attempt is logged. No row
 lock is held during the HTTP call.
+
+The target is checked when the URL is saved and again at every attempt, and the request
+goes to the address that check resolved (services/callback_targets.py). What the merchant
+sees of an attempt is a short, cleaned excerpt of the reply and an error without our
+internals.
 """
 
 from __future__ import annotations
@@ -17,14 +22,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import socket
 import time
+import unicodedata
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, select, text, update
@@ -35,20 +38,27 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.services.audit import log_action
+from jivapay.services.callback_targets import UnsafeTarget, check_callback_url, check_target
 from jivapay.services.config import get_config
 from jivapay.services.order_views import view_of
 from jivapay.services.stores import signing_secrets
 from jivapay.settings import Settings, get_settings
 
 log = logging.getLogger("jivapay.callbacks")
-TIMEOUT_SECONDS = 10
-SNIPPET = 512
+TIMEOUT_SECONDS = 10  # the whole attempt, resolution to reply
+EXCERPT_CHARS = 256  # of the reply, shown to the merchant
+READ_BYTES = 4096  # of the reply, read at all
 CLAIM_LEASE = dt.timedelta(seconds=60)  # a claimed event is sent again if no attempt finished by then
 USER_AGENT = "JivaPay-Callbacks/1"
 
-
-class UnsafeTarget(Exception):
-    """The callback URL resolves to an address we do not call (SSRF guard)."""
+_FAILURES: tuple[tuple[type[Exception], str], ...] = (
+    (TimeoutError, "timed out"),
+    (httpx.TimeoutException, "timed out"),
+    (httpx.ConnectError, "could not connect (TCP or TLS)"),
+    (httpx.RemoteProtocolError, "the reply is not valid HTTP"),
+    (httpx.NetworkError, "the connection broke"),
+    (httpx.HTTPError, "the request failed"),
+)
 
 
 def signature(secrets: list[str], body: bytes, timestamp: int) -> str:
@@ -110,7 +120,9 @@ async def record_test_event(
     session: AsyncSession, store_id: int, url: str | None, actor: Actor, ip: str | None = None
 ) -> CallbackEvent:
     store = await session.get(Store, store_id)
-    target = url or ((store.settings or {}).get("callback_url") if store else None)
+    target = await check_callback_url(get_settings(), url, field="url") or (
+        (store.settings or {}).get("callback_url") if store else None
+    )
     if not target:
         raise ValidationFailed("no callback URL: pass one or set the store's callback_url", field="url")
     event = _new_event(store_id, None, 0, "test", target, None)
@@ -147,26 +159,6 @@ async def claim_due(session: AsyncSession, limit: int = 200) -> list[int]:
     return sorted(int(row[0]) for row in result.all())
 
 
-async def check_target(settings: Settings, url: str) -> None:
-    """Refuse private, loopback, link-local (cloud metadata) and other special addresses."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeTarget("not an http(s) URL")
-    if settings.callback_urls_https_only and parts.scheme != "https":
-        raise UnsafeTarget("callbacks go over https in production")
-    if settings.callbacks_may_reach_private:
-        return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise UnsafeTarget(f"cannot resolve {parts.hostname}: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise UnsafeTarget(f"{parts.hostname} resolves to a non-public address ({address})")
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class AttemptResult:
     status_code: int | None
@@ -179,28 +171,53 @@ class AttemptResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def reply_excerpt(raw: bytes) -> str | None:
+    """At most EXCERPT_CHARS printable characters of a reply: control, format and separator
+    characters (bidi overrides, zero-width ones…) become spaces, runs of spaces one."""
+    text = raw.decode("utf-8", errors="replace")
+    text = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
+    text = " ".join(text.split())
+    if len(text) > EXCERPT_CHARS:
+        text = text[: EXCERPT_CHARS - 1] + "…"
+    return text or None
+
+
+def _failure(exc: Exception) -> str:
+    """What the merchant sees of a failed attempt: the exception's class and a fixed message
+    (the exception's own text may name our addresses or internals; it goes to our log)."""
+    if isinstance(exc, UnsafeTarget):
+        return f"UnsafeTarget: {exc}"
+    message = next(text for kind, text in _FAILURES if isinstance(exc, kind))
+    return f"{type(exc).__name__}: {message}"
+
+
 async def _post(settings: Settings, url: str, body: bytes, secrets: list[str], event_id: str) -> AttemptResult:
     started = time.perf_counter()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Accept-Encoding": "identity",  # the excerpt is read raw: no decompression of what we drop
+        "X-JivaPay-Event-Id": event_id,
+        "X-JivaPay-Signature": signature(secrets, body, int(time.time())),
+    }
     try:
-        await check_target(settings, url)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-JivaPay-Event-Id": event_id,
-            "X-JivaPay-Signature": signature(secrets, body, int(time.time())),
-        }
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
-            response = await client.post(url, content=body, headers=headers)
+        async with asyncio.timeout(TIMEOUT_SECONDS):
+            target = await check_target(settings, url)
+            async with (
+                target.client(timeout=TIMEOUT_SECONDS) as client,
+                client.stream("POST", url, content=body, headers=headers) as response,
+            ):
+                raw = b""
+                async for chunk in response.aiter_raw():
+                    raw += chunk
+                    if len(raw) >= READ_BYTES:
+                        break
         return AttemptResult(
-            response.status_code,
-            int((time.perf_counter() - started) * 1000),
-            response.text[:SNIPPET] if response.content else None,
-            None,
+            response.status_code, int((time.perf_counter() - started) * 1000), reply_excerpt(raw[:READ_BYTES]), None
         )
-    except (UnsafeTarget, httpx.HTTPError) as exc:
-        return AttemptResult(
-            None, int((time.perf_counter() - started) * 1000), None, f"{type(exc).__name__}: {exc}"[:512]
-        )
+    except (UnsafeTarget, httpx.HTTPError, TimeoutError) as exc:
+        log.info("callback attempt failed", extra={"event_id": event_id, "detail": repr(exc)[:1000]})
+        return AttemptResult(None, int((time.perf_counter() - started) * 1000), None, _failure(exc))
 
 
 async def deliver(factory: async_sessionmaker[AsyncSession], settings: Settings, event_pk: int) -> str | None:

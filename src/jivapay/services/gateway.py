@@ -37,6 +37,7 @@ from jivapay.domain.payouts import check_recipient
 from jivapay.domain.urls import check_merchant_url
 from jivapay.services import ledger, merchant_orders
 from jivapay.services.audit import log_action
+from jivapay.services.callback_targets import check_callback_url
 from jivapay.services.commissions import commission_rates
 from jivapay.services.order_status import change_status
 from jivapay.services.order_views import store_incoming
@@ -152,7 +153,8 @@ async def init_order(
     if row is None or not row.is_active:
         raise NotAuthenticated("This store is disabled", reason="store_inactive")
     https_only = settings.callback_urls_https_only
-    callback_url = check_merchant_url(callback_url, https_only=https_only) or check_merchant_url(
+    # the order's own URL is checked like a saved one; the store's was checked when saved
+    callback_url = await check_callback_url(settings, callback_url) or check_merchant_url(
         (row.settings or {}).get("callback_url"), https_only=https_only, field="store callback_url"
     )
     return_url = check_merchant_url(return_url, https_only=https_only, field="return_url")

@@ -21,8 +21,8 @@ from jivapay.adapters.security import (
 )
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
-from jivapay.domain.urls import check_merchant_url
 from jivapay.services.audit import log_action
+from jivapay.services.callback_targets import check_callback_url
 from jivapay.settings import Settings
 
 MAX_OVERLAP = dt.timedelta(days=7)
@@ -231,7 +231,7 @@ async def update_store_settings(
     current = dict(store.settings or {})
     for key, raw in changes.items():
         current.pop(key, None)
-        value = _store_setting(settings, key, raw)
+        value = await _store_setting(settings, key, raw)
         if value is not None:
             current[key] = value
     store.settings = current
@@ -241,7 +241,7 @@ async def update_store_settings(
     return store
 
 
-def _store_setting(settings: Settings, key: str, value: Any) -> Any:
+async def _store_setting(settings: Settings, key: str, value: Any) -> Any:
     if key not in STORE_SETTINGS:
         raise ValidationFailed(f"unknown store setting {key}", field=key)
     if value is None:
@@ -249,7 +249,7 @@ def _store_setting(settings: Settings, key: str, value: Any) -> Any:
     if key == "callback_url":
         if not isinstance(value, str):
             raise ValidationFailed("callback_url is a URL", field=key)
-        return check_merchant_url(value, https_only=settings.callback_urls_https_only)
+        return await check_callback_url(settings, value)
     if key == "payment_methods":
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ValidationFailed("payment_methods is a list of payment method codes", field=key)
