@@ -25,9 +25,9 @@ def _refused(value: Any, rule: money.DecimalRule = money.COMMISSION) -> Validati
     return info.value
 
 
-@pytest.mark.parametrize("value", ["0", "0.05", "0.999999", " 0.5 ", "0.050000000", Decimal("0.015"), 0, "+0.1"])
+@pytest.mark.parametrize("value", ["0", "0.05", "0.999999", "0.5", "0.050000000", Decimal("0.015"), 0])
 def test_a_commission_in_range_with_six_places_passes(value: Any) -> None:
-    assert money.COMMISSION.check(value, field="rate") == Decimal(str(value).strip())
+    assert money.COMMISSION.check(value, field="rate") == Decimal(str(value))
 
 
 @pytest.mark.parametrize(
@@ -46,6 +46,8 @@ def test_a_commission_in_range_with_six_places_passes(value: Any) -> None:
         ("abc", "decimal string"),
         ("1_0", "decimal string"),
         ("0x10", "decimal string"),
+        (" 0.5 ", "decimal string"),  # strict text: see tests/unit/test_money_strict.py
+        ("+0.1", "decimal string"),
         (True, "decimal string"),
         (None, "decimal string"),
         ([], "decimal string"),

@@ -155,21 +155,21 @@ MAX_AMOUNT_DIGITS = 30
 
 
 def parse_amount(text: str, decimals: int, *, field: str = "amount") -> int:
-    """ "123.45", 2 → 12345; refuses more decimals than the currency has, floats, junk."""
-    try:
-        value = Decimal(text.strip())
-    except Exception:  # noqa: BLE001 - any parse failure is the same user error
-        raise ValidationFailed(f'{field} must be a decimal string like "100.00"', field=field) from None
-    if not value.is_finite():
-        raise ValidationFailed(f"{field} must be a finite number", field=field)
-    if value.adjusted() > MAX_AMOUNT_DIGITS:  # 1e999999 would overflow the scaling below
-        raise ValidationFailed(f"{field} is out of range", field=field)
-    scaled = value * (Decimal(10) ** decimals)
-    if scaled != scaled.to_integral_value():
+    """ "123.45", 2 → 12345; refuses more decimals than the currency has, floats, junk, exponents
+    and any digit that is not ASCII (money.is_decimal_text)."""
+    if not isinstance(text, str) or not money.is_decimal_text(text):
+        raise ValidationFailed(f'{field} must be a decimal string like "100.00"', field=field)
+    # digit by digit, not Decimal arithmetic: its 28-digit context would round "1.0000…01" to 1
+    whole, _, fraction = text.removeprefix("-").partition(".")
+    places = fraction.rstrip("0")
+    if len(places) > decimals:
         raise ValidationFailed(f"{field} has more than {decimals} decimal places", field=field, decimals=decimals)
-    if abs(scaled) >= 2**63:  # what a bigint column holds
+    if len(whole.lstrip("0")) > MAX_AMOUNT_DIGITS:
         raise ValidationFailed(f"{field} is out of range", field=field)
-    return int(scaled)
+    units = int(whole + places.ljust(decimals, "0"))
+    if units >= 2**63:  # what a bigint column holds
+        raise ValidationFailed(f"{field} is out of range", field=field)
+    return -units if text.startswith("-") else units
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

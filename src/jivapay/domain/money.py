@@ -16,7 +16,13 @@ from decimal import Decimal
 from jivapay.domain.errors import ValidationFailed
 
 Number = Decimal | int
-_DECIMAL_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# ASCII digits only (``\d`` and Decimal() also take "١٠٠" and "１００"); no exponent, "+", spaces or "_"
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def is_decimal_text(text: str) -> bool:
+    """``text`` is a plain decimal string: ``-?digits[.digits]`` in ASCII, nothing around it."""
+    return _DECIMAL_TEXT.fullmatch(text) is not None
 
 
 def check_decimal(
@@ -37,9 +43,9 @@ def check_decimal(
     if isinstance(value, float):  # a float has already lost the exact value
         raise ValidationFailed(f"{expected}: send it as a string, not a number with a fraction", field=field)
     if isinstance(value, str):
-        if not _DECIMAL_TEXT.fullmatch(value.strip()):
+        if not is_decimal_text(value):
             raise ValidationFailed(expected, field=field)
-        number = Decimal(value.strip())
+        number = Decimal(value)
     elif isinstance(value, Decimal | int) and not isinstance(value, bool):
         number = Decimal(value)
     else:

@@ -6,6 +6,10 @@ did the work, so either both are there or neither is. The same key with the same
 replays the stored response byte for byte; with another request it is 409
 ``idempotency_conflict``. Business errors (4xx) are stored like successes; a server-side
 failure frees the key so the client can retry. Keys live ``IDEMPOTENCY_KEY_TTL_HOURS``.
+
+Keys are the store's, except a customer's (an order token's): those live in the namespace of
+that one order (``order_key``), so they can neither replay nor block the store's own keys, nor
+another order's.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +29,8 @@ from jivapay.services.config import get_config
 
 # an in-flight reservation older than this was abandoned by a dead process: take it over
 STALE_AFTER = dt.timedelta(minutes=2)
+# what order_key makes; a store may not send a key of this shape, so the namespaces never meet
+_ORDER_KEY = re.compile(r"order:[0-9]+:[0-9a-f]{64}")
 
 _RESERVE = text(
     """
@@ -55,7 +62,14 @@ def check_key(key: str) -> str:
     key = key.strip()
     if not 1 <= len(key) <= 128 or not key.isprintable():
         raise ValidationFailed("Idempotency-Key must be 1-128 printable characters", field="Idempotency-Key")
+    if _ORDER_KEY.fullmatch(key):
+        raise ValidationFailed("Idempotency-Key of the form order:<n>:<sha256> is reserved", field="Idempotency-Key")
     return key
+
+
+def order_key(key: str, incoming_id: int) -> str:
+    """A customer's ``key`` (checked) in the namespace of its order; hashed, so it fits the column."""
+    return f"order:{incoming_id}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 async def reserve(factory: async_sessionmaker[AsyncSession], store_id: int, key: str, hash_: str) -> Stored | None:
