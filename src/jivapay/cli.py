@@ -1,4 +1,4 @@
-"""The ``jivapay`` command: api | worker | scheduler | migrate | seed | up."""
+"""The ``jivapay`` command: api | worker | scheduler | migrate | seed | ledger | keys | up."""
 
 from __future__ import annotations
 
@@ -35,10 +35,19 @@ def _cmd_api(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_config=None,
-        proxy_headers=True,
         timeout_graceful_shutdown=5,  # requests in flight may finish; then it stops regardless
+        **proxy_options(settings),
     )
     return 0
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """X-Forwarded-For/-Proto are believed only from FORWARDED_ALLOW_IPS — never uvicorn's own
+    default (127.0.0.1, or its FORWARDED_ALLOW_IPS read behind our back); none listed, none read."""
+    return {
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": list(settings.forwarded_allow_ips),
+    }
 
 
 def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -172,6 +181,39 @@ def _cmd_ledger_audit(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from jivapay.preflight import check_database
+
+    check_database(settings)
+
+    async def run() -> Any:
+        from jivapay.adapters.resources import close_resources, get_resources
+        from jivapay.services.keys import rotate_secrets_at_rest
+
+        try:
+            factory = get_resources().session_factory
+            if args.batch_size is None:
+                return await rotate_secrets_at_rest(factory, settings)
+            return await rotate_secrets_at_rest(factory, settings, batch_size=args.batch_size)
+        finally:
+            await close_resources()
+
+    report = asyncio.run(run())
+    print(json.dumps(report.counts(), separators=(",", ":")))
+    failure = report.failure()
+    if failure is not None:
+        print(f"jivapay: error: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return number
+
+
 def _cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from jivapay.runtime import run_up
 
@@ -211,6 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_sub.add_parser("audit", help="check every ledger invariant; exit 1 on any violation").set_defaults(
         handler=_cmd_ledger_audit
     )
+
+    keys = sub.add_parser("keys", help="SECRET_KEY tools")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="KEYS_COMMAND")
+    rotate = keys_sub.add_parser(
+        "rotate", help="re-encrypt stored secrets under SECRET_KEY (reading SECRET_KEY_PREVIOUS); exit 1 if any fails"
+    )
+    rotate.add_argument("--batch-size", type=_positive_int, help="rows per transaction (default: 500)")
+    rotate.set_defaults(handler=_cmd_keys_rotate)
 
     up = sub.add_parser("up", help="run everything locally, on embedded PostgreSQL/Redis if none is configured")
     up.add_argument("--port", type=int)

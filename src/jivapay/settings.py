@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,8 @@ class Settings:
     sentry_dsn: str | None = None
     sentry_traces_sample_rate: str = "0"
     secret_key: str = _INSECURE_DEV_KEY
+    # comma-separated keys SECRET_KEY replaced: they still decrypt secrets at rest until `jivapay keys rotate`
+    secret_key_previous: str = ""
     jwt_algorithm: str = "HS256"
     access_token_expire_minutes: int = 15
     s3_access_key: str | None = None
@@ -76,6 +79,10 @@ class Settings:
     alert_emails: str = ""
     # merchant callbacks: allow private/loopback targets (tests, a local receiver); never in production
     callback_allow_private: str = "false"
+    # browsers: exact origins allowed to call the API cross-origin (none by default: CORS closed)
+    cors_allow_origins: tuple[str, ...] = ()
+    # reverse proxies whose X-Forwarded-For/-Proto are believed (none by default, in every environment)
+    forwarded_allow_ips: tuple[str, ...] = ()
     # the first admin `jivapay seed` creates when there is none
     initial_admin_login: str = "admin"
     initial_admin_password: str | None = None
@@ -88,6 +95,12 @@ class Settings:
     def callback_urls_https_only(self) -> bool:
         """Merchant callback and return URLs must be https (production, unless CALLBACK_ALLOW_PRIVATE)."""
         return self.is_production and not self.callbacks_may_reach_private
+
+    @property
+    def previous_secret_keys(self) -> tuple[str, ...]:
+        """SECRET_KEY_PREVIOUS as a tuple, in the order written, without blanks, repeats or the current key."""
+        keys = (key.strip() for key in self.secret_key_previous.split(","))
+        return tuple(dict.fromkeys(key for key in keys if key and key != self.secret_key))
 
     @property
     def is_production(self) -> bool:
@@ -127,6 +140,7 @@ class Settings:
 
 _SECRET_FIELDS = {
     "secret_key",
+    "secret_key_previous",
     "s3_secret_key",
     "sentry_dsn",
     "api_key_pepper",
@@ -145,6 +159,7 @@ _ENV_NAMES: dict[str, str] = {
     "SENTRY_DSN": "sentry_dsn",
     "SENTRY_TRACES_SAMPLE_RATE": "sentry_traces_sample_rate",
     "SECRET_KEY": "secret_key",
+    "SECRET_KEY_PREVIOUS": "secret_key_previous",
     "JWT_ALGORITHM": "jwt_algorithm",
     "ACCESS_TOKEN_EXPIRE_MINUTES": "access_token_expire_minutes",
     "S3_ACCESS_KEY": "s3_access_key",
@@ -183,6 +198,8 @@ _ENV_NAMES: dict[str, str] = {
     "SMTP_TIMEOUT_SECONDS": "smtp_timeout_seconds",
     "ALERT_EMAILS": "alert_emails",
     "CALLBACK_ALLOW_PRIVATE": "callback_allow_private",
+    "CORS_ALLOW_ORIGINS": "cors_allow_origins",
+    "FORWARDED_ALLOW_IPS": "forwarded_allow_ips",
     "INITIAL_ADMIN_LOGIN": "initial_admin_login",
     "INITIAL_ADMIN_PASSWORD": "initial_admin_password",
 }
@@ -204,7 +221,27 @@ def _coerce(env_name: str, raw: str, target: Any) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigurationError(f"{env_name} must be an integer, got {raw!r}", key=env_name) from None
+    if target is tuple:  # a comma-separated list
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     return raw or None
+
+
+def _validate_proxies_and_origins(s: Settings) -> None:
+    for entry in s.forwarded_allow_ips:
+        try:
+            ipaddress.ip_network(entry)  # strict, as uvicorn reads it: an address, or a network without host bits
+        except ValueError:
+            raise ConfigurationError(
+                f"FORWARDED_ALLOW_IPS must list IP addresses or networks, got {entry!r}", key="FORWARDED_ALLOW_IPS"
+            ) from None
+    for origin in s.cors_allow_origins:
+        parts = urlsplit(origin)
+        exact = parts.scheme in ("http", "https") and parts.netloc and origin == f"{parts.scheme}://{parts.netloc}"
+        if not exact or "*" in origin or "@" in origin or origin != origin.lower():
+            raise ConfigurationError(
+                f"CORS_ALLOW_ORIGINS must list exact origins like https://shop.example, got {origin!r}",
+                key="CORS_ALLOW_ORIGINS",
+            )
 
 
 def _validate(s: Settings) -> None:
@@ -262,6 +299,7 @@ def _validate(s: Settings) -> None:
     for key, flag in (("SMTP_STARTTLS", s.smtp_starttls), ("CALLBACK_ALLOW_PRIVATE", s.callback_allow_private)):
         if flag.lower() not in ("true", "false"):
             raise bad(key, "must be true or false")
+    _validate_proxies_and_origins(s)
     if s.is_production:
         if s.secret_key == _INSECURE_DEV_KEY:
             raise bad("SECRET_KEY", "is required in production")
@@ -281,7 +319,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: str | Path | 
     types = {f.name: f.type for f in dataclasses.fields(Settings)}
     for env_name, field_name in _ENV_NAMES.items():
         if env_name in values:
-            target = int if types[field_name] == "int" else str
+            target = {"int": int, "tuple[str, ...]": tuple}.get(str(types[field_name]), str)
             coerced = _coerce(env_name, values[env_name], target)
             if coerced is not None:
                 kwargs[field_name] = coerced

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 import urllib.parse
 from pathlib import Path
@@ -17,6 +18,12 @@ import aioboto3
 
 from jivapay.domain.errors import NotFound, NotificationError
 from jivapay.settings import Settings
+
+
+def attachment_disposition(key: str) -> str:
+    """Downloads are saved, never shown inline by the browser (a file cannot run as a page)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", key.rsplit("/", 1)[-1]) or "file"
+    return f'attachment; filename="{name}"'
 
 
 class ObjectStorage(Protocol):
@@ -38,14 +45,22 @@ class S3Storage:
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         try:
             async with self.session.client("s3", endpoint_url=self.endpoint) as s3:
-                await s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+                await s3.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType=content_type,
+                    ContentDisposition=attachment_disposition(key),
+                )
         except Exception as exc:
             raise NotificationError("The file could not be stored", reason=type(exc).__name__) from exc
 
     async def download_url(self, key: str, expires_in: int) -> str:
         async with self.session.client("s3", endpoint_url=self.endpoint) as s3:
             url: str = await s3.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": key, "ResponseContentDisposition": attachment_disposition(key)},
+                ExpiresIn=expires_in,
             )
         return url
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -11,11 +12,13 @@ from litestar.types import ASGIApp
 import jivapay
 from jivapay.adapters.notifications import init_sentry
 from jivapay.adapters.resources import close_resources
+from jivapay.http.body_guard import BodyGuardMiddleware
 from jivapay.http.errors import EXCEPTION_HANDLERS
 from jivapay.http.middleware import OptionalBodyMiddleware, RequestContextMiddleware
 from jivapay.http.openapi import mark_optional_bodies
 from jivapay.http.ratelimit import RateLimitMiddleware
 from jivapay.http.routers import admin, auth, files, gateway, health, merchant, support, teamlead, trader
+from jivapay.http.security_headers import SecurityHeadersMiddleware
 from jivapay.settings import Settings, get_settings
 
 
@@ -28,9 +31,12 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     """What uvicorn serves: the app inside the request-context middleware.
 
     Litestar runs its own middleware only for matched routes; wrapping the whole app gives
-    every response (a 404 for an unknown path included) a request id and an access log line.
+    every response (a 404 for an unknown path included) a request id and an access log line, and
+    the security headers (outermost, so the rate limiter's 429/403 answers carry them too).
     """
-    return RequestContextMiddleware(RateLimitMiddleware(create_app(settings)))
+    settings = settings or get_settings()
+    app = RequestContextMiddleware(RateLimitMiddleware(create_app(settings)))
+    return SecurityHeadersMiddleware(app, production=settings.is_production)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -61,7 +67,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             gateway.router,
             *files.route_handlers,
         ],
-        middleware=[prometheus.middleware, OptionalBodyMiddleware],
+        # the guard sees the body as sent: an empty one becomes {} only after it (OptionalBody)
+        middleware=[prometheus.middleware, BodyGuardMiddleware, OptionalBodyMiddleware],
         logging_config=None,  # ours (jivapay.logs), not Litestar's default handlers
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[on_startup],
@@ -72,7 +79,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
         ),
+        cors_config=_cors(settings),
         debug=False,
     )
     mark_optional_bodies(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
     return app
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    """Closed (no Access-Control-* headers at all) unless CORS_ALLOW_ORIGINS lists exact origins."""
+    if not settings.cors_allow_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_allow_origins),
+        expose_headers=["X-Request-ID", "Retry-After", *(f"X-RateLimit-{h}" for h in ("Limit", "Remaining", "Reset"))],
+    )

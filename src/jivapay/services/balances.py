@@ -20,6 +20,7 @@ from jivapay.adapters.db.repositories.ledger import LedgerRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.adapters.db.repositories.stores import StoreRepository
 from jivapay.domain import ledger as L
+from jivapay.domain.csv_safe import safe_row
 from jivapay.domain.errors import NotFound
 
 CSV_BATCH = 1000
@@ -166,16 +167,18 @@ async def history_csv(
         buffer.truncate()
         for line in lines:
             writer.writerow(
-                [
-                    line.id,
-                    line.at.isoformat(),
-                    line.kind,
-                    line.amount,
-                    line.balance_after,
-                    key.currency,
-                    line.order_id or "",
-                    line.transaction_id,
-                ]
+                safe_row(
+                    [
+                        line.id,
+                        line.at.isoformat(),
+                        line.kind,
+                        line.amount,
+                        line.balance_after,
+                        key.currency,
+                        line.order_id or "",
+                        line.transaction_id,
+                    ]
+                )
             )
         yield buffer.getvalue().encode()
         if len(lines) < CSV_BATCH:

@@ -15,6 +15,7 @@ from jivapay.adapters.storage import LocalStorage, S3Storage
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
+from jivapay.domain.upload_content import find_active_content
 from jivapay.services.audit import log_action
 from jivapay.services.config import get_config
 from jivapay.services.outbox import enqueue_after_commit
@@ -33,6 +34,9 @@ def check_file(data: bytes, content_type: str, max_bytes: int) -> None:
         raise ValidationFailed(f"the file is larger than {max_bytes} bytes", field="file", max_bytes=max_bytes)
     if not data.startswith(SIGNATURES[content_type]):
         raise ValidationFailed(f"the file is not a real {content_type}", field="file")
+    active = find_active_content(data, content_type)
+    if active is not None:
+        raise ValidationFailed(f"the file is refused: {active}", field="file")
 
 
 async def _order_for(

@@ -177,7 +177,7 @@ async def test_a_replayed_or_conflicting_confirm_stores_no_receipt(
 
     from jivapay.adapters.db.models import Receipt, Store
     from jivapay.adapters.db.uow import atomic
-    from tests.factories import make_api_key
+    from tests.factories import incoming_of, make_api_key
 
     settings = get_settings().with_overrides(
         s3_endpoint_url=s3.endpoint, s3_bucket_name=s3.bucket, s3_access_key="test", s3_secret_key="test"
@@ -227,12 +227,16 @@ async def test_a_replayed_or_conflicting_confirm_stores_no_receipt(
     assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_conflict")
     assert await stored() == (1, 1)
     # a key whose first request is still running: 409 request_in_progress, nothing stored
+    from jivapay.services.idempotency import order_key  # the customer's keys live in its order's namespace
+
+    incoming_id = (await incoming_of(world.session_factory, order_id)).id
     async with atomic(world.session_factory) as session:
         await session.execute(
             text(
                 "INSERT INTO idempotency_keys (store_id, key, request_hash) "
-                "SELECT store_id, 'paid-2', request_hash FROM idempotency_keys WHERE key = 'paid-1'"
-            )
+                "SELECT store_id, :busy, request_hash FROM idempotency_keys WHERE key = :first"
+            ),
+            {"busy": order_key("paid-2", incoming_id), "first": order_key("paid-1", incoming_id)},
         )
     busy = await client.post(
         url, headers={**headers, "Idempotency-Key": "paid-2"}, files={"receipt": ("paid.pdf", PDF, "application/pdf")}

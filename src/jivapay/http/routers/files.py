@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Response, get
 
-from jivapay.adapters.storage import LocalStorage, storage_for
+from jivapay.adapters.storage import LocalStorage, attachment_disposition, storage_for
 from jivapay.domain.errors import NotFound
 from jivapay.settings import get_settings
 
@@ -15,7 +15,14 @@ async def download(key: str, expires: int, signature: str) -> Response[bytes]:
     if not isinstance(storage, LocalStorage):
         raise NotFound("File not found")
     data, content_type = storage.open_signed(key.lstrip("/"), expires, signature)
-    return Response(data, media_type=content_type, headers={"Cache-Control": "private, no-store"})
+    headers = {
+        "Cache-Control": "private, no-store",
+        "Content-Disposition": attachment_disposition(key),
+        "X-Content-Type-Options": "nosniff",
+        # were it rendered after all, nothing in it may load, run or be framed
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
+    }
+    return Response(data, media_type=content_type, headers=headers)
 
 
 route_handlers = [download]

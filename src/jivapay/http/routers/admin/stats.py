@@ -13,6 +13,7 @@ from litestar import get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
+from jivapay.domain.csv_safe import safe_row
 from jivapay.domain.identity import AdminPermission
 from jivapay.http.deps import transaction
 from jivapay.http.guards import require_permission
@@ -135,7 +136,7 @@ async def export_stats(
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
         for row in [*report.data, *report.totals]:
-            writer.writerow(["" if value is None else value for value in msgspec.structs.astuple(_body(row))])
+            writer.writerow(safe_row("" if value is None else value for value in msgspec.structs.astuple(_body(row))))
         yield buffer.getvalue()
 
     name = f"stats-{group_by.value}.csv"

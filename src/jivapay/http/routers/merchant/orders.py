@@ -19,6 +19,7 @@ from jivapay.adapters.db.models import CallbackEvent, IncomingOrder, OrderHistor
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
+from jivapay.domain.csv_safe import safe_row
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.domain.periods import check_period
@@ -314,19 +315,21 @@ async def export_orders(
                 bodies = [_body(i, o, await fiat_decimals(session, i.currency)) for i, o in batch]
             for b in bodies:
                 writer.writerow(
-                    [
-                        b.id,
-                        b.store_id,
-                        b.merchant_order_id,
-                        b.direction,
-                        b.status,
-                        b.amount,
-                        b.pay_amount or "",
-                        b.currency,
-                        b.rate or "",
-                        b.created_at.isoformat(),
-                        b.completed_at.isoformat() if b.completed_at else "",
-                    ]
+                    safe_row(
+                        [
+                            b.id,
+                            b.store_id,
+                            b.merchant_order_id,
+                            b.direction,
+                            b.status,
+                            b.amount,
+                            b.pay_amount or "",
+                            b.currency,
+                            b.rate or "",
+                            b.created_at.isoformat(),
+                            b.completed_at.isoformat() if b.completed_at else "",
+                        ]
+                    )
                 )
             yield buffer.getvalue()
             buffer.seek(0)
