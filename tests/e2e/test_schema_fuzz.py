@@ -37,7 +37,7 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> Non
     raise AssertionError(log.read_text())
 
 
-def _fuzz_one(base: str, operation: Any, headers: dict[str, str]) -> str | None:
+def _fuzz_one(base: str, operation: Any, headers: dict[str, str], prepare: Any = None) -> str | None:
     @settings(
         max_examples=EXAMPLES,
         deadline=None,
@@ -48,6 +48,8 @@ def _fuzz_one(base: str, operation: Any, headers: dict[str, str]) -> str | None:
     def run(case: Any) -> None:
         if "wait" in (case.query or {}):
             case.query["wait"] = 0  # long-polls would only slow the fuzzing down
+        if prepare is not None:
+            prepare(case)
         response = case.call(base_url=base, headers=headers, timeout=30)
         case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 
@@ -58,8 +60,8 @@ def _fuzz_one(base: str, operation: Any, headers: dict[str, str]) -> str | None:
     return None
 
 
-def _fuzz(base: str, operations: list[Any], headers_for: Any) -> list[str]:
-    found = (_fuzz_one(base, operation, headers_for(operation.path)) for operation in operations)
+def _fuzz(base: str, operations: list[Any], headers_for: Any, prepare: Any = None) -> list[str]:
+    found = (_fuzz_one(base, operation, headers_for(operation.path), prepare) for operation in operations)
     return [failure for failure in found if failure]
 
 
@@ -126,5 +128,66 @@ async def test_staff_operations_keep_their_contract(
         ]
         assert len(operations) >= 30
         return _fuzz(base, operations, lambda path: next(h for p, h in tokens.items() if path.startswith(p)))
+
+    await _run_api(tmp_path, check)
+
+
+# the rest: the trader's cabinet, the admin's user management and IP blocks, sessions and the
+# login endpoints; together with the two tests above every operation of the API is fuzzed
+REST_PREFIXES = (
+    "/trader/",
+    "/admin/users",
+    "/admin/ip-blocks",
+    "/auth/",
+    "/merchant/auth/",
+    "/support/auth/",
+    "/health",
+    "/ready",
+)
+REST_LAST = ("/auth/logout", "/auth/password")  # they end the caller's session: fuzzed last
+
+
+def fuzzed_by_some_test(path: str) -> bool:
+    staff = path.startswith(STAFF_PREFIXES) and not path.startswith(STAFF_EXCLUDED) and "/auth/" not in path
+    return path.startswith(PREFIXES) or staff or path.startswith(REST_PREFIXES) or "/auth/" in path
+
+
+@pytest.mark.timeout(900)
+async def test_trader_user_management_and_session_operations_keep_their_contract(
+    seeded: None, client: Any, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    import ipaddress
+
+    trader = await make_user(session_factory, Role.TRADER)
+    admin = await make_user(session_factory, Role.ADMIN)
+    victim = await make_user(session_factory, Role.MERCHANT)  # stands in for the fuzzing admin itself
+    tokens = {
+        "/trader/": bearer(await token_for(client, Role.TRADER, trader.login)),
+        "/admin/": bearer(await token_for(client, Role.ADMIN, admin.login)),
+    }
+    sessions = bearer(await token_for(client, Role.TEAMLEAD, (await make_user(session_factory, Role.TEAMLEAD)).login))
+
+    def prepare(case: Any) -> None:
+        params = case.path_parameters or {}
+        if params.get("user_id") == admin.id:  # deactivating or anonymizing itself would end the run
+            params["user_id"] = victim.id
+        body = case.body if isinstance(case.body, dict) else {}
+        try:
+            if "ip" in body and isinstance(body["ip"], str) and ipaddress.ip_address(body["ip"]).is_loopback:
+                body["ip"] = "198.51.100.77"  # blocking the fuzzer's own address would end the run
+        except ValueError:
+            pass
+
+    def check(base: str, all_operations: list[Any]) -> list[str]:
+        missed = sorted({o.path for o in all_operations if not fuzzed_by_some_test(o.path)})
+        assert not missed, f"operations no fuzz test covers: {missed}"
+        operations = [o for o in all_operations if o.path.startswith(REST_PREFIXES) or "/auth/" in o.path]
+        operations.sort(key=lambda o: o.path in REST_LAST)
+        assert len(operations) >= 20
+
+        def headers_for(path: str) -> dict[str, str]:
+            return next((h for p, h in tokens.items() if path.startswith(p)), sessions)
+
+        return _fuzz(base, operations, headers_for, prepare)
 
     await _run_api(tmp_path, check)

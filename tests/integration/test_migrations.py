@@ -99,3 +99,53 @@ async def test_revision_0014_gives_existing_orders_one_reference(test_services: 
     assert orders[10] == orders[11] == incoming[1]
     assert orders[12] == incoming[2]
     assert orders[13] not in incoming.values()
+
+
+async def test_revision_0015_masks_personal_data_already_in_the_audit_log(test_services: Any) -> None:
+    """Entries written before masking covered every place (lists, unknown keys) are masked in place;
+    the append-only trigger is back afterwards."""
+    import asyncio
+    import json
+
+    import pytest
+    from alembic import command
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from jivapay.adapters.db.engine import async_database_url
+    from jivapay.adapters.db.migrations import alembic_config
+
+    await test_services.drop_database("jivapay_test_0015")
+    url = await test_services.create_database("jivapay_test_0015")
+    engine = create_async_engine(async_database_url(url))
+    entries = {
+        1: {"trader_id": 7, "type": "card", "number": "4276160000000019", "owner_name": "Ivan Petrov"},
+        2: {"changes": [{"card": "5555 5555 5555 4444"}], "note": "paid to 4111111111111111"},
+        3: {"recipient": {"recipient_number": "79161234567", "recipient_name": "Anna Smirnova"}, "amount": "100.00"},
+        4: {"number": "4276 **** **** 0019", "owner_name": "Ivan P.", "order_id": "1234567890123"},
+    }
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0014")
+        async with engine.begin() as conn:
+            for entry_id, details in entries.items():
+                await conn.execute(
+                    text(
+                        "INSERT INTO audit_log (id, actor_type, action, details) "
+                        "VALUES (:id, 'system', 'requisite.create', CAST(:details AS jsonb))"
+                    ),
+                    {"id": entry_id, "details": json.dumps(details)},
+                )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0015")
+        async with engine.connect() as conn:
+            stored = dict((await conn.execute(text("SELECT id, details FROM audit_log"))).all())
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with engine.begin() as conn:
+                await conn.execute(text("UPDATE audit_log SET action = 'x' WHERE id = 1"))
+    finally:
+        await engine.dispose()
+        await test_services.drop_database("jivapay_test_0015")
+    assert stored[1] == {"trader_id": 7, "type": "card", "number": "4276 **** **** 0019", "owner_name": "Ivan P."}
+    assert stored[2]["changes"] == [{"card": "5555 **** **** 4444"}]
+    assert stored[2]["note"] == "paid to 4111111111111111"  # free text is not parsed; new entries never hold it
+    assert stored[3]["recipient"] == {"recipient_number": "*******4567", "recipient_name": "Anna S."}
+    assert stored[4] == entries[4]  # already masked; a 13-digit id failing Luhn stays

@@ -137,3 +137,39 @@ async def test_anonymizing_a_trader_scrubs_requisites(
     assert stored.number_bin is None
     assert stored.archived_at is not None
     assert stored.number_last4 == "0019"
+
+
+async def test_staff_see_requisites_masked_and_reveal_them_only_with_a_reason_on_record(
+    seeded: None, client: Any, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    _, owner = await _trader(client, session_factory)
+    created = (await client.post("/trader/requisites", json=REQUISITE, headers=owner)).json()
+    admin = await make_user(session_factory, Role.ADMIN)
+    headers = bearer(await token_for(client, Role.ADMIN, admin.login))
+    detail = await client.get(f"/admin/requisites/{created['id']}", headers=headers)
+    assert detail.status_code == 200
+    assert detail.json()["number"] == "427616 **** **** 0019"
+    assert detail.json()["owner_name"] == "Ivan P."
+    no_reason = await client.post(f"/admin/requisites/{created['id']}/reveal", headers=headers, json={"reason": " "})
+    assert no_reason.status_code == 422
+    revealed = await client.post(
+        f"/admin/requisites/{created['id']}/reveal", headers=headers, json={"reason": "chargeback case 77"}
+    )
+    assert revealed.status_code == 200, revealed.text
+    assert revealed.json()["number"] == CARD.replace(" ", "")
+    assert revealed.json()["owner_name"] == REQUISITE["owner_name"]
+    limited = await make_user(session_factory, Role.ADMIN, permissions={AdminPermission.MANAGE_USERS})
+    limited_headers = bearer(await token_for(client, Role.ADMIN, limited.login))
+    refused = await client.post(
+        f"/admin/requisites/{created['id']}/reveal", headers=limited_headers, json={"reason": "curious"}
+    )
+    assert refused.status_code == 403
+    async with session_factory() as session:
+        [entry] = (await session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "requisite.reveal"))).all()
+    assert entry.actor_id == str(admin.id)
+    assert entry.details["reason"] == "chargeback case 77"
+    # the audit log, read through the admin API, never holds the full number or name
+    log = await client.get("/admin/audit", headers=headers, params={"limit": 200})
+    assert log.status_code == 200
+    assert CARD not in log.text
+    assert REQUISITE["owner_name"] not in log.text

@@ -9,17 +9,22 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import os
 import secrets
 import uuid
-from typing import Any
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from jivapay.domain.errors import ConfigurationError, NotAuthenticated
+from jivapay.domain.errors import ConfigurationError, NotAuthenticated, Overloaded
 from jivapay.settings import Settings
+
+T = TypeVar("T")
 
 API_KEY_KIND = "live"
 
@@ -77,10 +82,13 @@ class AccessClaims:
     role: str
     token_version: int
     expires_at: dt.datetime
+    session_id: uuid.UUID | None = None  # the login (refresh-token family) the token belongs to
 
 
-def issue_access_token(settings: Settings, *, user_id: int, role: str, token_version: int) -> tuple[str, int]:
-    """(token, lifetime in seconds)."""
+def issue_access_token(
+    settings: Settings, *, user_id: int, role: str, token_version: int, session_id: uuid.UUID
+) -> tuple[str, int]:
+    """(token, lifetime in seconds); ``sid`` names the login session, which logout or reuse ends."""
     now = dt.datetime.now(dt.UTC)
     lifetime = settings.access_token_expire_minutes * 60
     claims = {
@@ -89,6 +97,7 @@ def issue_access_token(settings: Settings, *, user_id: int, role: str, token_ver
         "sub": str(user_id),
         "role": role,
         "ver": token_version,
+        "sid": str(session_id),
         "iat": now,
         "nbf": now,
         "exp": now + dt.timedelta(seconds=lifetime),
@@ -114,6 +123,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             role=str(claims["role"]),
             token_version=int(claims["ver"]),
             expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC),
+            session_id=uuid.UUID(str(claims["sid"])) if "sid" in claims else None,
         )
     except jwt.ExpiredSignatureError:
         raise NotAuthenticated("The access token has expired", reason="token_expired") from None
@@ -169,42 +179,104 @@ def api_key_matches(settings: Settings, key: str, stored_hash: str) -> bool:
     return hmac.compare_digest(_api_key_hash(settings, key), stored_hash)
 
 
-# --- secrets at rest (callback signing secrets) --------------------------------------------
+# --- secrets at rest (signing secrets, requisite numbers, pay-out recipients) -----------------
+# Encrypted with SECRET_KEY; read with SECRET_KEY or any of SECRET_KEY_PREVIOUS, so a rotation
+# can re-encrypt them (`jivapay keys rotate`) while the platform keeps working.
+
+_CANNOT_DECRYPT = (
+    "a stored secret cannot be decrypted with SECRET_KEY or SECRET_KEY_PREVIOUS: "
+    "was SECRET_KEY changed without keeping the old key in SECRET_KEY_PREVIOUS?"
+)
 
 
-def _fernet(settings: Settings) -> Fernet:
-    digest = hashlib.sha256(b"jivapay:secrets-at-rest:" + settings.secret_key.encode()).digest()
+@functools.cache
+def _fernet(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"jivapay:secrets-at-rest:" + secret_key.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
+def _readers(settings: Settings) -> MultiFernet:
+    """Decrypts with the current key, then each previous one; encrypts with the current key."""
+    return MultiFernet([_fernet(settings.secret_key), *(_fernet(key) for key in settings.previous_secret_keys)])
+
+
 def encrypt_secret(settings: Settings, plaintext: str) -> str:
-    return _fernet(settings).encrypt(plaintext.encode()).decode()
+    return _fernet(settings.secret_key).encrypt(plaintext.encode()).decode()
 
 
 def decrypt_secret(settings: Settings, ciphertext: str) -> str:
     try:
-        return _fernet(settings).decrypt(ciphertext.encode()).decode()
+        return _readers(settings).decrypt(ciphertext.encode()).decode()
     except InvalidToken:
-        raise ConfigurationError("a stored secret cannot be decrypted: was SECRET_KEY changed?") from None
+        raise ConfigurationError(_CANNOT_DECRYPT) from None
+
+
+def reencrypt_secret(settings: Settings, ciphertext: str) -> str | None:
+    """``ciphertext`` encrypted under the current SECRET_KEY, or None when it already is.
+
+    ConfigurationError when neither SECRET_KEY nor SECRET_KEY_PREVIOUS decrypts it.
+    """
+    token = ciphertext.encode()
+    try:
+        _fernet(settings.secret_key).decrypt(token)
+        return None
+    except InvalidToken:
+        pass
+    try:
+        return _readers(settings).rotate(token).decode()
+    except InvalidToken:
+        raise ConfigurationError(_CANNOT_DECRYPT) from None
 
 
 def new_signing_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-# argon2 is deliberately slow; run it off the event loop (the C code releases the GIL)
+# argon2 is deliberately slow and memory-hungry; run it off the event loop (the C code releases
+# the GIL), at most HASHING_CONCURRENCY at a time per process, with at most HASHING_QUEUE callers
+# waiting: a login flood gets 503 overloaded (Retry-After) instead of starving every other request
+# of threads and memory.
+HASHING_CONCURRENCY = max(1, min(os.cpu_count() or 2, 4))
+HASHING_QUEUE = 32
+
+
+class _HashingGate:
+    def __init__(self) -> None:
+        self.semaphore = asyncio.Semaphore(HASHING_CONCURRENCY)
+        self.waiting = 0
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _HashingGate] = weakref.WeakKeyDictionary()
+
+
+async def _hash_off_loop(fn: Callable[..., T], *args: Any) -> T:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = _HashingGate()
+    if gate.waiting >= HASHING_QUEUE:
+        raise Overloaded("Too many sign-ins at once; try again in a moment", retry_after=1)
+    gate.waiting += 1
+    try:
+        await gate.semaphore.acquire()
+    finally:
+        gate.waiting -= 1
+    try:
+        return await asyncio.to_thread(fn, *args)
+    finally:
+        gate.semaphore.release()
 
 
 async def hash_password_async(settings: Settings, password: str) -> str:
-    return await asyncio.to_thread(hash_password, settings, password)
+    return await _hash_off_loop(hash_password, settings, password)
 
 
 async def verify_password_async(settings: Settings, stored_hash: str, password: str) -> PasswordCheck:
-    return await asyncio.to_thread(verify_password, settings, stored_hash, password)
+    return await _hash_off_loop(verify_password, settings, stored_hash, password)
 
 
 async def burn_password_check_async(settings: Settings, password: str) -> None:
-    await asyncio.to_thread(burn_password_check, settings, password)
+    await _hash_off_loop(burn_password_check, settings, password)
 
 
 def requisite_fingerprint(settings: Settings, number: str) -> str:

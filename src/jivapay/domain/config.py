@@ -64,6 +64,8 @@ def serialize_value(value: Any, value_type: str, *, key: str = "") -> str:
         raw = value if isinstance(value, str) else ("true" if value else "false")
     elif isinstance(value, float):
         raise ValidationFailed(f"{key} must not be a float; pass a decimal string", field=key, key=key)
+    elif value_type == "decimal" and isinstance(value, str) and not money.is_decimal_text(value):
+        raise ValidationFailed(f'{key} must be a decimal string like "0.05", got {value!r}', field=key, key=key)
     else:
         raw = str(value)
     parse_value(raw, value_type, key=key)
@@ -103,6 +105,19 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     _D("IP_BLOCK_THRESHOLD", "int", 30, "401/429 answers from one IP within the window that block it."),
     _D("IP_BLOCK_WINDOW_SECONDS", "int", 300, "Window in which 401/429 answers are counted per IP."),
     _D("IP_BLOCK_SECONDS", "int", 900, "How long an automatically blocked IP stays blocked."),
+    _D(
+        "LOGIN_FAILURE_THRESHOLD",
+        "int",
+        5,
+        "Failed passwords for one login (from any IPs) within the window before each further failure locks it.",
+    ),
+    _D("LOGIN_FAILURE_WINDOW_SECONDS", "int", 900, "Window in which failed passwords are counted per login."),
+    _D(
+        "LOGIN_LOCK_MAX_SECONDS",
+        "int",
+        300,
+        "Longest lock of a login after repeated failures (1 s, 2 s, 4 s … up to this); a trusted device skips it.",
+    ),
     # order timeouts
     _D("PAYIN_PAYMENT_TIMEOUT_MINUTES", "int", 20, "Time a customer has to pay an assigned pay-in."),
     _D("PAYIN_CONFIRMATION_TIMEOUT_MINUTES", "int", 30, "Time a trader has to confirm a paid pay-in."),
@@ -180,7 +195,8 @@ def _amounts_by_currency(value: Any) -> str | None:
         return 'must be a JSON object of currency → decimal string, like {"RUB": "100000.00"}'
     for currency, amount in value.items():
         try:
-            parsed = Decimal(str(amount)) if not isinstance(amount, float | bool) else None
+            strict = not isinstance(amount, str) or money.is_decimal_text(amount)  # no "1E+3", no "١٠٠"
+            parsed = Decimal(str(amount)) if strict and not isinstance(amount, float | bool) else None
         except InvalidOperation:
             parsed = None
         if not (isinstance(currency, str) and currency.isalpha() and parsed is not None and parsed.is_finite()):

@@ -156,6 +156,11 @@ class RateLimited(JivaPayError):
     default_message = "Too many requests"
 
 
+class LoginThrottled(RateLimited):
+    code = "login_throttled"
+    default_message = "Too many failed logins for this account; try again later"
+
+
 # --- 5xx: our side or a dependency failed -----------------------------------------------
 
 
@@ -163,6 +168,14 @@ class ConfigurationError(JivaPayError):
     code = "configuration_error"
     status_code = 500
     default_message = "The platform is misconfigured"
+
+
+class Overloaded(JivaPayError):
+    """Too much of one costly kind of work at once (password hashing); retry shortly."""
+
+    code = "overloaded"
+    status_code = 503
+    default_message = "The service is busy; try again in a moment"
 
 
 class DatabaseError(JivaPayError):

@@ -15,6 +15,7 @@ from jivapay.adapters.security import api_key_fingerprint
 from jivapay.domain.errors import NotAuthenticated, PermissionDenied
 from jivapay.domain.identity import AdminPermission, Role
 from jivapay.http.deps import transaction
+from jivapay.http.ratelimit import limit_store
 from jivapay.services.auth import Principal, authenticate_bearer
 from jivapay.services.stores import StoreIdentity, authenticate_api_key
 from jivapay.settings import get_settings
@@ -94,6 +95,8 @@ async def require_store(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
             ttl = min(ttl, (store.expires_at - dt.datetime.now(dt.UTC)).total_seconds())
         _api_key_cache[fingerprint] = (now + ttl, store)
     connection.scope.setdefault("state", {})["store"] = store
+    # the store's rate-limit bucket is charged only now that the key is verified
+    await limit_store(connection.scope, store.store_id)  # type: ignore[arg-type]
 
 
 def forget_api_keys() -> None:

@@ -1,7 +1,10 @@
 """Rate limits and IP blocks, as ASGI middleware around the whole app.
 
 - Login endpoints: RATE_LIMIT_LOGIN per IP. Everything else: RATE_LIMIT_DEFAULT per caller —
-  the user of a valid bearer token, the store of an API key, else the IP.
+  the user of a valid (signature-checked) bearer token, else the IP. An API key is limited
+  per store only once it is verified (``limit_store``, called by the guard): a stranger who
+  knows a key's prefix spends nothing of the store's budget, and a 401 counts against the
+  caller's IP bucket (and towards its block) instead.
 - 429 with Retry-After and X-RateLimit-*; successful answers carry X-RateLimit-* too.
 - An IP that collects IP_BLOCK_THRESHOLD 401/429 answers within IP_BLOCK_WINDOW_SECONDS
   is blocked for IP_BLOCK_SECONDS (403 ip_blocked).
@@ -25,8 +28,9 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import get_resources
-from jivapay.adapters.security import api_key_prefix, decode_access_token
+from jivapay.adapters.security import decode_access_token
 from jivapay.domain.config import DEFINITIONS
+from jivapay.domain.errors import RateLimited
 from jivapay.logs import request_id_var
 from jivapay.services.config import get_config
 from jivapay.services.ip_blocks import blocked_until, record_failure
@@ -45,7 +49,8 @@ class RateLimitKey:
     value: str
 
 
-def default_identify(scope: dict[str, Any], settings: Settings) -> RateLimitKey:
+def default_identify(scope: dict[str, Any], settings: Settings) -> RateLimitKey | None:
+    """The bucket to charge before the handler runs; None: the guard charges the verified store."""
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
@@ -53,9 +58,8 @@ def default_identify(scope: dict[str, Any], settings: Settings) -> RateLimitKey:
             return RateLimitKey("user", str(decode_access_token(settings, token.strip()).user_id))
         except Exception:  # noqa: BLE001,S110 - an invalid token is limited by IP
             pass
-    prefix = api_key_prefix(headers.get("x-api-key", "").strip())
-    if prefix:
-        return RateLimitKey("store", prefix)
+    if headers.get("x-api-key", "").strip():
+        return None
     return RateLimitKey("ip", client_host(scope))
 
 
@@ -92,21 +96,54 @@ async def _limit(key: str) -> RateLimitItem:
         return parse(fallback)
 
 
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Limiters] = weakref.WeakKeyDictionary()
+_STATE_HEADERS = "ratelimit_headers"  # scope state: X-RateLimit-* set by limit_store
+
+
+def _limiter() -> _Limiters:
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = _Limiters(get_settings())
+    return limiter
+
+
+async def _hit(item: RateLimitItem, bucket: tuple[str, ...]) -> tuple[bool, list[tuple[bytes, bytes]], int]:
+    """Charge one request: (allowed, X-RateLimit-* headers, seconds until the window frees one)."""
+    strategy = _limiter().strategy
+    allowed = await strategy.hit(item, *bucket)
+    reset, remaining = await strategy.get_window_stats(item, *bucket)
+    headers = [
+        (b"x-ratelimit-limit", str(item.amount).encode()),
+        (b"x-ratelimit-remaining", str(max(remaining, 0)).encode()),
+        (b"x-ratelimit-reset", str(int(reset)).encode()),
+    ]
+    return allowed, headers, max(int(reset - time.time()) + 1, 1)
+
+
+async def limit_store(scope: dict[str, Any], store_id: int) -> None:
+    """Charge the verified store's bucket (the API-key guard calls this); RateLimited when spent.
+
+    Redis trouble: served without limiting, like the middleware.
+    """
+    try:
+        item = await _limit("RATE_LIMIT_DEFAULT")
+        allowed, headers, retry_after = await _hit(item, ("api", "store", str(store_id)))
+    except Exception as exc:  # noqa: BLE001 - Redis trouble must not take the API down
+        log.warning("rate limiting unavailable, serving without it", extra={"error": repr(exc)})
+        return
+    scope.setdefault("state", {})[_STATE_HEADERS] = headers
+    if not allowed:
+        raise RateLimited("Too many requests; slow down", limit=str(item), retry_after=retry_after)
+
+
 class RateLimitMiddleware:
     def __init__(
-        self, app: Any, *, identify: Callable[[dict[str, Any], Settings], RateLimitKey] = default_identify
+        self, app: Any, *, identify: Callable[[dict[str, Any], Settings], RateLimitKey | None] = default_identify
     ) -> None:
         self.app = app
         self.identify = identify
-        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Limiters] = weakref.WeakKeyDictionary()
         self._last_report = 0.0
-
-    def _limiter(self) -> _Limiters:
-        loop = asyncio.get_running_loop()
-        limiter = self._limiters.get(loop)
-        if limiter is None:
-            limiter = self._limiters[loop] = _Limiters(get_settings())
-        return limiter
 
     def _report(self, exc: Exception) -> None:
         now = time.monotonic()
@@ -136,21 +173,22 @@ class RateLimitMiddleware:
                 )
                 return
             is_login = scope.get("method") == "POST" and (path.endswith(LOGIN_SUFFIXES) or path == "/auth/refresh")
+            default_item = await _limit("RATE_LIMIT_DEFAULT")
+            key: RateLimitKey | None
             if is_login:
                 item, key = await _limit("RATE_LIMIT_LOGIN"), RateLimitKey("ip", ip)
             else:
-                item, key = await _limit("RATE_LIMIT_DEFAULT"), self.identify(scope, get_settings())
-            strategy = self._limiter().strategy
-            bucket = ("login" if is_login else "api", key.kind, key.value)
-            allowed = await strategy.hit(item, *bucket)
-            reset, remaining = await strategy.get_window_stats(item, *bucket)
-            headers = [
-                (b"x-ratelimit-limit", str(item.amount).encode()),
-                (b"x-ratelimit-remaining", str(max(remaining, 0)).encode()),
-                (b"x-ratelimit-reset", str(int(reset)).encode()),
-            ]
+                item, key = default_item, self.identify(scope, get_settings())
+            if key is not None:
+                bucket = ("login" if is_login else "api", key.kind, key.value)
+                allowed, headers, retry_after = await _hit(item, bucket)
+            else:  # an API key: the guard charges the store once the key is verified
+                allowed = await _limiter().strategy.test(default_item, "api", "ip", ip)
+                item, retry_after = default_item, 1
+                if not allowed:
+                    reset, _ = await _limiter().strategy.get_window_stats(default_item, "api", "ip", ip)
+                    retry_after = max(int(reset - time.time()) + 1, 1)
             if not allowed:
-                retry_after = max(int(reset - time.time()) + 1, 1)
                 await _error(
                     send,
                     429,
@@ -172,12 +210,21 @@ class RateLimitMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), *headers]
+                late = scope.get("state", {}).get(_STATE_HEADERS, [])
+                message["headers"] = [*message.get("headers", []), *headers, *late]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
         if status == 401:
             await self._count_failure(ip)
+            if key is None:  # a refused API key spends the caller's IP budget, not a store's
+                await self._charge_ip(ip)
+
+    async def _charge_ip(self, ip: str) -> None:
+        try:
+            await _hit(await _limit("RATE_LIMIT_DEFAULT"), ("api", "ip", ip))
+        except Exception as exc:  # noqa: BLE001
+            self._report(exc)
 
     async def _count_failure(self, ip: str) -> None:
         try:

@@ -18,6 +18,7 @@ from jivapay.adapters.db.repositories.tokens import (
 )
 from jivapay.adapters.db.repositories.users import UserRepository
 from jivapay.adapters.geoip import get_geoip
+from jivapay.adapters.resources import get_resources
 from jivapay.adapters.security import (
     burn_password_check_async,
     decode_access_token,
@@ -30,7 +31,9 @@ from jivapay.adapters.security import (
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotAuthenticated, NotFound, ValidationFailed
 from jivapay.domain.identity import AdminPermission, Role, check_password_policy
+from jivapay.services import login_throttle
 from jivapay.services.audit import log_action
+from jivapay.services.config import get_config
 from jivapay.services.outbox import enqueue_after_commit
 from jivapay.settings import Settings
 
@@ -58,6 +61,7 @@ class LoginResult:
     tokens: TokenPair | None
     set_device_token: str | None = None  # a new trusted-device cookie to set
     reason: str | None = None
+    retry_after: int | None = None  # "throttled": seconds until this login may try again
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class Principal:
     login: str
     role: Role
     permissions: frozenset[AdminPermission] = frozenset()
+    session_id: uuid.UUID | None = None  # the login session of the access token
 
     @property
     def actor(self) -> Actor:
@@ -79,13 +84,16 @@ def _now() -> dt.datetime:
 async def _issue_tokens(
     session: AsyncSession, settings: Settings, user: User, client: ClientInfo, family_id: uuid.UUID | None = None
 ) -> TokenPair:
-    access, lifetime = issue_access_token(settings, user_id=user.id, role=user.role, token_version=user.token_version)
+    family_id = family_id or uuid.uuid4()
+    access, lifetime = issue_access_token(
+        settings, user_id=user.id, role=user.role, token_version=user.token_version, session_id=family_id
+    )
     refresh = new_opaque_token()
     await RefreshTokenRepository(session).add(
         RefreshToken(
             user_id=user.id,
             token_hash=hash_opaque_token(refresh),
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_version=user.token_version,
             expires_at=_now() + dt.timedelta(days=settings.refresh_token_expire_days),
             ip=client.ip,
@@ -105,10 +113,21 @@ async def login(
     """
     users = UserRepository(session)
     user = await users.get_by_login(login_name.strip()) if login_name.strip() else None
-    if user is None:
+    devices = TrustedDeviceRepository(session)
+    known = None
+    if user is not None and client.device_token:
+        known = await devices.find(user.id, hash_opaque_token(client.device_token))
+    redis = get_resources().redis
+    policy = await _throttle_policy()
+    # a device that signed in before is not held back by strangers guessing this login's password
+    wait = None if known is not None else await login_throttle.locked_for(redis, login_name)
+    check = None
+    reason: str | None
+    if wait is not None:
+        reason = "throttled"
+    elif user is None:
         await burn_password_check_async(settings, password)
-        reason: str | None = "unknown_login"
-        check = None
+        reason = "unknown_login"
     else:
         check = await verify_password_async(settings, user.password_hash, password)
         reason = None
@@ -118,6 +137,10 @@ async def login(
             reason = "wrong_role"
         elif not user.is_active:
             reason = "inactive"
+    if reason in ("unknown_login", "wrong_password"):
+        failure = await login_throttle.record_failure(redis, login_name, policy)
+        if failure is not None and failure.notify_owner and user is not None and user.email:
+            await enqueue_after_commit(session, "identity.login_failures_email", user_id=user.id)
     location = get_geoip(settings).lookup(client.ip) if client.ip else None
     attempt = LoginAttempt(
         user_id=user.id if user else None,
@@ -134,10 +157,9 @@ async def login(
     if reason is not None or user is None or check is None:
         await LoginHistoryRepository(session).add(attempt)
         log.info("login refused", extra={"reason": reason, "endpoint_role": role.value})
-        return LoginResult(tokens=None, reason=reason)
+        return LoginResult(tokens=None, reason=reason, retry_after=wait)
 
-    devices = TrustedDeviceRepository(session)
-    known = await devices.find(user.id, hash_opaque_token(client.device_token)) if client.device_token else None
+    await login_throttle.clear(redis, login_name)
     set_device_token = None
     if known is not None:
         await devices.touch(known.id)
@@ -165,6 +187,14 @@ async def login(
     )
     tokens = await _issue_tokens(session, settings, user, client)
     return LoginResult(tokens=tokens, set_device_token=set_device_token)
+
+
+async def _throttle_policy() -> login_throttle.ThrottlePolicy:
+    return login_throttle.ThrottlePolicy(
+        threshold=max(await get_config("LOGIN_FAILURE_THRESHOLD", int), 1),
+        window_seconds=max(await get_config("LOGIN_FAILURE_WINDOW_SECONDS", int), 1),
+        max_lock_seconds=max(await get_config("LOGIN_LOCK_MAX_SECONDS", int), 1),
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -213,10 +243,14 @@ async def logout(
     if everywhere:
         await UserRepository(session).bump_token_version(principal.user_id)
         await repo.revoke_all_for_user(principal.user_id)
-    elif refresh_token:
-        stored = await repo.get_by_hash_for_update(hash_opaque_token(refresh_token))
-        if stored is not None and stored.user_id == principal.user_id:
-            await repo.revoke_family(stored.family_id)
+    else:
+        # this session ends: the access token's own login, and the one the refresh token names
+        if principal.session_id is not None:
+            await repo.revoke_family(principal.session_id)
+        if refresh_token:
+            stored = await repo.get_by_hash_for_update(hash_opaque_token(refresh_token))
+            if stored is not None and stored.user_id == principal.user_id:
+                await repo.revoke_family(stored.family_id)
     await log_action(
         session, principal.actor, "auth.logout", Target.of("user", principal.user_id), {"everywhere": everywhere}, ip=ip
     )
@@ -245,12 +279,22 @@ async def authenticate_bearer(session: AsyncSession, settings: Settings, token: 
         raise NotAuthenticated("The access token is no longer valid", reason="user_inactive")
     if user.token_version != claims.token_version or user.role != claims.role:
         raise NotAuthenticated("The access token is no longer valid", reason="token_revoked")
+    # the login the token belongs to still stands: logout, refresh-token reuse and every
+    # "end all sessions" revoke its refresh-token family, and its access tokens die with it
+    if claims.session_id is None or not await RefreshTokenRepository(session).session_alive(claims.session_id):
+        raise NotAuthenticated("The session has ended; log in again", reason="session_ended")
     permissions: frozenset[AdminPermission] = frozenset()
     if user.role == Role.ADMIN:
         profile = await UserRepository(session).get_profile("admin", user.id)
         if profile is not None:
             permissions = frozenset(p for p in AdminPermission if getattr(profile, f"can_{p.value}"))
-    return Principal(user_id=user.id, login=user.login, role=Role(user.role), permissions=permissions)
+    return Principal(
+        user_id=user.id,
+        login=user.login,
+        role=Role(user.role),
+        permissions=permissions,
+        session_id=claims.session_id,
+    )
 
 
 async def login_history(

@@ -95,3 +95,19 @@ async def order_alert_email(
             "link": "",
         },
     )
+
+
+async def login_failures_email(session: AsyncSession, user_id: int) -> EmailMessageSpec | None:
+    """Tell the owner that someone keeps failing to sign in as them (the login is slowed down)."""
+    user = await UserRepository(session).get(user_id)
+    if user is None or not user.email or user.anonymized_at is not None:
+        return None
+    recent = await LoginHistoryRepository(session).list_for_user(user.id, starting_after=None, limit=20)
+    failed = [a for a in recent if not a.success]
+    ips = sorted({str(a.ip) for a in failed if a.ip})[:5]
+    return EmailMessageSpec(
+        to=[user.email],
+        subject="Repeated failed sign-ins to your JivaPay account",
+        template="login_failures",
+        context={"login": user.login, "role": user.role, "failures": len(failed), "ips": ips},
+    )

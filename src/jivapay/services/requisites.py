@@ -120,6 +120,25 @@ async def create_requisite(
     return requisite
 
 
+async def reveal_requisite(
+    session: AsyncSession, actor: Actor, requisite_id: int, *, reason: str, ip: str | None = None
+) -> Requisite:
+    """Staff's explicit look at a requisite's full number and owner name: who, when and why are audited."""
+    reason = reason.strip()
+    if not 3 <= len(reason) <= 500:
+        raise ValidationFailed("reason must say why the full details are needed (3-500 characters)", field="reason")
+    requisite = await get_requisite(session, requisite_id, trader_id=None)
+    await log_action(
+        session,
+        actor,
+        "requisite.reveal",
+        Target.of("requisite", requisite.id),
+        {"trader_id": requisite.trader_id, "reason": reason},
+        ip=ip,
+    )
+    return requisite
+
+
 async def get_requisite(session: AsyncSession, requisite_id: int, *, trader_id: int | None) -> Requisite:
     requisite = await RequisiteRepository(session).get(requisite_id, trader_id=trader_id)
     if requisite is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import User
+from jivapay.adapters.db.repositories.privacy import PrivacyRepository
 from jivapay.adapters.db.repositories.requisites import RequisiteRepository
 from jivapay.adapters.db.repositories.stores import StoreRepository
 from jivapay.adapters.db.repositories.tokens import (
@@ -22,8 +24,15 @@ from jivapay.adapters.db.repositories.users import UserRepository
 from jivapay.adapters.security import hash_password_async
 from jivapay.domain import money
 from jivapay.domain.audit import Actor, Target
-from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
-from jivapay.domain.identity import AdminPermission, Role, check_password_policy, normalize_email, normalize_login
+from jivapay.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from jivapay.domain.identity import (
+    ALL_ADMIN_PERMISSIONS,
+    AdminPermission,
+    Role,
+    check_password_policy,
+    normalize_email,
+    normalize_login,
+)
 from jivapay.services.audit import log_action
 from jivapay.services.requisites import scrub_trader_requisites
 from jivapay.settings import Settings
@@ -42,6 +51,105 @@ PROFILE_FIELDS: dict[Role, dict[str, type]] = {
     Role.SUPPORT: {"queues": list},
     Role.ADMIN: {},
 }
+
+
+# --- who may act on whom ----------------------------------------------------------------------
+#
+# An admin acts on another admin (edit, deactivate, reset password, set flags, export,
+# anonymize) only holding manage_permissions and every flag the target holds; flags it grants
+# are flags it holds. Changing a trader's team or a teamlead's share moves money: manage_finances.
+# Nobody takes away the last active admin holding every flag (the platform would be locked out).
+
+
+class AdminAction(enum.StrEnum):
+    UPDATE = "update"
+    DEACTIVATE = "deactivate"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - an action name
+    PERMISSIONS = "permissions"
+    EXPORT = "export"
+    ANONYMIZE = "anonymize"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AdminCaller:
+    user_id: int
+    permissions: frozenset[AdminPermission]
+
+
+# profile fields that move money: a teamlead's share of platform profit, a trader's team
+MONEY_PROFILE_FIELDS = frozenset({"reward_share", "teamlead_id"})
+
+
+def check_money_fields(caller: AdminCaller, profile: dict[str, Any]) -> None:
+    touched = sorted(MONEY_PROFILE_FIELDS & set(profile))
+    if touched and AdminPermission.MANAGE_FINANCES not in caller.permissions:
+        raise PermissionDenied(
+            "Changing these profile fields needs manage_finances", required_permission="manage_finances", fields=touched
+        )
+
+
+def check_grantable(caller: AdminCaller, permissions: Sequence[AdminPermission]) -> None:
+    if not permissions:
+        return
+    if AdminPermission.MANAGE_PERMISSIONS not in caller.permissions:
+        raise PermissionDenied(
+            "Granting admin permissions needs manage_permissions", required_permission="manage_permissions"
+        )
+    beyond = sorted(p.value for p in set(permissions) - caller.permissions)
+    if beyond:
+        raise PermissionDenied("An admin grants only permissions it holds itself", permissions=beyond)
+
+
+async def admin_flags(session: AsyncSession, user_id: int) -> frozenset[AdminPermission]:
+    profile = await UserRepository(session).get_profile(Role.ADMIN.value, user_id)
+    if profile is None:
+        return frozenset()
+    return frozenset(p for p in AdminPermission if getattr(profile, f"can_{p.value}"))
+
+
+async def authorize(
+    session: AsyncSession,
+    caller: AdminCaller,
+    user_id: int,
+    action: AdminAction,
+    *,
+    profile: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
+    new_permissions: Sequence[AdminPermission] | None = None,
+) -> None:
+    """Refuse (403/409) an admin action on a user that the rules above do not allow."""
+    repo = UserRepository(session)
+    target = await repo.get(user_id, for_update=True)  # its flags cannot change under the check
+    if target is None:
+        raise NotFound("User not found", user_id=user_id)
+    check_money_fields(caller, profile or {})
+    if new_permissions is not None:
+        check_grantable(caller, new_permissions)
+    if target.role != Role.ADMIN:
+        return
+    flags = await admin_flags(session, target.id)
+    if AdminPermission.MANAGE_PERMISSIONS not in caller.permissions:
+        raise PermissionDenied(
+            "Acting on an admin needs manage_permissions", required_permission="manage_permissions", user_id=user_id
+        )
+    stronger = sorted(p.value for p in flags - caller.permissions)
+    if stronger:
+        raise PermissionDenied(
+            "The target admin holds permissions you do not", reason="target_more_privileged", permissions=stronger
+        )
+    takes_away = action in (AdminAction.DEACTIVATE, AdminAction.ANONYMIZE) or (
+        action == AdminAction.UPDATE and (changes or {}).get("is_active") is False
+    )
+    if action == AdminAction.PERMISSIONS and new_permissions is not None:
+        takes_away = frozenset(new_permissions) != ALL_ADMIN_PERMISSIONS
+    if takes_away and target.is_active and flags == ALL_ADMIN_PERMISSIONS:
+        await repo.lock_admin_privileges()
+        if await repo.count_full_admins(excluding=target.id) == 0:
+            raise Conflict(
+                "This is the last active admin holding every permission; the platform would be locked out",
+                reason="last_full_admin",
+                user_id=user_id,
+            )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -232,12 +340,26 @@ def _iso(value: dt.datetime | None) -> str | None:
 async def export_user_data(
     session: AsyncSession, actor: Actor, user_id: int, *, ip: str | None = None
 ) -> dict[str, Any]:
-    """Everything personal we hold about a user (GDPR access request), unmasked, audited."""
+    """Everything we hold about a person (GDPR access request) as one document, audited.
+
+    Profile, login history, sessions, trusted devices, stores, requisites (numbers masked: the
+    full number is the trader's to see in their cabinet), orders, and the audit entries by or
+    about them. Order amounts are minor units of the order's currency.
+    """
     view = await get_user(session, user_id)
     user = view.user
     logins = await LoginHistoryRepository(session).list_for_user(user.id, starting_after=None, limit=10_000)
     devices = await TrustedDeviceRepository(session).list_for_user(user.id)
+    sessions = await RefreshTokenRepository(session).list_for_user(user.id)
     stores = await StoreRepository(session).list_owned(user.id) if user.role == Role.MERCHANT else []
+    requisites = (
+        await RequisiteRepository(session).list(trader_id=user.id, filters={}, starting_after=None, limit=10_000)
+        if user.role == Role.TRADER
+        else []
+    )
+    privacy = PrivacyRepository(session)
+    orders = await privacy.orders_of(user.id, user.role)
+    audit = await privacy.audit_about(user.id)
     await log_action(session, actor, "user.export", Target.of("user", user.id), ip=ip)
     return {
         "user": {
@@ -251,25 +373,80 @@ async def export_user_data(
             "last_login_at": _iso(user.last_login_at),
             "anonymized_at": _iso(user.anonymized_at),
         },
-        "profile": {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in view.profile.items()},
+        "profile": {k: _plain(v) for k, v in view.profile.items()},
         "login_history": [
             {
                 "at": _iso(a.created_at),
+                "login": a.login,
                 "ip": str(a.ip) if a.ip else None,
                 "user_agent": a.user_agent,
                 "success": a.success,
                 "reason": a.reason,
+                "country_code": a.country_code,
                 "country": a.country,
                 "city": a.city,
             }
             for a in logins
+        ],
+        "sessions": [
+            {
+                "created_at": _iso(t.created_at),
+                "expires_at": _iso(t.expires_at),
+                "revoked_at": _iso(t.revoked_at),
+                "ip": str(t.ip) if t.ip else None,
+                "user_agent": t.user_agent,
+            }
+            for t in sessions
         ],
         "trusted_devices": [
             {"user_agent": d.user_agent, "created_at": _iso(d.created_at), "last_seen_at": _iso(d.last_seen_at)}
             for d in devices
         ],
         "stores": [{"id": s.id, "name": s.name} for s in stores],
+        "requisites": [
+            {
+                "id": r.id,
+                "type": r.type,
+                "currency": r.currency,
+                "owner_name": r.owner_name,
+                "number": f"{r.number_bin} **** **** {r.number_last4}" if r.number_bin else f"**** {r.number_last4}",
+                "created_at": _iso(r.created_at),
+                "archived_at": _iso(r.archived_at),
+            }
+            for r in requisites
+        ],
+        "orders": [
+            {
+                "id": o.public_id,
+                "direction": o.direction,
+                "status": o.status,
+                "amount": o.amount,
+                "currency": o.currency,
+                "created_at": _iso(o.created_at),
+                "completed_at": _iso(o.completed_at),
+            }
+            for o in orders
+        ],
+        "audit": [
+            {
+                "at": _iso(e.created_at),
+                "action": e.action,
+                "actor": f"{e.actor_type}:{e.actor_id}" if e.actor_id else e.actor_type,
+                "target": f"{e.target_type}:{e.target_id}" if e.target_type else None,
+                "ip": str(e.ip) if e.ip else None,
+                "details": e.details,
+            }
+            for e in audit
+        ],
     }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 async def anonymize_user(
@@ -294,6 +471,8 @@ async def anonymize_user(
         profile.company_name = None
         profile.contact_phone = None
     await RefreshTokenRepository(session).revoke_all_for_user(user.id)
+    await RefreshTokenRepository(session).scrub_for_user(user.id)
+    await TrustedDeviceRepository(session).scrub_for_user(user.id)
     await LoginHistoryRepository(session).scrub_for_user(user.id)
     if user.role == Role.TRADER:
         await scrub_trader_requisites(session, settings, user.id)

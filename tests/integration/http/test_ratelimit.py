@@ -124,3 +124,31 @@ async def test_redis_outage_fails_open(client: Any, resources: Any, monkeypatch:
         assert "x-ratelimit-limit" not in response.headers
     finally:
         await dead.aclose()
+
+
+async def test_a_stranger_with_a_stores_key_prefix_spends_nothing_of_its_budget(
+    client: Any, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    import httpx
+
+    from jivapay.http.app import create_asgi_app
+    from tests.factories import make_api_key, make_store
+
+    merchant = await make_user(session_factory, Role.MERCHANT)
+    store_id = await make_store(session_factory, merchant.id)
+    _, key = await make_api_key(session_factory, merchant.id, store_id)
+    await _configure(session_factory, RATE_LIMIT_DEFAULT="3/minute", IP_BLOCK_THRESHOLD=1000)
+    kind, prefix, secret = key.rsplit("_", 2)
+    forged = f"{kind}_{prefix}_{'x' * len(secret)}"  # the store's public prefix, a guessed secret
+    stranger = httpx.ASGITransport(app=create_asgi_app(), client=("203.0.113.7", 40000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=stranger, base_url="http://testserver") as attacker:
+        codes = [(await attacker.get("/gateway/store", headers={"X-API-Key": forged})).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]  # the failures spend the attacker's IP bucket
+        other = await attacker.get("/gateway/store", headers={"X-API-Key": f"{kind}_{'z' * 12}_{secret}"})
+        assert other.status_code == 429  # a fresh random prefix is no fresh bucket
+    # the store's own budget is whole: keyed by the verified store
+    answers = [await client.get("/gateway/store", headers={"X-API-Key": key}) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["x-ratelimit-remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    assert answers[3].json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(answers[3].headers["retry-after"]) <= 61

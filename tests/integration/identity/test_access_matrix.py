@@ -58,7 +58,8 @@ def app_routes(app: Litestar) -> list[tuple[str, str]]:
                 continue
             found.append((method, route.path))
     # destructive calls (revoking the store's key) last, so earlier callers still find it
-    return sorted(set(found), key=lambda item: (item[0] == "DELETE", item[0], item[1]))
+    # deletions, then logout (it ends the caller's session) come last
+    return sorted(set(found), key=lambda item: (item[1] == "/auth/logout", item[0] == "DELETE", item[0], item[1]))
 
 
 def classify(path: str) -> str:

@@ -130,7 +130,9 @@ def _forge(claims: dict[str, Any], key: str | None = None, algorithm: str = "HS2
 async def test_bad_tokens_are_rejected(client: Any, session_factory: async_sessionmaker[AsyncSession]) -> None:
     admin = await make_user(session_factory, Role.ADMIN)
     sub = str(admin.id)
-    good = _forge({"sub": sub})
+    real = await token_for(client, Role.ADMIN, admin.login)
+    sid = jwt.decode(real, options={"verify_signature": False})["sid"]  # a live login session
+    good = _forge({"sub": sub, "sid": sid})
     assert (await client.get("/admin/me", headers=bearer(good))).status_code == 200
     past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     cases = {
@@ -140,8 +142,11 @@ async def test_bad_tokens_are_rejected(client: Any, session_factory: async_sessi
         "wrong_issuer": _forge({"sub": sub, "iss": "evil"}),
         "alg_none": jwt.encode({"sub": sub, "role": "admin", "ver": 0}, None, algorithm="none"),
         "other_hs_alg": _forge({"sub": sub}, algorithm="HS512"),
-        "old_version": _forge({"sub": sub, "ver": 7}),
-        "role_mismatch": _forge({"sub": sub, "role": "merchant"}),
+        "old_version": _forge({"sub": sub, "ver": 7, "sid": sid}),
+        "role_mismatch": _forge({"sub": sub, "role": "merchant", "sid": sid}),
+        "no_session": _forge({"sub": sub}),
+        "unknown_session": _forge({"sub": sub, "sid": "00000000-0000-4000-8000-000000000000"}),
+        "bad_session": _forge({"sub": sub, "sid": "nope"}),
         "garbage": "not.a.token",
     }
     for name, token in cases.items():

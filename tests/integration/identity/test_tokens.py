@@ -77,6 +77,10 @@ async def test_logout_everywhere_and_single_logout(
     )
     assert out.status_code == 204
     assert (await client.post("/auth/refresh", json={"refresh_token": laptop["refresh_token"]})).status_code == 401
+    # ... and that session's access token stops at once, not when it expires
+    after = await client.get("/teamlead/me", headers=bearer(laptop["access_token"]))
+    assert after.status_code == 401
+    assert after.json()["error"]["details"]["reason"] == "session_ended"
     assert (await client.get("/teamlead/me", headers=bearer(phone["access_token"]))).status_code == 200
     # everywhere: every access and refresh token dies
     out = await client.post("/auth/logout", json={"everywhere": True}, headers=bearer(phone["access_token"]))
@@ -110,3 +114,46 @@ async def test_password_change_enforces_policy_and_logs_out(
     assert (await client.get("/merchant/me", headers=bearer(token))).status_code == 401
     assert (await login(client, Role.MERCHANT, user.login, "new-pass-123")).status_code == 200
     assert (await login(client, Role.MERCHANT, user.login)).status_code == 401
+
+
+async def test_logout_without_a_refresh_token_ends_the_access_tokens_session(
+    client: Any, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    user = await make_user(session_factory, Role.TRADER)
+    pair = await _pair(client, Role.TRADER, user.login)
+    other = await _pair(client, Role.TRADER, user.login)
+    assert (await client.post("/auth/logout", headers=bearer(pair["access_token"]))).status_code == 204
+    assert (await client.get("/trader/me", headers=bearer(pair["access_token"]))).status_code == 401
+    assert (await client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})).status_code == 401
+    assert (await client.get("/trader/me", headers=bearer(other["access_token"]))).status_code == 200
+
+
+async def test_refresh_reuse_ends_the_access_tokens_of_the_family_at_once(
+    client: Any, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    user = await make_user(session_factory, Role.MERCHANT)
+    first = await _pair(client, Role.MERCHANT, user.login)
+    second = (await client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
+    bystander = await _pair(client, Role.MERCHANT, user.login)
+    assert (await client.get("/merchant/me", headers=bearer(second["access_token"]))).status_code == 200
+    # the stolen first refresh token is replayed: the whole login ends, access tokens included
+    assert (await client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})).status_code == 401
+    for token in (first["access_token"], second["access_token"]):
+        response = await client.get("/merchant/me", headers=bearer(token))
+        assert response.status_code == 401
+        assert response.json()["error"]["details"]["reason"] == "session_ended"
+    assert (await client.get("/merchant/me", headers=bearer(bystander["access_token"]))).status_code == 200
+
+
+async def test_admin_password_reset_ends_the_users_sessions_at_once(
+    client: Any, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    user = await make_user(session_factory, Role.SUPPORT)
+    admin = await make_user(session_factory, Role.ADMIN)
+    pair = await _pair(client, Role.SUPPORT, user.login)
+    admin_token = await token_for(client, Role.ADMIN, admin.login)
+    reset = await client.post(
+        f"/admin/users/{user.id}/password", json={"password": "fresh-pass-42"}, headers=bearer(admin_token)
+    )
+    assert reset.status_code == 204
+    assert (await client.get("/support/me", headers=bearer(pair["access_token"]))).status_code == 401

@@ -161,11 +161,11 @@ async def _list(
     return RequisitePage(bodies, has_more=len(found) > limit)
 
 
-async def _detail(requisite_id: int, trader_id: int | None) -> RequisiteBody:
+async def _detail(requisite_id: int, trader_id: int | None, *, full: bool) -> RequisiteBody:
     settings = get_settings()
     async with transaction() as session:
         requisite = await service.get_requisite(session, requisite_id, trader_id=trader_id)
-        return _body(service.view(requisite, settings, full=True), await fiat_decimals(session, requisite.currency))
+        return _body(service.view(requisite, settings, full=full), await fiat_decimals(session, requisite.currency))
 
 
 async def _update(
@@ -220,7 +220,7 @@ async def trader_create(request: Request[Any, Any, Any], data: NewRequisite) -> 
     summary="One own requisite with its full number",
 )
 async def trader_get(request: Request[Any, Any, Any], requisite_id: int) -> RequisiteBody:
-    return await _detail(requisite_id, current_principal(request).user_id)
+    return await _detail(requisite_id, current_principal(request).user_id, full=True)  # the owner's own
 
 
 @patch("/requisites/{requisite_id:int}", operation_id="trader_update_requisite", tags=["trader"])
@@ -274,9 +274,36 @@ async def admin_create(request: Request[Any, Any, Any], data: AdminNewRequisite)
     return await _create(request, data, data.trader_id)
 
 
-@get("/requisites/{requisite_id:int}", operation_id="admin_get_requisite", tags=["admin"], guards=REQUISITES)
+@get(
+    "/requisites/{requisite_id:int}",
+    operation_id="admin_get_requisite",
+    tags=["admin"],
+    guards=REQUISITES,
+    summary="A requisite, masked (full details only through the audited reveal)",
+)
 async def admin_get(requisite_id: int) -> RequisiteBody:
-    return await _detail(requisite_id, None)
+    return await _detail(requisite_id, None, full=False)
+
+
+class RevealBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str  # why the full details are needed: kept in the audit log with who and when
+
+
+@post(
+    "/requisites/{requisite_id:int}/reveal",
+    operation_id="admin_reveal_requisite",
+    tags=["admin"],
+    guards=REQUISITES,
+    status_code=200,
+    summary="Full number and owner name of a requisite; needs manage_requisites and a reason, audited",
+)
+async def admin_reveal(request: Request[Any, Any, Any], requisite_id: int, data: RevealBody) -> RequisiteBody:
+    settings = get_settings()
+    async with transaction() as session:
+        requisite = await service.reveal_requisite(
+            session, current_principal(request).actor, requisite_id, reason=data.reason, ip=client_ip(request)
+        )
+        return _body(service.view(requisite, settings, full=True), await fiat_decimals(session, requisite.currency))
 
 
 @patch("/requisites/{requisite_id:int}", operation_id="admin_update_requisite", tags=["admin"], guards=REQUISITES)
@@ -298,4 +325,4 @@ async def admin_archive(request: Request[Any, Any, Any], requisite_id: int) -> N
         )
 
 
-admin_handlers = [admin_list, admin_create, admin_get, admin_update, admin_archive]
+admin_handlers = [admin_list, admin_create, admin_get, admin_reveal, admin_update, admin_archive]

@@ -19,6 +19,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Personal data of a platform user: ``mapped_column(..., info=PII)``; the model names the column
+# that points at its person in ``__pii_owner__``. Anonymizing a person scrubs every tagged column
+# of their rows, exporting returns them (services/users.py); a test walks every tag.
+PII = {"pii": True}
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

@@ -26,13 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jivapay.adapters.db.models.base import Base, TimestampMixin
+from jivapay.adapters.db.models.base import PII, Base, TimestampMixin
 
 ROLES = ("admin", "merchant", "trader", "teamlead", "support")
 
 
 class User(TimestampMixin, Base):
     __tablename__ = "users"
+    __pii_owner__ = "id"
     __table_args__ = (
         CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role_known"),
         CheckConstraint("token_version >= 0", name="token_version_non_negative"),
@@ -42,9 +43,9 @@ class User(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    login: Mapped[str] = mapped_column(String(64))
-    email: Mapped[str | None] = mapped_column(String(254))
-    full_name: Mapped[str | None] = mapped_column(String(128))
+    login: Mapped[str] = mapped_column(String(64), info=PII)
+    email: Mapped[str | None] = mapped_column(String(254), info=PII)
+    full_name: Mapped[str | None] = mapped_column(String(128), info=PII)
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
@@ -55,10 +56,11 @@ class User(TimestampMixin, Base):
 
 class MerchantProfile(TimestampMixin, Base):
     __tablename__ = "merchant_profiles"
+    __pii_owner__ = "user_id"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    company_name: Mapped[str | None] = mapped_column(String(128))
-    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    company_name: Mapped[str | None] = mapped_column(String(128), info=PII)
+    contact_phone: Mapped[str | None] = mapped_column(String(32), info=PII)
 
 
 class TraderProfile(TimestampMixin, Base):
@@ -106,6 +108,7 @@ class RefreshToken(Base):
     """Opaque refresh tokens, stored as SHA-256; one family per login, rotated on use."""
 
     __tablename__ = "refresh_tokens"
+    __pii_owner__ = "user_id"
     __table_args__ = (Index("ix_refresh_tokens_family_id", "family_id"), Index("ix_refresh_tokens_user_id", "user_id"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -117,12 +120,13 @@ class RefreshToken(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    ip: Mapped[str | None] = mapped_column(INET)
-    user_agent: Mapped[str | None] = mapped_column(String(512))
+    ip: Mapped[str | None] = mapped_column(INET, info=PII)
+    user_agent: Mapped[str | None] = mapped_column(String(512), info=PII)
 
 
 class LoginAttempt(Base):
     __tablename__ = "login_history"
+    __pii_owner__ = "user_id"
     __table_args__ = (
         Index("ix_login_history_user_id_created_at", "user_id", "created_at"),
         Index("ix_login_history_ip_created_at", "ip", "created_at"),
@@ -130,27 +134,28 @@ class LoginAttempt(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    login: Mapped[str] = mapped_column(String(254))
+    login: Mapped[str] = mapped_column(String(254), info=PII)
     endpoint_role: Mapped[str] = mapped_column(String(16))
     success: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(32))
-    ip: Mapped[str | None] = mapped_column(INET)
-    user_agent: Mapped[str | None] = mapped_column(String(512))
-    country_code: Mapped[str | None] = mapped_column(String(2))
-    country: Mapped[str | None] = mapped_column(String(64))
-    city: Mapped[str | None] = mapped_column(String(128))
+    ip: Mapped[str | None] = mapped_column(INET, info=PII)
+    user_agent: Mapped[str | None] = mapped_column(String(512), info=PII)
+    country_code: Mapped[str | None] = mapped_column(String(2), info=PII)
+    country: Mapped[str | None] = mapped_column(String(64), info=PII)
+    city: Mapped[str | None] = mapped_column(String(128), info=PII)
     new_device: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class TrustedDevice(Base):
     __tablename__ = "trusted_devices"
+    __pii_owner__ = "user_id"
     __table_args__ = (Index("ix_trusted_devices_user_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_agent: Mapped[str | None] = mapped_column(String(512))
+    user_agent: Mapped[str | None] = mapped_column(String(512), info=PII)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jivapay.adapters.db.models.base import Base, TimestampMixin
+from jivapay.adapters.db.models.base import PII, Base, TimestampMixin
 from jivapay.domain.orders import new_order_reference
 
 INCOMING_STATUSES = ("new", "retrying", "assigned", "failed", "rejected", "review")
@@ -175,6 +175,7 @@ class Requisite(TimestampMixin, Base):
     a keyed fingerprint (one requisite per number on the platform) are kept in the clear."""
 
     __tablename__ = "requisites"
+    __pii_owner__ = "trader_id"
     __table_args__ = (
         CheckConstraint("type IN ('card', 'account', 'phone')", name="type_known"),
         CheckConstraint("direction IN ('payin', 'payout', 'both')", name="direction_known"),
@@ -209,10 +210,10 @@ class Requisite(TimestampMixin, Base):
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
     payment_method_id: Mapped[int] = mapped_column(ForeignKey("payment_methods.id"))
     currency: Mapped[str] = mapped_column(ForeignKey("fiat_currencies.code"))
-    owner_name: Mapped[str] = mapped_column(String(128))
-    number_encrypted: Mapped[str] = mapped_column(Text)
+    owner_name: Mapped[str] = mapped_column(String(128), info=PII)
+    number_encrypted: Mapped[str] = mapped_column(Text, info=PII)
     number_last4: Mapped[str] = mapped_column(String(4))
-    number_bin: Mapped[str | None] = mapped_column(String(8))
+    number_bin: Mapped[str | None] = mapped_column(String(8), info=PII)
     number_fingerprint: Mapped[str] = mapped_column(String(64))
     direction: Mapped[str] = mapped_column(String(8))
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())

@@ -32,6 +32,19 @@ class RefreshTokenRepository:
         )
         return result.scalar_one_or_none() is not None
 
+    async def session_alive(self, family_id: uuid.UUID) -> bool:
+        """A login session stands while some refresh token of its family is neither revoked nor expired."""
+        stmt = (
+            select(RefreshToken.id)
+            .where(
+                RefreshToken.family_id == family_id,
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > func.now(),
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
     async def revoke_family(self, family_id: uuid.UUID) -> int:
         result = await self.session.execute(
             update(RefreshToken)
@@ -40,6 +53,15 @@ class RefreshTokenRepository:
             .returning(RefreshToken.id)
         )
         return len(result.all())
+
+    async def scrub_for_user(self, user_id: int) -> None:
+        await self.session.execute(
+            update(RefreshToken).where(RefreshToken.user_id == user_id).values(ip=None, user_agent=None)
+        )
+
+    async def list_for_user(self, user_id: int, *, limit: int = 10_000) -> Sequence[RefreshToken]:
+        stmt = select(RefreshToken).where(RefreshToken.user_id == user_id).order_by(RefreshToken.id).limit(limit)
+        return (await self.session.scalars(stmt)).all()
 
     async def revoke_all_for_user(self, user_id: int) -> int:
         result = await self.session.execute(
@@ -73,7 +95,7 @@ class LoginHistoryRepository:
         await self.session.execute(
             update(LoginAttempt)
             .where(LoginAttempt.user_id == user_id)
-            .values(login="anonymized", ip=None, user_agent=None, city=None)
+            .values(login="anonymized", ip=None, user_agent=None, country_code=None, country=None, city=None)
         )
 
 
@@ -97,3 +119,8 @@ class TrustedDeviceRepository:
     async def list_for_user(self, user_id: int) -> Sequence[TrustedDevice]:
         stmt = select(TrustedDevice).where(TrustedDevice.user_id == user_id).order_by(TrustedDevice.id)
         return (await self.session.scalars(stmt)).all()
+
+    async def scrub_for_user(self, user_id: int) -> None:
+        await self.session.execute(
+            update(TrustedDevice).where(TrustedDevice.user_id == user_id).values(user_agent=None)
+        )

@@ -4,7 +4,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import (
@@ -16,6 +16,7 @@ from jivapay.adapters.db.models import (
     User,
 )
 from jivapay.adapters.db.models.base import Base
+from jivapay.domain.identity import AdminPermission
 
 PROFILE_MODELS: dict[str, type[Base]] = {
     "admin": AdminProfile,
@@ -69,6 +70,21 @@ class UserRepository:
         if starting_after is not None:
             stmt = stmt.where(User.id > starting_after)
         return (await self.session.scalars(stmt)).all()
+
+    async def lock_admin_privileges(self) -> None:
+        """Serialise every change that could take away the last fully privileged admin."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('jivapay:admin-privileges'))"))
+
+    async def count_full_admins(self, *, excluding: int) -> int:
+        """Active admins holding every permission flag, other than ``excluding``."""
+        flags = [getattr(AdminProfile, f"can_{permission.value}").is_(True) for permission in AdminPermission]
+        stmt = (
+            select(func.count())
+            .select_from(User)
+            .join(AdminProfile, AdminProfile.user_id == User.id)
+            .where(User.role == "admin", User.is_active.is_(True), User.id != excluding, and_(*flags))
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def bump_token_version(self, user_id: int) -> None:
         await self.session.execute(update(User).where(User.id == user_id).values(token_version=User.token_version + 1))

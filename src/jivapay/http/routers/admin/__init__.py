@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from jivapay.adapters.db.models import LoginAttempt, User
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.audit import Target
-from jivapay.domain.errors import NotFound, PermissionDenied
+from jivapay.domain.errors import NotFound
 from jivapay.domain.identity import AdminPermission, Role
 from jivapay.domain.pii import mask_name
 from jivapay.http.deps import client_ip, current_principal, transaction
@@ -130,24 +130,16 @@ async def list_users(
     return UserPage([user_body(u, masked=True) for u in users[:limit]], has_more=len(users) > limit)
 
 
-# profile fields that move money (a teamlead's share of platform profit) need manage_finances too
-MONEY_PROFILE_FIELDS = frozenset({"reward_share"})
-
-
-def _check_money_fields(permissions: Any, profile: dict[str, Any]) -> None:
-    touched = sorted(MONEY_PROFILE_FIELDS & set(profile))
-    if touched and AdminPermission.MANAGE_FINANCES not in permissions:
-        raise PermissionDenied(
-            "Changing these profile fields needs manage_finances", required_permission="manage_finances", fields=touched
-        )
+def _caller(request: Request[Any, Any, Any]) -> user_service.AdminCaller:
+    principal = current_principal(request)
+    return user_service.AdminCaller(principal.user_id, principal.permissions)
 
 
 @post("/users", operation_id="admin_create_user", tags=["admin"], guards=MANAGE_USERS, status_code=HTTP_201_CREATED)
 async def create_user(request: Request[Any, Any, Any], data: NewUser) -> UserBody:
     actor = current_principal(request)
-    if data.permissions and AdminPermission.MANAGE_PERMISSIONS not in actor.permissions:
-        raise PermissionDenied("Granting admin permissions needs manage_permissions")
-    _check_money_fields(actor.permissions, data.profile)
+    user_service.check_grantable(_caller(request), data.permissions)
+    user_service.check_money_fields(_caller(request), data.profile)
     async with transaction() as session:
         view = await user_service.create_user(
             session,
@@ -174,13 +166,15 @@ async def get_user(user_id: int) -> UserBody:
 
 @patch("/users/{user_id:int}", operation_id="admin_update_user", tags=["admin"], guards=MANAGE_USERS)
 async def update_user(request: Request[Any, Any, Any], user_id: int, data: UserPatch) -> UserBody:
-    _check_money_fields(current_principal(request).permissions, data.profile)
     changes = {
         name: getattr(data, name)
         for name in ("email", "full_name", "is_active")
         if getattr(data, name) is not msgspec.UNSET
     }
     async with transaction() as session:
+        await user_service.authorize(
+            session, _caller(request), user_id, user_service.AdminAction.UPDATE, profile=data.profile, changes=changes
+        )
         view = await user_service.update_user(
             session,
             current_principal(request).actor,
@@ -201,6 +195,7 @@ async def update_user(request: Request[Any, Any, Any], user_id: int, data: UserP
 )
 async def deactivate_user(request: Request[Any, Any, Any], user_id: int) -> UserBody:
     async with transaction() as session:
+        await user_service.authorize(session, _caller(request), user_id, user_service.AdminAction.DEACTIVATE)
         view = await user_service.deactivate_user(
             session, current_principal(request).actor, user_id, ip=client_ip(request)
         )
@@ -216,6 +211,7 @@ async def deactivate_user(request: Request[Any, Any, Any], user_id: int) -> User
 )
 async def reset_password(request: Request[Any, Any, Any], user_id: int, data: PasswordReset) -> None:
     async with transaction() as session:
+        await user_service.authorize(session, _caller(request), user_id, user_service.AdminAction.RESET_PASSWORD)
         await user_service.reset_password(
             session,
             get_settings(),
@@ -234,6 +230,9 @@ async def reset_password(request: Request[Any, Any, Any], user_id: int, data: Pa
 )
 async def set_permissions(request: Request[Any, Any, Any], user_id: int, data: Permissions) -> UserBody:
     async with transaction() as session:
+        await user_service.authorize(
+            session, _caller(request), user_id, user_service.AdminAction.PERMISSIONS, new_permissions=data.permissions
+        )
         view = await user_service.set_permissions(
             session, current_principal(request).actor, user_id, permissions=data.permissions, ip=client_ip(request)
         )
@@ -252,6 +251,7 @@ async def user_logins(
 @get("/users/{user_id:int}/export", operation_id="admin_export_user", tags=["admin"], guards=MANAGE_USERS)
 async def export_user(request: Request[Any, Any, Any], user_id: int) -> dict[str, Any]:
     async with transaction() as session:
+        await user_service.authorize(session, _caller(request), user_id, user_service.AdminAction.EXPORT)
         return await user_service.export_user_data(
             session, current_principal(request).actor, user_id, ip=client_ip(request)
         )
@@ -266,6 +266,7 @@ async def export_user(request: Request[Any, Any, Any], user_id: int) -> dict[str
 )
 async def anonymize_user(request: Request[Any, Any, Any], user_id: int) -> UserBody:
     async with transaction() as session:
+        await user_service.authorize(session, _caller(request), user_id, user_service.AdminAction.ANONYMIZE)
         view = await user_service.anonymize_user(
             session, get_settings(), current_principal(request).actor, user_id, ip=client_ip(request)
         )

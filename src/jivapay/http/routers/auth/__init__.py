@@ -11,7 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from jivapay.domain.errors import NotAuthenticated
+from jivapay.domain.errors import LoginThrottled, NotAuthenticated
 from jivapay.domain.identity import Role
 from jivapay.http.deps import client_info, current_principal, transaction
 from jivapay.http.guards import require_user
@@ -71,6 +71,8 @@ async def _login(request: Request[Any, Any, Any], role: Role, login_name: str, p
             password=password,
             client=client_info(request, settings.device_cookie_name),
         )
+    if result.reason == "throttled":
+        raise LoginThrottled(retry_after=result.retry_after or 1)
     if result.tokens is None:
         raise NotAuthenticated(INVALID_CREDENTIALS, reason="invalid_credentials")
     cookies = []
