@@ -228,15 +228,7 @@ async def review_queue(
     description="Clear the order: it goes back to processing at once and the fraud rules are not asked again.",
 )
 async def approve_review(request: Request[Any, Any, Any], order_id: str, data: ReviewDecision) -> ReviewOutcome:
-    async with transaction("support.review") as session:
-        incoming = await support.approve_review(
-            session,
-            await order_refs.staff_incoming_id(session, order_id),
-            data.comment,
-            actor=current_principal(request).actor,
-            ip=client_ip(request),
-        )
-        return ReviewOutcome(incoming.public_id, incoming.status, incoming.fraud_cleared_by)
+    return await _decide_review(request, order_id, data, support.approve_review)
 
 
 @post(
@@ -248,8 +240,14 @@ async def approve_review(request: Request[Any, Any, Any], order_id: str, data: R
     "funds go back to the store.",
 )
 async def reject_review(request: Request[Any, Any, Any], order_id: str, data: ReviewDecision) -> ReviewOutcome:
+    return await _decide_review(request, order_id, data, support.reject_review)
+
+
+async def _decide_review(
+    request: Request[Any, Any, Any], order_id: str, data: ReviewDecision, decide: Any
+) -> ReviewOutcome:
     async with transaction("support.review") as session:
-        incoming = await support.reject_review(
+        incoming = await decide(
             session,
             await order_refs.staff_incoming_id(session, order_id),
             data.comment,
