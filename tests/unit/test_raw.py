@@ -16,6 +16,30 @@ def test_named_parameters_become_numbered_once_each() -> None:
     assert statement.arguments({"c": 3, "b": [2], "a": 1, "unused": 0}) == [1, [2], 3]
 
 
+def test_text_inside_literals_comments_and_quoted_names_is_left_alone() -> None:
+    sql = (
+        "SELECT ':not_a' AS x, 'it''s :still_not' AS y, E'\\':nor_this' AS z, $$ :nope $$, "
+        '$fn$ :nope_either $fn$, "odd:name", :real::int, :real2::numeric(20, 8)\n'
+        "-- :commented\n"
+        "/* :block\n :comment */ FROM t WHERE kind = :kind AND note LIKE '%:x%' AND typE = :e"
+    )
+    statement = RawStatement(sql)
+    assert statement.names == ("real", "real2", "kind", "e")
+    for kept in (
+        "':not_a'",
+        "'it''s :still_not'",
+        "E'\\':nor_this'",
+        "$$ :nope $$",
+        "$fn$ :nope_either $fn$",
+        '"odd:name"',
+        "-- :commented",
+        "/* :block\n :comment */",
+    ):
+        assert kept in statement.sql, kept
+    assert "$1::int, $2::numeric(20, 8)" in statement.sql
+    assert "kind = $3 AND note LIKE '%:x%' AND typE = $4" in statement.sql
+
+
 def test_driver_errors_translate_like_sqlalchemy_ones() -> None:
     assert isinstance(translate_db_error(asyncpg.UniqueViolationError("dup")), Conflict)
     assert isinstance(translate_db_error(asyncpg.DeadlockDetectedError("deadlock")), DatabaseError)

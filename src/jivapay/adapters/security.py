@@ -131,6 +131,44 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         raise NotAuthenticated("The access token is not valid", reason="token_invalid") from None
 
 
+# --- order tokens (the customer's browser: read and confirm one order) ----------------------
+# A JWT of its own audience, so it is never taken as an access token, nor the reverse.
+ORDER_TOKEN_AUDIENCE = ":order-token"  # noqa: S105 - an audience suffix, not a secret
+
+
+def issue_order_token(
+    settings: Settings, *, store_id: int, incoming_id: int, ttl_seconds: int, now: float | None = None
+) -> str:
+    issued = int(now if now is not None else dt.datetime.now(dt.UTC).timestamp())
+    claims = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience + ORDER_TOKEN_AUDIENCE,
+        "sub": str(incoming_id),
+        "store": store_id,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm="HS256")
+
+
+def decode_order_token(settings: Settings, token: str) -> tuple[int, int]:
+    """(store id, incoming order id); NotAuthenticated when the token is bad, expired or another kind."""
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            settings.secret_key,
+            algorithms=["HS256"],  # pinned: the token's own header is never trusted
+            audience=settings.jwt_audience + ORDER_TOKEN_AUDIENCE,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+        return int(claims["store"]), int(claims["sub"])
+    except jwt.ExpiredSignatureError:
+        raise NotAuthenticated("The order token has expired", reason="order_token_expired") from None
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+        raise NotAuthenticated("Invalid order token", reason="order_token_invalid") from None
+
+
 # --- opaque tokens (refresh tokens, device cookies) ------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Ledger rules without I/O: accounts by identity, legs, zero-sum, and the settlement math.
+"""Ledger rules without I/O: accounts by identity, legs and the settlement math (the one posting
+function, services/ledger.post, checks that a transaction sums to zero per currency).
 
 Amounts are ints in minor units: USDT has 6 decimals on the platform (whatever the chain
 uses), fiat has its currency's minor units. Rates are Decimal fiat-per-USDT.
@@ -15,9 +16,6 @@ goes to the platform's profit, never out of it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from jivapay.domain import money
@@ -99,34 +97,6 @@ def owner_accounts(owner_type: str, owner_id: int) -> tuple[AccountKey, AccountK
 class Leg:
     account: AccountKey
     amount: int  # signed, minor units of the account's currency
-
-
-def check_legs(legs: Sequence[Leg]) -> list[Leg]:
-    """Merge legs on the same account, drop zeros, and insist on zero-sum per currency."""
-    merged: dict[AccountKey, int] = defaultdict(int)
-    for leg in legs:
-        if not isinstance(leg.amount, int) or isinstance(leg.amount, bool):
-            raise ValidationFailed("ledger amounts are integers in minor units", amount=repr(leg.amount))
-        merged[leg.account] += leg.amount
-    result = [Leg(account, amount) for account, amount in sorted(merged.items()) if amount != 0]
-    if len(result) < 2:
-        raise ValidationFailed("a ledger transaction moves money between at least two accounts")
-    totals: dict[str, int] = defaultdict(int)
-    for leg in result:
-        totals[leg.account.currency] += leg.amount
-    unbalanced = sorted(currency for currency, total in totals.items() if total != 0)
-    if unbalanced:  # the currencies, not minor-unit sums: details are shown as they are
-        raise ValidationFailed("a ledger transaction must sum to zero per currency", unbalanced=unbalanced)
-    return result
-
-
-def legs_fingerprint(legs: Iterable[Leg]) -> str:
-    canonical = ";".join(
-        f"{leg.account.owner_type}/{leg.account.owner_id}/{leg.account.currency}/{leg.account.kind}/"
-        f"{leg.account.label}={leg.amount}"
-        for leg in sorted(legs, key=lambda leg: (leg.account, leg.amount))
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 # --- money math -------------------------------------------------------------------------

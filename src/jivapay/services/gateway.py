@@ -8,11 +8,8 @@ assigned order's afterwards.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as dt
-import hashlib
-import hmac
 import ipaddress
 import time
 
@@ -21,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import Bank, FiatCurrency, IncomingOrder, PaymentMethod, Store
 from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.security import encrypt_secret
+from jivapay.adapters.security import decode_order_token, encrypt_secret, issue_order_token
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import (
@@ -205,31 +202,14 @@ async def init_order(
 
 def order_token(settings: Settings, store_id: int, incoming_id: int, *, now: float | None = None) -> str:
     """A short-lived token that lets the customer's browser confirm (and read) one order."""
-    expires = int((now or time.time()) + ORDER_TOKEN_TTL.total_seconds())
-    payload = f"{store_id}.{incoming_id}.{expires}"
-    mac = hmac.new(settings.secret_key.encode(), f"order-token:{payload}".encode(), hashlib.sha256).digest()
-    return (
-        base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-        + "."
-        + base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return issue_order_token(
+        settings, store_id=store_id, incoming_id=incoming_id, ttl_seconds=int(ORDER_TOKEN_TTL.total_seconds()), now=now
     )
 
 
 def read_order_token(settings: Settings, token: str) -> tuple[int, int]:
     """(store id, incoming order id) the token was issued for; NotAuthenticated when it is bad or expired."""
-    try:
-        encoded, _, given = token.strip().partition(".")
-        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-        store_id, order_id, expires = (int(part) for part in payload.split("."))
-        mac = hmac.new(settings.secret_key.encode(), f"order-token:{payload}".encode(), hashlib.sha256).digest()
-        expected = base64.urlsafe_b64encode(mac).decode().rstrip("=")
-    except (ValueError, UnicodeDecodeError):
-        raise NotAuthenticated("Invalid order token", reason="order_token_invalid") from None
-    if not hmac.compare_digest(given, expected):
-        raise NotAuthenticated("Invalid order token", reason="order_token_invalid")
-    if expires < time.time():
-        raise NotAuthenticated("The order token has expired", reason="order_token_expired")
-    return store_id, order_id
+    return decode_order_token(settings, token)
 
 
 def check_order_token(settings: Settings, token: str, incoming_id: int) -> int:

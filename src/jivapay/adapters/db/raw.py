@@ -7,7 +7,9 @@ second, so their repositories run them here: same connection, same transaction, 
 error translation (``adapters.db.errors``) — only the Python overhead is gone.
 
 Statements are written with ``:name`` parameters like ``text()`` and turned into ``$n``
-once, at import. asyncpg prepares each statement once per connection and keeps it.
+once, at import; text inside string literals (``'…'``, ``E'…'``, ``$tag$…$tag$``), quoted
+identifiers and comments is left as it is, and so are ``::type`` casts. asyncpg prepares
+each statement once per connection and keeps it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,23 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+# what is skipped (literals, quoted names, comments, casts) or a :name parameter, left to right
+_TOKEN = re.compile(
+    r"""
+    (?P<skip>
+        (?<!\w)[Ee]'(?:[^'\\]|\\.|'')*'    # E'…' with backslash escapes
+      | '(?:[^']|'')*'                      # '…'
+      | "(?:[^"]|"")*"                      # "quoted identifier"
+      | \$\$.*?\$\$                         # $$…$$
+      | \$(?P<tag>[A-Za-z_]\w*)\$.*?\$(?P=tag)\$   # $tag$…$tag$
+      | --[^\n]*                            # -- comment
+      | /\*.*?\*/                           # /* comment */
+      | ::                                  # a cast, never a parameter
+    )
+    | (?<![:\w]):(?P<name>[A-Za-z_]\w*)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
 _CONNECTION = "jivapay.raw_connection"
 
 
@@ -32,12 +50,14 @@ class RawStatement:
         names: list[str] = []
 
         def number(match: re.Match[str]) -> str:
-            name = match.group(1)
+            name = match.group("name")
+            if name is None:
+                return match.group(0)
             if name not in names:
                 names.append(name)
             return f"${names.index(name) + 1}"
 
-        self.sql = _PARAMETER.sub(number, sql)
+        self.sql = _TOKEN.sub(number, sql)
         self.names = tuple(names)
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
