@@ -1,7 +1,9 @@
 """``jivapay scheduler``: one APScheduler process that only enqueues.
 
-It relays the outbox, prunes what was sent, enqueues the hourly ledger audit and the
-statistics refresh; later issues add order expiry, chain scans and payouts here. Run exactly one.
+It relays the outbox and prunes what was sent; enqueues due order assignments, the expiry of
+overdue orders, the re-sending of lost settlements, due callbacks, the rates and statistics
+refreshes and the hourly ledger audit; prunes old idempotency keys. Jobs that must not run
+twice take a Redis key, but run exactly one all the same.
 """
 
 from __future__ import annotations
