@@ -47,9 +47,9 @@ async def _seed(traders: int) -> None:
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import close_resources, get_resources
     from jivapay.domain.audit import Actor
-    from jivapay.services.config import set_config
-    from jivapay.services.reference_data import set_exchange_rate
-    from jivapay.services.seed import seed_all
+    from jivapay.services.platform.config import set_config
+    from jivapay.services.platform.reference_data import set_exchange_rate
+    from jivapay.services.platform.seed import seed_all
 
     factory = get_resources().session_factory
     async with atomic(factory) as session:
@@ -246,7 +246,7 @@ def _worker_main(clients: int, ids: list[int]) -> None:
     configure_logging("WARNING", "console")
 
     async def run() -> dict[str, object]:
-        import jivapay.services.order_processor as processor
+        import jivapay.services.orders.processing as processor
         from jivapay.adapters.resources import close_resources, get_resources
 
         factory = get_resources().session_factory

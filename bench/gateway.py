@@ -40,11 +40,11 @@ async def _prepare() -> str:
     from jivapay.adapters.resources import close_resources, get_resources
     from jivapay.domain.audit import Actor
     from jivapay.domain.identity import Role
-    from jivapay.services import stores
-    from jivapay.services.config import set_config
-    from jivapay.services.reference_data import set_exchange_rate
-    from jivapay.services.seed import seed_all
-    from jivapay.services.users import create_user
+    from jivapay.services.identity.users import create_user
+    from jivapay.services.merchants import stores
+    from jivapay.services.platform.config import set_config
+    from jivapay.services.platform.reference_data import set_exchange_rate
+    from jivapay.services.platform.seed import seed_all
     from jivapay.settings import get_settings
 
     settings = get_settings()

@@ -44,8 +44,8 @@ async def _prepare(orders: int) -> list[int]:
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import get_resources
     from jivapay.domain import ledger as L
-    from jivapay.services import ledger
-    from jivapay.services.seed import seed_all
+    from jivapay.services.ledger import posting as ledger
+    from jivapay.services.platform.seed import seed_all
 
     resources = get_resources()
     async with atomic(resources.session_factory) as session:
@@ -98,7 +98,7 @@ def _worker_main(clients: int, ids: list[int]) -> None:
     async def run() -> dict[str, object]:
         from sqlalchemy import text
 
-        import jivapay.services.ledger  # noqa: F401 - imported before the clock starts
+        import jivapay.services.ledger.posting  # noqa: F401 - imported before the clock starts
         from jivapay.adapters.resources import close_resources, get_resources
 
         async with get_resources().engine.connect() as conn:  # warm the pool
@@ -114,7 +114,7 @@ def _worker_main(clients: int, ids: list[int]) -> None:
 async def _settle_all(ids: list[int], clients: int) -> tuple[float, list[float]]:
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import get_resources
-    from jivapay.services.ledger import settle_completed_order
+    from jivapay.services.ledger.posting import settle_completed_order
 
     factory = get_resources().session_factory
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -201,7 +201,7 @@ def main() -> None:
 
         async def audit() -> bool:
             from jivapay.adapters.resources import close_resources, get_resources
-            from jivapay.services.ledger_audit import audit_ledger
+            from jivapay.services.ledger.audit import audit_ledger
 
             async with get_resources().session_factory() as session, session.begin():
                 sound = (await audit_ledger(session)).ok

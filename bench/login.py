@@ -40,9 +40,9 @@ async def _run(logins: int, concurrency: int) -> dict[str, float]:
     from jivapay.domain.audit import Actor
     from jivapay.domain.identity import Role
     from jivapay.http.app import create_asgi_app
-    from jivapay.services.config import set_config
-    from jivapay.services.seed import seed_all
-    from jivapay.services.users import create_user
+    from jivapay.services.identity.users import create_user
+    from jivapay.services.platform.config import set_config
+    from jivapay.services.platform.seed import seed_all
     from jivapay.settings import get_settings
 
     settings = get_settings()

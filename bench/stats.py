@@ -70,9 +70,9 @@ async def _seed(orders: int, traders: int) -> None:
     from jivapay.adapters.resources import close_resources, get_resources
     from jivapay.domain.audit import Actor
     from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, Role
-    from jivapay.services.config import set_config
-    from jivapay.services.seed import seed_all
-    from jivapay.services.users import create_user
+    from jivapay.services.identity.users import create_user
+    from jivapay.services.platform.config import set_config
+    from jivapay.services.platform.seed import seed_all
     from jivapay.settings import get_settings
 
     system = Actor.system("bench")
@@ -150,7 +150,7 @@ async def _refresh(touch: str | None = None) -> tuple[float, int, int]:
 
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import close_resources, get_resources
-    from jivapay.services.stats import refresh_rollups
+    from jivapay.services.staff.stats import refresh_rollups
 
     factory = get_resources().session_factory
     if touch:

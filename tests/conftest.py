@@ -79,7 +79,7 @@ async def _clean_state(resources: Any) -> AsyncIterator[None]:
     yield
     from jivapay.adapters.db.models import Base
     from jivapay.adapters.db.repositories.ledger import forget_cached_accounts
-    from jivapay.services.config import _cache
+    from jivapay.services.platform.config import _cache
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with resources.engine.begin() as conn:
@@ -90,7 +90,7 @@ async def _clean_state(resources: Any) -> AsyncIterator[None]:
     from jivapay.http.guards import forget_api_keys
 
     forget_api_keys()
-    from jivapay.services.reference_data import forget_local_rates
+    from jivapay.services.platform.reference_data import forget_local_rates
 
     forget_local_rates()
 
@@ -98,7 +98,7 @@ async def _clean_state(resources: Any) -> AsyncIterator[None]:
 @pytest.fixture
 async def seeded(session_factory: async_sessionmaker[AsyncSession]) -> None:
     from jivapay.adapters.db.uow import atomic
-    from jivapay.services.seed import seed_all
+    from jivapay.services.platform.seed import seed_all
 
     async with atomic(session_factory) as session:
         await seed_all(session)
@@ -119,7 +119,7 @@ async def client(resources: Any) -> AsyncIterator[Any]:
     from jivapay.adapters.db.uow import atomic
     from jivapay.domain.audit import Actor
     from jivapay.http.app import create_asgi_app
-    from jivapay.services.config import set_config
+    from jivapay.services.platform.config import set_config
 
     async with atomic(resources.session_factory) as session:
         for key, value in GENEROUS_LIMITS.items():

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, AdminPermission, Role
-from jivapay.services import stores as store_service
-from jivapay.services import users as user_service
+from jivapay.services.identity import users as user_service
+from jivapay.services.merchants import stores as store_service
 from jivapay.settings import get_settings
 
 PASSWORD = "correct-horse-42"

@@ -1,7 +1,7 @@
 """mask personal data already in the audit log: card and requisite numbers, owner and
 recipient names, secrets — under their known keys, inside lists too, and any card number
 (13-19 digits passing Luhn) under any key; the append-only trigger is lifted for this one
-pass only. New entries are masked when written (services/audit.py, domain/pii.py).
+pass only. New entries are masked when written (services/platform/audit.py, domain/pii.py).
 
 Revision ID: 0015
 Revises: 0014

@@ -118,8 +118,8 @@ def _cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     async def seed() -> tuple[dict[str, int], dict[str, Any] | None, tuple[str, str | None] | None]:
         from jivapay.adapters.db.uow import atomic
         from jivapay.adapters.resources import close_resources, get_resources
-        from jivapay.services.demo import ensure_admin, seed_demo
-        from jivapay.services.seed import seed_all
+        from jivapay.services.platform.demo import ensure_admin, seed_demo
+        from jivapay.services.platform.seed import seed_all
 
         try:
             async with atomic(get_resources().session_factory, name="seed") as session:
@@ -157,7 +157,7 @@ def _cmd_ledger_audit(settings: Settings, _: argparse.Namespace) -> int:
 
     async def run() -> Any:
         from jivapay.adapters.resources import close_resources, get_resources
-        from jivapay.services.ledger_audit import audit_platform
+        from jivapay.services.ledger.audit import audit_platform
 
         try:
             async with get_resources().session_factory() as session, session.begin():
@@ -188,7 +188,7 @@ def _cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run() -> Any:
         from jivapay.adapters.resources import close_resources, get_resources
-        from jivapay.services.keys import rotate_secrets_at_rest
+        from jivapay.services.platform.keys import rotate_secrets_at_rest
 
         try:
             factory = get_resources().session_factory

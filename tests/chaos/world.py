@@ -2,13 +2,13 @@
 
 Runs as its own process against the platform's database (``DATABASE_URL`` in its
 environment), after ``jivapay migrate``; it writes the reference data first (what
-``jivapay seed`` writes, ``services.seed.seed_all``):
+``jivapay seed`` writes, ``services.platform.seed.seed_all``):
 
     python -m tests.chaos.world '{"stores": 3, "traders": 4, ...}'
 
 and prints one JSON line: the stores (id, API key, signing secret), the traders (id, login,
 password) and the USDT deposited in total. The collateral and the stores' floats are deposits
-(``services.ledger.credit_deposit``), as a chain deposit would post them.
+(``services.ledger.posting.credit_deposit``), as a chain deposit would post them.
 """
 
 from __future__ import annotations
@@ -77,13 +77,13 @@ async def build(spec: WorldSpec) -> World:
     from jivapay.domain.audit import Actor
     from jivapay.domain.identity import Role
     from jivapay.domain.requisites import RequisiteDirection, RequisiteType
-    from jivapay.services import ledger
-    from jivapay.services import stores as store_service
-    from jivapay.services.config import set_config
-    from jivapay.services.reference_data import set_exchange_rate
-    from jivapay.services.requisites import create_requisite
-    from jivapay.services.seed import seed_all
-    from jivapay.services.users import create_user
+    from jivapay.services.identity.users import create_user
+    from jivapay.services.ledger import posting as ledger
+    from jivapay.services.merchants import stores as store_service
+    from jivapay.services.orders.requisites import create_requisite
+    from jivapay.services.platform.config import set_config
+    from jivapay.services.platform.reference_data import set_exchange_rate
+    from jivapay.services.platform.seed import seed_all
     from jivapay.settings import get_settings
 
     settings = get_settings()

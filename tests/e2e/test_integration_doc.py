@@ -23,10 +23,11 @@ from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
 from jivapay.domain.orders import Party, is_order_reference
 from jivapay.domain.requisites import RequisiteDirection, RequisiteType
-from jivapay.services import ledger, receipts
-from jivapay.services.order_processor import process_incoming_order
-from jivapay.services.order_status import change_status
-from jivapay.services.requisites import create_requisite
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.orders import receipts
+from jivapay.services.orders.processing import process_incoming_order
+from jivapay.services.orders.requisites import create_requisite
+from jivapay.services.orders.status import change_status
 from jivapay.settings import get_settings
 from tests.e2e.conftest import REPO, free_port, jivapay_env, spawn_jivapay
 from tests.factories import PASSWORD, incoming_of, make_user

@@ -32,7 +32,7 @@ import asyncio, sys
 from sqlalchemy import select
 from jivapay.adapters.db.models import IncomingOrder
 from jivapay.adapters.resources import close_resources, get_resources
-from jivapay.services.order_processor import process_incoming_order
+from jivapay.services.orders.processing import process_incoming_order
 
 async def main() -> None:
     try:

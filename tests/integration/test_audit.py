@@ -8,7 +8,7 @@ from jivapay.adapters.db.models import AuditLogEntry
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict
-from jivapay.services.audit import log_action
+from jivapay.services.platform.audit import log_action
 
 
 async def _entries(session_factory: async_sessionmaker[AsyncSession]) -> list[AuditLogEntry]:

@@ -11,8 +11,8 @@ from jivapay.adapters.db.models import AuditLogEntry, ConfigurationSetting
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
-from jivapay.services import config
-from jivapay.services.config import VERSION_KEY, get_config, set_config
+from jivapay.services.platform import config
+from jivapay.services.platform.config import VERSION_KEY, get_config, set_config
 
 ADMIN = Actor.user(1)
 

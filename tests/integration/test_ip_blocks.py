@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jivapay.services.ip_blocks import FAILURE_PREFIX, blocked_until, record_failure, unblock_ip
+from jivapay.services.identity.ip_blocks import FAILURE_PREFIX, blocked_until, record_failure, unblock_ip
 
 pytestmark = pytest.mark.redis
 IP = "198.51.100.40"

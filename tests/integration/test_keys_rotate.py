@@ -17,9 +17,9 @@ from jivapay.adapters.security import decrypt_secret, encrypt_secret
 from jivapay.domain.errors import ConfigurationError
 from jivapay.domain.identity import Role
 from jivapay.domain.requisites import RequisiteDirection, RequisiteType, luhn_ok
-from jivapay.services import stores as store_service
-from jivapay.services.keys import rotate_secrets_at_rest
-from jivapay.services.requisites import create_requisite
+from jivapay.services.merchants import stores as store_service
+from jivapay.services.orders.requisites import create_requisite
+from jivapay.services.platform.keys import rotate_secrets_at_rest
 from jivapay.settings import Settings, get_settings
 from tests.e2e.conftest import jivapay_env, run_jivapay
 from tests.factories import SYSTEM, make_user

@@ -16,8 +16,8 @@ from jivapay.adapters.rates import HttpJsonRateSource, RateSourceError
 from jivapay.domain.audit import Actor
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.identity import AdminPermission, Role
-from jivapay.services import reference_data
-from jivapay.services.reference_data import get_bank, get_exchange_rate, refresh_rates, set_exchange_rate
+from jivapay.services.platform import reference_data
+from jivapay.services.platform.reference_data import get_bank, get_exchange_rate, refresh_rates, set_exchange_rate
 from tests.factories import bearer, make_user, token_for
 
 ADMIN = Actor.user(1)

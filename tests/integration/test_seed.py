@@ -7,8 +7,8 @@ from jivapay.adapters.db.models import Bank, ConfigurationSetting, CryptoCurrenc
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.config import DEFAULTS
-from jivapay.services.config import set_config
-from jivapay.services.seed import seed_all
+from jivapay.services.platform.config import set_config
+from jivapay.services.platform.seed import seed_all
 
 
 async def _count(session: AsyncSession, model: type) -> int:

@@ -6,7 +6,7 @@ import pytest
 
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.payouts import RECIPIENT_RULES, PayoutRecipient, check_recipient, describe_rules
-from jivapay.services.seed import PAYMENT_METHODS
+from jivapay.services.platform.seed import PAYMENT_METHODS
 
 
 def _fields(exc: pytest.ExceptionInfo[ValidationFailed]) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.upload_content import find_active_content
-from jivapay.services.receipts import check_file
+from jivapay.services.orders.receipts import check_file
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64

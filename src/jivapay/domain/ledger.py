@@ -1,5 +1,5 @@
 """Ledger rules without I/O: accounts by identity, legs and the settlement math (the one posting
-function, services/ledger.post, checks that a transaction sums to zero per currency).
+function, services/ledger/posting.post, checks that a transaction sums to zero per currency).
 
 Amounts are ints in minor units: USDT has 6 decimals on the platform (whatever the chain
 uses), fiat has its currency's minor units. Rates are Decimal fiat-per-USDT.

@@ -19,7 +19,7 @@ class RecipientRule:
     number_help: str
 
 
-# the seeded payment methods (services/seed.py); a method added later without a row here gets DEFAULT_RULE
+# the seeded payment methods (services/platform/seed.py); a method added later without a row here gets DEFAULT_RULE
 RECIPIENT_RULES: dict[str, RecipientRule] = {
     "card": RecipientRule(RequisiteType.CARD, False, "card number, 13-19 digits passing the Luhn check"),
     "sbp": RecipientRule(RequisiteType.PHONE, True, "phone number in international format, e.g. +79161234567"),

@@ -3,7 +3,7 @@
 A callback target is refused when any address its host resolves to is not public
 (private, loopback, link-local such as cloud metadata, multicast, reserved…), looking
 through IPv4-mapped, 6to4, Teredo and NAT64 wrappings. The resolution itself is I/O and
-happens in services/callback_targets.py, once per check; the call then goes to the
+happens in services/merchants/callback_targets.py, once per check; the call then goes to the
 address chosen here, never to a second answer of the DNS.
 """
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotAuthenticated, ValidationFailed
-from jivapay.services.auth import ClientInfo, Principal
-from jivapay.services.stores import StoreIdentity
+from jivapay.services.identity.auth import ClientInfo, Principal
+from jivapay.services.merchants.stores import StoreIdentity
 
 
 @contextlib.asynccontextmanager

@@ -16,8 +16,8 @@ from jivapay.domain.errors import NotAuthenticated, PermissionDenied
 from jivapay.domain.identity import AdminPermission, Role
 from jivapay.http.deps import transaction
 from jivapay.http.ratelimit import limit_store
-from jivapay.services.auth import Principal, authenticate_bearer
-from jivapay.services.stores import StoreIdentity, authenticate_api_key
+from jivapay.services.identity.auth import Principal, authenticate_bearer
+from jivapay.services.merchants.stores import StoreIdentity, authenticate_api_key
 from jivapay.settings import get_settings
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]

@@ -32,8 +32,8 @@ from jivapay.adapters.security import decode_access_token
 from jivapay.domain.config import DEFINITIONS
 from jivapay.domain.errors import RateLimited
 from jivapay.logs import request_id_var
-from jivapay.services.config import get_config
-from jivapay.services.ip_blocks import blocked_until, record_failure
+from jivapay.services.identity.ip_blocks import blocked_until, record_failure
+from jivapay.services.platform.config import get_config
 from jivapay.settings import Settings, get_settings
 
 log = logging.getLogger("jivapay.ratelimit")

@@ -20,8 +20,8 @@ from jivapay.adapters.db.repositories.outbox import OutboxRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import close_resources, get_resources
-from jivapay.services import callbacks, idempotency
-from jivapay.services.config import get_config
+from jivapay.services.merchants import callbacks, idempotency
+from jivapay.services.platform.config import get_config
 from jivapay.settings import Settings
 from jivapay.worker import actors as _actors
 from jivapay.worker.broker import broker
@@ -116,7 +116,7 @@ async def enqueue_unsettled_orders_job(batch_size: int = 500) -> None:
 async def enqueue_rate_refresh_job() -> None:
     """Every RATE_REFRESH_SECONDS (read each minute, so a change applies without a restart)."""
     try:
-        from jivapay.services.config import get_config
+        from jivapay.services.platform.config import get_config
 
         every = await get_config("RATE_REFRESH_SECONDS", int)
         if await get_resources().redis.set("jivapay:rates:refresh", "1", ex=max(every, 1), nx=True):

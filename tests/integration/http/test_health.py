@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from jivapay.adapters.resources import Resources
-from jivapay.services.health import check_readiness
+from jivapay.services.platform.health import check_readiness
 from tests.services import ServiceHarness
 
 

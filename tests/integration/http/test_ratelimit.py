@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
-from jivapay.services.config import set_config
-from jivapay.services.ip_blocks import list_blocked
+from jivapay.services.identity.ip_blocks import list_blocked
+from jivapay.services.platform.config import set_config
 from tests.factories import bearer, login, make_user, token_for
 
 pytestmark = pytest.mark.redis
@@ -84,7 +84,7 @@ async def test_repeated_failures_block_the_ip_until_unblocked(
     [entry] = await list_blocked(resources.redis)
     assert entry.ip == "testclient"
     # an operator lifts it (from elsewhere: straight in Redis here, the admin API needs this IP)
-    from jivapay.services.ip_blocks import unblock_ip
+    from jivapay.services.identity.ip_blocks import unblock_ip
 
     await resources.redis.delete("jivapay:ipblock:testclient")
     assert await unblock_ip(resources.redis, "127.0.0.1") is False

@@ -1,6 +1,6 @@
 """Admins cannot escalate: every admin route that acts on a user × permission set × target kind.
 
-The rule (services/users.authorize): acting on an admin needs manage_permissions and every
+The rule (services/identity/users.authorize): acting on an admin needs manage_permissions and every
 flag the target holds; granted flags are flags the caller holds; a trader's team and a
 teamlead's share need manage_finances; the last active admin holding every flag stays.
 The routes come from the app's route list, so a new route on a user fails here until it is

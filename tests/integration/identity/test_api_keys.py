@@ -10,7 +10,7 @@ from jivapay.adapters.db.models import StoreApiKey, StoreSigningSecret
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity import Role
 from jivapay.http.guards import forget_api_keys
-from jivapay.services.stores import signing_secrets
+from jivapay.services.merchants.stores import signing_secrets
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_user, token_for
 

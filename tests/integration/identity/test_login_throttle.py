@@ -16,9 +16,9 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.email import EmailSender
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
-from jivapay.services.config import set_config
-from jivapay.services.login_throttle import ThrottlePolicy, lock_for
-from jivapay.services.notifications import login_failures_email
+from jivapay.services.identity.login_throttle import ThrottlePolicy, lock_for
+from jivapay.services.platform.config import set_config
+from jivapay.services.platform.notifications import login_failures_email
 from jivapay.settings import get_settings
 from tests.factories import PASSWORD, login, make_user
 

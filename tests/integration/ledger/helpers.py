@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import Account
 from jivapay.domain.ledger import AccountKey
-from jivapay.services.ledger_audit import audit_ledger
+from jivapay.services.ledger.audit import audit_ledger
 
 
 async def balance(session_factory: async_sessionmaker[AsyncSession], key: AccountKey) -> int:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.identity import AdminPermission, Role
-from jivapay.services import ledger
+from jivapay.services.ledger import posting as ledger
 from tests.factories import bearer, make_store, make_user, token_for
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 

@@ -9,7 +9,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
 from jivapay.domain.identity import Role
-from jivapay.services.commissions import (
+from jivapay.services.ledger.commissions import (
     _rate,
     calculate_commissions,
     commission_rates,

@@ -11,7 +11,7 @@ from jivapay.adapters.db.models import Hold
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import Conflict, InsufficientBalance, JivaPayError, NotFound, ValidationFailed
-from jivapay.services import ledger
+from jivapay.services.ledger import posting as ledger
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 
 T_AVAILABLE, T_FROZEN = L.trader_available(1), L.trader_frozen(1)

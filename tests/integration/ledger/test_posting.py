@@ -8,8 +8,8 @@ from jivapay.adapters.db.models import LedgerEntry, LedgerTransaction
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import Conflict, InsufficientBalance, ValidationFailed
-from jivapay.services import ledger
-from jivapay.services.ledger_audit import audit_ledger
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger.audit import audit_ledger
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 
 TRADER = L.trader_available(1)

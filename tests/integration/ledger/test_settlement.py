@@ -15,9 +15,9 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import Conflict
 from jivapay.domain.identity import Role
-from jivapay.services import ledger
-from jivapay.services.ledger_audit import audit_platform
-from jivapay.services.outbox import enqueue_after_commit
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger.audit import audit_platform
+from jivapay.services.platform.outbox import enqueue_after_commit
 from jivapay.worker.broker import broker
 from jivapay.worker.relay import relay_pending
 from tests.factories import make_store, make_user

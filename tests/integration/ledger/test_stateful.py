@@ -22,8 +22,8 @@ from jivapay.adapters.resources import Resources
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor
 from jivapay.domain.errors import Conflict, InsufficientBalance
-from jivapay.services import ledger
-from jivapay.services.ledger_audit import audit_ledger
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger.audit import audit_ledger
 from jivapay.settings import get_settings
 
 OWNERS = [("trader", 1), ("trader", 2), ("store", 10), ("store", 11)]

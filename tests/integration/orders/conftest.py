@@ -15,10 +15,10 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
 from jivapay.domain.requisites import RequisiteDirection, RequisiteType
-from jivapay.services import ledger
-from jivapay.services.config import set_config
-from jivapay.services.order_processor import process_incoming_order
-from jivapay.services.requisites import create_requisite
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.orders.processing import process_incoming_order
+from jivapay.services.orders.requisites import create_requisite
+from jivapay.services.platform.config import set_config
 from jivapay.settings import get_settings
 from tests.factories import incoming_of, incoming_reference, make_store, make_user
 

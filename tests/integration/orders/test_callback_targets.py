@@ -29,7 +29,7 @@ from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent, Store, Us
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
-from jivapay.services import callbacks
+from jivapay.services.merchants import callbacks
 from jivapay.settings import Settings, get_settings
 from tests.factories import bearer, make_api_key, token_for
 from tests.fixtures.receiver import Receiver
@@ -171,7 +171,7 @@ def strict_api(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
     for module in (
         "jivapay.http.routers.gateway",
         "jivapay.http.routers.merchant.callbacks",
-        "jivapay.services.callbacks",
+        "jivapay.services.merchants.callbacks",
     ):
         monkeypatch.setattr(f"{module}.get_settings", lambda: strict)
     dns = FakeDns(

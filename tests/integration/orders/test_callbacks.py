@@ -16,9 +16,9 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
 from jivapay.domain.orders import Party
-from jivapay.services import callbacks
-from jivapay.services.order_status import change_status
-from jivapay.services.stores import signing_secrets
+from jivapay.services.merchants import callbacks
+from jivapay.services.merchants.stores import signing_secrets
+from jivapay.services.orders.status import change_status
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_api_key, token_for
 from tests.fixtures.receiver import Receiver
@@ -186,7 +186,7 @@ async def test_private_targets_are_refused_without_the_override(monkeypatch: pyt
 
 
 async def test_during_a_secret_rotation_both_signatures_are_sent(world: World, client: Any) -> None:
-    from jivapay.services.stores import rotate_signing_secret
+    from jivapay.services.merchants.stores import rotate_signing_secret
 
     async with world.session_factory() as session:
         store = await session.get(Store, world.store_id)
@@ -218,7 +218,7 @@ async def test_idempotency_keys_are_pruned_after_their_time(world: World, client
     from sqlalchemy import func, update
 
     from jivapay.adapters.db.models import IdempotencyKey
-    from jivapay.services import idempotency
+    from jivapay.services.merchants import idempotency
 
     _, key = await _merchant(world)
     for n in range(2):

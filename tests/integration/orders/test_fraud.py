@@ -14,7 +14,7 @@ from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.fraud import Decision
 from jivapay.domain.identity import Role
-from jivapay.services.fraud import VELOCITY_PREFIX, assess_incoming_order
+from jivapay.services.orders.fraud import VELOCITY_PREFIX, assess_incoming_order
 from tests.factories import make_store, make_user
 from tests.integration.orders.conftest import World
 

@@ -30,7 +30,7 @@ async def _key(world: World) -> str:
 def _assign_later(incoming_id: int) -> None:
     async def run() -> None:
         from jivapay.adapters.resources import close_resources, get_resources
-        from jivapay.services.order_processor import process_incoming_order
+        from jivapay.services.orders.processing import process_incoming_order
 
         await asyncio.sleep(1)
         outcome = await process_incoming_order(get_resources().session_factory, incoming_id)
@@ -168,7 +168,7 @@ async def test_bad_input_is_a_clear_422_and_changes_nothing(world: World, client
 
 async def test_payout_init_freezes_the_store_and_keeps_the_recipient_encrypted(world: World, client: Any) -> None:
     from jivapay.domain import ledger as L
-    from jivapay.services import ledger
+    from jivapay.services.ledger import posting as ledger
     from tests.integration.ledger.helpers import assert_ledger_sound, balance
 
     headers = {"X-API-Key": await _key(world)}

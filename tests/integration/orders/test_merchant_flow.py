@@ -19,7 +19,7 @@ from typing import Any
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.identity import Role
-from jivapay.services import ledger
+from jivapay.services.ledger import posting as ledger
 from jivapay.worker.scheduler import enqueue_due_callbacks_job, enqueue_overdue_orders_job, relay_outbox_job
 from tests.factories import bearer, make_user, token_for
 from tests.fixtures.receiver import Receiver

@@ -12,7 +12,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
 from jivapay.domain.orders import Party
-from jivapay.services.order_status import change_status
+from jivapay.services.orders.status import change_status
 from tests.factories import bearer, make_api_key, make_user, token_for
 from tests.integration.orders.conftest import World
 
@@ -133,7 +133,7 @@ async def test_list_filter_totals_pages_detail_dispute_and_csv(world: World, cli
 async def test_store_update_pause_and_commissions(world: World, client: Any) -> None:
     from decimal import Decimal
 
-    from jivapay.services.commissions import set_commission
+    from jivapay.services.ledger.commissions import set_commission
 
     api, cabinet = await _setup(world, client)
     renamed = await client.patch(f"/merchant/stores/{world.store_id}", json={"name": "  New name "}, headers=cabinet)

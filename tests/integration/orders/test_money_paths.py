@@ -19,10 +19,10 @@ from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
 from jivapay.domain.orders import Party
-from jivapay.services import ledger
-from jivapay.services import users as user_service
-from jivapay.services.ledger_audit import LedgerAuditReport, audit_platform
-from jivapay.services.order_status import change_status
+from jivapay.services.identity import users as user_service
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger.audit import LedgerAuditReport, audit_platform
+from jivapay.services.orders.status import change_status
 from jivapay.worker.scheduler import enqueue_unsettled_orders_job
 from tests.factories import SYSTEM, make_user
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
@@ -120,7 +120,7 @@ async def test_a_declined_payout_goes_to_another_trader_with_the_store_frozen_th
 
 
 async def test_a_duplicate_assign_message_does_not_spend_a_retry(world: World) -> None:
-    from jivapay.services.order_processor import process_incoming_order
+    from jivapay.services.orders.processing import process_incoming_order
 
     incoming_id = await world.incoming(150_000, merchant_order_id="dup")  # no trader: every attempt fails
     first = await process_incoming_order(world.session_factory, incoming_id, attempt=0)

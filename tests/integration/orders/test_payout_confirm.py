@@ -12,7 +12,7 @@ from jivapay.adapters.db.models import AuditLogEntry, CallbackEvent, IncomingOrd
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.identity import Role
-from jivapay.services import ledger
+from jivapay.services.ledger import posting as ledger
 from jivapay.worker.scheduler import relay_outbox_job
 from tests.factories import MadeUser, bearer, make_api_key, make_store, make_user, token_for
 from tests.integration.ledger.helpers import assert_ledger_sound, balance

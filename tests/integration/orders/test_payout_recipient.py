@@ -12,7 +12,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.security import decrypt_secret
 from jivapay.domain import ledger as L
 from jivapay.domain.identity import Role
-from jivapay.services import ledger
+from jivapay.services.ledger import posting as ledger
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_api_key, make_user, token_for
 from tests.integration.ledger.helpers import balance

@@ -221,7 +221,7 @@ async def test_review_alerts_support_by_email(world: World, resources: Any, monk
 
 
 async def test_a_priority_change_reaches_selection_at_once(world: World) -> None:
-    from jivapay.services.users import update_user
+    from jivapay.services.identity.users import update_user
 
     first = await world.trader(priority=10)
     second = await world.trader(priority=20)

@@ -17,8 +17,8 @@ from jivapay.domain.audit import Actor
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.identity import Role
 from jivapay.domain.orders import Party
-from jivapay.services import ledger
-from jivapay.services.receipts import upload_receipt
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.orders.receipts import upload_receipt
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_user, token_for
 from tests.integration.orders.conftest import World
@@ -227,7 +227,7 @@ async def test_a_replayed_or_conflicting_confirm_stores_no_receipt(
     assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_conflict")
     assert await stored() == (1, 1)
     # a key whose first request is still running: 409 request_in_progress, nothing stored
-    from jivapay.services.idempotency import order_key  # the customer's keys live in its order's namespace
+    from jivapay.services.merchants.idempotency import order_key  # the customer's keys live in its order's namespace
 
     incoming_id = (await incoming_of(world.session_factory, order_id)).id
     async with atomic(world.session_factory) as session:

@@ -22,8 +22,8 @@ from jivapay.domain.audit import Actor
 from jivapay.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from jivapay.domain.identity import Role
 from jivapay.domain.orders import Party
-from jivapay.services import ledger
-from jivapay.services.order_status import change_status, expire_order
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.orders.status import change_status, expire_order
 from jivapay.worker.broker import broker
 from jivapay.worker.relay import relay_pending
 from tests.factories import bearer, token_for

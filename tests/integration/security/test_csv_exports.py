@@ -11,7 +11,7 @@ from jivapay.adapters.db.models import Store, User
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.identity import Role
-from jivapay.services import ledger
+from jivapay.services.ledger import posting as ledger
 from tests.factories import bearer, make_api_key, token_for
 from tests.integration.security.conftest import World
 

@@ -19,9 +19,9 @@ from jivapay.adapters.storage import S3Storage
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
 from jivapay.http.app import create_asgi_app
-from jivapay.services import ledger
-from jivapay.services.config import set_config
-from jivapay.services.ip_blocks import block_ip
+from jivapay.services.identity.ip_blocks import block_ip
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.platform.config import set_config
 from jivapay.settings import Settings, get_settings
 from tests.factories import bearer, make_user, token_for
 from tests.integration.security.conftest import World

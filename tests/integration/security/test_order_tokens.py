@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from jivapay.adapters.db.models import IdempotencyKey, Receipt, Store
 from jivapay.domain.identity import Role
 from jivapay.http.app import create_app
-from jivapay.services import gateway
+from jivapay.services.merchants import gateway
 from jivapay.settings import get_settings
 from tests.factories import incoming_of, make_api_key, make_store, make_user
 from tests.integration.orders.conftest import World
@@ -99,7 +99,7 @@ async def test_a_customers_idempotency_key_never_meets_the_stores(world: World, 
     # the store's keys as sent; the customers' in their orders' namespaces
     a_id = (await incoming_of(world.session_factory, a.json()["id"])).id
     b_id = (await incoming_of(world.session_factory, b.json()["id"])).id
-    from jivapay.services.idempotency import order_key
+    from jivapay.services.merchants.idempotency import order_key
 
     assert await _keys(world) == sorted(["K", "L", order_key("K", a_id), order_key("L", b_id)])
     # a store cannot send a key shaped like an order's

@@ -15,8 +15,8 @@ from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role
 from jivapay.domain.orders import Party
-from jivapay.services import ledger
-from jivapay.services.order_status import change_status
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.orders.status import change_status
 from tests.factories import bearer, make_user, token_for
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 from tests.integration.orders.conftest import World

@@ -29,8 +29,9 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.identity import Role
 from jivapay.domain.orders import Party
-from jivapay.services import ledger, order_status
-from jivapay.services import users as user_service
+from jivapay.services.identity import users as user_service
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.orders import status as order_status
 from tests.factories import SYSTEM, MadeUser, bearer, make_store, make_user, token_for
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 from tests.integration.orders.conftest import World

@@ -19,8 +19,8 @@ from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.identity import AdminPermission
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
-from jivapay.services import balances
-from jivapay.services import ledger as ledger_service
+from jivapay.services.ledger import balances
+from jivapay.services.ledger import posting as ledger_service
 
 FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
 Limit = Parameter(default=50, ge=1, le=500)

@@ -7,7 +7,7 @@ from litestar import Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from jivapay.adapters.resources import get_resources
-from jivapay.services.health import check_readiness
+from jivapay.services.platform.health import check_readiness
 
 
 class HealthBody(msgspec.Struct):

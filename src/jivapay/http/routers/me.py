@@ -9,7 +9,7 @@ from litestar import Request, get
 
 from jivapay.domain.identity import Role
 from jivapay.http.deps import current_principal, transaction
-from jivapay.services.users import get_user
+from jivapay.services.identity.users import get_user
 
 
 class MeBody(msgspec.Struct):

@@ -16,8 +16,8 @@ from jivapay.domain.identity import AdminPermission
 from jivapay.domain.requisites import RequisiteDirection, RequisiteType
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
-from jivapay.services import requisites as service
-from jivapay.services.balances import fiat_decimals
+from jivapay.services.ledger.balances import fiat_decimals
+from jivapay.services.orders import requisites as service
 from jivapay.settings import get_settings
 
 REQUISITES = [require_permission(AdminPermission.MANAGE_REQUISITES)]

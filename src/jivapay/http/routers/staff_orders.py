@@ -23,9 +23,12 @@ from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import ORDER_STATUSES, OrderSearch, Party, is_order_reference
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.services import disputes, order_refs, order_status, support
-from jivapay.services.balances import fiat_decimals
-from jivapay.services.config import get_config
+from jivapay.services.ledger.balances import fiat_decimals
+from jivapay.services.orders import disputes
+from jivapay.services.orders import refs as order_refs
+from jivapay.services.orders import status as order_status
+from jivapay.services.platform.config import get_config
+from jivapay.services.staff import support
 from jivapay.settings import get_settings
 
 

@@ -19,10 +19,12 @@ from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
-from jivapay.services import order_refs, order_status, payouts, receipts
-from jivapay.services.balances import fiat_decimals
-from jivapay.services.config import get_config
-from jivapay.services.users import set_traffic
+from jivapay.services.identity.users import set_traffic
+from jivapay.services.ledger.balances import fiat_decimals
+from jivapay.services.orders import payouts, receipts
+from jivapay.services.orders import refs as order_refs
+from jivapay.services.orders import status as order_status
+from jivapay.services.platform.config import get_config
 from jivapay.settings import get_settings
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jivapay.adapters.resources import get_resources
-from jivapay.services import callbacks
+from jivapay.services.merchants import callbacks
 from jivapay.worker.actors.base import jivapay_actor
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.email import EmailMessageSpec, EmailSender
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotificationError
-from jivapay.services.notifications import login_failures_email, new_device_login_email
+from jivapay.services.platform.notifications import login_failures_email, new_device_login_email
 from jivapay.worker.actors.base import jivapay_actor
 
 SENT_KEY = "jivapay:email:new_device:{}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import JivaPayError
-from jivapay.services.ledger import settle_or_flag
-from jivapay.services.ledger_audit import audit_platform
+from jivapay.services.ledger.audit import audit_platform
+from jivapay.services.ledger.posting import settle_or_flag
 from jivapay.worker.actors.base import jivapay_actor
 
 

@@ -6,7 +6,7 @@ from jivapay.adapters.email import EmailSender
 from jivapay.adapters.notifications import report_attention
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotificationError
-from jivapay.services.notifications import order_alert_email, review_alert_email
+from jivapay.services.platform.notifications import order_alert_email, review_alert_email
 from jivapay.worker.actors.base import jivapay_actor
 
 SENT_KEY = "jivapay:email:review:{}"

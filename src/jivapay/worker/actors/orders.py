@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.resources import get_resources
-from jivapay.services.order_processor import process_incoming_order
-from jivapay.services.order_status import expire_order
+from jivapay.services.orders.processing import process_incoming_order
+from jivapay.services.orders.status import expire_order
 from jivapay.worker.actors.base import jivapay_actor
 
 

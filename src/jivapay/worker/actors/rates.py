@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jivapay.services.reference_data import configured_source, refresh_rates
+from jivapay.services.platform.reference_data import configured_source, refresh_rates
 from jivapay.worker.actors.base import jivapay_actor
 
 

@@ -6,7 +6,7 @@ import logging
 
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.resources import get_resources
-from jivapay.services.stats import refresh_rollups
+from jivapay.services.staff.stats import refresh_rollups
 from jivapay.worker.actors.base import jivapay_actor
 
 log = logging.getLogger("jivapay.stats")

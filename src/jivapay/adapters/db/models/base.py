@@ -21,7 +21,7 @@ class Base(DeclarativeBase):
 
 # Personal data of a platform user: ``mapped_column(..., info=PII)``; the model names the column
 # that points at its person in ``__pii_owner__``. Anonymizing a person scrubs every tagged column
-# of their rows, exporting returns them (services/users.py); a test walks every tag.
+# of their rows, exporting returns them (services/identity/users.py); a test walks every tag.
 PII = {"pii": True}
 
 

@@ -70,7 +70,7 @@ class OrderNote(Base):
 class OrderDailyStats(Base):
     """Orders per day (UTC, by creation) and store, trader, payment method, direction, currency.
 
-    Rebuilt for the days whose orders changed (services/stats.py), so ``/admin/stats`` sums a
+    Rebuilt for the days whose orders changed (services/staff/stats.py), so ``/admin/stats`` sums a
     few thousand rows instead of scanning the order history. ``payment_method_id`` 0 = none.
     """
 

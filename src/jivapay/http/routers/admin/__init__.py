@@ -21,10 +21,10 @@ from jivapay.http.guards import require_permission, require_role
 from jivapay.http.routers import balances, requisites
 from jivapay.http.routers.admin import operations, rates, stats
 from jivapay.http.routers.me import me_handler
-from jivapay.services import ip_blocks
-from jivapay.services import users as user_service
-from jivapay.services.audit import log_action
-from jivapay.services.auth import login_history
+from jivapay.services.identity import ip_blocks
+from jivapay.services.identity import users as user_service
+from jivapay.services.identity.auth import login_history
+from jivapay.services.platform.audit import log_action
 from jivapay.settings import get_settings
 
 MANAGE_USERS = [require_permission(AdminPermission.MANAGE_USERS)]

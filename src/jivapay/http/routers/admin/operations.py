@@ -18,9 +18,13 @@ from jivapay.domain.orders import Party
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
 from jivapay.http.routers.staff_orders import OrderCaseBody, case_body, order_handlers
-from jivapay.services import audit_view, commissions, fraud, ledger, order_refs, owners
-from jivapay.services import config as config_service
-from jivapay.services.commissions import CommissionOwner
+from jivapay.services.ledger import commissions, owners
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger.commissions import CommissionOwner
+from jivapay.services.orders import fraud
+from jivapay.services.orders import refs as order_refs
+from jivapay.services.platform import audit_view
+from jivapay.services.platform import config as config_service
 
 FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
 SETTINGS = [require_permission(AdminPermission.MANAGE_SETTINGS)]

@@ -11,7 +11,7 @@ from litestar import Request, get, put
 from jivapay.domain.identity import AdminPermission
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
-from jivapay.services import reference_data
+from jivapay.services.platform import reference_data
 
 FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
 

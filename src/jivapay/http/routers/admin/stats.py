@@ -18,8 +18,8 @@ from jivapay.domain.identity import AdminPermission
 from jivapay.http.deps import transaction
 from jivapay.http.guards import require_permission
 from jivapay.http.openapi import document
-from jivapay.services import stats
-from jivapay.services.stats import StatsGroup
+from jivapay.services.staff import stats
+from jivapay.services.staff.stats import StatsGroup
 
 FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
 DEFAULT_DAYS = 30

@@ -15,8 +15,8 @@ from jivapay.domain.errors import LoginThrottled, NotAuthenticated
 from jivapay.domain.identity import Role
 from jivapay.http.deps import client_info, current_principal, transaction
 from jivapay.http.guards import require_user
-from jivapay.services import auth as auth_service
-from jivapay.services.auth import INVALID_CREDENTIALS, LoginResult
+from jivapay.services.identity import auth as auth_service
+from jivapay.services.identity.auth import INVALID_CREDENTIALS, LoginResult
 from jivapay.settings import get_settings
 
 

@@ -1,6 +1,6 @@
 """The public gateway (`/gateway/*`): a store's `X-API-Key`, or an order token for one order.
 
-Every POST honours `Idempotency-Key` (see services/idempotency.py): the response is built
+Every POST honours `Idempotency-Key` (see services/merchants/idempotency.py): the response is built
 as bytes so that a replay is the same bytes.
 """
 
@@ -31,8 +31,11 @@ from jivapay.http.deps import client_ip, current_store, form_file, transaction
 from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store
 from jivapay.http.openapi import document
-from jivapay.services import gateway, idempotency, order_refs, order_views, receipts
-from jivapay.services.stores import StoreIdentity, get_store
+from jivapay.services.merchants import gateway, idempotency
+from jivapay.services.merchants.stores import StoreIdentity, get_store
+from jivapay.services.orders import receipts
+from jivapay.services.orders import refs as order_refs
+from jivapay.services.orders import views as order_views
 from jivapay.settings import get_settings
 
 MAX_WAIT_SECONDS = 30

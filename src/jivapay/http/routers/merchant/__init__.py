@@ -18,7 +18,7 @@ from jivapay.http.routers import balances
 from jivapay.http.routers.me import me_handler
 from jivapay.http.routers.merchant import callbacks as callback_routes
 from jivapay.http.routers.merchant import orders as order_routes
-from jivapay.services import stores as store_service
+from jivapay.services.merchants import stores as store_service
 from jivapay.settings import get_settings
 
 

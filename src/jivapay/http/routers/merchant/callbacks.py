@@ -16,9 +16,10 @@ from jivapay.domain.errors import NotFound
 from jivapay.domain.urls import check_merchant_url
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import forget_api_keys
-from jivapay.services import callbacks, order_refs
-from jivapay.services import stores as store_service
-from jivapay.services.commissions import store_commission_table
+from jivapay.services.ledger.commissions import store_commission_table
+from jivapay.services.merchants import callbacks
+from jivapay.services.merchants import stores as store_service
+from jivapay.services.orders import refs as order_refs
 from jivapay.settings import get_settings
 
 

@@ -24,9 +24,12 @@ from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.domain.periods import check_period
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
-from jivapay.services import callbacks, merchant_orders, order_refs, order_views, receipts
-from jivapay.services.balances import fiat_decimals
-from jivapay.services.merchant_orders import OrderFilter
+from jivapay.services.ledger.balances import fiat_decimals
+from jivapay.services.merchants import callbacks
+from jivapay.services.orders import merchant_orders, receipts
+from jivapay.services.orders import refs as order_refs
+from jivapay.services.orders import views as order_views
+from jivapay.services.orders.merchant_orders import OrderFilter
 from jivapay.settings import get_settings
 
 CSV_BATCH = 1000

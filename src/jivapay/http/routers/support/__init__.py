@@ -33,8 +33,10 @@ from jivapay.http.routers.staff_orders import (
     receipt_body,
     staff_order,
 )
-from jivapay.services import disputes, order_refs, receipts, support
-from jivapay.services.balances import fiat_decimals
+from jivapay.services.ledger.balances import fiat_decimals
+from jivapay.services.orders import disputes, receipts
+from jivapay.services.orders import refs as order_refs
+from jivapay.services.staff import support
 from jivapay.settings import get_settings
 
 

@@ -18,9 +18,9 @@ from jivapay.http.guards import require_role
 from jivapay.http.openapi import document
 from jivapay.http.routers import balances
 from jivapay.http.routers.me import me_handler
-from jivapay.services import teamlead as team
-from jivapay.services.stats import resolve_range
-from jivapay.services.teamlead import MAX_TRAFFIC_PRIORITY
+from jivapay.services.staff import teamlead as team
+from jivapay.services.staff.stats import resolve_range
+from jivapay.services.staff.teamlead import MAX_TRAFFIC_PRIORITY
 
 DEFAULT_DAYS = 30
 

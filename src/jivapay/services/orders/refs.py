@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.repositories.orders import OrderRepository
 from jivapay.domain.errors import NotFound
 from jivapay.domain.orders import is_order_reference
-from jivapay.services import merchant_orders
+from jivapay.services.orders import merchant_orders
 
 
 def _not_found(reference: str) -> NotFound:

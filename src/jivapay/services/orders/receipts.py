@@ -16,9 +16,9 @@ from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.domain.upload_content import find_active_content
-from jivapay.services.audit import log_action
-from jivapay.services.config import get_config
-from jivapay.services.outbox import enqueue_after_commit
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.config import get_config
+from jivapay.services.platform.outbox import enqueue_after_commit
 
 # content type → the bytes such a file starts with (the declared type must match the content)
 SIGNATURES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}

@@ -25,10 +25,10 @@ from jivapay.adapters.db.repositories.support import SupportRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.orders import OrderSearch
-from jivapay.services import disputes, receipts
-from jivapay.services.audit import log_action
-from jivapay.services.order_processor import reject_incoming
-from jivapay.services.outbox import enqueue_after_commit
+from jivapay.services.orders import disputes, receipts
+from jivapay.services.orders.processing import reject_incoming
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.outbox import enqueue_after_commit
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from jivapay.adapters.resources import get_resources
 from jivapay.domain import money
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.services.audit import log_action
-from jivapay.services.config import get_config
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.config import get_config
 
 log = logging.getLogger("jivapay.reference")
 RATE_KEY = "jivapay:rate:{}"

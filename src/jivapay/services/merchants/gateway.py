@@ -32,15 +32,16 @@ from jivapay.domain.errors import (
 from jivapay.domain.orders import Party, new_order_reference
 from jivapay.domain.payouts import check_recipient
 from jivapay.domain.urls import check_merchant_url
-from jivapay.services import ledger, merchant_orders
-from jivapay.services.audit import log_action
-from jivapay.services.callback_targets import check_callback_url
-from jivapay.services.commissions import commission_rates
-from jivapay.services.order_status import change_status
-from jivapay.services.order_views import store_incoming
-from jivapay.services.outbox import enqueue_after_commit
-from jivapay.services.reference_data import get_exchange_rate
-from jivapay.services.stores import StoreIdentity
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger.commissions import commission_rates
+from jivapay.services.merchants.callback_targets import check_callback_url
+from jivapay.services.merchants.stores import StoreIdentity
+from jivapay.services.orders import merchant_orders
+from jivapay.services.orders.status import change_status
+from jivapay.services.orders.views import store_incoming
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.outbox import enqueue_after_commit
+from jivapay.services.platform.reference_data import get_exchange_rate
 from jivapay.settings import Settings
 
 ORDER_TOKEN_TTL = dt.timedelta(hours=2)

@@ -33,13 +33,14 @@ from jivapay.domain.errors import (
     RequisiteNotFound,
 )
 from jivapay.domain.fraud import Decision
-from jivapay.services import callbacks, ledger
-from jivapay.services.audit import AuditEntry, audit_columns, log_action, log_actions
-from jivapay.services.commissions import calculate_commissions
-from jivapay.services.config import get_config
-from jivapay.services.fraud import assess_incoming_order
-from jivapay.services.outbox import enqueue_after_commit
-from jivapay.services.reference_data import get_exchange_rate
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger.commissions import calculate_commissions
+from jivapay.services.merchants import callbacks
+from jivapay.services.orders.fraud import assess_incoming_order
+from jivapay.services.platform.audit import AuditEntry, audit_columns, log_action, log_actions
+from jivapay.services.platform.config import get_config
+from jivapay.services.platform.outbox import enqueue_after_commit
+from jivapay.services.platform.reference_data import get_exchange_rate
 
 log = logging.getLogger("jivapay.orders")
 PROCESSOR = Actor.system("order-processor")

@@ -16,11 +16,11 @@ from jivapay.adapters.db.repositories.users import UserRepository
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, Role
 from jivapay.domain.requisites import RequisiteDirection, RequisiteType
-from jivapay.services import ledger
-from jivapay.services import stores as store_service
-from jivapay.services import users as user_service
-from jivapay.services.reference_data import set_exchange_rate
-from jivapay.services.requisites import create_requisite
+from jivapay.services.identity import users as user_service
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.merchants import stores as store_service
+from jivapay.services.orders.requisites import create_requisite
+from jivapay.services.platform.reference_data import set_exchange_rate
 from jivapay.settings import Settings
 
 DEMO_LOGINS = {

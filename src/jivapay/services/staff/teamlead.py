@@ -22,8 +22,8 @@ from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import OPEN
-from jivapay.services.audit import log_action
-from jivapay.services.stats import check_range, conversion
+from jivapay.services.platform.audit import log_action
+from jivapay.services.staff.stats import check_range, conversion
 
 MAX_TRAFFIC_PRIORITY = 1000
 

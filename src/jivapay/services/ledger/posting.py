@@ -34,9 +34,9 @@ from jivapay.domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from jivapay.services.audit import log_action
-from jivapay.services.outbox import enqueue_after_commit
-from jivapay.services.owners import check_owner
+from jivapay.services.ledger.owners import check_owner
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.outbox import enqueue_after_commit
 
 log = logging.getLogger("jivapay.ledger")
 

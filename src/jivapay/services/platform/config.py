@@ -22,7 +22,7 @@ from jivapay.adapters.resources import get_resources
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.config import DEFINITIONS, check_meaning, coerce, parse_value, serialize_value
 from jivapay.domain.errors import ConfigurationError, NotFound, ValidationFailed
-from jivapay.services.audit import log_action
+from jivapay.services.platform.audit import log_action
 
 log = logging.getLogger("jivapay.config")
 

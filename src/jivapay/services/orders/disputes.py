@@ -25,9 +25,10 @@ from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import ConfigurationError, Conflict, NotFound, ValidationFailed
 from jivapay.domain.orders import Party
-from jivapay.services import order_status, receipts
-from jivapay.services.audit import log_action
-from jivapay.services.config import get_config
+from jivapay.services.orders import receipts
+from jivapay.services.orders import status as order_status
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.config import get_config
 
 OUTCOMES = ("completed", "canceled")
 

@@ -16,9 +16,9 @@ from jivapay.domain.audit import Actor, Target
 from jivapay.domain.orders import OPEN
 from jivapay.domain.payouts import PayoutRecipient
 from jivapay.domain.pii import mask_name
-from jivapay.services.audit import log_action
-from jivapay.services.order_status import trader_order
-from jivapay.services.reference_data import get_payment_method
+from jivapay.services.orders.status import trader_order
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.reference_data import get_payment_method
 from jivapay.settings import Settings
 
 REVEAL_ACTION = "order.recipient_reveal"

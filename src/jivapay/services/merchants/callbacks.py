@@ -10,7 +10,7 @@ CALLBACK_RETRY_SCHEDULE_SECONDS and then ``failed``. Every attempt is logged. No
 lock is held during the HTTP call.
 
 The target is checked when the URL is saved and again at every attempt, and the request
-goes to the address that check resolved (services/callback_targets.py). What the merchant
+goes to the address that check resolved (services/merchants/callback_targets.py). What the merchant
 sees of an attempt is a short, cleaned excerpt of the reply and an error without our
 internals.
 """
@@ -37,11 +37,11 @@ from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent, IncomingO
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
-from jivapay.services.audit import log_action
-from jivapay.services.callback_targets import UnsafeTarget, check_callback_url, check_target
-from jivapay.services.config import get_config
-from jivapay.services.order_views import view_of
-from jivapay.services.stores import signing_secrets
+from jivapay.services.merchants.callback_targets import UnsafeTarget, check_callback_url, check_target
+from jivapay.services.merchants.stores import signing_secrets
+from jivapay.services.orders.views import view_of
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.config import get_config
 from jivapay.settings import Settings, get_settings
 
 log = logging.getLogger("jivapay.callbacks")

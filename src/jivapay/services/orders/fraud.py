@@ -18,8 +18,8 @@ from jivapay.adapters.resources import get_resources
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.fraud import Decision, FraudRules, OrderFacts, Verdict, evaluate
-from jivapay.services.audit import AuditEntry, log_actions
-from jivapay.services.config import get_config, read_config, set_config
+from jivapay.services.platform.audit import AuditEntry, log_actions
+from jivapay.services.platform.config import get_config, read_config, set_config
 
 log = logging.getLogger("jivapay.fraud")
 FRAUD = Actor.system("fraud")

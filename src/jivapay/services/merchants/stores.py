@@ -21,8 +21,8 @@ from jivapay.adapters.security import (
 )
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
-from jivapay.services.audit import log_action
-from jivapay.services.callback_targets import check_callback_url
+from jivapay.services.merchants.callback_targets import check_callback_url
+from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings
 
 MAX_OVERLAP = dt.timedelta(days=7)

@@ -18,8 +18,8 @@ from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor
 from jivapay.domain.errors import Conflict, NotFound, OrderNotAssigned, ValidationFailed
 from jivapay.domain.orders import Party
-from jivapay.services import order_views
-from jivapay.services.order_status import change_status
+from jivapay.services.orders import views as order_views
+from jivapay.services.orders.status import change_status
 
 PUBLIC_STATUSES = (
     "processing",

@@ -33,8 +33,8 @@ from jivapay.domain.identity import (
     normalize_email,
     normalize_login,
 )
-from jivapay.services.audit import log_action
-from jivapay.services.requisites import scrub_trader_requisites
+from jivapay.services.orders.requisites import scrub_trader_requisites
+from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings
 
 # profile fields an admin may set, per role

@@ -31,10 +31,10 @@ from jivapay.adapters.security import (
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotAuthenticated, NotFound, ValidationFailed
 from jivapay.domain.identity import AdminPermission, Role, check_password_policy
-from jivapay.services import login_throttle
-from jivapay.services.audit import log_action
-from jivapay.services.config import get_config
-from jivapay.services.outbox import enqueue_after_commit
+from jivapay.services.identity import login_throttle
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.config import get_config
+from jivapay.services.platform.outbox import enqueue_after_commit
 from jivapay.settings import Settings
 
 log = logging.getLogger("jivapay.auth")

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.models import IdempotencyKey
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.errors import IdempotencyConflict, RequestInFlight, ValidationFailed
-from jivapay.services.config import get_config
+from jivapay.services.platform.config import get_config
 
 # an in-flight reservation older than this was abandoned by a dead process: take it over
 STALE_AFTER = dt.timedelta(minutes=2)

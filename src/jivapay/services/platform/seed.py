@@ -17,7 +17,7 @@ from jivapay.adapters.db.repositories.config import ConfigurationRepository
 from jivapay.adapters.db.repositories.reference import ReferenceRepository
 from jivapay.adapters.db.uow import on_commit
 from jivapay.domain.config import DEFAULTS, checked_default
-from jivapay.services.config import invalidate_config_cache
+from jivapay.services.platform.config import invalidate_config_cache
 
 log = logging.getLogger("jivapay.seed")
 

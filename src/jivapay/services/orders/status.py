@@ -21,10 +21,12 @@ from jivapay.adapters.db.repositories.stores import StoreRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition
-from jivapay.services import callbacks, disputes, ledger
-from jivapay.services.audit import log_action
-from jivapay.services.config import get_config
-from jivapay.services.outbox import enqueue_after_commit
+from jivapay.services.ledger import posting as ledger
+from jivapay.services.merchants import callbacks
+from jivapay.services.orders import disputes
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.config import get_config
+from jivapay.services.platform.outbox import enqueue_after_commit
 
 log = logging.getLogger("jivapay.orders")
 

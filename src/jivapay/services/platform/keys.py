@@ -18,7 +18,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.security import reencrypt_secret
 from jivapay.domain.audit import Actor
 from jivapay.domain.errors import ConfigurationError
-from jivapay.services.audit import log_action
+from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings
 
 ROTATION_ACTOR = Actor.system("keys-rotate")

@@ -24,7 +24,7 @@ from jivapay.domain.requisites import (
     check_owner_name,
     normalize_number,
 )
-from jivapay.services.audit import log_action
+from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings
 
 LIMIT_FIELDS = ("min_amount", "max_amount", "daily_limit", "monthly_limit", "orders_per_day", "max_open_orders")

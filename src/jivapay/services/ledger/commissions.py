@@ -13,9 +13,9 @@ from jivapay.domain import ledger as L
 from jivapay.domain import money
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
-from jivapay.services.audit import log_action
-from jivapay.services.config import get_config
-from jivapay.services.owners import Owner
+from jivapay.services.ledger.owners import Owner
+from jivapay.services.platform.audit import log_action
+from jivapay.services.platform.config import get_config
 
 DIRECTIONS = ("payin", "payout")
 

@@ -1,0 +1,1 @@
+"""Who people are and what they may do: logins, sessions, throttling, users and permissions."""

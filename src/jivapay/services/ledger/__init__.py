@@ -1,0 +1,1 @@
+"""The one posting function, holds and settlement, balances, commissions, owners and the auditor."""

@@ -1,0 +1,1 @@
+"""Stores and their credentials, the gateway orders come in through, idempotency and callbacks."""

@@ -1,0 +1,1 @@
+"""Requisites, fraud rules, assignment, status changes, views, receipts, disputes and pay-outs."""

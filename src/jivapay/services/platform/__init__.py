@@ -1,0 +1,1 @@
+"""Configuration, the audit log, the outbox, health, notifications, reference data, seed and keys."""

@@ -1,0 +1,1 @@
+"""Support's work on orders, the teamlead cabinet and the platform statistics."""
