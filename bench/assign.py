@@ -158,7 +158,7 @@ async def _explain_selection() -> str:
 
     import asyncpg
 
-    from jivapay.adapters.db.repositories.selection import _FIND
+    from jivapay.adapters.db.orders.selection import _FIND
     from jivapay.settings import get_settings
 
     today = dt.datetime.now(dt.UTC).date()
@@ -194,7 +194,7 @@ async def _selection_p99(samples: int, warmup: int = 200) -> float:
     buffer cache, and steady state is what a worker sees."""
     import datetime as dt
 
-    from jivapay.adapters.db.repositories.selection import SelectionRepository
+    from jivapay.adapters.db.orders.selection import SelectionRepository
     from jivapay.adapters.resources import close_resources, get_resources
 
     latencies = []

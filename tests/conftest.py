@@ -77,8 +77,8 @@ def session_factory(resources: Any) -> async_sessionmaker[AsyncSession]:
 async def _clean_state(resources: Any) -> AsyncIterator[None]:
     """Every test starts with empty tables (migrations applied) and an empty Redis db."""
     yield
+    from jivapay.adapters.db.ledger.postings import forget_cached_accounts
     from jivapay.adapters.db.models import Base
-    from jivapay.adapters.db.repositories.ledger import forget_cached_accounts
     from jivapay.services.platform.config import _cache
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)

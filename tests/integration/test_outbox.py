@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import OutboxMessage
-from jivapay.adapters.db.repositories.outbox import OutboxRepository
+from jivapay.adapters.db.platform.outbox import OutboxRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.errors import ValidationFailed
 from jivapay.services.platform.outbox import enqueue_after_commit

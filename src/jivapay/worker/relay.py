@@ -18,7 +18,7 @@ import dramatiq
 from dramatiq.errors import ActorNotFound
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.repositories.outbox import OutboxRepository
+from jivapay.adapters.db.platform.outbox import OutboxRepository
 from jivapay.adapters.db.uow import atomic
 
 log = logging.getLogger("jivapay.outbox")

@@ -15,8 +15,8 @@ import signal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.db.repositories.outbox import OutboxRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.platform.outbox import OutboxRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import close_resources, get_resources

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import OrderHistory
-from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity import AdminPermission, Role
 from jivapay.http.app import create_app

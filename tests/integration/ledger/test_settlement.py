@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import AuditLogEntry, OrderHistory, OutboxMessage, SettledOrder
-from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import Conflict

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import select, text
 
+from jivapay.adapters.db.ledger.postings import forget_cached_accounts
 from jivapay.adapters.db.models import Account, Base
-from jivapay.adapters.db.repositories.ledger import forget_cached_accounts
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.resources import Resources
 from jivapay.domain import ledger as L

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import ExchangeRate, IncomingOrder
-from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import Role

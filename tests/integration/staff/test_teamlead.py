@@ -24,7 +24,7 @@ from jivapay.adapters.db.models import (
     SettledOrder,
     TraderProfile,
 )
-from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain import ledger as L
 from jivapay.domain.identity import Role

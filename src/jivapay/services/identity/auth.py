@@ -10,13 +10,13 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import LoginAttempt, RefreshToken, TrustedDevice, User
-from jivapay.adapters.db.repositories.tokens import (
+from jivapay.adapters.db.identity.tokens import (
     LoginHistoryRepository,
     RefreshTokenRepository,
     TrustedDeviceRepository,
 )
-from jivapay.adapters.db.repositories.users import UserRepository
+from jivapay.adapters.db.identity.users import UserRepository
+from jivapay.adapters.db.models import LoginAttempt, RefreshToken, TrustedDevice, User
 from jivapay.adapters.geoip import get_geoip
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.security import (

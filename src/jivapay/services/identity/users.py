@@ -11,16 +11,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import User
-from jivapay.adapters.db.repositories.privacy import PrivacyRepository
-from jivapay.adapters.db.repositories.requisites import RequisiteRepository
-from jivapay.adapters.db.repositories.stores import StoreRepository
-from jivapay.adapters.db.repositories.tokens import (
+from jivapay.adapters.db.identity.privacy import PrivacyRepository
+from jivapay.adapters.db.identity.tokens import (
     LoginHistoryRepository,
     RefreshTokenRepository,
     TrustedDeviceRepository,
 )
-from jivapay.adapters.db.repositories.users import UserRepository
+from jivapay.adapters.db.identity.users import UserRepository
+from jivapay.adapters.db.merchants.stores import StoreRepository
+from jivapay.adapters.db.models import User
+from jivapay.adapters.db.orders.requisites import RequisiteRepository
 from jivapay.adapters.security import hash_password_async
 from jivapay.domain import money
 from jivapay.domain.audit import Actor, Target

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.ledger import LedgerRepository
-from jivapay.adapters.db.repositories.money_audit import MoneyAuditRepository
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.ledger.money_audit import MoneyAuditRepository
+from jivapay.adapters.db.ledger.postings import LedgerRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain import ledger as L
 
 # a completed order's settlement is re-sent by the scheduler after 30 s; past this it is a violation

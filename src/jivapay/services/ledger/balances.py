@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.repositories.ledger import LedgerRepository
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
-from jivapay.adapters.db.repositories.stores import StoreRepository
+from jivapay.adapters.db.ledger.postings import LedgerRepository
+from jivapay.adapters.db.merchants.stores import StoreRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.csv_safe import safe_row
 from jivapay.domain.errors import NotFound

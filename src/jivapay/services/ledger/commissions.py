@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.commissions import CommissionRepository
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.ledger.commissions import CommissionRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain import ledger as L
 from jivapay.domain import money
 from jivapay.domain.audit import Actor, Target

@@ -6,8 +6,8 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.stores import StoreRepository
-from jivapay.adapters.db.repositories.users import UserRepository
+from jivapay.adapters.db.identity.users import UserRepository
+from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.domain.errors import NotFound
 from jivapay.domain.identity import Role
 

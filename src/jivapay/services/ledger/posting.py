@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jivapay.adapters.db.ledger.postings import LedgerRepository
 from jivapay.adapters.db.models import Hold
-from jivapay.adapters.db.repositories.ledger import LedgerRepository
-from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.domain import ledger as L

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import Bank, FiatCurrency, IncomingOrder, PaymentMethod, Store
-from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.security import decode_order_token, encrypt_secret, issue_order_token
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.models import Store, StoreApiKey, StoreSigningSecret
-from jivapay.adapters.db.repositories.stores import StoreRepository
 from jivapay.adapters.security import (
     api_key_matches,
     api_key_prefix,

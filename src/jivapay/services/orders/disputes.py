@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import OrderDispute, OrderHistory
 from jivapay.adapters.db.models.staff import DISPUTE_PRIORITIES
-from jivapay.adapters.db.repositories.disputes import DisputeRepository
-from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.orders.disputes import DisputeRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import ConfigurationError, Conflict, NotFound, ValidationFailed

@@ -10,9 +10,9 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import IncomingOrder
-from jivapay.adapters.db.repositories.config import ConfigurationRepository
-from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.platform.config import ConfigurationRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.audit import Actor, Target

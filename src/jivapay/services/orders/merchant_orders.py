@@ -13,7 +13,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import FiatCurrency, IncomingOrder, OrderHistory, OrderStatusChange, Store
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor
 from jivapay.domain.errors import Conflict, NotFound, OrderNotAssigned, ValidationFailed

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import OrderHistory
-from jivapay.adapters.db.repositories.recipients import RecipientRepository
+from jivapay.adapters.db.orders.recipients import RecipientRepository
 from jivapay.adapters.security import decrypt_secret
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.orders import OPEN

@@ -17,9 +17,9 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import IncomingOrder
-from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
-from jivapay.adapters.db.repositories.selection import Candidate, Recheck, SelectionRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.orders.selection import Candidate, Recheck, SelectionRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.domain import ledger as L

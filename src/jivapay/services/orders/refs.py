@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.orders import OrderRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.domain.errors import NotFound
 from jivapay.domain.orders import is_order_reference
 from jivapay.services.orders import merchant_orders

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.identity.users import UserRepository
 from jivapay.adapters.db.models import Requisite
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
-from jivapay.adapters.db.repositories.requisites import RequisiteRepository
-from jivapay.adapters.db.repositories.users import UserRepository
+from jivapay.adapters.db.orders.requisites import RequisiteRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.security import decrypt_secret, encrypt_secret, requisite_fingerprint
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed

@@ -13,11 +13,11 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.ledger.postings import LedgerRepository
+from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.models import OrderHistory, OrderStatusChange
-from jivapay.adapters.db.repositories.ledger import LedgerRepository
-from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.db.repositories.selection import SelectionRepository
-from jivapay.adapters.db.repositories.stores import StoreRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.orders.selection import SelectionRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import Bank, IncomingOrder, OrderHistory, PaymentMethod, Requisite
-from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.security import decrypt_secret
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.audit import AuditRepository
+from jivapay.adapters.db.platform.audit import AuditRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.pii import mask_mapping
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import AuditLogEntry
-from jivapay.adapters.db.repositories.audit_view import AuditViewRepository
+from jivapay.adapters.db.platform.audit_view import AuditViewRepository
 from jivapay.domain.audit import AuditFilter
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.config import ConfigurationRepository
+from jivapay.adapters.db.platform.config import ConfigurationRepository
 from jivapay.adapters.db.uow import on_commit
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.audit import Actor, Target

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.users import UserRepository
+from jivapay.adapters.db.identity.users import UserRepository
 from jivapay.domain.audit import Actor
 from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, Role
 from jivapay.domain.requisites import RequisiteDirection, RequisiteType

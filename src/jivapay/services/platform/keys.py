@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.repositories.secrets_at_rest import ENCRYPTED_COLUMNS, SecretsAtRestRepository
+from jivapay.adapters.db.platform.secrets_at_rest import ENCRYPTED_COLUMNS, SecretsAtRestRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.security import reencrypt_secret
 from jivapay.domain.audit import Actor

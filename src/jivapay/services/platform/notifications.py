@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.db.repositories.tokens import LoginHistoryRepository
-from jivapay.adapters.db.repositories.users import UserRepository
+from jivapay.adapters.db.identity.tokens import LoginHistoryRepository
+from jivapay.adapters.db.identity.users import UserRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.email import EmailMessageSpec
 
 

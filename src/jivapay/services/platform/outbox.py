@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.outbox import OutboxRepository
+from jivapay.adapters.db.platform.outbox import OutboxRepository
 from jivapay.domain.errors import ValidationFailed
 
 _ID_TYPES = (int, str, uuid.UUID)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.uow import atomic, on_commit
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.rates import HttpJsonRateSource, RateSource, RateSourceError

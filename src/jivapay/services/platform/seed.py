@@ -13,8 +13,8 @@ from jivapay.adapters.db.models import (
     PaymentMethod,
     Role,
 )
-from jivapay.adapters.db.repositories.config import ConfigurationRepository
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
+from jivapay.adapters.db.platform.config import ConfigurationRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.uow import on_commit
 from jivapay.domain.config import DEFAULTS, checked_default
 from jivapay.services.platform.config import invalidate_config_cache

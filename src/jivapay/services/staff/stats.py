@@ -17,8 +17,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
-from jivapay.adapters.db.repositories.stats import GroupColumn, StatsRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
+from jivapay.adapters.db.staff.stats import GroupColumn, StatsRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
 

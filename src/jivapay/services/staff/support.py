@@ -19,9 +19,9 @@ from jivapay.adapters.db.models import (
     OrderStatusChange,
     Receipt,
 )
-from jivapay.adapters.db.repositories.disputes import DisputeRepository
-from jivapay.adapters.db.repositories.orders import OrderRepository
-from jivapay.adapters.db.repositories.support import SupportRepository
+from jivapay.adapters.db.orders.disputes import DisputeRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.staff.support import SupportRepository
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.orders import OrderSearch

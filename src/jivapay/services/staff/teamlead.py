@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import TraderProfile
-from jivapay.adapters.db.repositories.reference import ReferenceRepository
-from jivapay.adapters.db.repositories.requisites import RequisiteRepository
-from jivapay.adapters.db.repositories.teamlead import TeamleadRepository
+from jivapay.adapters.db.orders.requisites import RequisiteRepository
+from jivapay.adapters.db.platform.reference import ReferenceRepository
+from jivapay.adapters.db.staff.teamlead import TeamleadRepository
 from jivapay.domain import ledger as L
 from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db import raw
+from jivapay.adapters.db.ledger.commissions import STORE_RATE_SQL, TRADER_RATE_SQL
 from jivapay.adapters.db.raw import RawStatement
-from jivapay.adapters.db.repositories.commissions import STORE_RATE_SQL, TRADER_RATE_SQL
 
 _FIND = RawStatement(
     """

@@ -1,0 +1,1 @@
+"""Repositories of the identity context: users and profiles, tokens, devices, login history, privacy."""

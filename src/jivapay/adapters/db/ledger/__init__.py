@@ -1,0 +1,1 @@
+"""Repositories of the ledger context: accounts and postings, holds, commissions, the money audit."""

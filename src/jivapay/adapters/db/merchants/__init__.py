@@ -1,0 +1,1 @@
+"""Repositories of the merchants context: stores, API keys, signing secrets."""

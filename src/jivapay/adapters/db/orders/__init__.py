@@ -1,0 +1,1 @@
+"""Repositories of the orders context: orders, requisites, selection, disputes, recipients."""

@@ -1,0 +1,1 @@
+"""Repositories of the platform context: audit log, configuration, outbox, reference data, secrets."""

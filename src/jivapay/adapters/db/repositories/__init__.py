@@ -1,1 +1,0 @@
-"""Repositories: the only place in the code base that holds SQL."""

@@ -1,0 +1,1 @@
+"""Repositories of the staff context: support's search, the teamlead cabinet, statistics."""
