@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 from typing import Any
 
 import msgspec
@@ -17,6 +16,7 @@ from jivapay.adapters.resources import get_resources
 from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.identity import AdminPermission
+from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
 from jivapay.services.ledger import balances
@@ -109,12 +109,8 @@ async def _csv(
     # bad filters fail here, as a 4xx, not halfway through a 200 stream
     async with transaction("balances.export") as session:
         await balances.history(session, key, starting_after=None, limit=1, since=since, until=until, kind=kind)
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]  # a header value: plain ASCII only
-    return Stream(
-        balances.history_csv(get_resources().session_factory, key, since=since, until=until, kind=kind),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-    )
+    rows = balances.history_rows(get_resources().session_factory, key, since=since, until=until, kind=kind)
+    return csv_attachment(balances.HISTORY_CSV_COLUMNS, rows, f"{name}.csv")
 
 
 def _trader_key(

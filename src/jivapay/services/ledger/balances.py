@@ -7,10 +7,8 @@ fiat and the platform's profit accounts.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -20,7 +18,6 @@ from jivapay.adapters.db.ledger.postings import LedgerRepository
 from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain import ledger as L
-from jivapay.domain.csv_safe import safe_row
 from jivapay.domain.errors import NotFound
 
 CSV_BATCH = 1000
@@ -140,21 +137,21 @@ async def history(
     ]
 
 
-async def history_csv(
+HISTORY_CSV_COLUMNS = (
+    "entry_id", "created_at", "kind", "amount", "balance_after", "currency", "order_id", "transaction_id",
+)  # fmt: skip
+
+
+async def history_rows(
     session_factory: async_sessionmaker[AsyncSession],
     key: L.AccountKey,
     *,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     kind: str | None = None,
-) -> AsyncIterator[bytes]:
-    """CSV of an account's history, streamed in batches (never the whole history in memory)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["entry_id", "created_at", "kind", "amount", "balance_after", "currency", "order_id", "transaction_id"]
-    )
-    yield buffer.getvalue().encode()
+) -> AsyncIterator[list[list[object]]]:
+    """An account's history as CSV rows (HISTORY_CSV_COLUMNS), in batches, each read in its own
+    transaction (never the whole history in memory)."""
     cursor: int | None = None
     while True:
         async with session_factory() as session:
@@ -163,24 +160,19 @@ async def history_csv(
             )
         if not lines:
             return
-        buffer.seek(0)
-        buffer.truncate()
-        for line in lines:
-            writer.writerow(
-                safe_row(
-                    [
-                        line.id,
-                        line.at.isoformat(),
-                        line.kind,
-                        line.amount,
-                        line.balance_after,
-                        key.currency,
-                        line.order_id or "",
-                        line.transaction_id,
-                    ]
-                )
-            )
-        yield buffer.getvalue().encode()
+        yield [
+            [
+                line.id,
+                line.at.isoformat(),
+                line.kind,
+                line.amount,
+                line.balance_after,
+                key.currency,
+                line.order_id,
+                line.transaction_id,
+            ]
+            for line in lines
+        ]
         if len(lines) < CSV_BATCH:
             return
         cursor = lines[-1].id

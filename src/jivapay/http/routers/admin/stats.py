@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -13,8 +11,8 @@ from litestar import get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from jivapay.domain.csv_safe import safe_row
 from jivapay.domain.identity import AdminPermission
+from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import transaction
 from jivapay.http.guards import require_permission
 from jivapay.http.openapi import document
@@ -131,16 +129,10 @@ async def export_stats(
 ) -> Stream:
     report = await _report(date_from, date_to, group_by, store_id, trader_id, payment_method_id, direction, currency)
 
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for row in [*report.data, *report.totals]:
-            writer.writerow(safe_row("" if value is None else value for value in msgspec.structs.astuple(_body(row))))
-        yield buffer.getvalue()
+    async def batches() -> AsyncIterator[list[tuple[object, ...]]]:
+        yield [msgspec.structs.astuple(_body(row)) for row in [*report.data, *report.totals]]
 
-    name = f"stats-{group_by.value}.csv"
-    return Stream(lines(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return csv_attachment(CSV_COLUMNS, batches(), f"stats-{group_by.value}.csv")
 
 
 route_handlers = [get_stats, export_stats]

@@ -3,9 +3,7 @@ disputes, and a streamed CSV export."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -19,10 +17,10 @@ from jivapay.adapters.db.models import CallbackEvent, IncomingOrder, OrderHistor
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
 from jivapay.domain import ledger as L
-from jivapay.domain.csv_safe import safe_row
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders import Party
 from jivapay.domain.periods import check_period
+from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.merchants import callbacks
@@ -305,10 +303,7 @@ async def export_orders(
     async with transaction() as session:  # fail before the stream starts (bad filters → 422)
         await merchant_orders.list_orders(session, merchant_id, f, starting_after=None, limit=1)
 
-    async def rows() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
+    async def batches() -> AsyncIterator[list[list[object]]]:
         cursor: int | None = None
         while True:
             async with transaction("merchant.export") as session:
@@ -316,36 +311,27 @@ async def export_orders(
                     session, merchant_id, f, starting_after=cursor, limit=CSV_BATCH
                 )
                 bodies = [_body(i, o, await fiat_decimals(session, i.currency)) for i, o in batch]
-            for b in bodies:
-                writer.writerow(
-                    safe_row(
-                        [
-                            b.id,
-                            b.store_id,
-                            b.merchant_order_id,
-                            b.direction,
-                            b.status,
-                            b.amount,
-                            b.pay_amount or "",
-                            b.currency,
-                            b.rate or "",
-                            b.created_at.isoformat(),
-                            b.completed_at.isoformat() if b.completed_at else "",
-                        ]
-                    )
-                )
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+            yield [
+                [
+                    b.id,
+                    b.store_id,
+                    b.merchant_order_id,
+                    b.direction,
+                    b.status,
+                    b.amount,
+                    b.pay_amount,
+                    b.currency,
+                    b.rate,
+                    b.created_at.isoformat(),
+                    b.completed_at.isoformat() if b.completed_at else None,
+                ]
+                for b in bodies
+            ]
             if len(batch) < CSV_BATCH:
                 return
             cursor = batch[-1][0].id
 
-    return Stream(
-        rows(),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
-    )
+    return csv_attachment(CSV_COLUMNS, batches(), "orders.csv")
 
 
 handlers = [list_orders, export_orders, get_order, open_dispute, confirm_payout, upload_evidence]

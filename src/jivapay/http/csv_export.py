@@ -1,0 +1,33 @@
+"""One way to answer with a CSV: a header, then rows streamed in batches, every cell made safe
+to open in a spreadsheet (domain/csv_safe.py), served as an attachment."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+
+from litestar.response import Stream
+
+from jivapay.domain.csv_safe import safe_row
+
+
+def csv_attachment(header: Sequence[str], batches: AsyncIterable[Iterable[Sequence[object]]], filename: str) -> Stream:
+    """``batches`` yields lists of rows (read one batch per transaction: never the whole export in
+    memory); None cells are written empty."""
+
+    async def chunks() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        yield buffer.getvalue()
+        async for rows in batches:
+            buffer.seek(0)
+            buffer.truncate()
+            for row in rows:
+                writer.writerow(safe_row("" if value is None else value for value in row))
+            yield buffer.getvalue()
+
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:100]  # a header value: plain ASCII only
+    return Stream(chunks(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
