@@ -285,9 +285,7 @@ async def authenticate_bearer(session: AsyncSession, settings: Settings, token: 
         raise NotAuthenticated("The session has ended; log in again", reason="session_ended")
     permissions: frozenset[AdminPermission] = frozenset()
     if user.role == Role.ADMIN:
-        profile = await UserRepository(session).get_profile("admin", user.id)
-        if profile is not None:
-            permissions = frozenset(p for p in AdminPermission if getattr(profile, f"can_{p.value}"))
+        permissions = await UserRepository(session).admin_permissions(user.id)
     return Principal(
         user_id=user.id,
         login=user.login,

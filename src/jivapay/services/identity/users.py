@@ -17,7 +17,7 @@ from jivapay.adapters.db.identity.tokens import (
     RefreshTokenRepository,
     TrustedDeviceRepository,
 )
-from jivapay.adapters.db.identity.users import UserRepository
+from jivapay.adapters.db.identity.users import UserRepository, permissions_of
 from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.models import User
 from jivapay.adapters.db.orders.requisites import RequisiteRepository
@@ -100,13 +100,6 @@ def check_grantable(caller: AdminCaller, permissions: Sequence[AdminPermission])
         raise PermissionDenied("An admin grants only permissions it holds itself", permissions=beyond)
 
 
-async def admin_flags(session: AsyncSession, user_id: int) -> frozenset[AdminPermission]:
-    profile = await UserRepository(session).get_profile(Role.ADMIN.value, user_id)
-    if profile is None:
-        return frozenset()
-    return frozenset(p for p in AdminPermission if getattr(profile, f"can_{p.value}"))
-
-
 async def authorize(
     session: AsyncSession,
     caller: AdminCaller,
@@ -127,7 +120,7 @@ async def authorize(
         check_grantable(caller, new_permissions)
     if target.role != Role.ADMIN:
         return
-    flags = await admin_flags(session, target.id)
+    flags = await repo.admin_permissions(target.id)
     if AdminPermission.MANAGE_PERMISSIONS not in caller.permissions:
         raise PermissionDenied(
             "Acting on an admin needs manage_permissions", required_permission="manage_permissions", user_id=user_id
@@ -318,7 +311,7 @@ async def set_permissions(
     profile = await repo.get_profile("admin", user.id)
     if profile is None:
         profile = await repo.add_profile("admin", user.id, {})
-    before = sorted(p.value for p in AdminPermission if getattr(profile, f"can_{p.value}"))
+    before = sorted(p.value for p in permissions_of(profile))
     for permission in AdminPermission:
         setattr(profile, f"can_{permission.value}", permission in permissions)
     await session.flush()

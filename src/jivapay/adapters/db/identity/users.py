@@ -27,6 +27,12 @@ PROFILE_MODELS: dict[str, type[Base]] = {
 }
 
 
+def permissions_of(profile: AdminProfile | None) -> frozenset[AdminPermission]:
+    if profile is None:
+        return frozenset()
+    return frozenset(p for p in AdminPermission if getattr(profile, f"can_{p.value}"))
+
+
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -70,6 +76,10 @@ class UserRepository:
         if starting_after is not None:
             stmt = stmt.where(User.id > starting_after)
         return (await self.session.scalars(stmt)).all()
+
+    async def admin_permissions(self, user_id: int) -> frozenset[AdminPermission]:
+        """The permission flags an admin holds (none for anyone else)."""
+        return permissions_of(await self.get_profile("admin", user_id))
 
     async def lock_admin_privileges(self) -> None:
         """Serialise every change that could take away the last fully privileged admin."""
