@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import OrderDispute, OrderHistory
-from jivapay.adapters.db.models.staff import DISPUTE_PRIORITIES
 from jivapay.adapters.db.orders.disputes import DisputeRepository
+from jivapay.adapters.db.orders.models import DISPUTE_PRIORITIES
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain import ledger as L

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.base import Base
 from jivapay.adapters.db.models import (
     AdminProfile,
     MerchantProfile,
@@ -15,7 +16,6 @@ from jivapay.adapters.db.models import (
     TraderProfile,
     User,
 )
-from jivapay.adapters.db.models.base import Base
 from jivapay.domain.identity import AdminPermission
 
 PROFILE_MODELS: dict[str, type[Base]] = {

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.base import Base
 from jivapay.adapters.db.models import (
     Bank,
     CryptoCurrency,
@@ -15,7 +16,6 @@ from jivapay.adapters.db.models import (
     PaymentMethod,
     Role,
 )
-from jivapay.adapters.db.models.base import Base
 from jivapay.domain.errors import NotFound
 
 _CONFLICT_KEYS: dict[type[Base], list[str]] = {

@@ -1,22 +1,22 @@
-"""All ORM models; importing this package registers every table on ``Base.metadata``."""
+"""Every ORM model in one registry: importing this module registers every table on ``Base.metadata``.
 
-from jivapay.adapters.db.models.base import Base
-from jivapay.adapters.db.models.gateway import CallbackAttempt, CallbackEvent, IdempotencyKey
-from jivapay.adapters.db.models.identity import (
+Each model lives beside its context's repositories (``adapters/db/<context>/models.py``);
+this module is the one place Alembic and code that needs several contexts' tables import from.
+"""
+
+from jivapay.adapters.db.base import Base
+from jivapay.adapters.db.identity.models import (
     AdminProfile,
     LoginAttempt,
     MerchantProfile,
     RefreshToken,
-    Store,
-    StoreApiKey,
-    StoreSigningSecret,
     SupportProfile,
     TeamleadProfile,
     TraderProfile,
     TrustedDevice,
     User,
 )
-from jivapay.adapters.db.models.ledger import (
+from jivapay.adapters.db.ledger.models import (
     Account,
     ExchangeRate,
     Hold,
@@ -26,8 +26,17 @@ from jivapay.adapters.db.models.ledger import (
     StoreCommission,
     TraderCommission,
 )
-from jivapay.adapters.db.models.orders import (
+from jivapay.adapters.db.merchants.models import (
+    CallbackAttempt,
+    CallbackEvent,
+    IdempotencyKey,
+    Store,
+    StoreApiKey,
+    StoreSigningSecret,
+)
+from jivapay.adapters.db.orders.models import (
     IncomingOrder,
+    OrderDispute,
     OrderHistory,
     OrderStatusChange,
     Receipt,
@@ -35,19 +44,21 @@ from jivapay.adapters.db.models.orders import (
     RequisiteDailyUsage,
     RequisiteOpenAmount,
 )
-from jivapay.adapters.db.models.platform import (
+from jivapay.adapters.db.platform.models import (
     AuditLogEntry,
-    ConfigurationSetting,
-    OutboxMessage,
-)
-from jivapay.adapters.db.models.reference import (
     Bank,
+    ConfigurationSetting,
     CryptoCurrency,
     FiatCurrency,
+    OutboxMessage,
     PaymentMethod,
     Role,
 )
-from jivapay.adapters.db.models.staff import OrderDailyStats, OrderDispute, OrderNote, RollupWatermark
+from jivapay.adapters.db.staff.models import (
+    OrderDailyStats,
+    OrderNote,
+    RollupWatermark,
+)
 
 __all__ = [
     "Account",

@@ -1,7 +1,6 @@
-"""Requisites and the assigned order (``order_history``): who serves it, at which fixed rate and commissions.
+"""Requisites, the assigned order (``order_history``) with its status changes, receipts and disputes.
 
-The ledger settles from these columns. The order engine adds the requisite, deadlines,
-receipts and the incoming order it came from.
+The ledger settles from the order's columns: who serves it, at which fixed rate and commissions.
 """
 
 from __future__ import annotations
@@ -26,13 +25,14 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import INET
+from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jivapay.adapters.db.models.base import PII, Base, TimestampMixin
+from jivapay.adapters.db.base import PII, Base, TimestampMixin
 from jivapay.domain.orders import new_order_reference
 
 INCOMING_STATUSES = ("new", "retrying", "assigned", "failed", "rejected", "review")
+DISPUTE_PRIORITIES = ("high", "normal", "low")
 
 
 class IncomingOrder(TimestampMixin, Base):
@@ -262,3 +262,30 @@ class Receipt(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OrderDispute(Base):
+    """An order's dispute: who opened it, its priority and SLA deadline, how support resolved it.
+
+    One per order: a disputed order ends completed or canceled, never disputed again.
+    """
+
+    __tablename__ = "order_disputes"
+    __table_args__ = (
+        CheckConstraint("priority IN ('high', 'normal', 'low')", name="priority_known"),
+        CheckConstraint("resolution IS NULL OR resolution IN ('completed', 'canceled')", name="resolution_known"),
+        Index("ix_order_disputes_open", "sla_deadline", postgresql_where=text("resolved_at IS NULL")),
+    )
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"), primary_key=True)
+    priority: Mapped[str] = mapped_column(String(8), server_default="normal")
+    party: Mapped[str] = mapped_column(String(16))  # who opened it: customer, merchant, support, system
+    opened_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sla_deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolution_comment: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[int]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))  # receipt ids

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -17,7 +16,6 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    Text,
     false,
     func,
     text,
@@ -26,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jivapay.adapters.db.models.base import PII, Base, TimestampMixin
+from jivapay.adapters.db.base import PII, Base, TimestampMixin
 
 ROLES = ("admin", "merchant", "trader", "teamlead", "support")
 
@@ -158,45 +156,3 @@ class TrustedDevice(Base):
     user_agent: Mapped[str | None] = mapped_column(String(512), info=PII)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-class Store(TimestampMixin, Base):
-    __tablename__ = "stores"
-    __table_args__ = (Index("ix_stores_merchant_id", "merchant_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    name: Mapped[str] = mapped_column(String(128))
-    is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
-    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-
-
-class StoreApiKey(Base):
-    """``jp_live_<prefix>_<secret>``; only HMAC-SHA256(pepper, key) is stored."""
-
-    __tablename__ = "store_api_keys"
-    __table_args__ = (Index("ix_store_api_keys_store_id", "store_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
-    prefix: Mapped[str] = mapped_column(String(16), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(64), server_default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    # set on rotation: the old key keeps working until then (overlap)
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class StoreSigningSecret(Base):
-    """Callback signing secrets, encrypted at rest (they must be readable to sign)."""
-
-    __tablename__ = "store_signing_secrets"
-    __table_args__ = (Index("ix_store_signing_secrets_store_id", "store_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
-    secret_encrypted: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

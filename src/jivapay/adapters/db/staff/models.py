@@ -1,4 +1,4 @@
-"""What staff work with: disputes and their SLA, notes on orders, statistics rollups."""
+"""What staff work with: notes on orders, statistics rollups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -22,36 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jivapay.adapters.db.models.base import Base
-
-DISPUTE_PRIORITIES = ("high", "normal", "low")
-
-
-class OrderDispute(Base):
-    """An order's dispute: who opened it, its priority and SLA deadline, how support resolved it.
-
-    One per order: a disputed order ends completed or canceled, never disputed again.
-    """
-
-    __tablename__ = "order_disputes"
-    __table_args__ = (
-        CheckConstraint("priority IN ('high', 'normal', 'low')", name="priority_known"),
-        CheckConstraint("resolution IS NULL OR resolution IN ('completed', 'canceled')", name="resolution_known"),
-        Index("ix_order_disputes_open", "sla_deadline", postgresql_where=text("resolved_at IS NULL")),
-    )
-
-    order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"), primary_key=True)
-    priority: Mapped[str] = mapped_column(String(8), server_default="normal")
-    party: Mapped[str] = mapped_column(String(16))  # who opened it: customer, merchant, support, system
-    opened_by: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str | None] = mapped_column(Text)
-    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    sla_deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    resolution: Mapped[str | None] = mapped_column(String(16))
-    resolved_by: Mapped[str | None] = mapped_column(String(64))
-    resolution_comment: Mapped[str | None] = mapped_column(Text)
-    evidence: Mapped[list[int]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))  # receipt ids
+from jivapay.adapters.db.base import Base
 
 
 class OrderNote(Base):

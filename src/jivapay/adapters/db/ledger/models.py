@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jivapay.adapters.db.models.base import Base, TimestampMixin
+from jivapay.adapters.db.base import Base, TimestampMixin
 
 ACCOUNT_KINDS = ("available", "frozen", "fiat", "profit", "external")
 OWNER_TYPES = ("store", "trader", "teamlead", "platform", "external", "adjustment")
