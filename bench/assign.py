@@ -46,7 +46,7 @@ async def _seed(traders: int) -> None:
 
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import close_resources, get_resources
-    from jivapay.domain.audit import Actor
+    from jivapay.domain.platform.audit import Actor
     from jivapay.services.platform.config import set_config
     from jivapay.services.platform.reference_data import set_exchange_rate
     from jivapay.services.platform.seed import seed_all

@@ -38,8 +38,8 @@ async def _prepare() -> str:
 
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import close_resources, get_resources
-    from jivapay.domain.audit import Actor
-    from jivapay.domain.identity import Role
+    from jivapay.domain.identity.roles import Role
+    from jivapay.domain.platform.audit import Actor
     from jivapay.services.identity.users import create_user
     from jivapay.services.merchants import stores
     from jivapay.services.platform.config import set_config

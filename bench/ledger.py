@@ -43,7 +43,7 @@ async def _prepare(orders: int) -> list[int]:
     from jivapay.adapters.db.models import OrderHistory
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import get_resources
-    from jivapay.domain import ledger as L
+    from jivapay.domain.ledger import posting as L
     from jivapay.services.ledger import posting as ledger
     from jivapay.services.platform.seed import seed_all
 

@@ -37,8 +37,8 @@ async def _run(logins: int, concurrency: int) -> dict[str, float]:
 
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import close_resources, get_resources
-    from jivapay.domain.audit import Actor
-    from jivapay.domain.identity import Role
+    from jivapay.domain.identity.roles import Role
+    from jivapay.domain.platform.audit import Actor
     from jivapay.http.app import create_asgi_app
     from jivapay.services.identity.users import create_user
     from jivapay.services.platform.config import set_config

@@ -68,8 +68,8 @@ async def _seed(orders: int, traders: int) -> None:
 
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import close_resources, get_resources
-    from jivapay.domain.audit import Actor
-    from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, Role
+    from jivapay.domain.identity.roles import ALL_ADMIN_PERMISSIONS, Role
+    from jivapay.domain.platform.audit import Actor
     from jivapay.services.identity.users import create_user
     from jivapay.services.platform.config import set_config
     from jivapay.services.platform.seed import seed_all

@@ -117,7 +117,7 @@ async def client(resources: Any) -> AsyncIterator[Any]:
     from litestar.testing import AsyncTestClient
 
     from jivapay.adapters.db.uow import atomic
-    from jivapay.domain.audit import Actor
+    from jivapay.domain.platform.audit import Actor
     from jivapay.http.app import create_asgi_app
     from jivapay.services.platform.config import set_config
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, AdminPermission, Role
+from jivapay.domain.identity.roles import ALL_ADMIN_PERMISSIONS, AdminPermission, Role
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.identity import users as user_service
 from jivapay.services.merchants import stores as store_service
 from jivapay.settings import get_settings

@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from jivapay.domain.orders import FINAL, OPEN, TRANSITIONS
+from jivapay.domain.orders.status import FINAL, OPEN, TRANSITIONS
 from jivapay.services.merchants.callbacks import signature
 from tests.chaos.load import LoadStats
 from tests.chaos.world import World

@@ -65,7 +65,7 @@ class World:
 
 def card_number(prefix: str, n: int) -> str:
     """The ``n``-th Luhn-valid 16-digit test card number starting with ``prefix`` (6 digits)."""
-    from jivapay.domain.requisites import luhn_ok
+    from jivapay.domain.orders.requisites import luhn_ok
 
     base = f"{prefix}{n:09d}"
     return next(base + digit for digit in "0123456789" if luhn_ok(base + digit))
@@ -74,9 +74,9 @@ def card_number(prefix: str, n: int) -> str:
 async def build(spec: WorldSpec) -> World:
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import close_resources, get_resources
-    from jivapay.domain.audit import Actor
-    from jivapay.domain.identity import Role
-    from jivapay.domain.requisites import RequisiteDirection, RequisiteType
+    from jivapay.domain.identity.roles import Role
+    from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
+    from jivapay.domain.platform.audit import Actor
     from jivapay.services.identity.users import create_user
     from jivapay.services.ledger import posting as ledger
     from jivapay.services.merchants import stores as store_service

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.models import ExchangeRate
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.storage import storage_for
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party, is_order_reference
-from jivapay.domain.requisites import RequisiteDirection, RequisiteType
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
+from jivapay.domain.orders.status import Party, is_order_reference
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.orders import receipts
 from jivapay.services.orders.processing import process_incoming_order

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.models import OutboxMessage
 from jivapay.adapters.db.uow import atomic
 from jivapay.services.platform.outbox import enqueue_after_commit
-from jivapay.worker.actors.system import PING_KEY
+from jivapay.worker.actors.platform import PING_KEY
 from tests.e2e.conftest import jivapay_env, spawn_jivapay
 
 

@@ -17,7 +17,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from tests.e2e.conftest import free_port, jivapay_env, spawn_jivapay
 from tests.factories import bearer, make_api_key, make_store, make_user, token_for
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from jivapay.worker.actors.system import PING_KEY, ping
+from jivapay.worker.actors.platform import PING_KEY, ping
 from tests.e2e.conftest import free_port, jivapay_env, spawn_jivapay
 
 

@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import AuditLogEntry
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.platform.audit import log_action
 
 

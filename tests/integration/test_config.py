@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import AuditLogEntry, ConfigurationSetting
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.platform import config
 from jivapay.services.platform.config import VERSION_KEY, get_config, set_config
 

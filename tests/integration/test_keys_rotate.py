@@ -15,8 +15,8 @@ from jivapay.adapters.db.models import AuditLogEntry, IncomingOrder, Requisite, 
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.security import decrypt_secret, encrypt_secret
 from jivapay.domain.errors import ConfigurationError
-from jivapay.domain.identity import Role
-from jivapay.domain.requisites import RequisiteDirection, RequisiteType, luhn_ok
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType, luhn_ok
 from jivapay.services.merchants import stores as store_service
 from jivapay.services.orders.requisites import create_requisite
 from jivapay.services.platform.keys import rotate_secrets_at_rest

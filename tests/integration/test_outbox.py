@@ -15,7 +15,7 @@ from jivapay.adapters.db.platform.outbox import OutboxRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.errors import ValidationFailed
 from jivapay.services.platform.outbox import enqueue_after_commit
-from jivapay.worker.actors.system import PING_KEY
+from jivapay.worker.actors.platform import PING_KEY
 from jivapay.worker.broker import broker
 from jivapay.worker.relay import relay_pending
 

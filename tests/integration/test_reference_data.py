@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.rates import HttpJsonRateSource, RateSourceError
-from jivapay.domain.audit import Actor
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.identity.roles import AdminPermission, Role
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.platform import reference_data
 from jivapay.services.platform.reference_data import get_bank, get_exchange_rate, refresh_rates, set_exchange_rate
 from tests.factories import bearer, make_user, token_for

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import AuditLogEntry, Requisite
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.identity.roles import AdminPermission, Role
 from tests.factories import bearer, make_user, token_for
 
 CARD = "4276 1600 0000 0019"  # Luhn-valid

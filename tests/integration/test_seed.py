@@ -5,8 +5,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import Bank, ConfigurationSetting, CryptoCurrency, FiatCurrency, PaymentMethod, Role
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor
-from jivapay.domain.config import DEFAULTS
+from jivapay.domain.platform.audit import Actor
+from jivapay.domain.platform.config import DEFAULTS
 from jivapay.services.platform.config import set_config
 from jivapay.services.platform.seed import seed_all
 

@@ -10,7 +10,7 @@ import pytest
 
 from jivapay.adapters import pinned_http
 from jivapay.domain.errors import ValidationFailed
-from jivapay.domain.urls import UnsafeTarget, is_callable_address, pinned_address
+from jivapay.domain.merchants.urls import UnsafeTarget, is_callable_address, pinned_address
 from jivapay.services.merchants import callback_targets, callbacks
 from jivapay.settings import get_settings
 

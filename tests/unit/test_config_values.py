@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from jivapay.domain.config import DEFAULTS, coerce, parse_value, serialize_value
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
+from jivapay.domain.platform.config import DEFAULTS, coerce, parse_value, serialize_value
 
 
 def test_every_default_round_trips_through_its_type() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jivapay.domain.config import DEFAULTS
+from jivapay.domain.platform.config import DEFAULTS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

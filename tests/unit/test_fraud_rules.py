@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from jivapay.domain.fraud import Decision, FraudRules, OrderFacts, evaluate
+from jivapay.domain.orders.fraud import Decision, FraudRules, OrderFacts, evaluate
 
 RULES = FraudRules(
     review_amount={"RUB": Decimal("100000.00")},

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
+from jivapay.domain.ledger import posting as L
 
 
 def test_payin_split_matches_the_design_formula() -> None:

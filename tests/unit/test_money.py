@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jivapay.adapters.db.models import ExchangeRate, OrderHistory, StoreCommission, TeamleadProfile, TraderCommission
-from jivapay.domain import ledger as L
 from jivapay.domain import money
-from jivapay.domain.config import DECIMAL_RULES, DEFAULTS, check_meaning, checked_default, parse_value
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
+from jivapay.domain.ledger import posting as L
 from jivapay.domain.money import check_decimal, decimal_places
+from jivapay.domain.platform.config import DECIMAL_RULES, DEFAULTS, check_meaning, checked_default, parse_value
 
 
 def _refused(value: Any, rule: money.DecimalRule = money.COMMISSION) -> ValidationFailed:

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jivapay.domain import ledger as L
 from jivapay.domain import money
-from jivapay.domain.config import check_meaning, serialize_value
 from jivapay.domain.errors import ValidationFailed
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.platform.config import check_meaning, serialize_value
 from jivapay.http.app import create_app
 from jivapay.http.body_guard import is_json_media_type, repeated_key, too_deep
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from jivapay.domain.orders import is_order_reference, new_order_reference
+from jivapay.domain.orders.status import is_order_reference, new_order_reference
 
 
 def test_a_reference_has_its_shape() -> None:

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from jivapay.domain.errors import Conflict, PermissionDenied
-from jivapay.domain.orders import FINAL, OPEN, ORDER_STATUSES, RELEASING, TRANSITIONS, Party, check_transition
+from jivapay.domain.orders.status import FINAL, OPEN, ORDER_STATUSES, RELEASING, TRANSITIONS, Party, check_transition
 
 DIRECTIONS = ("payin", "payout")
 STATUSES = {

@@ -1,11 +1,11 @@
-"""The pay-out recipient rules per payment method (domain/payouts.py): no database."""
+"""The pay-out recipient rules per payment method (domain/orders/payouts.py): no database."""
 
 from __future__ import annotations
 
 import pytest
 
 from jivapay.domain.errors import ValidationFailed
-from jivapay.domain.payouts import RECIPIENT_RULES, PayoutRecipient, check_recipient, describe_rules
+from jivapay.domain.orders.payouts import RECIPIENT_RULES, PayoutRecipient, check_recipient, describe_rules
 from jivapay.services.platform.seed import PAYMENT_METHODS
 
 

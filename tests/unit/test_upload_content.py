@@ -7,7 +7,7 @@ import zlib
 import pytest
 
 from jivapay.domain.errors import ValidationFailed
-from jivapay.domain.upload_content import find_active_content
+from jivapay.domain.orders.receipts import find_active_content
 from jivapay.services.orders.receipts import check_file
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

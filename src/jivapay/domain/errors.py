@@ -128,7 +128,7 @@ class InsufficientBalance(Conflict):
     AMOUNT_DETAILS: ClassVar[tuple[str, ...]] = ("balance", "needed", "available")
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
-        from jivapay.domain.ledger import USDT, USDT_DECIMALS, format_amount  # the ledger imports this module
+        from jivapay.domain.ledger.posting import USDT, USDT_DECIMALS, format_amount  # the ledger imports this module
 
         self.account_id: int | None = details.pop("account_id", None)
         decimals = details.pop("decimals", USDT_DECIMALS if details.get("currency") == USDT else None)

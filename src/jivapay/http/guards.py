@@ -13,7 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.security import api_key_fingerprint
 from jivapay.domain.errors import NotAuthenticated, PermissionDenied
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.http.deps import transaction
 from jivapay.http.ratelimit import limit_store
 from jivapay.services.identity.auth import Principal, authenticate_bearer

@@ -29,8 +29,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.security import decode_access_token
-from jivapay.domain.config import DEFINITIONS
 from jivapay.domain.errors import RateLimited
+from jivapay.domain.platform.config import DEFINITIONS
 from jivapay.logs import request_id_var
 from jivapay.services.identity.ip_blocks import blocked_until, record_failure
 from jivapay.services.platform.config import get_config

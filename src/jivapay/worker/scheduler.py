@@ -70,7 +70,7 @@ async def enqueue_due_callbacks_job(batch_size: int = 200) -> None:
         async with atomic(get_resources().session_factory, name="callbacks.claim_due") as session:
             ids = await callbacks.claim_due(session, batch_size)
         for event_id in ids:
-            _actors.callbacks.deliver.send(event_id=event_id)
+            _actors.merchants.deliver.send(event_id=event_id)
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue due callbacks")
 
@@ -120,7 +120,7 @@ async def enqueue_rate_refresh_job() -> None:
 
         every = await get_config("RATE_REFRESH_SECONDS", int)
         if await get_resources().redis.set("jivapay:rates:refresh", "1", ex=max(every, 1), nx=True):
-            _actors.rates.refresh.send()
+            _actors.platform.refresh_exchange_rates.send()
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue the rate refresh")
 
@@ -131,7 +131,7 @@ async def enqueue_stats_refresh_job() -> None:
     try:
         every = await get_config("STATS_REFRESH_SECONDS", int)
         if await get_resources().redis.set("jivapay:stats:refresh", "1", ex=max(every, 1), nx=True):
-            _actors.stats.refresh.send()
+            _actors.staff.refresh.send()
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue the statistics refresh")
 

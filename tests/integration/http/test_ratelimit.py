@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.identity.ip_blocks import list_blocked
 from jivapay.services.platform.config import set_config
 from tests.factories import bearer, login, make_user, token_for

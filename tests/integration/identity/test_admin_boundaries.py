@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import TraderProfile
-from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, AdminPermission, Role
+from jivapay.domain.identity.roles import ALL_ADMIN_PERMISSIONS, AdminPermission, Role
 from jivapay.http.app import create_app
 from tests.factories import bearer, make_user, token_for
 

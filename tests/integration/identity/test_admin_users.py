@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import AuditLogEntry, LoginAttempt, User
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.identity.roles import AdminPermission, Role
 from tests.factories import bearer, login, make_user, token_for
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import StoreApiKey, StoreSigningSecret
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.http.guards import forget_api_keys
 from jivapay.services.merchants.stores import signing_secrets
 from jivapay.settings import get_settings

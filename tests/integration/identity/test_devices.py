@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import LoginAttempt, TrustedDevice
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.settings import get_settings
 from jivapay.worker.broker import broker
 from jivapay.worker.relay import relay_pending

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import AuditLogEntry, LoginAttempt, User
 from jivapay.adapters.security import hash_password
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.settings import get_settings
 from tests.factories import LOGIN_PATHS, PASSWORD, bearer, login, make_user, token_for
 

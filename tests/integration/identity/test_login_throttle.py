@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.models import LoginAttempt, OutboxMessage
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.email import EmailSender
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.identity.login_throttle import ThrottlePolicy, lock_for
 from jivapay.services.platform.config import set_config
 from jivapay.services.platform.notifications import login_failures_email

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import Base
 from jivapay.adapters.security import decrypt_secret
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.settings import get_settings
 from tests.factories import bearer, login, make_user, token_for
 from tests.fixtures.geoip import build_city_mmdb

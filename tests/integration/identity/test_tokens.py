@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from tests.factories import PASSWORD, bearer, login, make_user, token_for
 
 

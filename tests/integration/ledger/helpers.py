@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import Account
-from jivapay.domain.ledger import AccountKey
+from jivapay.domain.ledger.posting import AccountKey
 from jivapay.services.ledger.audit import audit_ledger
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.identity.roles import AdminPermission, Role
+from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from tests.factories import bearer, make_store, make_user, token_for
 from tests.integration.ledger.helpers import assert_ledger_sound, balance

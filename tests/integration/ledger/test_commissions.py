@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.ledger.commissions import (
     _rate,
     calculate_commissions,

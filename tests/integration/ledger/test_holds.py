@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import Hold
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import Conflict, InsufficientBalance, JivaPayError, NotFound, ValidationFailed
+from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 

@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import LedgerEntry, LedgerTransaction
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import Conflict, InsufficientBalance, ValidationFailed
+from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.ledger.audit import audit_ledger
 from tests.integration.ledger.helpers import assert_ledger_sound, balance

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.models import AuditLogEntry, OrderHistory, OutboxMessage, SettledOrder
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import Conflict
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.ledger.audit import audit_platform
 from jivapay.services.platform.outbox import enqueue_after_commit

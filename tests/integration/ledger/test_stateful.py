@@ -19,9 +19,9 @@ from jivapay.adapters.db.ledger.postings import forget_cached_accounts
 from jivapay.adapters.db.models import Account, Base
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.resources import Resources
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor
 from jivapay.domain.errors import Conflict, InsufficientBalance
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.ledger.audit import audit_ledger
 from jivapay.settings import get_settings

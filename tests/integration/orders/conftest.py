@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.models import ExchangeRate, IncomingOrder
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
-from jivapay.domain.requisites import RequisiteDirection, RequisiteType
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.orders.processing import process_incoming_order
 from jivapay.services.orders.requisites import create_requisite
@@ -27,7 +27,7 @@ CARDS = iter(f"4276160000{n:05d}" for n in range(100000))
 
 
 def _card() -> str:
-    from jivapay.domain.requisites import luhn_ok
+    from jivapay.domain.orders.requisites import luhn_ok
 
     while True:
         base = next(CARDS)[:15]

@@ -27,8 +27,8 @@ from sqlalchemy import select
 from jivapay.adapters import pinned_http
 from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent, Store, User
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.merchants import callbacks
 from jivapay.settings import Settings, get_settings
 from tests.factories import bearer, make_api_key, token_for

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent, Store
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.merchants import callbacks
 from jivapay.services.merchants.stores import signing_secrets
 from jivapay.services.orders.status import change_status

@@ -9,7 +9,7 @@ import pytest
 
 from jivapay.adapters.db.models import Store
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.services.ledger import posting as ledger
 from tests.factories import bearer, make_api_key, make_user, token_for
 from tests.integration.orders.conftest import World

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.fraud import Decision
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.orders.fraud import Decision
 from jivapay.services.orders.fraud import VELOCITY_PREFIX, assess_incoming_order
 from tests.factories import make_store, make_user
 from tests.integration.orders.conftest import World

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from jivapay.adapters.db.models import IncomingOrder, Store
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import is_order_reference
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.orders.status import is_order_reference
 from tests.factories import incoming_of, make_api_key, make_user
 from tests.integration.orders.conftest import World
 
@@ -167,7 +167,7 @@ async def test_bad_input_is_a_clear_422_and_changes_nothing(world: World, client
 
 
 async def test_payout_init_freezes_the_store_and_keeps_the_recipient_encrypted(world: World, client: Any) -> None:
-    from jivapay.domain import ledger as L
+    from jivapay.domain.ledger import posting as L
     from jivapay.services.ledger import posting as ledger
     from tests.integration.ledger.helpers import assert_ledger_sound, balance
 

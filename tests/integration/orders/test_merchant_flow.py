@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from jivapay.worker.scheduler import enqueue_due_callbacks_job, enqueue_overdue_orders_job, relay_outbox_job
 from tests.factories import bearer, make_user, token_for

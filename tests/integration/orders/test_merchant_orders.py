@@ -9,9 +9,9 @@ from typing import Any
 
 from jivapay.adapters.db.models import Store, User
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.orders.status import change_status
 from tests.factories import bearer, make_api_key, make_user, token_for
 from tests.integration.orders.conftest import World

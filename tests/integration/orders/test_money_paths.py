@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OutboxMessage
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.identity import users as user_service
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.ledger.audit import LedgerAuditReport, audit_platform

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from jivapay.adapters.db.models import CallbackEvent, OrderHistory, Store, User
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import is_order_reference, new_order_reference
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.orders.status import is_order_reference, new_order_reference
 from jivapay.services.ledger import posting as ledger
 from tests.factories import MadeUser, bearer, incoming_of, make_api_key, make_user, token_for
 from tests.integration.orders.conftest import World

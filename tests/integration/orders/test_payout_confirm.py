@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from jivapay.adapters.db.models import AuditLogEntry, CallbackEvent, IncomingOrder, OrderHistory, Store, User
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from jivapay.worker.scheduler import relay_outbox_job
 from tests.factories import MadeUser, bearer, make_api_key, make_store, make_user, token_for

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from jivapay.adapters.db.models import AuditLogEntry, IncomingOrder, Store
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.security import decrypt_secret
-from jivapay.domain import ledger as L
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_api_key, make_user, token_for

@@ -14,9 +14,9 @@ from jivapay.adapters.db.models import (
     RequisiteDailyUsage,
 )
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor
-from jivapay.domain.requisites import RequisiteDirection
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.requisites import RequisiteDirection
+from jivapay.domain.platform.audit import Actor
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 from tests.integration.orders.conftest import World
 
@@ -192,7 +192,7 @@ async def test_scheduler_job_and_worker_assign_due_orders(world: World, worker: 
 
 async def test_review_alerts_support_by_email(world: World, resources: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from jivapay.adapters.db.models import OutboxMessage
-    from jivapay.worker.actors.notifications import review_alert
+    from jivapay.worker.actors.platform import review_alert
     from tests.fixtures.smtp import SMTPReceiver
 
     await world.configure(FRAUD_REVIEW_AMOUNT={"RUB": "1000.00"})

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from jivapay.adapters.db.models import AuditLogEntry, OrderHistory, OutboxMessage
 from jivapay.adapters.storage import S3Storage
-from jivapay.domain.audit import Actor
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.orders.receipts import upload_receipt
 from jivapay.settings import get_settings

@@ -17,11 +17,11 @@ from jivapay.adapters.db.models import (
     Store,
 )
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor
 from jivapay.domain.errors import Conflict, PermissionDenied, ValidationFailed
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.orders.status import change_status, expire_order
 from jivapay.worker.broker import broker
@@ -202,7 +202,7 @@ async def _past_deadline(world: World, order_id: int) -> None:
 async def test_unconfirmed_payin_goes_to_dispute_and_support_is_emailed(
     world: World, resources: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jivapay.worker.actors.notifications import order_alert
+    from jivapay.worker.actors.platform import order_alert
     from tests.fixtures.smtp import SMTPReceiver
 
     await world.configure(PAYIN_CONFIRMATION_TIMEOUT_MINUTES=15)

@@ -9,8 +9,8 @@ from typing import Any
 
 from jivapay.adapters.db.models import Store, User
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from tests.factories import bearer, make_api_key, token_for
 from tests.integration.security.conftest import World

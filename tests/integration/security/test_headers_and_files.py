@@ -16,8 +16,8 @@ from moto.server import ThreadedMotoServer
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import S3Storage
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.platform.audit import Actor
 from jivapay.http.app import create_asgi_app
 from jivapay.services.identity.ip_blocks import block_ip
 from jivapay.services.ledger import posting as ledger

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jivapay.adapters.db.models import ExchangeRate, IncomingOrder, Store
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.http.body_guard import MAX_JSON_BODY_BYTES, MAX_JSON_DEPTH
 from tests.factories import bearer, make_api_key, make_user, token_for
 from tests.integration.orders.conftest import World

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from jivapay.adapters.db.models import IdempotencyKey, Receipt, Store
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.http.app import create_app
 from jivapay.services.merchants import gateway
 from jivapay.settings import get_settings

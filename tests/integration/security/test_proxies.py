@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import LoginAttempt
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from tests.e2e.conftest import free_port, jivapay_env, spawn_jivapay
 from tests.factories import PASSWORD, make_user
 

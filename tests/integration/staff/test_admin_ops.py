@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from jivapay.adapters.db.models import AuditLogEntry, Hold, OrderHistory
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.services.ledger import posting as ledger
 from tests.factories import bearer, make_user, token_for
 from tests.integration.ledger.helpers import assert_ledger_sound

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from jivapay.adapters.db.models import ExchangeRate, TeamleadProfile
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from tests.factories import bearer, make_user, token_for
 from tests.integration.orders.conftest import World
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import FiatCurrency, LedgerTransaction, OrderDispute, OrderHistory, SettledOrder
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.services.staff.stats import INDEXED_DAYS, StatsGroup, StatsReport, conversion, query_stats, refresh_rollups
 from tests.factories import bearer, make_user, token_for
 

@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 
 from jivapay.adapters.db.models import AuditLogEntry, Hold, IncomingOrder, OrderDispute, OrderHistory, Store
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.orders.status import change_status
 from tests.factories import bearer, make_user, token_for

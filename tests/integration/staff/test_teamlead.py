@@ -26,9 +26,9 @@ from jivapay.adapters.db.models import (
 )
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain import ledger as L
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import Party
 from jivapay.services.identity import users as user_service
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.orders import status as order_status

@@ -13,9 +13,9 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED
 
 from jivapay.adapters.resources import get_resources
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
-from jivapay.domain.identity import AdminPermission
+from jivapay.domain.identity.roles import AdminPermission
+from jivapay.domain.ledger import posting as L
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, get
 
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.http.deps import current_principal, transaction
 from jivapay.services.identity.users import get_user
 

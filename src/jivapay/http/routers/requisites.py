@@ -10,10 +10,10 @@ from litestar import Request, delete, get, patch, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.identity import AdminPermission
-from jivapay.domain.requisites import RequisiteDirection, RequisiteType
+from jivapay.domain.identity.roles import AdminPermission
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
 from jivapay.services.ledger.balances import fiat_decimals

@@ -19,9 +19,9 @@ from litestar.types import Guard
 
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderNote, Receipt
 from jivapay.adapters.storage import storage_for
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.orders import ORDER_STATUSES, OrderSearch, Party, is_order_reference
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import ORDER_STATUSES, OrderSearch, Party, is_order_reference
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.orders import disputes

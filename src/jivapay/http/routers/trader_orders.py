@@ -15,9 +15,9 @@ from litestar.status_codes import HTTP_201_CREATED
 from jivapay.adapters.db.models import OrderHistory, Receipt
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
-from jivapay.domain.orders import Party
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import Party
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
 from jivapay.services.identity.users import set_traffic
 from jivapay.services.ledger.balances import fiat_decimals

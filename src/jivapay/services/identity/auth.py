@@ -28,9 +28,9 @@ from jivapay.adapters.security import (
     new_opaque_token,
     verify_password_async,
 )
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotAuthenticated, NotFound, ValidationFailed
-from jivapay.domain.identity import AdminPermission, Role, check_password_policy
+from jivapay.domain.identity.roles import AdminPermission, Role, check_password_policy
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.identity import login_throttle
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.config import get_config

@@ -23,9 +23,8 @@ from jivapay.adapters.db.models import User
 from jivapay.adapters.db.orders.requisites import RequisiteRepository
 from jivapay.adapters.security import hash_password_async
 from jivapay.domain import money
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from jivapay.domain.identity import (
+from jivapay.domain.identity.roles import (
     ALL_ADMIN_PERMISSIONS,
     AdminPermission,
     Role,
@@ -33,6 +32,7 @@ from jivapay.domain.identity import (
     normalize_email,
     normalize_login,
 )
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.orders.requisites import scrub_trader_requisites
 from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.ledger.money_audit import MoneyAuditRepository
 from jivapay.adapters.db.ledger.postings import LedgerRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
-from jivapay.domain import ledger as L
+from jivapay.domain.ledger import posting as L
 
 # a completed order's settlement is re-sent by the scheduler after 30 s; past this it is a violation
 UNSETTLED_AFTER = dt.timedelta(minutes=10)

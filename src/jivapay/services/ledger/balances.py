@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.ledger.postings import LedgerRepository
 from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound
+from jivapay.domain.ledger import posting as L
 
 CSV_BATCH = 1000
 

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.ledger.commissions import CommissionRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
-from jivapay.domain import ledger as L
 from jivapay.domain import money
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.ledger.owners import Owner
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.config import get_config

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.identity.users import UserRepository
 from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.domain.errors import NotFound
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 
 Owner = Literal["store", "trader"]
 

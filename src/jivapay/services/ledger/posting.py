@@ -24,8 +24,6 @@ from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import (
     RETRYABLE_ERRORS,
     Conflict,
@@ -34,6 +32,8 @@ from jivapay.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.ledger.owners import check_owner
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.outbox import enqueue_after_commit

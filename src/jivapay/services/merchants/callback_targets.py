@@ -1,7 +1,7 @@
 """Where a merchant's callback may go: checked when the URL is saved and again when sent.
 
 ``check_target`` is the one resolver: it resolves the host once, refuses the target when
-any address is not public (domain/urls.py; private ones too with CALLBACK_ALLOW_PRIVATE),
+any address is not public (domain/merchants/urls.py; private ones too with CALLBACK_ALLOW_PRIVATE),
 and returns it pinned to the chosen address. Delivery connects to exactly that address
 (adapters/pinned_http.py), so the DNS cannot answer differently between check and call.
 """
@@ -16,7 +16,7 @@ import httpx
 
 from jivapay.adapters import pinned_http
 from jivapay.domain.errors import ValidationFailed
-from jivapay.domain.urls import IPAddress, UnsafeTarget, check_merchant_url, pinned_address
+from jivapay.domain.merchants.urls import IPAddress, UnsafeTarget, check_merchant_url, pinned_address
 from jivapay.settings import Settings
 
 SEND_RESOLVE_SECONDS = 5.0

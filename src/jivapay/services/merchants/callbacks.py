@@ -35,8 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent, IncomingOrder, Store
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.merchants.callback_targets import UnsafeTarget, check_callback_url, check_target
 from jivapay.services.merchants.stores import signing_secrets
 from jivapay.services.orders.views import view_of

@@ -19,8 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.models import Bank, FiatCurrency, IncomingOrder, PaymentMethod, Store
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.security import decode_order_token, encrypt_secret, issue_order_token
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import (
     Conflict,
     DuplicateMerchantOrder,
@@ -29,9 +27,11 @@ from jivapay.domain.errors import (
     OrderNotAssigned,
     ValidationFailed,
 )
-from jivapay.domain.orders import Party, new_order_reference
-from jivapay.domain.payouts import check_recipient
-from jivapay.domain.urls import check_merchant_url
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.merchants.urls import check_merchant_url
+from jivapay.domain.orders.payouts import check_recipient
+from jivapay.domain.orders.status import Party, new_order_reference
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.ledger.commissions import commission_rates
 from jivapay.services.merchants.callback_targets import check_callback_url

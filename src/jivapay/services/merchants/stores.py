@@ -19,8 +19,8 @@ from jivapay.adapters.security import (
     new_api_key,
     new_signing_secret,
 )
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.merchants.callback_targets import check_callback_url
 from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings

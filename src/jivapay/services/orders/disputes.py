@@ -21,10 +21,10 @@ from jivapay.adapters.db.orders.disputes import DisputeRepository
 from jivapay.adapters.db.orders.models import DISPUTE_PRIORITIES
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import ConfigurationError, Conflict, NotFound, ValidationFailed
-from jivapay.domain.orders import Party
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.orders import receipts
 from jivapay.services.orders import status as order_status
 from jivapay.services.platform.audit import log_action

@@ -15,9 +15,9 @@ from jivapay.adapters.db.platform.config import ConfigurationRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import get_resources
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.fraud import Decision, FraudRules, OrderFacts, Verdict, evaluate
+from jivapay.domain.orders.fraud import Decision, FraudRules, OrderFacts, Verdict, evaluate
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.platform.audit import AuditEntry, log_actions
 from jivapay.services.platform.config import get_config, read_config, set_config
 

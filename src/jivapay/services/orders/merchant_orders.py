@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import FiatCurrency, IncomingOrder, OrderHistory, OrderStatusChange, Store
 from jivapay.adapters.db.platform.reference import ReferenceRepository
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor
 from jivapay.domain.errors import Conflict, NotFound, OrderNotAssigned, ValidationFailed
-from jivapay.domain.orders import Party
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.orders import views as order_views
 from jivapay.services.orders.status import change_status
 

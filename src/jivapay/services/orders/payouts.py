@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.models import OrderHistory
 from jivapay.adapters.db.orders.recipients import RecipientRepository
 from jivapay.adapters.security import decrypt_secret
-from jivapay.domain.audit import Actor, Target
-from jivapay.domain.orders import OPEN
-from jivapay.domain.payouts import PayoutRecipient
+from jivapay.domain.orders.payouts import PayoutRecipient
+from jivapay.domain.orders.status import OPEN
 from jivapay.domain.pii import mask_name
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.orders.status import trader_order
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.reference_data import get_payment_method

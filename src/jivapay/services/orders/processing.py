@@ -22,8 +22,6 @@ from jivapay.adapters.db.orders.selection import Candidate, Recheck, SelectionRe
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import (
     RETRYABLE_ERRORS,
     ConfigurationError,
@@ -32,7 +30,9 @@ from jivapay.domain.errors import (
     NotFound,
     RequisiteNotFound,
 )
-from jivapay.domain.fraud import Decision
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.fraud import Decision
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.ledger.commissions import calculate_commissions
 from jivapay.services.merchants import callbacks

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.models import OrderHistory, Receipt
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.storage import LocalStorage, S3Storage
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.orders import Party
-from jivapay.domain.upload_content import find_active_content
+from jivapay.domain.orders.receipts import find_active_content
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.config import get_config
 from jivapay.services.platform.outbox import enqueue_after_commit

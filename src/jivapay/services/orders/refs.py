@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.domain.errors import NotFound
-from jivapay.domain.orders import is_order_reference
+from jivapay.domain.orders.status import is_order_reference
 from jivapay.services.orders import merchant_orders
 
 

@@ -14,16 +14,16 @@ from jivapay.adapters.db.models import Requisite
 from jivapay.adapters.db.orders.requisites import RequisiteRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.security import decrypt_secret, encrypt_secret, requisite_fingerprint
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
-from jivapay.domain.pii import mask_name
-from jivapay.domain.requisites import (
+from jivapay.domain.orders.requisites import (
     RequisiteDirection,
     RequisiteType,
     check_limits,
     check_owner_name,
     normalize_number,
 )
+from jivapay.domain.pii import mask_name
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings
 

@@ -18,9 +18,9 @@ from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.models import OrderHistory, OrderStatusChange
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.orders.selection import SelectionRepository
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.orders import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition
+from jivapay.domain.orders.status import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.merchants import callbacks
 from jivapay.services.orders import disputes

@@ -16,8 +16,8 @@ from jivapay.adapters.db.models import Bank, IncomingOrder, OrderHistory, Paymen
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.security import decrypt_secret
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound
+from jivapay.domain.ledger import posting as L
 from jivapay.domain.pii import mask_name, mask_number
 from jivapay.settings import Settings
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.platform.audit import AuditRepository
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.pii import mask_mapping
+from jivapay.domain.platform.audit import Actor, Target
 
 log = logging.getLogger("jivapay.audit")
 

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import AuditLogEntry
 from jivapay.adapters.db.platform.audit_view import AuditViewRepository
-from jivapay.domain.audit import AuditFilter
+from jivapay.domain.platform.audit import AuditFilter
 
 
 async def entries(

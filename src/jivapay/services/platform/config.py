@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.platform.config import ConfigurationRepository
 from jivapay.adapters.db.uow import on_commit
 from jivapay.adapters.resources import get_resources
-from jivapay.domain.audit import Actor, Target
-from jivapay.domain.config import DEFINITIONS, check_meaning, coerce, parse_value, serialize_value
 from jivapay.domain.errors import ConfigurationError, NotFound, ValidationFailed
+from jivapay.domain.platform.audit import Actor, Target
+from jivapay.domain.platform.config import DEFINITIONS, check_meaning, coerce, parse_value, serialize_value
 from jivapay.services.platform.audit import log_action
 
 log = logging.getLogger("jivapay.config")

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.identity.users import UserRepository
-from jivapay.domain.audit import Actor
-from jivapay.domain.identity import ALL_ADMIN_PERMISSIONS, Role
-from jivapay.domain.requisites import RequisiteDirection, RequisiteType
+from jivapay.domain.identity.roles import ALL_ADMIN_PERMISSIONS, Role
+from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.identity import users as user_service
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.merchants import stores as store_service

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.platform.secrets_at_rest import ENCRYPTED_COLUMNS, SecretsAtRestRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.security import reencrypt_secret
-from jivapay.domain.audit import Actor
 from jivapay.domain.errors import ConfigurationError
+from jivapay.domain.platform.audit import Actor
 from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings
 

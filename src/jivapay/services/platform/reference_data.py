@@ -19,8 +19,8 @@ from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.rates import HttpJsonRateSource, RateSource, RateSourceError
 from jivapay.adapters.resources import get_resources
 from jivapay.domain import money
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.config import get_config
 

@@ -16,7 +16,7 @@ from jivapay.adapters.db.models import (
 from jivapay.adapters.db.platform.config import ConfigurationRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.uow import on_commit
-from jivapay.domain.config import DEFAULTS, checked_default
+from jivapay.domain.platform.config import DEFAULTS, checked_default
 from jivapay.services.platform.config import invalidate_config_cache
 
 log = logging.getLogger("jivapay.seed")

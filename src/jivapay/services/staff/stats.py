@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.staff.stats import GroupColumn, StatsRepository
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import ValidationFailed
+from jivapay.domain.ledger import posting as L
 
 WATERMARK = "order_daily_stats"
 #: changes committed by transactions that started before the last refresh but committed after

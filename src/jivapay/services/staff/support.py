@@ -22,9 +22,9 @@ from jivapay.adapters.db.models import (
 from jivapay.adapters.db.orders.disputes import DisputeRepository
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.staff.support import SupportRepository
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
-from jivapay.domain.orders import OrderSearch
+from jivapay.domain.orders.status import OrderSearch
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.orders import disputes, receipts
 from jivapay.services.orders.processing import reject_incoming
 from jivapay.services.platform.audit import log_action

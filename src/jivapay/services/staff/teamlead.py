@@ -18,10 +18,10 @@ from jivapay.adapters.db.models import TraderProfile
 from jivapay.adapters.db.orders.requisites import RequisiteRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.staff.teamlead import TeamleadRepository
-from jivapay.domain import ledger as L
-from jivapay.domain.audit import Actor, Target
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.orders import OPEN
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import OPEN
+from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.platform.audit import log_action
 from jivapay.services.staff.stats import check_range, conversion
 

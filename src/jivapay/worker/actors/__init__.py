@@ -1,5 +1,5 @@
-"""Every actor module; ``jivapay worker`` and the outbox relay import this package."""
+"""Every actor module, one per business context; ``jivapay worker`` and the outbox relay import this package."""
 
-from jivapay.worker.actors import callbacks, identity, ledger, notifications, orders, rates, stats, system
+from jivapay.worker.actors import identity, ledger, merchants, orders, platform, staff
 
-__all__ = ["callbacks", "identity", "ledger", "notifications", "orders", "rates", "stats", "system"]
+__all__ = ["identity", "ledger", "merchants", "orders", "platform", "staff"]

@@ -16,7 +16,7 @@ from jivapay.adapters.db.models import (
     TraderProfile,
     User,
 )
-from jivapay.domain.identity import AdminPermission
+from jivapay.domain.identity.roles import AdminPermission
 
 PROFILE_MODELS: dict[str, type[Base]] = {
     "admin": AdminProfile,

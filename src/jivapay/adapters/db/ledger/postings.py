@@ -15,7 +15,7 @@ from jivapay.adapters.db import raw
 from jivapay.adapters.db.models import Account, Hold, LedgerEntry, LedgerTransaction, OrderHistory, SettledOrder
 from jivapay.adapters.db.raw import RawStatement
 from jivapay.adapters.db.uow import on_commit
-from jivapay.domain.ledger import AccountKey
+from jivapay.domain.ledger.posting import AccountKey
 
 _APPLY_AND_RECORD = RawStatement(
     """

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jivapay.adapters.db.base import PII, Base, TimestampMixin
-from jivapay.domain.orders import new_order_reference
+from jivapay.domain.orders.status import new_order_reference
 
 INCOMING_STATUSES = ("new", "retrying", "assigned", "failed", "rejected", "review")
 DISPUTE_PRIORITIES = ("high", "normal", "low")

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import AuditLogEntry
-from jivapay.domain.audit import AuditFilter
+from jivapay.domain.platform.audit import AuditFilter
 
 
 class AuditViewRepository:

@@ -4,7 +4,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderNote, Requisite
-from jivapay.domain.orders import OrderSearch
+from jivapay.domain.orders.status import OrderSearch
 
 # an order as support sees it: the order, its incoming order and its requisite's last 4 digits
 FoundRow = tuple[OrderHistory, IncomingOrder | None, str | None]

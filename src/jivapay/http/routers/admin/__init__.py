@@ -12,10 +12,10 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from jivapay.adapters.db.models import LoginAttempt, User
 from jivapay.adapters.resources import get_resources
-from jivapay.domain.audit import Target
 from jivapay.domain.errors import NotFound
-from jivapay.domain.identity import AdminPermission, Role
+from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.domain.pii import mask_name
+from jivapay.domain.platform.audit import Target
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission, require_role
 from jivapay.http.routers import balances, requisites

@@ -12,9 +12,9 @@ from litestar import Request, delete, get, post, put
 from litestar.params import Parameter, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from jivapay.domain.audit import AuditFilter
-from jivapay.domain.identity import AdminPermission
-from jivapay.domain.orders import Party
+from jivapay.domain.identity.roles import AdminPermission
+from jivapay.domain.orders.status import Party
+from jivapay.domain.platform.audit import AuditFilter
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
 from jivapay.http.routers.staff_orders import OrderCaseBody, case_body, order_handlers

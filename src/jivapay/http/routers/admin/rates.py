@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Request, get, put
 
-from jivapay.domain.identity import AdminPermission
+from jivapay.domain.identity.roles import AdminPermission
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
 from jivapay.services.platform import reference_data

@@ -11,7 +11,7 @@ from litestar import get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from jivapay.domain.identity import AdminPermission
+from jivapay.domain.identity.roles import AdminPermission
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import transaction
 from jivapay.http.guards import require_permission

@@ -12,7 +12,7 @@ from litestar.params import Body
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from jivapay.domain.errors import LoginThrottled, NotAuthenticated
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.http.deps import client_info, current_principal, transaction
 from jivapay.http.guards import require_user
 from jivapay.services.identity import auth as auth_service

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
 from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, ValidationFailed
-from jivapay.domain.orders import Party
-from jivapay.domain.payouts import describe_rules
+from jivapay.domain.orders.payouts import describe_rules
+from jivapay.domain.orders.status import Party
 from jivapay.http.deps import client_ip, current_store, form_file, transaction
 from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store

@@ -10,7 +10,7 @@ from litestar import Request, Router, delete, get, post
 from litestar.status_codes import HTTP_201_CREATED
 
 from jivapay.adapters.db.models import Store, StoreApiKey
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import forget_api_keys, require_role
 from jivapay.http.openapi import document

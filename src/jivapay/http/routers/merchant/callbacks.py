@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent
 from jivapay.domain.errors import NotFound
-from jivapay.domain.urls import check_merchant_url
+from jivapay.domain.merchants.urls import check_merchant_url
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import forget_api_keys
 from jivapay.services.ledger.commissions import store_commission_table

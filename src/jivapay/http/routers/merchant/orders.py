@@ -16,9 +16,9 @@ from litestar.response import Stream
 from jivapay.adapters.db.models import CallbackEvent, IncomingOrder, OrderHistory
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
-from jivapay.domain import ledger as L
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.orders import Party
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import Party
 from jivapay.domain.periods import check_period
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction

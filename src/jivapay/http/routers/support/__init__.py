@@ -15,9 +15,9 @@ from litestar.status_codes import HTTP_201_CREATED
 from jivapay.adapters.db.models import IncomingOrder
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
-from jivapay.domain import ledger as L
-from jivapay.domain.identity import Role
-from jivapay.domain.orders import Party
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import Party
 from jivapay.http.deps import client_ip, current_principal, form_file, transaction
 from jivapay.http.guards import require_role
 from jivapay.http.routers.me import me_handler

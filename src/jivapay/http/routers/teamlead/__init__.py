@@ -12,7 +12,7 @@ import msgspec
 from litestar import Request, Router, get, put
 from litestar.params import QueryParameter
 
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_role
 from jivapay.http.openapi import document

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Router
 
-from jivapay.domain.identity import Role
+from jivapay.domain.identity.roles import Role
 from jivapay.http.guards import require_role
 from jivapay.http.routers import balances, requisites, trader_orders
 from jivapay.http.routers.me import me_handler

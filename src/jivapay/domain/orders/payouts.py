@@ -7,7 +7,7 @@ import json
 import re
 
 from jivapay.domain.errors import ValidationFailed
-from jivapay.domain.requisites import RequisiteType, normalize_number
+from jivapay.domain.orders.requisites import RequisiteType, normalize_number
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
