@@ -16,8 +16,9 @@ from jivapay.http.body_guard import BodyGuardMiddleware
 from jivapay.http.errors import EXCEPTION_HANDLERS
 from jivapay.http.middleware import OptionalBodyMiddleware, RequestContextMiddleware
 from jivapay.http.openapi import mark_optional_bodies
+from jivapay.http.platform import files, health
 from jivapay.http.ratelimit import RateLimitMiddleware
-from jivapay.http.routers import admin, auth, files, gateway, health, merchant, support, teamlead, trader
+from jivapay.http.routers import admin, auth, gateway, merchant, support, teamlead, trader
 from jivapay.http.security_headers import SecurityHeadersMiddleware
 from jivapay.settings import Settings, get_settings
 

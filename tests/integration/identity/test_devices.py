@@ -36,7 +36,7 @@ def configured(tmp_path: Path, smtp: SMTPReceiver, monkeypatch: pytest.MonkeyPat
     settings = get_settings().with_overrides(
         geoip_db_path=str(db), smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls="false"
     )
-    monkeypatch.setattr("jivapay.http.routers.auth.get_settings", lambda: settings)
+    monkeypatch.setattr("jivapay.http.identity.auth.get_settings", lambda: settings)
     monkeypatch.setattr("jivapay.adapters.resources.get_settings", lambda: settings)
 
 

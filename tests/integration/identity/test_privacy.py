@@ -32,7 +32,7 @@ def geoip(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Logins get a country and city, as in production."""
     db = build_city_mmdb(tmp_path / "city.mmdb", {"203.0.113.0/24": ("NL", "Netherlands", "Amsterdam")})
     settings = get_settings().with_overrides(geoip_db_path=str(db))
-    monkeypatch.setattr("jivapay.http.routers.auth.get_settings", lambda: settings)
+    monkeypatch.setattr("jivapay.http.identity.auth.get_settings", lambda: settings)
 
 
 def tagged_columns() -> list[tuple[type, str, list[str]]]:

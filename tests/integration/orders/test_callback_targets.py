@@ -169,8 +169,8 @@ def strict_api(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
     """The API with private targets refused, and a DNS that knows three names."""
     strict = _strict()
     for module in (
-        "jivapay.http.routers.gateway",
-        "jivapay.http.routers.merchant.callbacks",
+        "jivapay.http.merchants.gateway",
+        "jivapay.http.merchants.callbacks",
         "jivapay.services.merchants.callbacks",
     ):
         monkeypatch.setattr(f"{module}.get_settings", lambda: strict)

@@ -182,7 +182,7 @@ async def test_a_replayed_or_conflicting_confirm_stores_no_receipt(
     settings = get_settings().with_overrides(
         s3_endpoint_url=s3.endpoint, s3_bucket_name=s3.bucket, s3_access_key="test", s3_secret_key="test"
     )
-    monkeypatch.setattr("jivapay.http.routers.gateway.get_settings", lambda: settings)
+    monkeypatch.setattr("jivapay.http.merchants.gateway.get_settings", lambda: settings)
     bucket = boto3.client(
         "s3", endpoint_url=s3.endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
     )

@@ -1,160 +1,17 @@
-"""The teamlead cabinet (`/teamlead/*`): the team's traders, their traffic, their statistics.
-
-Only the teamlead's own traders exist here: another team's trader is a 404 on every route.
-"""
+"""The teamlead cabinet (`/teamlead/*`): the team's traders, their traffic, their statistics, the reward
+balance. Only the teamlead's own traders exist here: another team's trader is a 404 on every route."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
-
-import msgspec
-from litestar import Request, Router, get, put
-from litestar.params import QueryParameter
+from litestar import Router
 
 from jivapay.domain.identity.roles import Role
-from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_role
+from jivapay.http.identity.me import me_handler
+from jivapay.http.ledger import balances
 from jivapay.http.openapi import document
-from jivapay.http.routers import balances
-from jivapay.http.routers.me import me_handler
-from jivapay.services.staff import teamlead as team
-from jivapay.services.staff.stats import resolve_range
-from jivapay.services.staff.teamlead import MAX_TRAFFIC_PRIORITY
+from jivapay.http.staff.teamlead import DESCRIPTIONS, team_handlers
 
-DEFAULT_DAYS = 30
-
-
-class AmountBody(msgspec.Struct):
-    currency: str
-    amount: str  # decimal string, major units
-
-
-class TeamTraderBody(msgspec.Struct):
-    id: int
-    login: str
-    is_active: bool
-    in_work: bool
-    traffic_priority: int  # lower is served first
-    available: str  # USDT
-    frozen: str  # USDT, collateral held for open orders
-    open_orders: int
-    turnover_today: list[AmountBody]  # completed today (UTC), per currency
-
-
-class TrafficChange(msgspec.Struct, forbid_unknown_fields=True):
-    in_work: bool | msgspec.UnsetType = msgspec.UNSET
-    traffic_priority: Annotated[int, msgspec.Meta(ge=0, le=MAX_TRAFFIC_PRIORITY)] | msgspec.UnsetType = msgspec.UNSET
-
-
-class StatsLineBody(msgspec.Struct):
-    day: dt.date | None  # null on the totals
-    direction: str
-    orders: int  # assigned
-    completed: int
-    conversion: str  # completed / orders, 4 places
-    turnover: list[AmountBody]  # completed orders, per currency
-    avg_confirm_seconds: int | None  # from creation to completion, over completed orders
-    disputes: int  # orders that were disputed
-
-
-class TraderStatsBody(msgspec.Struct):
-    trader_id: int
-    date_from: dt.date
-    date_to: dt.date
-    days: list[StatsLineBody]
-    totals: list[StatsLineBody]  # per direction over the whole range
-
-
-def _amounts(amounts: list[team.Amount]) -> list[AmountBody]:
-    return [AmountBody(a.currency, a.amount) for a in amounts]
-
-
-def _trader_body(t: team.TeamTrader) -> TeamTraderBody:
-    return TeamTraderBody(
-        t.id,
-        t.login,
-        t.is_active,
-        t.in_work,
-        t.traffic_priority,
-        t.available,
-        t.frozen,
-        t.open_orders,
-        _amounts(t.turnover_today),
-    )
-
-
-def _line_body(line: team.StatsLine) -> StatsLineBody:
-    return StatsLineBody(
-        line.day,
-        line.direction,
-        line.orders,
-        line.completed,
-        line.conversion,
-        _amounts(line.turnover),
-        line.avg_confirm_seconds,
-        line.disputes,
-    )
-
-
-@get("/traders", operation_id="teamlead_list_traders", tags=["teamlead"])
-async def list_traders(request: Request[Any, Any, Any]) -> list[TeamTraderBody]:
-    async with transaction("teamlead.traders") as session:
-        traders = await team.team_traders(session, current_principal(request).user_id)
-    return [_trader_body(t) for t in traders]
-
-
-@put("/traders/{trader_id:int}/traffic", operation_id="teamlead_set_trader_traffic", tags=["teamlead"])
-async def set_trader_traffic(request: Request[Any, Any, Any], trader_id: int, data: TrafficChange) -> TeamTraderBody:
-    in_work = None if data.in_work is msgspec.UNSET else data.in_work
-    priority = None if data.traffic_priority is msgspec.UNSET else data.traffic_priority
-    principal = current_principal(request)
-    async with transaction("teamlead.traffic") as session:
-        trader = await team.set_team_traffic(
-            session,
-            principal.actor,
-            principal.user_id,
-            trader_id,
-            in_work=in_work,
-            traffic_priority=priority,
-            ip=client_ip(request),
-        )
-    return _trader_body(trader)
-
-
-@get("/traders/{trader_id:int}/stats", operation_id="teamlead_trader_stats", tags=["teamlead"])
-async def trader_stats(
-    request: Request[Any, Any, Any],
-    trader_id: int,
-    date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
-    date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
-) -> TraderStatsBody:
-    date_from, date_to = resolve_range(date_from, date_to, DEFAULT_DAYS)
-    async with transaction("teamlead.stats") as session:
-        stats = await team.trader_stats(session, current_principal(request).user_id, trader_id, date_from, date_to)
-    return TraderStatsBody(
-        stats.trader_id,
-        stats.date_from,
-        stats.date_to,
-        [_line_body(line) for line in stats.days],
-        [_line_body(line) for line in stats.totals],
-    )
-
-
-DESCRIPTIONS = {
-    "teamlead_me": "The signed-in teamlead's profile (team name, reward share).",
-    "teamlead_list_traders": "The team's traders by id: USDT available and frozen, whether they take orders "
-    "(in_work) and their traffic priority, open orders, and the fiat turnover of orders completed today (UTC).",
-    "teamlead_set_trader_traffic": "Switch a team trader's traffic on or off (`in_work`) and/or set its "
-    f"`traffic_priority` (0-{MAX_TRAFFIC_PRIORITY}, lower is served first). Requisite selection sees the change "
-    "as soon as it is saved; orders the trader already has stay theirs. Send at least one field.",
-    "teamlead_trader_stats": "A team trader's orders created on the UTC days [from, to] (default: the last "
-    f"{DEFAULT_DAYS} days; at most 366), by day and direction, and per direction over the range: assigned "
-    "orders, completed, conversion (completed / assigned), turnover of completed orders per currency, the "
-    "average seconds from creation to completion, and orders that were disputed. Days without orders are "
-    "left out. Read live from the order history.",
-}
-
-HANDLERS = [me_handler(Role.TEAMLEAD), list_traders, set_trader_traffic, trader_stats, *balances.teamlead_handlers]
+HANDLERS = [me_handler(Role.TEAMLEAD), *team_handlers, *balances.teamlead_handlers]
 document(HANDLERS, DESCRIPTIONS)
 router = Router(path="/teamlead", route_handlers=HANDLERS, guards=[require_role(Role.TEAMLEAD)])

@@ -6,8 +6,9 @@ from litestar import Router
 
 from jivapay.domain.identity.roles import Role
 from jivapay.http.guards import require_role
-from jivapay.http.routers import balances, requisites, trader_orders
-from jivapay.http.routers.me import me_handler
+from jivapay.http.identity.me import me_handler
+from jivapay.http.ledger import balances
+from jivapay.http.orders import requisites, trader_orders
 
 router = Router(
     path="/trader",

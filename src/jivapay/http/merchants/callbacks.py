@@ -34,7 +34,7 @@ class StoreRow(msgspec.Struct):
     is_active: bool
 
 
-class CommissionRow(msgspec.Struct):
+class StoreCommissionRow(msgspec.Struct):
     direction: str
     payment_method_id: int | None  # None: every method without its own rate
     rate: str  # a fraction: "0.05" is 5 %
@@ -159,11 +159,11 @@ async def update_store(request: Request[Any, Any, Any], store_id: int, data: Sto
     tags=["merchant"],
     description="The commissions the platform takes from this store's pay-ins and pay-outs (set by an admin).",
 )
-async def store_commissions(request: Request[Any, Any, Any], store_id: int) -> list[CommissionRow]:
+async def store_commissions(request: Request[Any, Any, Any], store_id: int) -> list[StoreCommissionRow]:
     async with transaction() as session:
         await store_service.owned_store(session, current_principal(request).user_id, store_id)
         table = await store_commission_table(session, store_id)
-    return [CommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
+    return [StoreCommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
 
 
 @get("/stores/{store_id:int}/settings", operation_id="merchant_get_store_settings", tags=["merchant"])

@@ -17,7 +17,7 @@ from jivapay.domain.orders.status import Party
 from jivapay.domain.platform.audit import AuditFilter
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
-from jivapay.http.routers.staff_orders import OrderCaseBody, case_body, order_handlers
+from jivapay.http.orders.staff_orders import OrderCaseBody, case_body, order_handlers
 from jivapay.services.ledger import commissions, owners
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.ledger.commissions import CommissionOwner
@@ -174,7 +174,7 @@ async def remove_from_blocklist(request: Request[Any, Any, Any], kind: str, valu
 # --- commissions ----------------------------------------------------------------------------
 
 
-class CommissionRow(msgspec.Struct):
+class AdminCommissionRow(msgspec.Struct):
     direction: str
     payment_method_id: int | None
     rate: str
@@ -187,13 +187,13 @@ class CommissionWrite(msgspec.Struct, forbid_unknown_fields=True):
     payment_method_id: int | None = None  # None: for every method without its own rate
 
 
-def _rows(table: list[tuple[str, int | None, Decimal, bool]]) -> list[CommissionRow]:
-    return [CommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
+def _rows(table: list[tuple[str, int | None, Decimal, bool]]) -> list[AdminCommissionRow]:
+    return [AdminCommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
 
 
 async def _set_commission(
     request: Request[Any, Any, Any], owner: CommissionOwner, owner_id: int, data: CommissionWrite
-) -> list[CommissionRow]:
+) -> list[AdminCommissionRow]:
     """Set one rate of a store or a trader; the owner's whole table after it."""
     async with transaction("admin.commissions") as session:
         await owners.check_owner(session, owner, owner_id)
@@ -213,7 +213,7 @@ async def _set_commission(
 
 
 @get("/stores/{store_id:int}/commissions", operation_id="admin_store_commissions", tags=["admin"], guards=FINANCES)
-async def store_commissions(store_id: int) -> list[CommissionRow]:
+async def store_commissions(store_id: int) -> list[AdminCommissionRow]:
     async with transaction("admin.commissions") as session:
         await owners.check_owner(session, "store", store_id)
         return _rows(await commissions.store_commission_table(session, store_id))
@@ -229,12 +229,12 @@ async def store_commissions(store_id: int) -> list[CommissionRow]:
 )
 async def set_store_commission(
     request: Request[Any, Any, Any], store_id: int, data: CommissionWrite
-) -> list[CommissionRow]:
+) -> list[AdminCommissionRow]:
     return await _set_commission(request, "store", store_id, data)
 
 
 @get("/traders/{trader_id:int}/commissions", operation_id="admin_trader_commissions", tags=["admin"], guards=FINANCES)
-async def trader_commissions(trader_id: int) -> list[CommissionRow]:
+async def trader_commissions(trader_id: int) -> list[AdminCommissionRow]:
     async with transaction("admin.commissions") as session:
         await owners.check_owner(session, "trader", trader_id)
         return _rows(await commissions.trader_commission_table(session, trader_id))
@@ -249,7 +249,7 @@ async def trader_commissions(trader_id: int) -> list[CommissionRow]:
 )
 async def set_trader_commission(
     request: Request[Any, Any, Any], trader_id: int, data: CommissionWrite
-) -> list[CommissionRow]:
+) -> list[AdminCommissionRow]:
     return await _set_commission(request, "trader", trader_id, data)
 
 
