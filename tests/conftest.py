@@ -130,6 +130,53 @@ async def client(resources: Any) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
+def logged_in(client: Any, session_factory: async_sessionmaker[AsyncSession]) -> Any:
+    """``await logged_in(Role.ADMIN, permissions={...})``: a new user of that role, signed in."""
+    from tests.factories import sign_in
+
+    async def make(role: Any, **user: Any) -> Any:
+        return await sign_in(client, session_factory, role, **user)
+
+    return make
+
+
+# one line per role: a signed-in user with the API client that sends their token
+@pytest.fixture
+async def admin_api(logged_in: Any) -> Any:
+    from jivapay.domain.identity.roles import Role
+
+    return await logged_in(Role.ADMIN)
+
+
+@pytest.fixture
+async def merchant_api(logged_in: Any) -> Any:
+    from jivapay.domain.identity.roles import Role
+
+    return await logged_in(Role.MERCHANT)
+
+
+@pytest.fixture
+async def trader_api(logged_in: Any) -> Any:
+    from jivapay.domain.identity.roles import Role
+
+    return await logged_in(Role.TRADER)
+
+
+@pytest.fixture
+async def teamlead_api(logged_in: Any) -> Any:
+    from jivapay.domain.identity.roles import Role
+
+    return await logged_in(Role.TEAMLEAD)
+
+
+@pytest.fixture
+async def support_api(logged_in: Any) -> Any:
+    from jivapay.domain.identity.roles import Role
+
+    return await logged_in(Role.SUPPORT)
+
+
+@pytest.fixture
 def worker() -> Iterator[Any]:
     """A real dramatiq worker on the test Redis, in this process."""
     import dramatiq

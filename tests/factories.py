@@ -126,3 +126,41 @@ async def incoming_of(session_factory: async_sessionmaker[AsyncSession], referen
     async with session_factory() as session:
         incoming = (await session.scalars(select(IncomingOrder).where(IncomingOrder.public_id == reference))).one()
     return incoming
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggedIn:
+    """A signed-in user and the API client that sends their bearer token: ``await admin_api.get("/admin/me")``."""
+
+    user: MadeUser
+    token: str
+    client: Any
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self.client.request(method, url, headers=headers, **kwargs)
+
+    async def get(self, url: str, **kwargs: Any) -> Any:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> Any:
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> Any:
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> Any:
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> Any:
+        return await self.request("DELETE", url, **kwargs)
+
+
+async def sign_in(client: Any, session_factory: async_sessionmaker[AsyncSession], role: Role, **user: Any) -> LoggedIn:
+    """A new user of ``role`` (``make_user``'s keywords), signed in through the real login route."""
+    made = await make_user(session_factory, role, **user)
+    return LoggedIn(made, await token_for(client, role, made.login, user.get("password", PASSWORD)), client)

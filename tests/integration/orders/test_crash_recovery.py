@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from jivapay.adapters.db.models import Hold, IncomingOrder, OrderHistory, Requisite
 from tests.e2e.conftest import jivapay_env, spawn_jivapay
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound
-from tests.integration.orders.conftest import World
 
 ORDERS = 400
 

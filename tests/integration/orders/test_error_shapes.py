@@ -12,7 +12,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.services.ledger import posting as ledger
 from tests.factories import bearer, make_api_key, make_user, token_for
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 PAYIN = {"amount": "1500.00", "currency": "RUB", "payment_method": "card", "merchant_order_id": "m-1"}
 PAYOUT = {

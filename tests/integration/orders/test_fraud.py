@@ -16,7 +16,7 @@ from jivapay.domain.identity.roles import Role
 from jivapay.domain.orders.fraud import Decision
 from jivapay.services.orders.fraud import VELOCITY_PREFIX, assess_incoming_order
 from tests.factories import make_store, make_user
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 pytestmark = pytest.mark.redis
 

@@ -23,8 +23,8 @@ from jivapay.services.ledger import posting as ledger
 from jivapay.worker.scheduler import enqueue_due_callbacks_job, enqueue_overdue_orders_job, relay_outbox_job
 from tests.factories import bearer, make_user, token_for
 from tests.fixtures.receiver import Receiver
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound
-from tests.integration.orders.conftest import World
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -14,7 +14,7 @@ from jivapay.domain.orders.status import Party
 from jivapay.domain.platform.audit import Actor
 from jivapay.services.orders.status import change_status
 from tests.factories import bearer, make_api_key, make_user, token_for
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 
 async def _setup(world: World, client: Any) -> tuple[dict[str, str], dict[str, str]]:

@@ -25,8 +25,8 @@ from jivapay.services.ledger.audit import LedgerAuditReport, audit_platform
 from jivapay.services.orders.status import change_status
 from jivapay.worker.scheduler import enqueue_unsettled_orders_job
 from tests.factories import SYSTEM, make_user
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
-from tests.integration.orders.conftest import World
 
 STORE_FLOAT = 100 * 10**6
 

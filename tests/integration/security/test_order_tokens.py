@@ -15,7 +15,7 @@ from jivapay.http.app import create_app
 from jivapay.services.merchants import gateway
 from jivapay.settings import get_settings
 from tests.factories import incoming_of, make_api_key, make_store, make_user
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 PAYIN = {"amount": "1500.00", "currency": "RUB", "payment_method": "card"}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

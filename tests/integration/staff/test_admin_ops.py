@@ -15,8 +15,8 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.services.ledger import posting as ledger
 from tests.factories import bearer, make_user, token_for
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound
-from tests.integration.orders.conftest import World
 
 
 @pytest.fixture

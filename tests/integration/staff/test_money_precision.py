@@ -13,7 +13,7 @@ from sqlalchemy import select
 from jivapay.adapters.db.models import ExchangeRate, TeamleadProfile
 from jivapay.domain.identity.roles import Role
 from tests.factories import bearer, make_user, token_for
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 
 @pytest.fixture

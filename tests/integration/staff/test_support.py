@@ -18,8 +18,8 @@ from jivapay.domain.platform.audit import Actor
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.orders.status import change_status
 from tests.factories import bearer, make_user, token_for
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
-from tests.integration.orders.conftest import World
 
 PDF = ("statement.pdf", b"%PDF-1.4 bank statement", "application/pdf")
 

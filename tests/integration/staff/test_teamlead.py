@@ -33,8 +33,8 @@ from jivapay.services.identity import users as user_service
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.orders import status as order_status
 from tests.factories import SYSTEM, MadeUser, bearer, make_store, make_user, token_for
+from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
-from tests.integration.orders.conftest import World
 
 RATE = Decimal("90")
 UTC = dt.UTC

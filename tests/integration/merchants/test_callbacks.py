@@ -22,7 +22,7 @@ from jivapay.services.orders.status import change_status
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_api_key, token_for
 from tests.fixtures.receiver import Receiver
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 PAYIN = {"amount": "1500.00", "currency": "RUB", "payment_method": "card", "merchant_order_id": "cb-1"}
 

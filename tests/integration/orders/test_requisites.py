@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import AuditLogEntry, Requisite
 from jivapay.domain.identity.roles import AdminPermission, Role
-from tests.factories import bearer, make_user, token_for
+from tests.factories import LoggedIn, bearer, make_user, token_for
 
 CARD = "4276 1600 0000 0019"  # Luhn-valid
 REQUISITE = {
@@ -34,30 +34,27 @@ async def _trader(client: Any, session_factory: async_sessionmaker[AsyncSession]
 
 
 async def test_trader_manages_own_requisites_masked_in_lists(
-    seeded: None, client: Any, session_factory: async_sessionmaker[AsyncSession]
+    seeded: None, trader_api: LoggedIn, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    _, headers = await _trader(client, session_factory)
-    created = await client.post("/trader/requisites", json=REQUISITE, headers=headers)
+    created = await trader_api.post("/trader/requisites", json=REQUISITE)
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["number"] == "427616 **** **** 0019"
     assert body["owner_name"] == "Ivan P."
     assert body["limits"]["max_amount"] == "50000.00"
-    listed = (await client.get("/trader/requisites", headers=headers)).json()
+    listed = (await trader_api.get("/trader/requisites")).json()
     assert [r["number"] for r in listed["data"]] == ["427616 **** **** 0019"]
-    detail = (await client.get(f"/trader/requisites/{body['id']}", headers=headers)).json()
+    detail = (await trader_api.get(f"/trader/requisites/{body['id']}")).json()
     assert detail["number"] == "4276160000000019"
     assert detail["owner_name"] == "Ivan Petrov"
-    patched = await client.patch(
-        f"/trader/requisites/{body['id']}",
-        headers=headers,
-        json={"is_active": False, "limits": {"max_amount": "1000.00"}},
+    patched = await trader_api.patch(
+        f"/trader/requisites/{body['id']}", json={"is_active": False, "limits": {"max_amount": "1000.00"}}
     )
     assert patched.status_code == 200
     assert patched.json()["is_active"] is False
     assert patched.json()["limits"]["max_amount"] == "1000.00"
-    assert (await client.delete(f"/trader/requisites/{body['id']}", headers=headers)).status_code == 204
-    assert (await client.get("/trader/requisites", headers=headers)).json()["data"] == []
+    assert (await trader_api.delete(f"/trader/requisites/{body['id']}")).status_code == 204
+    assert (await trader_api.get("/trader/requisites")).json()["data"] == []
     async with session_factory() as session:
         stored = (await session.scalars(select(Requisite))).one()
         audit = (await session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "requisite.create"))).one()
@@ -140,36 +137,32 @@ async def test_anonymizing_a_trader_scrubs_requisites(
 
 
 async def test_staff_see_requisites_masked_and_reveal_them_only_with_a_reason_on_record(
-    seeded: None, client: Any, session_factory: async_sessionmaker[AsyncSession]
+    seeded: None,
+    trader_api: LoggedIn,
+    admin_api: LoggedIn,
+    logged_in: Any,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    _, owner = await _trader(client, session_factory)
-    created = (await client.post("/trader/requisites", json=REQUISITE, headers=owner)).json()
-    admin = await make_user(session_factory, Role.ADMIN)
-    headers = bearer(await token_for(client, Role.ADMIN, admin.login))
-    detail = await client.get(f"/admin/requisites/{created['id']}", headers=headers)
+    created = (await trader_api.post("/trader/requisites", json=REQUISITE)).json()
+    detail = await admin_api.get(f"/admin/requisites/{created['id']}")
     assert detail.status_code == 200
     assert detail.json()["number"] == "427616 **** **** 0019"
     assert detail.json()["owner_name"] == "Ivan P."
-    no_reason = await client.post(f"/admin/requisites/{created['id']}/reveal", headers=headers, json={"reason": " "})
+    no_reason = await admin_api.post(f"/admin/requisites/{created['id']}/reveal", json={"reason": " "})
     assert no_reason.status_code == 422
-    revealed = await client.post(
-        f"/admin/requisites/{created['id']}/reveal", headers=headers, json={"reason": "chargeback case 77"}
-    )
+    revealed = await admin_api.post(f"/admin/requisites/{created['id']}/reveal", json={"reason": "chargeback case 77"})
     assert revealed.status_code == 200, revealed.text
     assert revealed.json()["number"] == CARD.replace(" ", "")
     assert revealed.json()["owner_name"] == REQUISITE["owner_name"]
-    limited = await make_user(session_factory, Role.ADMIN, permissions={AdminPermission.MANAGE_USERS})
-    limited_headers = bearer(await token_for(client, Role.ADMIN, limited.login))
-    refused = await client.post(
-        f"/admin/requisites/{created['id']}/reveal", headers=limited_headers, json={"reason": "curious"}
-    )
+    limited = await logged_in(Role.ADMIN, permissions={AdminPermission.MANAGE_USERS})
+    refused = await limited.post(f"/admin/requisites/{created['id']}/reveal", json={"reason": "curious"})
     assert refused.status_code == 403
     async with session_factory() as session:
         [entry] = (await session.scalars(select(AuditLogEntry).where(AuditLogEntry.action == "requisite.reveal"))).all()
-    assert entry.actor_id == str(admin.id)
+    assert entry.actor_id == str(admin_api.user.id)
     assert entry.details["reason"] == "chargeback case 77"
     # the audit log, read through the admin API, never holds the full number or name
-    log = await client.get("/admin/audit", headers=headers, params={"limit": 200})
+    log = await admin_api.get("/admin/audit", params={"limit": 200})
     assert log.status_code == 200
     assert CARD not in log.text
     assert REQUISITE["owner_name"] not in log.text

@@ -33,7 +33,7 @@ from jivapay.services.merchants import callbacks
 from jivapay.settings import Settings, get_settings
 from tests.factories import bearer, make_api_key, token_for
 from tests.fixtures.receiver import Receiver
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 NAME = "callbacks.example.test"
 PAYIN = {"amount": "1500.00", "currency": "RUB", "payment_method": "card", "merchant_order_id": "tg-1"}

@@ -14,7 +14,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.orders.status import is_order_reference
 from tests.factories import incoming_of, make_api_key, make_user
-from tests.integration.orders.conftest import World
+from tests.integration.conftest import World
 
 PAYIN = {"amount": "1500.00", "currency": "RUB", "payment_method": "card", "merchant_order_id": "m-1"}
 
