@@ -1,4 +1,4 @@
-"""Connections a process holds: one engine and one Redis client per event loop.
+"""Connections a process holds: one engine, one Redis client and one callback HTTP client per event loop.
 
 asyncpg and redis.asyncio connections belong to the loop that opened them. The API has one
 loop; each dramatiq worker process runs async actors on its own loop thread; the
@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from jivapay.adapters.cache import create_redis
+from jivapay.adapters.callback_sender import CallbackSender
 from jivapay.adapters.db.engine import create_engine, create_session_factory
 from jivapay.settings import Settings, get_settings
 
@@ -25,13 +26,15 @@ class Resources:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     redis: aioredis.Redis
+    callback_sender: CallbackSender  # its HTTP client is made on the first callback
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
         engine = create_engine(settings)
-        return cls(settings, engine, create_session_factory(engine), create_redis(settings))
+        return cls(settings, engine, create_session_factory(engine), create_redis(settings), CallbackSender())
 
     async def aclose(self) -> None:
+        await self.callback_sender.aclose()
         await self.redis.aclose()
         await self.engine.dispose()
 

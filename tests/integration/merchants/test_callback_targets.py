@@ -16,7 +16,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from jivapay.adapters import pinned_http
+from jivapay.adapters.callback_sender import CallbackSender, SendFailed
 from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent, Store, User
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
@@ -286,18 +286,33 @@ async def test_tls_uses_the_name_for_sni_and_the_certificate(tmp_path: Any) -> N
     port = server.sockets[0].getsockname()[1]
     trust = ssl.create_default_context(cadata=ca_pem.decode())
     loopback = ipaddress.ip_address("127.0.0.1")
+    sender = CallbackSender(verify=trust)
     try:
-        async with pinned_http.pinned_client(NAME, loopback, timeout=5, verify=trust) as client:
-            response = await client.post(f"https://{NAME}:{port}/cb", content=b"{}")
-        assert response.status_code == 200
+        reply = await sender.post(
+            f"https://{NAME}:{port}/cb",
+            pinned_http.Pin(NAME, loopback),
+            body=b"{}",
+            headers={},
+            phase_timeout=5,
+            read_bytes=16,
+        )
+        assert (reply.status_code, reply.head) == (200, b"ok")
         assert sni == [NAME]
         assert hosts == [f"{NAME}:{port}"]
         # the certificate is checked against the name, not against the address we dialled
         other = "other.example.test"
-        async with pinned_http.pinned_client(other, loopback, timeout=5, verify=trust) as client:
-            with pytest.raises(httpx.ConnectError, match=r"CERTIFICATE_VERIFY_FAILED"):
-                await client.post(f"https://{other}:{port}/cb", content=b"{}")
+        with pytest.raises(SendFailed, match="ConnectError: could not connect") as refused:
+            await sender.post(
+                f"https://{other}:{port}/cb",
+                pinned_http.Pin(other, loopback),
+                body=b"{}",
+                headers={},
+                phase_timeout=5,
+                read_bytes=16,
+            )
+        assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value.__cause__)
     finally:
+        await sender.aclose()
         server.close()
         await server.wait_closed()
 

@@ -8,7 +8,7 @@ import ipaddress
 import httpx
 import pytest
 
-from jivapay.adapters import pinned_http
+from jivapay.adapters import callback_sender, pinned_http
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.merchants.urls import UnsafeTarget, is_callable_address, pinned_address
 from jivapay.services.merchants import callback_targets, callbacks
@@ -174,11 +174,27 @@ async def test_the_request_goes_to_the_pinned_address_with_the_name_in_host_and_
     assert v6.headers["host"] == "v6.example.test"
 
 
-async def test_a_pinned_client_calls_no_other_host() -> None:
-    async with pinned_http.pinned_client("callbacks.example.test", ip("127.0.0.1"), timeout=1) as client:
-        with pytest.raises(httpx.ConnectError, match="only calls"):
-            await client.get("http://elsewhere.example.test/")
-        assert client.follow_redirects is False
+async def test_a_pinned_request_calls_no_other_host() -> None:
+    sender = callback_sender.CallbackSender()
+    pin = pinned_http.Pin("callbacks.example.test", ip("127.0.0.1"))
+    try:
+        with pytest.raises(callback_sender.SendFailed) as refused:
+            await sender.post(
+                "http://elsewhere.example.test/", pin, body=b"{}", headers={}, phase_timeout=1, read_bytes=1
+            )
+        assert isinstance(refused.value.__cause__, httpx.ConnectError)
+        assert "only calls callbacks.example.test" in str(refused.value.__cause__)
+        assert sender._pooled().follow_redirects is False
+    finally:
+        await sender.aclose()
+
+
+async def test_an_unpinned_request_is_refused() -> None:
+    pool = pinned_http.PinnedPool(verify=httpx.create_ssl_context(), limits=httpx.Limits(), idle_seconds=1)
+    async with httpx.AsyncClient(transport=pool) as client:
+        with pytest.raises(httpx.ConnectError, match="only calls pinned targets"):
+            await client.get("http://127.0.0.1:9/")
+    assert pool.targets == 0
 
 
 def test_the_reply_excerpt_is_short_and_printable() -> None:
@@ -197,8 +213,15 @@ def test_the_reply_excerpt_is_short_and_printable() -> None:
 def test_errors_name_the_failure_not_our_internals() -> None:
     request = httpx.Request("POST", "http://callbacks.example.test/cb")
     leaky = httpx.ConnectError("[Errno 111] Connect call failed ('10.20.30.40', 8080)", request=request)
-    assert callbacks._failure(leaky) == "ConnectError: could not connect (TCP or TLS)"
-    assert callbacks._failure(httpx.ReadTimeout("read timed out", request=request)) == "ReadTimeout: timed out"
+    assert callback_sender.failure_reason(leaky) == "ConnectError: could not connect (TCP or TLS)"
+    timed_out = httpx.ReadTimeout("read timed out", request=request)
+    assert callback_sender.failure_reason(timed_out) == "ReadTimeout: timed out"
+    assert (
+        callback_sender.failure_reason(httpx.RemoteProtocolError("junk"))
+        == "RemoteProtocolError: the reply is not valid HTTP"
+    )
+    sent = callback_sender.SendFailed(callback_sender.failure_reason(leaky))
+    assert callbacks._failure(sent) == "ConnectError: could not connect (TCP or TLS)"
     assert callbacks._failure(TimeoutError()) == "TimeoutError: timed out"
     unsafe = UnsafeTarget("the callback host resolves to a non-public address")
     assert callbacks._failure(unsafe) == "UnsafeTarget: the callback host resolves to a non-public address"

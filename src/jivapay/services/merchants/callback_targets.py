@@ -3,7 +3,8 @@
 ``check_target`` is the one resolver: it resolves the host once, refuses the target when
 any address is not public (domain/merchants/urls.py; private ones too with CALLBACK_ALLOW_PRIVATE),
 and returns it pinned to the chosen address. Delivery connects to exactly that address
-(adapters/pinned_http.py), so the DNS cannot answer differently between check and call.
+(adapters/callback_sender.py, adapters/pinned_http.py), so the DNS cannot answer
+differently between check and call.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
-
-import httpx
 
 from jivapay.adapters import pinned_http
 from jivapay.domain.errors import ValidationFailed
@@ -32,23 +31,23 @@ class PinnedTarget:
     port: int
     address: IPAddress  # where the connection goes
 
-    def client(self, *, timeout: float) -> httpx.AsyncClient:
-        return pinned_http.pinned_client(self.hostname, self.address, timeout=timeout)
+    @property
+    def pin(self) -> pinned_http.Pin:
+        return pinned_http.Pin(self.hostname, self.address)
 
 
 async def check_target(settings: Settings, url: str, *, resolve_seconds: float = SEND_RESOLVE_SECONDS) -> PinnedTarget:
     """The target of ``url`` pinned to one checked address; UnsafeTarget (a message safe to
     show the merchant: no addresses) when it must not be called."""
     try:
-        parsed = httpx.URL(url)
-        hostname = parsed.raw_host.decode("ascii")
-    except (httpx.InvalidURL, UnicodeError):
+        scheme, hostname, explicit_port = pinned_http.split_url(url)
+    except ValueError:
         raise UnsafeTarget("not an http(s) URL") from None
-    if parsed.scheme not in ("http", "https") or not hostname:
+    if scheme not in ("http", "https") or not hostname:
         raise UnsafeTarget("not an http(s) URL")
-    if settings.callback_urls_https_only and parsed.scheme != "https":
+    if settings.callback_urls_https_only and scheme != "https":
         raise UnsafeTarget("callbacks go over https in production")
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    port = explicit_port or (443 if scheme == "https" else 80)
     try:
         addresses: list[IPAddress] = [ipaddress.ip_address(hostname)]  # a literal address: no DNS
     except ValueError:

@@ -10,7 +10,8 @@ CALLBACK_RETRY_SCHEDULE_SECONDS and then ``failed``. Every attempt is logged. No
 lock is held during the HTTP call.
 
 The target is checked when the URL is saved and again at every attempt, and the request
-goes to the address that check resolved (services/merchants/callback_targets.py). What the merchant
+goes to the address that check resolved (services/merchants/callback_targets.py) through the
+process's pooled client (adapters/callback_sender.py). What the merchant
 sees of an attempt is a short, cleaned excerpt of the reply and an error without our
 internals.
 """
@@ -29,16 +30,19 @@ import unicodedata
 import uuid
 from typing import Any
 
-import httpx
-from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent, IncomingOrder, Store
+from jivapay.adapters.callback_sender import CallbackSender, SendFailed
+from jivapay.adapters.db.merchants.callbacks import CallbackRepository
+from jivapay.adapters.db.merchants.stores import StoreRepository
+from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent
 from jivapay.adapters.db.uow import atomic
+from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.merchants.callback_targets import UnsafeTarget, check_callback_url, check_target
 from jivapay.services.merchants.stores import signing_secrets
+from jivapay.services.orders import incoming as incoming_orders
 from jivapay.services.orders.views import view_of
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.config import get_config
@@ -50,15 +54,6 @@ EXCERPT_CHARS = 256  # of the reply, shown to the merchant
 READ_BYTES = 4096  # of the reply, read at all
 CLAIM_LEASE = dt.timedelta(seconds=60)  # a claimed event is sent again if no attempt finished by then
 USER_AGENT = "JivaPay-Callbacks/1"
-
-_FAILURES: tuple[tuple[type[Exception], str], ...] = (
-    (TimeoutError, "timed out"),
-    (httpx.TimeoutException, "timed out"),
-    (httpx.ConnectError, "could not connect (TCP or TLS)"),
-    (httpx.RemoteProtocolError, "the reply is not valid HTTP"),
-    (httpx.NetworkError, "the connection broke"),
-    (httpx.HTTPError, "the request failed"),
-)
 
 
 def signature(secrets: list[str], body: bytes, timestamp: int) -> str:
@@ -78,21 +73,14 @@ async def record_event(session: AsyncSession, incoming_id: int, *, event_type: s
     ``event_type`` defaults to ``<direction>.<public status>``.
     """
     await session.flush()
-    incoming = await session.get(IncomingOrder, incoming_id, populate_existing=True)
+    incoming = await incoming_orders.fresh(session, incoming_id)
     if incoming is None or not incoming.callback_url:
         return
     order = await view_of(session, get_settings(), incoming, reveal=False)
-    sequence = (
-        await session.scalar(
-            select(func.coalesce(func.max(CallbackEvent.sequence), 0)).where(
-                CallbackEvent.incoming_order_id == incoming.id
-            )
-        )
-        or 0
-    ) + 1
+    events = CallbackRepository(session)
+    sequence = await events.next_sequence(incoming.id)
     event_type = event_type or f"{incoming.direction}.{order['status']}"
-    session.add(_new_event(incoming.store_id, incoming.id, sequence, event_type, incoming.callback_url, order))
-    await session.flush()
+    await events.add(_new_event(incoming.store_id, incoming.id, sequence, event_type, incoming.callback_url, order))
 
 
 def _new_event(
@@ -119,15 +107,13 @@ def _new_event(
 async def record_test_event(
     session: AsyncSession, store_id: int, url: str | None, actor: Actor, ip: str | None = None
 ) -> CallbackEvent:
-    store = await session.get(Store, store_id)
+    store = await StoreRepository(session).get(store_id)
     target = await check_callback_url(get_settings(), url, field="url") or (
         (store.settings or {}).get("callback_url") if store else None
     )
     if not target:
         raise ValidationFailed("no callback URL: pass one or set the store's callback_url", field="url")
-    event = _new_event(store_id, None, 0, "test", target, None)
-    session.add(event)
-    await session.flush()
+    event = await CallbackRepository(session).add(_new_event(store_id, None, 0, "test", target, None))
     await log_action(
         session, actor, "callback.test", Target.of("store", store_id), {"event_id": str(event.event_id)}, ip=ip
     )
@@ -145,18 +131,7 @@ async def redeliver(session: AsyncSession, store_id: int, event_id: uuid.UUID, a
 
 
 async def claim_due(session: AsyncSession, limit: int = 200) -> list[int]:
-    result = await session.execute(
-        text(
-            """
-            UPDATE callback_events SET next_attempt_at = now() + CAST(:lease AS interval)
-            WHERE id IN (SELECT id FROM callback_events WHERE status = 'pending' AND next_attempt_at <= now()
-                         ORDER BY next_attempt_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)
-            RETURNING id
-            """
-        ),
-        {"lease": CLAIM_LEASE, "limit": limit},
-    )
-    return sorted(int(row[0]) for row in result.all())
+    return await CallbackRepository(session).claim_due(limit, CLAIM_LEASE)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -182,16 +157,19 @@ def reply_excerpt(raw: bytes) -> str | None:
     return text or None
 
 
-def _failure(exc: Exception) -> str:
+def _failure(exc: UnsafeTarget | SendFailed | TimeoutError) -> str:
     """What the merchant sees of a failed attempt: the exception's class and a fixed message
     (the exception's own text may name our addresses or internals; it goes to our log)."""
     if isinstance(exc, UnsafeTarget):
         return f"UnsafeTarget: {exc}"
-    message = next(text for kind, text in _FAILURES if isinstance(exc, kind))
-    return f"{type(exc).__name__}: {message}"
+    if isinstance(exc, SendFailed):
+        return exc.reason
+    return f"{type(exc).__name__}: timed out"  # the attempt's own deadline
 
 
-async def _post(settings: Settings, url: str, body: bytes, secrets: list[str], event_id: str) -> AttemptResult:
+async def _post(
+    sender: CallbackSender, settings: Settings, url: str, body: bytes, secrets: list[str], event_id: str
+) -> AttemptResult:
     started = time.perf_counter()
     headers = {
         "Content-Type": "application/json",
@@ -203,27 +181,35 @@ async def _post(settings: Settings, url: str, body: bytes, secrets: list[str], e
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):
             target = await check_target(settings, url)
-            async with (
-                target.client(timeout=TIMEOUT_SECONDS) as client,
-                client.stream("POST", url, content=body, headers=headers) as response,
-            ):
-                raw = b""
-                async for chunk in response.aiter_raw():
-                    raw += chunk
-                    if len(raw) >= READ_BYTES:
-                        break
+            reply = await sender.post(
+                target.url,
+                target.pin,
+                body=body,
+                headers=headers,
+                phase_timeout=TIMEOUT_SECONDS,
+                read_bytes=READ_BYTES,
+            )
         return AttemptResult(
-            response.status_code, int((time.perf_counter() - started) * 1000), reply_excerpt(raw[:READ_BYTES]), None
+            reply.status_code, int((time.perf_counter() - started) * 1000), reply_excerpt(reply.head), None
         )
-    except (UnsafeTarget, httpx.HTTPError, TimeoutError) as exc:
-        log.info("callback attempt failed", extra={"event_id": event_id, "detail": repr(exc)[:1000]})
+    except (UnsafeTarget, SendFailed, TimeoutError) as exc:
+        detail = repr(exc.__cause__ if isinstance(exc, SendFailed) else exc)[:1000]
+        log.info("callback attempt failed", extra={"event_id": event_id, "detail": detail})
         return AttemptResult(None, int((time.perf_counter() - started) * 1000), None, _failure(exc))
 
 
-async def deliver(factory: async_sessionmaker[AsyncSession], settings: Settings, event_pk: int) -> str | None:
-    """One attempt of one event; the event's status afterwards (None: nothing to do)."""
+async def deliver(
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    event_pk: int,
+    *,
+    sender: CallbackSender | None = None,
+) -> str | None:
+    """One attempt of one event; the event's status afterwards (None: nothing to do).
+
+    ``sender`` defaults to the process's pooled one (adapters/resources.py)."""
     async with factory() as session:
-        event = await session.get(CallbackEvent, event_pk)
+        event = await CallbackRepository(session).get(event_pk)
         if event is None or event.status != "pending":
             return None
         secrets = await signing_secrets(session, settings, event.store_id)
@@ -231,14 +217,13 @@ async def deliver(factory: async_sessionmaker[AsyncSession], settings: Settings,
     if not secrets:
         result = AttemptResult(None, 0, None, "the store has no signing secret")
     else:
-        result = await _post(settings, url, body, secrets, event_id)
+        result = await _post(sender or get_resources().callback_sender, settings, url, body, secrets, event_id)
     schedule = [int(s) for s in await get_config("CALLBACK_RETRY_SCHEDULE_SECONDS", list)]
     async with atomic(factory, name="callbacks.record") as session:
-        event = (
-            await session.scalars(select(CallbackEvent).where(CallbackEvent.id == event_pk).with_for_update())
-        ).one()
+        events = CallbackRepository(session)
+        event = await events.lock(event_pk)
         attempt = event.attempts + 1
-        session.add(
+        events.add_attempt(
             CallbackAttempt(
                 event_id=event.id,
                 attempt=attempt,
@@ -261,7 +246,7 @@ async def deliver(factory: async_sessionmaker[AsyncSession], settings: Settings,
             values["next_attempt_at"] = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=schedule[attempt - 1])
         else:
             values["status"] = "failed"
-        await session.execute(update(CallbackEvent).where(CallbackEvent.id == event_pk).values(**values))
+        await events.set_values(event_pk, **values)
     log.info(
         "callback attempt",
         extra={
@@ -279,24 +264,19 @@ async def deliver(factory: async_sessionmaker[AsyncSession], settings: Settings,
 async def events_of_store(
     session: AsyncSession, store_id: int, *, starting_after: int | None, limit: int, incoming_order_id: int | None
 ) -> list[CallbackEvent]:
-    stmt = select(CallbackEvent).where(CallbackEvent.store_id == store_id)
-    if incoming_order_id is not None:
-        stmt = stmt.where(CallbackEvent.incoming_order_id == incoming_order_id)
-    if starting_after is not None:
-        stmt = stmt.where(CallbackEvent.id < starting_after)
-    return list((await session.scalars(stmt.order_by(CallbackEvent.id.desc()).limit(limit))).all())
+    return await CallbackRepository(session).of_store(
+        store_id, starting_after=starting_after, limit=limit, incoming_order_id=incoming_order_id
+    )
 
 
 async def event_of_store(
     session: AsyncSession, store_id: int, event_id: uuid.UUID, *, for_update: bool = False
 ) -> CallbackEvent:
-    stmt = select(CallbackEvent).where(CallbackEvent.event_id == event_id)
-    event = (await session.scalars(stmt.with_for_update() if for_update else stmt)).first()
+    event = await CallbackRepository(session).by_event_id(event_id, for_update=for_update)
     if event is None or event.store_id != store_id:
         raise NotFound("Callback event not found", event_id=str(event_id))
     return event
 
 
 async def attempts_of(session: AsyncSession, event_pk: int) -> list[CallbackAttempt]:
-    stmt = select(CallbackAttempt).where(CallbackAttempt.event_id == event_pk).order_by(CallbackAttempt.id)
-    return list((await session.scalars(stmt)).all())
+    return await CallbackRepository(session).attempts(event_pk)

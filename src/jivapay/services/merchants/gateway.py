@@ -13,11 +13,11 @@ import datetime as dt
 import ipaddress
 import time
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import Bank, FiatCurrency, IncomingOrder, PaymentMethod, Store
-from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.merchants.stores import StoreRepository
+from jivapay.adapters.db.models import IncomingOrder
+from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.security import decode_order_token, encrypt_secret, issue_order_token
 from jivapay.domain.errors import (
     Conflict,
@@ -36,6 +36,7 @@ from jivapay.services.ledger import posting as ledger
 from jivapay.services.ledger.commissions import commission_rates
 from jivapay.services.merchants.callback_targets import check_callback_url
 from jivapay.services.merchants.stores import StoreIdentity
+from jivapay.services.orders import incoming as incoming_orders
 from jivapay.services.orders import merchant_orders
 from jivapay.services.orders.status import change_status
 from jivapay.services.orders.views import store_incoming
@@ -100,17 +101,16 @@ async def _reference(session: AsyncSession, currency: str, payment_method: str, 
     cached = _reference_cache.get(key)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
-    fiat = await session.get(FiatCurrency, key[0])
+    reference_data = ReferenceRepository(session)
+    fiat = await reference_data.fiat_currency(key[0])
     if fiat is None or not fiat.is_active:
         raise ValidationFailed("unknown or disabled currency", field="currency")
-    method = (await session.scalars(select(PaymentMethod).where(PaymentMethod.code == key[1]))).first()
+    method = await reference_data.payment_method_by_code(key[1])
     if method is None or not method.is_active:
         raise ValidationFailed("unknown or disabled payment method", field="payment_method")
     found_bank = None
     if key[2]:
-        found_bank = (
-            await session.scalars(select(Bank).where(Bank.code == key[2], Bank.currency_code == fiat.code))
-        ).first()
+        found_bank = await reference_data.bank_by_code(key[2], fiat.code)
         if found_bank is None or not found_bank.is_active:
             raise ValidationFailed("unknown or disabled bank for this currency", field="bank")
     reference = _Reference(fiat.code, fiat.minor_units, method.id, method.code, found_bank.id if found_bank else None)
@@ -147,7 +147,7 @@ async def init_order(
     minor = L.parse_amount(amount, ref.minor_units)
     if minor <= 0:
         raise ValidationFailed("amount must be positive", field="amount")
-    row = await session.get(Store, store.store_id)
+    row = await StoreRepository(session).get(store.store_id)
     if row is None or not row.is_active:
         raise NotAuthenticated("This store is disabled", reason="store_inactive")
     https_only = settings.callback_urls_https_only
@@ -166,7 +166,8 @@ async def init_order(
         checked = check_recipient(ref.payment_method, recipient.number, recipient.name, recipient.bank)
         encrypted = encrypt_secret(settings, checked.to_json())
         last4 = checked.last4
-    order = await OrderRepository(session).insert_incoming_unless_exists(
+    order = await incoming_orders.insert_unless_exists(
+        session,
         public_id=new_order_reference(),
         store_id=store.store_id,
         direction=direction,
@@ -184,7 +185,7 @@ async def init_order(
         recipient_last4=last4,
     )
     if order is None:  # merchant_order_id is unique per store
-        existing = await OrderRepository(session).incoming_by_merchant_id(store.store_id, merchant_order_id)
+        existing = await incoming_orders.reference_of_merchant_order(session, store.store_id, merchant_order_id)
         raise DuplicateMerchantOrder(order_id=existing)
     if direction == "payout":
         await _freeze_payout(session, order, ref.minor_units)

@@ -19,10 +19,9 @@ import datetime as dt
 import hashlib
 import re
 
-from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.models import IdempotencyKey
+from jivapay.adapters.db.merchants.idempotency import IdempotencyRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.errors import IdempotencyConflict, RequestInFlight, ValidationFailed
 from jivapay.services.platform.config import get_config
@@ -31,21 +30,6 @@ from jivapay.services.platform.config import get_config
 STALE_AFTER = dt.timedelta(minutes=2)
 # what order_key makes; a store may not send a key of this shape, so the namespaces never meet
 _ORDER_KEY = re.compile(r"order:[0-9]+:[0-9a-f]{64}")
-
-_RESERVE = text(
-    """
-    INSERT INTO idempotency_keys (store_id, key, request_hash) VALUES (:store_id, :key, :hash)
-    ON CONFLICT (store_id, key) DO NOTHING
-    RETURNING id
-    """
-)
-_EXISTING = text(
-    """
-    SELECT id, request_hash, response_status, response_body, created_at < now() - CAST(:stale AS interval) AS stale
-    FROM idempotency_keys WHERE store_id = :store_id AND key = :key
-    FOR UPDATE
-    """
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,49 +59,36 @@ def order_key(key: str, incoming_id: int) -> str:
 async def reserve(factory: async_sessionmaker[AsyncSession], store_id: int, key: str, hash_: str) -> Stored | None:
     """None: the caller goes ahead (and must ``complete`` or ``release``); else the stored answer."""
     async with atomic(factory, name="idempotency.reserve") as session:
-        params = {"store_id": store_id, "key": key, "hash": hash_}
-        if (await session.execute(_RESERVE, params)).scalar_one_or_none() is not None:
+        keys = IdempotencyRepository(session)
+        if await keys.insert_unless_exists(store_id, key, hash_):
             return None
-        row = (await session.execute(_EXISTING, {**params, "stale": STALE_AFTER})).one_or_none()
-        if row is None:  # deleted (released) between the two statements: take it
-            await session.execute(_RESERVE, params)
+        existing = await keys.existing_locked(store_id, key, stale=STALE_AFTER)
+        if existing is None:  # deleted (released) between the two statements: take it
+            await keys.insert_unless_exists(store_id, key, hash_)
             return None
-        if row.request_hash != hash_:
+        if existing.request_hash != hash_:
             raise IdempotencyConflict()
-        if row.response_status is None:
-            if not row.stale:
+        if existing.response_status is None:
+            if not existing.stale:
                 raise RequestInFlight()
-            await session.execute(
-                update(IdempotencyKey).where(IdempotencyKey.id == row.id).values(created_at=dt.datetime.now(dt.UTC))
-            )
+            await keys.renew(existing.id, dt.datetime.now(dt.UTC))
             return None
-        return Stored(int(row.response_status), bytes(row.response_body or b""))
+        return Stored(int(existing.response_status), bytes(existing.response_body or b""))
 
 
 async def complete(session: AsyncSession, store_id: int, key: str, status: int, body: bytes) -> None:
     """Store the answer, in the transaction that did the work."""
-    await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.store_id == store_id, IdempotencyKey.key == key)
-        .values(response_status=status, response_body=body)
-    )
+    await IdempotencyRepository(session).store_response(store_id, key, status, body)
 
 
 async def release(factory: async_sessionmaker[AsyncSession], store_id: int, key: str) -> None:
     """Free an unanswered key (the request failed on our side): the client may retry it."""
     async with atomic(factory, name="idempotency.release") as session:
-        await session.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.store_id == store_id,
-                IdempotencyKey.key == key,
-                IdempotencyKey.response_status.is_(None),
-            )
-        )
+        await IdempotencyRepository(session).delete_unanswered(store_id, key)
 
 
 async def prune(session: AsyncSession) -> int:
     """Delete keys older than IDEMPOTENCY_KEY_TTL_HOURS (the scheduler runs this hourly)."""
     hours = await get_config("IDEMPOTENCY_KEY_TTL_HOURS", int, session=session)
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=max(hours, 24))
-    result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return await IdempotencyRepository(session).delete_older_than(cutoff)

@@ -12,4 +12,4 @@ async def deliver(event_id: int) -> None:
     """Idempotent: an event already delivered or failed is left alone. The retry schedule is the
     event's own (next_attempt_at); dramatiq retries only our database/cache hiccups."""
     resources = get_resources()
-    await callbacks.deliver(resources.session_factory, resources.settings, event_id)
+    await callbacks.deliver(resources.session_factory, resources.settings, event_id, sender=resources.callback_sender)

@@ -163,10 +163,15 @@ class OrderRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def incoming(self, incoming_id: int, *, for_update: bool = False) -> IncomingOrder | None:
+    async def incoming(
+        self, incoming_id: int, *, for_update: bool = False, fresh: bool = False
+    ) -> IncomingOrder | None:
+        """``fresh``: read from the database even when the session holds the row (locking implies it)."""
         stmt = select(IncomingOrder).where(IncomingOrder.id == incoming_id)
         if for_update:
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+            stmt = stmt.with_for_update()
+        if for_update or fresh:
+            stmt = stmt.execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def claim_due_incoming(self, limit: int, lease: dt.timedelta) -> list[tuple[int, int]]:

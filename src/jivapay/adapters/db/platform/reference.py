@@ -71,11 +71,21 @@ class ReferenceRepository:
     async def fiat_currency_exists(self, currency: str) -> bool:
         return await self.session.get(FiatCurrency, currency) is not None
 
+    async def fiat_currency(self, currency: str) -> FiatCurrency | None:
+        return await self.session.get(FiatCurrency, currency)
+
     async def bank(self, bank_id: int) -> Bank | None:
         return await self.session.get(Bank, bank_id)
 
+    async def bank_by_code(self, code: str, currency: str) -> Bank | None:
+        stmt = select(Bank).where(Bank.code == code, Bank.currency_code == currency)
+        return (await self.session.scalars(stmt)).first()
+
     async def payment_method(self, method_id: int) -> PaymentMethod | None:
         return await self.session.get(PaymentMethod, method_id)
+
+    async def payment_method_by_code(self, code: str) -> PaymentMethod | None:
+        return (await self.session.scalars(select(PaymentMethod).where(PaymentMethod.code == code))).first()
 
     async def fiat_minor_units(self, currency: str) -> int:
         """A currency's minor units never change once it exists: cached per process."""
