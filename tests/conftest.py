@@ -77,22 +77,14 @@ def session_factory(resources: Any) -> async_sessionmaker[AsyncSession]:
 async def _clean_state(resources: Any) -> AsyncIterator[None]:
     """Every test starts with empty tables (migrations applied) and an empty Redis db."""
     yield
-    from jivapay.adapters.db.ledger.postings import forget_cached_accounts
     from jivapay.adapters.db.models import Base
-    from jivapay.services.platform.config import _cache
+    from jivapay.adapters.memo import clear_all_caches
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with resources.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await resources.redis.flushdb()
-    _cache.clear()
-    forget_cached_accounts()
-    from jivapay.http.guards import forget_api_keys
-
-    forget_api_keys()
-    from jivapay.services.platform.reference_data import forget_local_rates
-
-    forget_local_rates()
+    clear_all_caches()  # every in-process cache (adapters/memo.py lists them)
 
 
 @pytest.fixture

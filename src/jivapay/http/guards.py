@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from jivapay.adapters.memo import Memo
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.security import api_key_fingerprint
 from jivapay.domain.errors import NotAuthenticated, PermissionDenied
@@ -72,7 +72,7 @@ def require_permission(permission: AdminPermission) -> Guard:
 # A key that just authenticated is trusted again for this long without a database round trip:
 # a revocation or a deactivated store takes effect within this time in every API process.
 API_KEY_CACHE_SECONDS = 2.0
-_api_key_cache: dict[str, tuple[float, StoreIdentity]] = {}
+_api_key_cache: Memo[str, StoreIdentity] = Memo("http.api_keys", maxsize=10_000, ttl=API_KEY_CACHE_SECONDS)
 
 
 async def require_store(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -81,19 +81,16 @@ async def require_store(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         raise NotAuthenticated("An X-API-Key header is required", reason="api_key_missing")
     settings = get_settings()
     fingerprint = api_key_fingerprint(settings, key)
-    now = time.monotonic()
     cached = _api_key_cache.get(fingerprint)
-    if cached is not None and cached[0] > now:
-        store = cached[1]
+    if cached is not None:
+        store = cached
     else:
         async with transaction("api_key.auth") as session:
             store = await authenticate_api_key(session, settings, key)
-        if len(_api_key_cache) > 10_000:
-            _api_key_cache.clear()
         ttl = API_KEY_CACHE_SECONDS
         if store.expires_at is not None:  # never trusted past its own expiry
             ttl = min(ttl, (store.expires_at - dt.datetime.now(dt.UTC)).total_seconds())
-        _api_key_cache[fingerprint] = (now + ttl, store)
+        _api_key_cache.set(fingerprint, store, ttl=ttl)
     connection.scope.setdefault("state", {})["store"] = store
     # the store's rate-limit bucket is charged only now that the key is verified
     await limit_store(connection.scope, store.store_id)  # type: ignore[arg-type]

@@ -107,7 +107,7 @@ async def test_redis_outage_falls_back_to_the_database(
         assert await get_config("MAX_ORDER_RETRIES", int) == 5
     finally:
         await dead.aclose()
-    assert config._cache.redis_down_reported
+    assert config._Outage.reported
 
 
 async def test_unknown_setting_needs_an_explicit_type(
@@ -128,6 +128,6 @@ async def test_the_version_is_asked_at_most_once_a_second(seeded: None, resource
     assert await get_config("MAX_ORDER_RETRIES", int) == 5
     await resources.redis.incr(VERSION_KEY)  # another process changed something
     await resources.redis.set(VERSION_KEY, "999")
-    assert config._cache.version != "999"
+    assert config._version.get(config._CURRENT) != "999"
     assert await get_config("MAX_ORDER_RETRIES", int) == 5  # within the window: no Redis round trip
-    assert config._cache.version != "999"
+    assert config._version.get(config._CURRENT) != "999"

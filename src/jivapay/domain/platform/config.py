@@ -190,19 +190,21 @@ def _string_list(value: Any) -> str | None:
     return None
 
 
+#: A fiat amount per currency in a setting (the fraud thresholds), in major units: positive and
+#: kept in range like an operator's own decimal setting.
+FIAT_THRESHOLD = money.DecimalRule(places=12, low=0, high=MAX_DECIMAL_SETTING, low_inclusive=False, high_inclusive=True)
+
+
 def _amounts_by_currency(value: Any) -> str | None:
     if not isinstance(value, dict):
         return 'must be a JSON object of currency → decimal string, like {"RUB": "100000.00"}'
     for currency, amount in value.items():
-        try:
-            strict = not isinstance(amount, str) or money.is_decimal_text(amount)  # no "1E+3", no "١٠٠"
-            parsed = Decimal(str(amount)) if strict and not isinstance(amount, float | bool) else None
-        except InvalidOperation:
-            parsed = None
-        if not (isinstance(currency, str) and currency.isalpha() and parsed is not None and parsed.is_finite()):
+        if not (isinstance(currency, str) and currency.isalpha()):
             return f"has a bad entry {currency!r}: amounts are decimal strings per currency code"
-        if parsed <= 0:
-            return f"has a non-positive amount for {currency}"
+        try:
+            FIAT_THRESHOLD.check(amount, field=currency)
+        except ValidationFailed as exc:
+            return f"has a bad entry {currency!r}: {exc.message}"
     return None
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import ipaddress
-import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.models import IncomingOrder
 from jivapay.adapters.db.platform.reference import ReferenceRepository
+from jivapay.adapters.memo import Memo
 from jivapay.adapters.security import decode_order_token, encrypt_secret, issue_order_token
 from jivapay.domain.errors import (
     Conflict,
@@ -93,14 +93,16 @@ class _Reference:
 
 
 REFERENCE_CACHE_SECONDS = 30.0  # currencies, methods and banks change rarely; a disable shows within this
-_reference_cache: dict[tuple[str, str, str | None], tuple[float, _Reference]] = {}
+_reference_cache: Memo[tuple[str, str, str | None], _Reference] = Memo(
+    "gateway.reference", maxsize=1000, ttl=REFERENCE_CACHE_SECONDS
+)
 
 
 async def _reference(session: AsyncSession, currency: str, payment_method: str, bank: str | None) -> _Reference:
     key = (currency.strip().upper(), payment_method.strip().lower(), bank.strip().lower() if bank else None)
     cached = _reference_cache.get(key)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    if cached is not None:
+        return cached
     reference_data = ReferenceRepository(session)
     fiat = await reference_data.fiat_currency(key[0])
     if fiat is None or not fiat.is_active:
@@ -114,9 +116,7 @@ async def _reference(session: AsyncSession, currency: str, payment_method: str, 
         if found_bank is None or not found_bank.is_active:
             raise ValidationFailed("unknown or disabled bank for this currency", field="bank")
     reference = _Reference(fiat.code, fiat.minor_units, method.id, method.code, found_bank.id if found_bank else None)
-    if len(_reference_cache) > 1000:
-        _reference_cache.clear()
-    _reference_cache[key] = (time.monotonic() + REFERENCE_CACHE_SECONDS, reference)
+    _reference_cache.set(key, reference)
     return reference
 
 

@@ -7,7 +7,6 @@ role); its status is the incoming order's while it is processed (``processing``,
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.db.models import Bank, IncomingOrder, OrderHistory, PaymentMethod, Requisite
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
+from jivapay.adapters.memo import Memo
 from jivapay.adapters.security import decrypt_secret
 from jivapay.domain.errors import NotFound
 from jivapay.domain.ledger import posting as L
@@ -24,17 +24,17 @@ from jivapay.settings import Settings
 # incoming statuses shown as "processing" (assigned: for the instant before its order is visible)
 PROCESSING = ("new", "retrying", "review", "assigned")
 CACHE_SECONDS = 30.0
-_method_codes: dict[int, tuple[float, str | None]] = {}
+_method_codes: Memo[int, str | None] = Memo("orders.method_codes", maxsize=1000, ttl=CACHE_SECONDS)
 
 
 async def _method_code(session: AsyncSession, method_id: int) -> str | None:
     """A payment method's code (immutable in practice; cached per process)."""
-    now = time.monotonic()
-    code = _method_codes.get(method_id)
-    if code is None or code[0] < now:
+
+    async def load() -> str | None:
         method = await session.get(PaymentMethod, method_id)
-        code = _method_codes[method_id] = (now + CACHE_SECONDS, method.code if method else None)
-    return code[1]
+        return method.code if method else None
+
+    return await _method_codes.get_or_load(method_id, load)
 
 
 def public_status(incoming: IncomingOrder, order: OrderHistory | None) -> str:

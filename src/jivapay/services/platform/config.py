@@ -7,17 +7,16 @@ not fatal).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import time
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.platform.config import ConfigurationRepository
 from jivapay.adapters.db.uow import on_commit
+from jivapay.adapters.memo import Memo
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from jivapay.domain.platform.audit import Actor, Target
@@ -32,21 +31,15 @@ VERSION_CHECK_SECONDS = 1.0
 _MISSING: Any = object()
 
 
-class _ConfigCache:
-    def __init__(self) -> None:
-        self.values: dict[str, Any] | None = None
-        self.version: str | None = None
-        self.lock = asyncio.Lock()
-        self.redis_down_reported = False
-        self.checked_at = 0.0
-
-    def clear(self) -> None:
-        self.values = None
-        self.version = None
-        self.checked_at = 0.0
+_CURRENT = "current"
+# the shared version as this process last read it, trusted for VERSION_CHECK_SECONDS
+_version: Memo[str, str] = Memo("config.version", maxsize=1, ttl=VERSION_CHECK_SECONDS)
+# every setting, loaded once per version (a new version pushes the old one out)
+_values: Memo[str, dict[str, Any]] = Memo("config.values", maxsize=1, ttl=None)
 
 
-_cache = _ConfigCache()
+class _Outage:
+    reported = False
 
 
 async def _current_version() -> str | None:
@@ -55,21 +48,22 @@ async def _current_version() -> str | None:
     Asked at most every VERSION_CHECK_SECONDS per process: a change made elsewhere is seen
     within that time; a change made by this process is seen at once (it clears the cache).
     """
-    now = time.monotonic()
-    if _cache.values is not None and _cache.version is not None and now - _cache.checked_at < VERSION_CHECK_SECONDS:
-        return _cache.version
+    known = _version.get(_CURRENT)
+    if known is not None:
+        return known
     try:
         version = await get_resources().redis.get(VERSION_KEY)
     except Exception as exc:  # noqa: BLE001 - any Redis failure means "read the DB"
-        if not _cache.redis_down_reported:
+        if not _Outage.reported:
             from jivapay.adapters.notifications import report_critical_error
 
             report_critical_error(exc, "config cache: Redis unavailable, reading from the database")
-            _cache.redis_down_reported = True
+            _Outage.reported = True
         return None
-    _cache.redis_down_reported = False
-    _cache.checked_at = now
-    return str(version or "0")
+    _Outage.reported = False
+    current = str(version or "0")
+    _version.set(_CURRENT, current, ttl=VERSION_CHECK_SECONDS)  # read at call time: tests shorten it
+    return current
 
 
 async def _load_all(session: AsyncSession | None) -> dict[str, Any]:
@@ -92,13 +86,7 @@ async def get_config(key: str, type_: type[T], default: T = _MISSING, *, session
     if version is None:
         values = await _load_all(session)
     else:
-        if _cache.values is None or _cache.version != version:
-            async with _cache.lock:
-                if _cache.values is None or _cache.version != version:
-                    _cache.values = await _load_all(session)
-                    _cache.version = version
-        values = _cache.values
-        assert values is not None
+        values = await _values.get_or_load(version, lambda: _load_all(session))
     if key in values:
         return coerce(values[key], type_, key=key)  # type: ignore[no-any-return]
     if default is not _MISSING:
@@ -110,7 +98,8 @@ async def get_config(key: str, type_: type[T], default: T = _MISSING, *, session
 
 
 async def invalidate_config_cache() -> None:
-    _cache.clear()
+    _version.clear()
+    _values.clear()
     try:
         await get_resources().redis.incr(VERSION_KEY)
     except Exception as exc:  # noqa: BLE001

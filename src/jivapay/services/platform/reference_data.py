@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.uow import atomic, on_commit
+from jivapay.adapters.memo import Memo
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.rates import HttpJsonRateSource, RateSource, RateSourceError
 from jivapay.adapters.resources import get_resources
@@ -80,23 +80,18 @@ async def _cache_drop(*keys: str) -> None:
 # the rate hundreds of times a second, and a rate refreshes every few minutes. A change made by
 # this process drops it at once; one made elsewhere is seen within LOCAL_RATE_SECONDS.
 LOCAL_RATE_SECONDS = 1.0
-_local_rates: dict[str, tuple[Decimal, float]] = {}
-
-
-def forget_local_rates() -> None:
-    """For tests that empty the tables."""
-    _local_rates.clear()
+_local_rates: Memo[str, Decimal] = Memo("reference.local_rates", maxsize=1000, ttl=LOCAL_RATE_SECONDS)
 
 
 async def get_exchange_rate(currency: str, *, session: AsyncSession | None = None) -> Decimal:
     """Fiat units per 1 USDT. NotFound when no rate is set."""
     currency = currency.upper()
     local = _local_rates.get(currency)
-    if local is not None and time.monotonic() < local[1]:
-        return local[0]
+    if local is not None:
+        return local
     cached = await _cache_get(RATE_KEY.format(currency))
     if cached is not None:
-        _local_rates[currency] = (Decimal(cached), time.monotonic() + LOCAL_RATE_SECONDS)
+        _local_rates.set(currency, Decimal(cached))
         return Decimal(cached)
     if session is not None:
         rate = await ReferenceRepository(session).exchange_rate(currency)
@@ -190,7 +185,7 @@ async def set_exchange_rate(
     )
 
     async def invalidate() -> None:
-        _local_rates.pop(currency, None)
+        _local_rates.invalidate(currency)
         await _cache_drop(RATE_KEY.format(currency))
 
     on_commit(session, invalidate)

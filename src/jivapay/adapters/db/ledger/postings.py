@@ -15,6 +15,7 @@ from jivapay.adapters.db import raw
 from jivapay.adapters.db.models import Account, Hold, LedgerEntry, LedgerTransaction, OrderHistory, SettledOrder
 from jivapay.adapters.db.raw import RawStatement
 from jivapay.adapters.db.uow import on_commit
+from jivapay.adapters.memo import Memo
 from jivapay.domain.ledger.posting import AccountKey
 
 _APPLY_AND_RECORD = RawStatement(
@@ -165,8 +166,9 @@ _LOCK_ACCOUNTS_BY_ARITY = {n: _lock_accounts_sql(n) for n in ARITIES}
 _ENSURE_ACCOUNTS_BY_ARITY = {n: _ensure_accounts_sql(n) for n in ARITIES}
 _APPLY_AND_RECORD_BY_ARITY = {n: _apply_and_record_sql(n) for n in ARITIES}
 
-# account identities never change once committed: cache their ids per process
-_account_ids: dict[AccountKey, int] = {}
+# account identities never change once committed: cache their ids per process (an evicted one
+# is simply read again)
+_account_ids: Memo[AccountKey, int] = Memo("ledger.account_ids", maxsize=100_000, ttl=None)
 
 
 def forget_cached_accounts() -> None:
@@ -189,7 +191,7 @@ class LedgerRepository:
     # --- accounts ---
     async def account_ids(self, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
         wanted = set(keys)
-        found = {key: _account_ids[key] for key in wanted if key in _account_ids}
+        found = {key: known for key in wanted if (known := _account_ids.get(key)) is not None}
         missing = sorted(wanted - set(found))
         if missing:
             params = {
@@ -217,7 +219,8 @@ class LedgerRepository:
             found.update(fresh)
 
             async def remember() -> None:
-                _account_ids.update(fresh)
+                for key, account_id in fresh.items():
+                    _account_ids.set(key, account_id)
 
             on_commit(self.session, remember)
         return found

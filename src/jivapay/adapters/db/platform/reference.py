@@ -16,6 +16,7 @@ from jivapay.adapters.db.models import (
     PaymentMethod,
     Role,
 )
+from jivapay.adapters.memo import Memo
 from jivapay.domain.errors import NotFound
 
 _CONFLICT_KEYS: dict[type[Base], list[str]] = {
@@ -27,7 +28,7 @@ _CONFLICT_KEYS: dict[type[Base], list[str]] = {
 }
 
 
-_MINOR_UNITS: dict[str, int] = {}
+_MINOR_UNITS: Memo[str, int] = Memo("reference.minor_units", maxsize=1000, ttl=None)
 
 
 class ReferenceRepository:
@@ -89,12 +90,13 @@ class ReferenceRepository:
 
     async def fiat_minor_units(self, currency: str) -> int:
         """A currency's minor units never change once it exists: cached per process."""
-        if currency in _MINOR_UNITS:
-            return _MINOR_UNITS[currency]
+        known = _MINOR_UNITS.get(currency)
+        if known is not None:
+            return known
         value = (
             await self.session.execute(select(FiatCurrency.minor_units).where(FiatCurrency.code == currency))
         ).scalar_one_or_none()
         if value is None:
             raise NotFound("Unknown fiat currency", currency=currency)
-        _MINOR_UNITS[currency] = int(value)
+        _MINOR_UNITS.set(currency, int(value))
         return int(value)
