@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jivapay.adapters.db.models import ExchangeRate, OrderHistory, StoreCommission, TeamleadProfile, TraderCommission
+from jivapay.adapters.db.models import Commission, ExchangeRate, OrderHistory, TeamleadProfile
 from jivapay.domain import money
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
 from jivapay.domain.ledger import posting as L
@@ -98,8 +98,7 @@ def test_rules_have_the_scale_of_the_columns_that_keep_the_values() -> None:
     for column in (
         OrderHistory.__table__.c.store_commission,
         OrderHistory.__table__.c.trader_commission,
-        StoreCommission.__table__.c.rate,
-        TraderCommission.__table__.c.rate,
+        Commission.__table__.c.rate,
     ):
         assert column.type.scale == money.COMMISSION.places, column
     for column in (OrderHistory.__table__.c.rate, ExchangeRate.__table__.c.rate):

@@ -149,3 +149,114 @@ async def test_revision_0015_masks_personal_data_already_in_the_audit_log(test_s
     assert stored[2]["note"] == "paid to 4111111111111111"  # free text is not parsed; new entries never hold it
     assert stored[3]["recipient"] == {"recipient_number": "*******4567", "recipient_name": "Anna S."}
     assert stored[4] == entries[4]  # already masked; a 13-digit id failing Luhn stays
+
+
+async def test_revision_0016_carries_store_and_trader_commissions_over_and_back(test_services: Any) -> None:
+    """Both twins' rows land in ``commissions`` under their owner (a store and a trader with the
+    same id side by side), timestamps kept; the downgrade gives the twins back the same rows; the
+    owner's foreign key still refuses an unknown owner and takes the rates with a deleted store."""
+    import asyncio
+    import datetime as dt
+    from decimal import Decimal
+
+    import pytest
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from jivapay.adapters.db.engine import async_database_url
+    from jivapay.adapters.db.migrations import alembic_config
+
+    await test_services.drop_database("jivapay_test_0016")
+    url = await test_services.create_database("jivapay_test_0016")
+    engine = create_async_engine(async_database_url(url))
+    created = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+    updated = dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.UTC)
+    store_rows = {
+        (5, "payin", None, Decimal("0.060000")),
+        (5, "payin", 3, Decimal("0.055000")),
+        (5, "payout", None, Decimal("0.040000")),
+    }
+    trader_rows = {(5, "payin", None, Decimal("0.030000")), (5, "payin", 3, Decimal("0.025000"))}
+    twins = "SELECT {owner}, direction, payment_method_id, rate, created_at, updated_at FROM {table}"
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0015")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO users (id, login, password_hash, role) "
+                    "VALUES (1, 'merchant', '!', 'merchant'), (5, 'trader', '!', 'trader')"
+                )
+            )
+            await conn.execute(text("INSERT INTO stores (id, merchant_id, name) VALUES (5, 1, 'shop')"))
+            await conn.execute(text("INSERT INTO payment_methods (id, code, name) VALUES (3, 'card', 'Card')"))
+            for table, owner, rows in (
+                ("store_commissions", "store_id", store_rows),
+                ("trader_commissions", "trader_id", trader_rows),
+            ):
+                for owner_id, direction, method, rate in rows:
+                    await conn.execute(
+                        text(
+                            f"INSERT INTO {table} ({owner}, direction, payment_method_id, rate, created_at, "
+                            "updated_at) VALUES (:owner_id, :direction, :method, :rate, :created, :updated)"
+                        ),
+                        {
+                            "owner_id": owner_id,
+                            "direction": direction,
+                            "method": method,
+                            "rate": rate,
+                            "created": created,
+                            "updated": updated,
+                        },
+                    )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0016")
+        async with engine.connect() as conn:
+            carried = set(
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT owner_type, owner_id, direction, payment_method_id, rate, created_at, updated_at, "
+                            "store_id, trader_id FROM commissions"
+                        )
+                    )
+                ).all()
+            )
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0015")
+        async with engine.connect() as conn:
+            back_in_stores = set(
+                (await conn.execute(text(twins.format(owner="store_id", table="store_commissions")))).all()
+            )
+            back_in_traders = set(
+                (await conn.execute(text(twins.format(owner="trader_id", table="trader_commissions")))).all()
+            )
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0016")
+        with pytest.raises(IntegrityError, match="fk_commissions_trader_id_users"):
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO commissions (owner_type, owner_id, direction, rate) "
+                        "VALUES ('trader', 99, 'payin', 0.01)"
+                    )
+                )
+        with pytest.raises(IntegrityError, match="uq_commissions_scope"):
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO commissions (owner_type, owner_id, direction, rate) "
+                        "VALUES ('store', 5, 'payin', 0.01)"
+                    )
+                )
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM stores WHERE id = 5"))
+            left = set((await conn.execute(text("SELECT owner_type, owner_id FROM commissions"))).all())
+    finally:
+        await engine.dispose()
+        await test_services.drop_database("jivapay_test_0016")
+    stamps = (created, updated)
+    assert carried == {
+        *(("store", o, d, m, r, *stamps, o, None) for o, d, m, r in store_rows),
+        *(("trader", o, d, m, r, *stamps, None, o) for o, d, m, r in trader_rows),
+    }
+    assert back_in_stores == {(*row, *stamps) for row in store_rows}
+    assert back_in_traders == {(*row, *stamps) for row in trader_rows}
+    assert left == {("trader", 5)}

@@ -18,13 +18,12 @@ from jivapay.adapters.db.identity.models import (
 )
 from jivapay.adapters.db.ledger.models import (
     Account,
+    Commission,
     ExchangeRate,
     Hold,
     LedgerEntry,
     LedgerTransaction,
     SettledOrder,
-    StoreCommission,
-    TraderCommission,
 )
 from jivapay.adapters.db.merchants.models import (
     CallbackAttempt,
@@ -68,6 +67,7 @@ __all__ = [
     "Base",
     "CallbackAttempt",
     "CallbackEvent",
+    "Commission",
     "ConfigurationSetting",
     "CryptoCurrency",
     "ExchangeRate",
@@ -96,11 +96,9 @@ __all__ = [
     "SettledOrder",
     "Store",
     "StoreApiKey",
-    "StoreCommission",
     "StoreSigningSecret",
     "SupportProfile",
     "TeamleadProfile",
-    "TraderCommission",
     "TraderProfile",
     "TrustedDevice",
     "User",

@@ -16,7 +16,7 @@ from jivapay.domain.errors import NotFound
 from jivapay.domain.merchants.urls import check_merchant_url
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import forget_api_keys
-from jivapay.services.ledger.commissions import store_commission_table
+from jivapay.services.ledger.commissions import commission_table
 from jivapay.services.merchants import callbacks
 from jivapay.services.merchants import stores as store_service
 from jivapay.services.orders import refs as order_refs
@@ -162,7 +162,7 @@ async def update_store(request: Request[Any, Any, Any], store_id: int, data: Sto
 async def store_commissions(request: Request[Any, Any, Any], store_id: int) -> list[StoreCommissionRow]:
     async with transaction() as session:
         await store_service.owned_store(session, current_principal(request).user_id, store_id)
-        table = await store_commission_table(session, store_id)
+        table = await commission_table(session, "store", store_id)
     return [StoreCommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
 
 

@@ -207,16 +207,14 @@ async def _set_commission(
             payment_method_id=data.payment_method_id,
             ip=client_ip(request),
         )
-        if owner == "store":
-            return _rows(await commissions.store_commission_table(session, owner_id))
-        return _rows(await commissions.trader_commission_table(session, owner_id))
+        return _rows(await commissions.commission_table(session, owner, owner_id))
 
 
 @get("/stores/{store_id:int}/commissions", operation_id="admin_store_commissions", tags=["admin"], guards=FINANCES)
 async def store_commissions(store_id: int) -> list[AdminCommissionRow]:
     async with transaction("admin.commissions") as session:
         await owners.check_owner(session, "store", store_id)
-        return _rows(await commissions.store_commission_table(session, store_id))
+        return _rows(await commissions.commission_table(session, "store", store_id))
 
 
 @put(
@@ -237,7 +235,7 @@ async def set_store_commission(
 async def trader_commissions(trader_id: int) -> list[AdminCommissionRow]:
     async with transaction("admin.commissions") as session:
         await owners.check_owner(session, "trader", trader_id)
-        return _rows(await commissions.trader_commission_table(session, trader_id))
+        return _rows(await commissions.commission_table(session, "trader", trader_id))
 
 
 @put(

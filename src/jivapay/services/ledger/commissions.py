@@ -35,6 +35,11 @@ def _check_direction(direction: str) -> None:
         raise ValidationFailed("direction must be payin or payout", field="direction")
 
 
+def _default_key(owner: Owner, direction: str) -> str:
+    """The configuration setting holding the rate of an owner without one of its own."""
+    return f"DEFAULT_{owner.upper()}_COMMISSION_{direction.upper()}"
+
+
 async def _rate(found: Decimal | None, default_key: str, session: AsyncSession | None = None) -> Decimal:
     if found is not None:
         return found
@@ -62,8 +67,8 @@ async def commission_rates(
     if found is None:
         found = await CommissionRepository(session).rates(store_id, trader_id, direction, payment_method_id)
     store_rate, trader_rate = found
-    store = await _rate(store_rate, f"DEFAULT_STORE_COMMISSION_{direction.upper()}", session)
-    trader = await _rate(trader_rate, f"DEFAULT_TRADER_COMMISSION_{direction.upper()}", session)
+    store = await _rate(store_rate, _default_key("store", direction), session)
+    trader = await _rate(trader_rate, _default_key("trader", direction), session)
     return store, trader
 
 
@@ -116,9 +121,7 @@ async def set_commission(
     string from the API) held to the commission rule of ``domain.money``."""
     _check_direction(direction)
     rate = money.COMMISSION.check(rate, field="rate")
-    repo = CommissionRepository(session)
-    setter = repo.set_store_rate if owner == "store" else repo.set_trader_rate
-    await setter(owner_id, direction, payment_method_id, rate)
+    await CommissionRepository(session).set_rate(owner, owner_id, direction, payment_method_id, rate)
     await log_action(
         session,
         actor,
@@ -129,22 +132,14 @@ async def set_commission(
     )
 
 
-async def store_commission_table(session: AsyncSession, store_id: int) -> list[tuple[str, int | None, Decimal, bool]]:
-    """What the store pays: (direction, payment method id or None for all, rate, is it the default)."""
-    return await _table(await CommissionRepository(session).store_rates(store_id), "STORE", session)
-
-
-async def trader_commission_table(session: AsyncSession, trader_id: int) -> list[tuple[str, int | None, Decimal, bool]]:
-    """What the trader earns: (direction, payment method id or None for all, rate, is it the default)."""
-    return await _table(await CommissionRepository(session).trader_rates(trader_id), "TRADER", session)
-
-
-async def _table(
-    rows: list[tuple[str, int | None, Decimal]], owner: str, session: AsyncSession
+async def commission_table(
+    session: AsyncSession, owner: CommissionOwner, owner_id: int
 ) -> list[tuple[str, int | None, Decimal, bool]]:
-    table = [(d, pm, rate, False) for d, pm, rate in rows]
+    """What the store pays (``owner="store"``) or the trader earns (``owner="trader"``):
+    (direction, payment method id or None for all, rate, is it the default)."""
+    table = [(d, pm, rate, False) for d, pm, rate in await CommissionRepository(session).owner_rates(owner, owner_id)]
     for direction in DIRECTIONS:
         if not any(d == direction and pm is None for d, pm, _, _ in table):
-            default = await _rate(None, f"DEFAULT_{owner}_COMMISSION_{direction.upper()}", session)
+            default = await _rate(None, _default_key(owner, direction), session)
             table.append((direction, None, default, True))
     return sorted(table, key=lambda row: (row[0], row[1] or 0))

@@ -2,24 +2,30 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import StoreCommission, TraderCommission
+from jivapay.adapters.db.ledger.models import COMMISSION_OWNER_TYPES
+from jivapay.adapters.db.models import Commission
 
-# The most specific rate: this payment method's, else the owner's general one (NULL when none is
-# set). Shared with the selection re-check, which reads both rates in its own round trip.
-STORE_RATE_SQL = """(SELECT rate FROM store_commissions
-       WHERE store_id = :store_id AND direction = :direction
-         AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
-       ORDER BY payment_method_id IS NULL LIMIT 1)"""
-TRADER_RATE_SQL = """(SELECT rate FROM trader_commissions
-       WHERE trader_id = {trader} AND direction = :direction
-         AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
-       ORDER BY payment_method_id IS NULL LIMIT 1)"""
 
-_RATES = text(f"SELECT {STORE_RATE_SQL} AS store_rate, {TRADER_RATE_SQL.format(trader=':trader_id')} AS trader_rate")
+def rate_sql(owner_type: str, owner_id: str) -> str:
+    """The most specific rate of one owner: this payment method's, else the owner's general one
+    (NULL when none is set). ``owner_id`` is an SQL expression (a bind parameter or a column);
+    the statement binds ``:direction`` and ``:payment_method_id``. Shared with the selection
+    re-check, which reads both rates in its own round trip."""
+    if owner_type not in COMMISSION_OWNER_TYPES:
+        raise ValueError(f"not a commission owner: {owner_type!r}")
+    return f"""(SELECT rate FROM commissions
+       WHERE owner_type = '{owner_type}' AND owner_id = {owner_id} AND direction = :direction
+         AND (payment_method_id = CAST(:payment_method_id AS integer) OR payment_method_id IS NULL)
+       ORDER BY payment_method_id IS NULL LIMIT 1)"""  # noqa: S608 - the owner type is checked, the id is SQL
+
+
+_RATES = text(
+    f"SELECT {rate_sql('store', ':store_id')} AS store_rate, {rate_sql('trader', ':trader_id')} AS trader_rate"
+)
 
 
 class CommissionRepository:
@@ -43,49 +49,33 @@ class CommissionRepository:
         ).one()
         return row.store_rate, row.trader_rate
 
-    async def store_rates(self, store_id: int) -> list[tuple[str, int | None, Decimal]]:
-        return await self._owner_rates(StoreCommission, StoreCommission.store_id == store_id)
-
-    async def trader_rates(self, trader_id: int) -> list[tuple[str, int | None, Decimal]]:
-        return await self._owner_rates(TraderCommission, TraderCommission.trader_id == trader_id)
-
-    async def _owner_rates(
-        self, model: type[StoreCommission] | type[TraderCommission], owner: ColumnElement[bool]
-    ) -> list[tuple[str, int | None, Decimal]]:
+    async def owner_rates(self, owner_type: str, owner_id: int) -> list[tuple[str, int | None, Decimal]]:
+        """Every rate set for the store or trader: (direction, payment method id or None, rate)."""
         rows = (
             await self.session.execute(
-                select(model.direction, model.payment_method_id, model.rate)
-                .where(owner)
-                .order_by(model.direction, model.payment_method_id.nulls_first())
+                select(Commission.direction, Commission.payment_method_id, Commission.rate)
+                .where(Commission.owner_type == owner_type, Commission.owner_id == owner_id)
+                .order_by(Commission.direction, Commission.payment_method_id.nulls_first())
             )
         ).all()
         return [(str(d), pm, rate) for d, pm, rate in rows]
 
-    async def set_store_rate(self, store_id: int, direction: str, payment_method_id: int | None, rate: Decimal) -> None:
-        stmt = insert(StoreCommission).values(
-            store_id=store_id, direction=direction, payment_method_id=payment_method_id, rate=rate
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[
-                StoreCommission.store_id,
-                StoreCommission.direction,
-                func.coalesce(StoreCommission.payment_method_id, 0),
-            ],
-            set_={"rate": stmt.excluded.rate, "updated_at": func.now()},
-        )
-        await self.session.execute(stmt)
-
-    async def set_trader_rate(
-        self, trader_id: int, direction: str, payment_method_id: int | None, rate: Decimal
+    async def set_rate(
+        self, owner_type: str, owner_id: int, direction: str, payment_method_id: int | None, rate: Decimal
     ) -> None:
-        stmt = insert(TraderCommission).values(
-            trader_id=trader_id, direction=direction, payment_method_id=payment_method_id, rate=rate
+        stmt = insert(Commission).values(
+            owner_type=owner_type,
+            owner_id=owner_id,
+            direction=direction,
+            payment_method_id=payment_method_id,
+            rate=rate,
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=[
-                TraderCommission.trader_id,
-                TraderCommission.direction,
-                func.coalesce(TraderCommission.payment_method_id, 0),
+                Commission.owner_type,
+                Commission.owner_id,
+                Commission.direction,
+                func.coalesce(Commission.payment_method_id, 0),
             ],
             set_={"rate": stmt.excluded.rate, "updated_at": func.now()},
         )

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -30,6 +31,7 @@ from jivapay.adapters.db.base import Base, TimestampMixin
 
 ACCOUNT_KINDS = ("available", "frozen", "fiat", "profit", "external")
 OWNER_TYPES = ("store", "trader", "teamlead", "platform", "external", "adjustment")
+COMMISSION_OWNER_TYPES = ("store", "trader")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -113,40 +115,41 @@ class Hold(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class StoreCommission(TimestampMixin, Base):
-    """A store's commission (fraction of the amount) per direction, optionally per payment method."""
+class Commission(TimestampMixin, Base):
+    """What a store pays or a trader earns (a fraction of the amount) per direction, optionally per
+    payment method; keyed by owner as accounts are (``owner_type``, ``owner_id``)."""
 
-    __tablename__ = "store_commissions"
+    __tablename__ = "commissions"
     __table_args__ = (
         Index(
-            "uq_store_commissions_scope", "store_id", "direction", text("coalesce(payment_method_id, 0)"), unique=True
+            "uq_commissions_scope",
+            "owner_type",
+            "owner_id",
+            "direction",
+            text("coalesce(payment_method_id, 0)"),
+            unique=True,
         ),
+        CheckConstraint(_in("owner_type", COMMISSION_OWNER_TYPES), name="owner_type_known"),
         CheckConstraint("direction IN ('payin', 'payout')", name="direction_known"),
         CheckConstraint("rate >= 0 AND rate < 1", name="rate_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    owner_type: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column()
     direction: Mapped[str] = mapped_column(String(8))
     payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"))
     rate: Mapped[Decimal] = mapped_column(Numeric(8, 6))
-
-
-class TraderCommission(TimestampMixin, Base):
-    __tablename__ = "trader_commissions"
-    __table_args__ = (
-        Index(
-            "uq_trader_commissions_scope", "trader_id", "direction", text("coalesce(payment_method_id, 0)"), unique=True
-        ),
-        CheckConstraint("direction IN ('payin', 'payout')", name="direction_known"),
-        CheckConstraint("rate >= 0 AND rate < 1", name="rate_range"),
+    # The owner must exist and its rates go with it: one foreign key per kind of owner, on a
+    # column derived from the key (never written).
+    store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"),
+        Computed("CASE WHEN owner_type = 'store' THEN owner_id ELSE NULL END", persisted=True),
     )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    trader_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    direction: Mapped[str] = mapped_column(String(8))
-    payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"))
-    rate: Mapped[Decimal] = mapped_column(Numeric(8, 6))
+    trader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"),
+        Computed("CASE WHEN owner_type = 'trader' THEN owner_id ELSE NULL END", persisted=True),
+    )
 
 
 class ExchangeRate(Base):

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db import raw
-from jivapay.adapters.db.ledger.commissions import STORE_RATE_SQL, TRADER_RATE_SQL
+from jivapay.adapters.db.ledger.commissions import rate_sql
 from jivapay.adapters.db.raw import RawStatement
 
 _FIND = RawStatement(
@@ -57,8 +57,8 @@ _FIND = RawStatement(
 _VERIFY = RawStatement(
     f"""
     SELECT
-      {STORE_RATE_SQL} AS store_rate,
-      {TRADER_RATE_SQL.format(trader="r.trader_id")} AS trader_rate,
+      {rate_sql("store", ":store_id")} AS store_rate,
+      {rate_sql("trader", "r.trader_id")} AS trader_rate,
       tp.teamlead_id AS teamlead_id,
       tl.reward_share AS teamlead_share,
       (r.max_open_orders IS NULL OR r.open_orders < r.max_open_orders)
