@@ -45,7 +45,7 @@ async def test_not_ready_when_redis_is_unreachable(resources: Any) -> None:
 
 async def test_ready_endpoint_answers_503_when_not_ready(client: Any, resources: Any, monkeypatch: Any) -> None:
     broken = Resources.create(resources.settings.with_overrides(redis_url="redis://127.0.0.1:1/0"))
-    monkeypatch.setattr("jivapay.http.routers.health.get_resources", lambda: broken)
+    monkeypatch.setattr("jivapay.http.platform.health.get_resources", lambda: broken)
     try:
         response = await client.get("/ready")
     finally:

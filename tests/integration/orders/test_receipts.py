@@ -138,10 +138,10 @@ async def test_payout_confirmation_needs_a_receipt_over_http(
     world: World, client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(
-        "jivapay.http.routers.trader_orders.get_settings", lambda: get_settings().with_overrides(data_dir=str(tmp_path))
+        "jivapay.http.orders.trader_orders.get_settings", lambda: get_settings().with_overrides(data_dir=str(tmp_path))
     )
     monkeypatch.setattr(
-        "jivapay.http.routers.files.get_settings", lambda: get_settings().with_overrides(data_dir=str(tmp_path))
+        "jivapay.http.platform.files.get_settings", lambda: get_settings().with_overrides(data_dir=str(tmp_path))
     )
     trader_user = await make_user(world.session_factory, Role.TRADER, profile={"in_work": True})
     from jivapay.adapters.db.uow import atomic
