@@ -4,7 +4,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -63,3 +63,8 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: entry points read results after the commit without a reload
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+async def ping(session: AsyncSession) -> None:
+    """One round trip to the server (readiness): raises when the database does not answer."""
+    await session.execute(text("SELECT 1"))

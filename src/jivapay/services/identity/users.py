@@ -18,9 +18,7 @@ from jivapay.adapters.db.identity.tokens import (
     TrustedDeviceRepository,
 )
 from jivapay.adapters.db.identity.users import UserRepository, permissions_of
-from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.models import User
-from jivapay.adapters.db.orders.requisites import RequisiteRepository
 from jivapay.adapters.security import hash_password_async
 from jivapay.domain import money
 from jivapay.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -33,7 +31,8 @@ from jivapay.domain.identity.roles import (
     normalize_login,
 )
 from jivapay.domain.platform.audit import Actor, Target
-from jivapay.services.orders.requisites import scrub_trader_requisites
+from jivapay.services.merchants.stores import list_stores
+from jivapay.services.orders.requisites import list_requisites, scrub_trader_requisites, sync_trader_priority
 from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings
 
@@ -269,7 +268,7 @@ async def update_user(
             for name, value in fields.items():
                 setattr(stored, name, value)
         if role == Role.TRADER and fields.get("traffic_priority") is not None:
-            await RequisiteRepository(session).sync_priority(user.id, fields["traffic_priority"])
+            await sync_trader_priority(session, user.id, fields["traffic_priority"])
     await session.flush()
     await log_action(
         session,
@@ -344,9 +343,9 @@ async def export_user_data(
     logins = await LoginHistoryRepository(session).list_for_user(user.id, starting_after=None, limit=10_000)
     devices = await TrustedDeviceRepository(session).list_for_user(user.id)
     sessions = await RefreshTokenRepository(session).list_for_user(user.id)
-    stores = await StoreRepository(session).list_owned(user.id) if user.role == Role.MERCHANT else []
+    stores = await list_stores(session, user.id) if user.role == Role.MERCHANT else []
     requisites = (
-        await RequisiteRepository(session).list(trader_id=user.id, filters={}, starting_after=None, limit=10_000)
+        await list_requisites(session, trader_id=user.id, filters={}, starting_after=None, limit=10_000)
         if user.role == Role.TRADER
         else []
     )

@@ -15,10 +15,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.ledger.postings import LedgerRepository
-from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
-from jivapay.domain.errors import NotFound
 from jivapay.domain.ledger import posting as L
+from jivapay.services.merchants.stores import list_stores, owned_store
 
 CSV_BATCH = 1000
 
@@ -80,7 +79,7 @@ async def owner_balances(session: AsyncSession, owner_type: str, owner_ids: Sequ
 
 
 async def merchant_balances(session: AsyncSession, merchant_id: int) -> list[tuple[int, str, dict[str, Any]]]:
-    stores = await StoreRepository(session).list_owned(merchant_id)
+    stores = await list_stores(session, merchant_id)
     balances = await owner_balances(session, "store", [s.id for s in stores])
     return [(s.id, s.name, balances[s.id]) for s in stores]
 
@@ -179,7 +178,6 @@ async def history_rows(
 
 
 async def owned_store_account(session: AsyncSession, merchant_id: int, store_id: int, kind: str) -> L.AccountKey:
-    if await StoreRepository(session).get_owned(store_id, merchant_id) is None:
-        raise NotFound("Store not found", store_id=store_id)
+    await owned_store(session, merchant_id, store_id)  # another merchant's store is not found
     available, frozen = L.owner_accounts("store", store_id)
     return available if kind == "available" else frozen

@@ -6,10 +6,10 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.identity.users import UserRepository
-from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.domain.errors import NotFound
 from jivapay.domain.identity.roles import Role
+from jivapay.services.identity.directory import find_user
+from jivapay.services.merchants.stores import get_store
 
 Owner = Literal["store", "trader"]
 
@@ -17,9 +17,8 @@ Owner = Literal["store", "trader"]
 async def check_owner(session: AsyncSession, owner: str, owner_id: int) -> None:
     """NotFound unless the store, or the trader (a user with the trader role), exists."""
     if owner == "store":
-        if await StoreRepository(session).get(owner_id) is None:
-            raise NotFound("Store not found", store_id=owner_id)
+        await get_store(session, owner_id)  # NotFound("Store not found") when there is none
         return
-    user = await UserRepository(session).get(owner_id)
+    user = await find_user(session, owner_id)
     if user is None or user.role != Role.TRADER.value:
         raise NotFound("Trader not found", trader_id=owner_id)

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.ledger.postings import LedgerRepository
 from jivapay.adapters.db.models import Hold
-from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
@@ -35,6 +34,7 @@ from jivapay.domain.errors import (
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.ledger.owners import check_owner
+from jivapay.services.orders import records as order_records
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.outbox import enqueue_after_commit
 
@@ -275,6 +275,11 @@ def payout_init_hold_reference(incoming_order_id: int) -> str:
     return f"payout-init:{incoming_order_id}"
 
 
+async def find_hold(session: AsyncSession, reference: str) -> Hold | None:
+    """The hold under ``reference``, whatever its status (no lock)."""
+    return await LedgerRepository(session).hold_by_reference(reference)
+
+
 async def release_if_active(session: AsyncSession, reference: str) -> bool:
     """Release a hold that may not exist or may be resolved already; True when released now."""
     hold = await LedgerRepository(session).lock_hold(reference)
@@ -350,7 +355,7 @@ def _teamlead_reward(teamlead_id: int | None, share: Decimal | None, profit: int
 async def settle_completed_order(session: AsyncSession, order_id: int) -> Settlement:
     """Post a completed order's money movements (DESIGN "Money and the ledger"); once per order."""
     repo = LedgerRepository(session)
-    order = await OrderRepository(session).get(order_id, for_update=True)
+    order = await order_records.lock_order(session, order_id)
     if order is None:
         raise NotFound("Order not found", order_id=order_id)
     done = await repo.settlement(order_id)  # settled before (or while we waited for the lock)
@@ -451,7 +456,7 @@ async def settle_or_flag(session_factory: async_sessionmaker[AsyncSession], orde
         report_critical_error(exc, "a completed order could not be settled", order_id=order_id, code=exc.code)
         reason = f"{exc.code}: {exc.message}"
         async with atomic(session_factory, name="ledger.settle.failure") as session:
-            if await OrderRepository(session).flag_settlement_error(order_id, reason[:1000]):
+            if await order_records.flag_settlement_error(session, order_id, reason[:1000]):
                 await log_action(
                     session,
                     SETTLEMENT,
@@ -472,7 +477,7 @@ async def retry_settlement(
     """An operator fixed what stopped a settlement: clear the flag and queue it again (audited)."""
     if not reason.strip():
         raise ValidationFailed("a reason is required to settle an order again", field="reason")
-    order = await OrderRepository(session).get(order_id, for_update=True)
+    order = await order_records.lock_order(session, order_id)
     if order is None:
         raise NotFound("Order not found", order_id=order_id)
     if order.status != "completed" or order.settled_at is not None:

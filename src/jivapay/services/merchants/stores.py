@@ -211,6 +211,12 @@ async def get_store(session: AsyncSession, store_id: int) -> Store:
     return store
 
 
+async def merchant_of_store(session: AsyncSession, store_id: int) -> int | None:
+    """Who owns the store (None when there is no such store); from the session when it is loaded there."""
+    store = await StoreRepository(session).get(store_id)
+    return store.merchant_id if store is not None else None
+
+
 STORE_SETTINGS = ("callback_url", "payment_methods", "default_currency")
 
 

@@ -112,6 +112,11 @@ async def queue(
     return [QueuedDispute(d, o, d.sla_deadline < now) for d, o in rows]
 
 
+async def dispute_of(session: AsyncSession, order_id: int) -> OrderDispute | None:
+    """The order's dispute, open or resolved; None when it never had one."""
+    return await DisputeRepository(session).get(order_id)
+
+
 async def get(session: AsyncSession, order_id: int, *, for_update: bool = False) -> OrderDispute:
     dispute = await DisputeRepository(session).get(order_id, for_update=for_update)
     if dispute is None:

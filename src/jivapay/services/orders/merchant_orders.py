@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import FiatCurrency, IncomingOrder, OrderHistory, OrderStatusChange, Store
+from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderStatusChange
+from jivapay.adapters.db.orders.merchant_orders import MerchantOrderCriteria, MerchantOrderRepository
+from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain.errors import Conflict, NotFound, OrderNotAssigned, ValidationFailed
 from jivapay.domain.ledger import posting as L
@@ -50,101 +50,76 @@ class OrderFilter:
     currency: str | None = None
 
 
-def _base(merchant_id: int) -> Select[IncomingOrder, OrderHistory]:
-    return (
-        select(IncomingOrder, OrderHistory)
-        .join(Store, and_(Store.id == IncomingOrder.store_id, Store.merchant_id == merchant_id))
-        .outerjoin(OrderHistory, OrderHistory.id == IncomingOrder.order_id)
-    )
-
-
-async def _filtered(
-    session: AsyncSession, stmt: Select[IncomingOrder, OrderHistory], f: OrderFilter
-) -> Select[IncomingOrder, OrderHistory]:
-    if f.direction is not None:
-        if f.direction not in ("payin", "payout"):
-            raise ValidationFailed("direction is payin or payout", field="direction")
-        stmt = stmt.where(IncomingOrder.direction == f.direction)
-    if f.store_id is not None:
-        stmt = stmt.where(IncomingOrder.store_id == f.store_id)
+async def _criteria(session: AsyncSession, f: OrderFilter) -> MerchantOrderCriteria:
+    """The filter checked and put in the tables' terms (a public status, an amount in minor units)."""
+    unassigned_in: tuple[str, ...] | None = None
+    incoming_status: str | None = None
+    order_status: str | None = None
+    if f.direction is not None and f.direction not in ("payin", "payout"):
+        raise ValidationFailed("direction is payin or payout", field="direction")
     if f.status is not None:
         if f.status not in PUBLIC_STATUSES:
             raise ValidationFailed(f"status is one of {', '.join(PUBLIC_STATUSES)}", field="status")
         if f.status == "processing":
-            stmt = stmt.where(IncomingOrder.status.in_(order_views.PROCESSING), OrderHistory.id.is_(None))
+            unassigned_in = order_views.PROCESSING
         elif f.status in ("failed", "rejected"):
-            stmt = stmt.where(IncomingOrder.status == f.status)
+            incoming_status = f.status
         else:
-            stmt = stmt.where(OrderHistory.status == f.status)
-    if f.created_from is not None:
-        stmt = stmt.where(IncomingOrder.created_at >= f.created_from)
-    if f.created_to is not None:
-        stmt = stmt.where(IncomingOrder.created_at < f.created_to)
-    if f.merchant_order_id:
-        stmt = stmt.where(IncomingOrder.merchant_order_id == f.merchant_order_id)
+            order_status = f.status
+    currency: str | None = None
+    amount_min: int | None = None
+    amount_max: int | None = None
     if f.amount_min is not None or f.amount_max is not None:
         if not f.currency:
             raise ValidationFailed("an amount range needs the currency", field="currency")
-        fiat = await session.get(FiatCurrency, f.currency.upper())
+        fiat = await ReferenceRepository(session).fiat_currency(f.currency.upper())
         if fiat is None:
             raise ValidationFailed("unknown currency", field="currency")
-        stmt = stmt.where(IncomingOrder.currency == fiat.code)
+        currency = fiat.code
         if f.amount_min is not None:
-            stmt = stmt.where(
-                IncomingOrder.amount >= L.parse_amount(f.amount_min, fiat.minor_units, field="amount_min")
-            )
+            amount_min = L.parse_amount(f.amount_min, fiat.minor_units, field="amount_min")
         if f.amount_max is not None:
-            stmt = stmt.where(
-                IncomingOrder.amount <= L.parse_amount(f.amount_max, fiat.minor_units, field="amount_max")
-            )
+            amount_max = L.parse_amount(f.amount_max, fiat.minor_units, field="amount_max")
     elif f.currency:
-        stmt = stmt.where(IncomingOrder.currency == f.currency.upper())
-    return stmt
+        currency = f.currency.upper()
+    return MerchantOrderCriteria(
+        direction=f.direction,
+        store_id=f.store_id,
+        unassigned_in=unassigned_in,
+        incoming_status=incoming_status,
+        order_status=order_status,
+        created_from=f.created_from,
+        created_to=f.created_to,
+        merchant_order_id=f.merchant_order_id,
+        currency=currency,
+        amount_min=amount_min,
+        amount_max=amount_max,
+    )
 
 
 async def list_orders(
     session: AsyncSession, merchant_id: int, f: OrderFilter, *, starting_after: int | None, limit: int
-) -> Sequence[Any]:
+) -> list[tuple[IncomingOrder, OrderHistory | None]]:
     """Newest first; ``starting_after`` is the last id of the previous page."""
-    stmt = await _filtered(session, _base(merchant_id), f)
-    if starting_after is not None:
-        stmt = stmt.where(IncomingOrder.id < starting_after)
-    return list((await session.execute(stmt.order_by(IncomingOrder.id.desc()).limit(limit))).all())
+    criteria = await _criteria(session, f)
+    return await MerchantOrderRepository(session).page(
+        merchant_id, criteria, starting_after=starting_after, limit=limit
+    )
 
 
 async def totals(session: AsyncSession, merchant_id: int, f: OrderFilter) -> list[dict[str, Any]]:
     """Per currency: orders, requested amount, and what completed."""
-    base = await _filtered(session, _base(merchant_id), f)
-    sub = base.with_only_columns(
-        IncomingOrder.currency.label("currency"),
-        IncomingOrder.amount.label("amount"),
-        OrderHistory.status.label("status"),
-        OrderHistory.amount.label("paid"),
-    ).subquery()
-    completed = sub.c.status == "completed"
-    rows = (
-        await session.execute(
-            select(
-                sub.c.currency,
-                func.count(),
-                func.coalesce(func.sum(sub.c.amount), 0),
-                func.count().filter(completed),
-                func.coalesce(func.sum(sub.c.paid).filter(completed), 0),
-            )
-            .group_by(sub.c.currency)
-            .order_by(sub.c.currency)
-        )
-    ).all()
+    rows = await MerchantOrderRepository(session).totals(merchant_id, await _criteria(session, f))
     result = []
     for currency, count, amount, done, done_amount in rows:
         decimals = await ReferenceRepository(session).fiat_minor_units(currency)
         result.append(
             {
                 "currency": currency,
-                "orders": int(count),
-                "amount": L.format_amount(int(amount), decimals),
-                "completed_orders": int(done),
-                "completed_amount": L.format_amount(int(done_amount), decimals),
+                "orders": count,
+                "amount": L.format_amount(amount, decimals),
+                "completed_orders": done,
+                "completed_amount": L.format_amount(done_amount, decimals),
             }
         )
     return result
@@ -153,13 +128,7 @@ async def totals(session: AsyncSession, merchant_id: int, f: OrderFilter) -> lis
 async def merchant_incoming(
     session: AsyncSession, merchant_id: int, incoming_id: int, *, reference: str | None = None
 ) -> IncomingOrder:
-    row = (
-        await session.execute(
-            select(IncomingOrder)
-            .join(Store, and_(Store.id == IncomingOrder.store_id, Store.merchant_id == merchant_id))
-            .where(IncomingOrder.id == incoming_id)
-        )
-    ).scalar_one_or_none()
+    row = await MerchantOrderRepository(session).incoming(merchant_id, incoming_id)
     if row is None:
         raise NotFound("Order not found", order_id=reference)
     return row
@@ -168,8 +137,7 @@ async def merchant_incoming(
 async def status_history(session: AsyncSession, order_id: int | None) -> list[OrderStatusChange]:
     if order_id is None:
         return []
-    stmt = select(OrderStatusChange).where(OrderStatusChange.order_id == order_id).order_by(OrderStatusChange.id)
-    return list((await session.scalars(stmt)).all())
+    return await OrderRepository(session).status_history(order_id)
 
 
 async def open_dispute(

@@ -6,10 +6,11 @@ import dataclasses
 import hashlib
 import secrets
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.db.models import OrderHistory, Receipt
+from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.orders.receipts import ReceiptRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.storage import LocalStorage, S3Storage
 from jivapay.domain.errors import NotFound, ValidationFailed
@@ -42,7 +43,7 @@ def check_file(data: bytes, content_type: str, max_bytes: int) -> None:
 async def _order_for(
     session: AsyncSession, order_id: int, party: Party, *, trader_id: int | None, store_id: int | None
 ) -> OrderHistory:
-    order = await session.get(OrderHistory, order_id)
+    order = await OrderRepository(session).find(order_id)
     if (
         order is None
         or (party == Party.TRADER and order.trader_id != trader_id)
@@ -88,28 +89,19 @@ async def store_file(
 
 async def record_receipt(session: AsyncSession, stored: StoredFile, *, actor: Actor, ip: str | None = None) -> Receipt:
     """The receipt row, its audit entry and the reuse flag, in the caller's transaction."""
-    receipt = Receipt(
-        order_id=stored.order_id,
-        party=stored.party.value,
-        uploaded_by=str(actor),
-        object_key=stored.object_key,
-        content_type=stored.content_type,
-        size=stored.size,
-        sha256=stored.sha256,
-    )
-    session.add(receipt)
-    await session.flush()
-    earlier = (
-        (
-            await session.execute(
-                select(Receipt.order_id)
-                .where(Receipt.sha256 == stored.sha256, Receipt.order_id != stored.order_id)
-                .limit(5)
-            )
+    repo = ReceiptRepository(session)
+    receipt = await repo.add(
+        Receipt(
+            order_id=stored.order_id,
+            party=stored.party.value,
+            uploaded_by=str(actor),
+            object_key=stored.object_key,
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
         )
-        .scalars()
-        .all()
     )
+    earlier = await repo.orders_with_same_file(stored.sha256, other_than=stored.order_id, limit=5)
     await log_action(
         session,
         actor,
@@ -170,15 +162,12 @@ async def receipts_of(
 
 async def receipt_ids(session: AsyncSession, order_id: int) -> list[int]:
     """Every receipt on file for an order (any party), oldest first."""
-    stmt = select(Receipt.id).where(Receipt.order_id == order_id).order_by(Receipt.id)
-    return list((await session.scalars(stmt)).all())
+    return await ReceiptRepository(session).ids_of(order_id)
 
 
 async def all_receipts(session: AsyncSession, order_id: int) -> list[Receipt]:
-    stmt = select(Receipt).where(Receipt.order_id == order_id).order_by(Receipt.id)
-    return list((await session.scalars(stmt)).all())
+    return await ReceiptRepository(session).of_order(order_id)
 
 
 async def has_receipt(session: AsyncSession, order_id: int) -> bool:
-    stmt = select(Receipt.id).where(Receipt.order_id == order_id).limit(1)
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    return await ReceiptRepository(session).any_for(order_id)

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.identity.users import UserRepository
 from jivapay.adapters.db.models import Requisite
 from jivapay.adapters.db.orders.requisites import RequisiteRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
@@ -24,6 +23,7 @@ from jivapay.domain.orders.requisites import (
 )
 from jivapay.domain.pii import mask_name
 from jivapay.domain.platform.audit import Actor, Target
+from jivapay.services.identity import directory
 from jivapay.services.platform.audit import log_action
 from jivapay.settings import Settings
 
@@ -78,11 +78,10 @@ async def create_requisite(
     limits: dict[str, int | None],
     ip: str | None = None,
 ) -> Requisite:
-    users = UserRepository(session)
-    trader = await users.get(trader_id)
+    trader = await directory.find_user(session, trader_id)
     if trader is None or trader.role != "trader":
         raise NotFound("Trader not found", trader_id=trader_id)
-    profile = await users.get_profile("trader", trader_id)
+    profile = await directory.trader_profile(session, trader_id)
     currency = currency.upper()
     await _check_references(session, bank_id, payment_method_id, currency)
     canonical = normalize_number(type_, number)
@@ -194,6 +193,11 @@ async def archive_requisite(
     requisite.is_active = False
     requisite.archived_at = dt.datetime.now(dt.UTC)
     await log_action(session, actor, "requisite.archive", Target.of("requisite", requisite.id), ip=ip)
+
+
+async def sync_trader_priority(session: AsyncSession, trader_id: int, priority: int) -> None:
+    """Requisites carry their trader's traffic priority (selection orders by it through one index)."""
+    await RequisiteRepository(session).sync_priority(trader_id, priority)
 
 
 async def scrub_trader_requisites(session: AsyncSession, settings: Settings, trader_id: int) -> int:

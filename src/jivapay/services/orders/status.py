@@ -13,8 +13,6 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.ledger.postings import LedgerRepository
-from jivapay.adapters.db.merchants.stores import StoreRepository
 from jivapay.adapters.db.models import OrderHistory, OrderStatusChange
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.orders.selection import SelectionRepository
@@ -23,6 +21,7 @@ from jivapay.domain.orders.status import FINAL, REASON_REQUIRED, RELEASING, Part
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.merchants import callbacks
+from jivapay.services.merchants.stores import merchant_of_store
 from jivapay.services.orders import disputes
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.config import get_config
@@ -59,8 +58,8 @@ async def _check_owner(
     if party == Party.CUSTOMER and order.store_id != store_id:
         raise NotFound("Order not found", order_id=order.id)
     if party == Party.MERCHANT:
-        store = await StoreRepository(session).get(order.store_id)
-        if store is None or store.merchant_id != merchant_id:
+        owner = await merchant_of_store(session, order.store_id)
+        if owner is None or owner != merchant_id:
             raise NotFound("Order not found", order_id=order.id)
 
 
@@ -70,7 +69,7 @@ async def _return_for_another_trader(session: AsyncSession, order: OrderHistory)
     released only when the pay-out finally fails or is rejected (docs/ledger.md, "Holds")."""
     assert order.incoming_order_id is not None
     waiting: str | None = None
-    hold = await LedgerRepository(session).hold_by_reference(ledger.order_hold_reference(order.id))
+    hold = await ledger.find_hold(session, ledger.order_hold_reference(order.id))
     if hold is not None and hold.status == "active":
         waiting = ledger.payout_waiting_hold_reference(order.incoming_order_id, order.id)
         await ledger.move_hold(
@@ -130,7 +129,7 @@ async def change_status(
     if target == "declined" and order.incoming_order_id is not None:
         await _return_for_another_trader(session, order)
     elif target in RELEASING:
-        hold = await LedgerRepository(session).hold_by_reference(ledger.order_hold_reference(order.id))
+        hold = await ledger.find_hold(session, ledger.order_hold_reference(order.id))
         if hold is not None and hold.status == "active":
             await ledger.release(session, ledger.order_hold_reference(order.id), order_id=order.id)
     await repo.add_status_change(

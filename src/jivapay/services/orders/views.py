@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import Bank, IncomingOrder, OrderHistory, PaymentMethod, Requisite
+from jivapay.adapters.db.models import IncomingOrder, OrderHistory
 from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.orders.requisites import RequisiteRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.memo import Memo
 from jivapay.adapters.security import decrypt_secret
@@ -31,7 +32,7 @@ async def _method_code(session: AsyncSession, method_id: int) -> str | None:
     """A payment method's code (immutable in practice; cached per process)."""
 
     async def load() -> str | None:
-        method = await session.get(PaymentMethod, method_id)
+        method = await ReferenceRepository(session).payment_method(method_id)
         return method.code if method else None
 
     return await _method_codes.get_or_load(method_id, load)
@@ -64,8 +65,9 @@ async def store_incoming(session: AsyncSession, store_id: int, incoming_id: int)
 async def view_of(
     session: AsyncSession, settings: Settings, incoming: IncomingOrder, *, reveal: bool
 ) -> dict[str, Any]:
-    order = await session.get(OrderHistory, incoming.order_id) if incoming.order_id else None
-    decimals = await ReferenceRepository(session).fiat_minor_units(incoming.currency)
+    order = await OrderRepository(session).find(incoming.order_id) if incoming.order_id else None
+    reference_data = ReferenceRepository(session)
+    decimals = await reference_data.fiat_minor_units(incoming.currency)
     method_code = await _method_code(session, incoming.payment_method_id)
     view: dict[str, Any] = {
         "id": incoming.public_id,
@@ -86,9 +88,9 @@ async def view_of(
         view["pay_amount"] = L.format_amount(order.amount, decimals)
         view["rate"] = str(order.rate)
         if incoming.direction == "payin" and order.requisite_id is not None:
-            requisite = await session.get(Requisite, order.requisite_id)
+            requisite = await RequisiteRepository(session).find(order.requisite_id)
             if requisite is not None:
-                bank = await session.get(Bank, requisite.bank_id)
+                bank = await reference_data.bank(requisite.bank_id)
                 number = decrypt_secret(settings, requisite.number_encrypted) if reveal else None
                 view["requisite"] = {
                     "type": requisite.type,

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.identity.users import UserRepository
 from jivapay.domain.identity.roles import ALL_ADMIN_PERMISSIONS, Role
 from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
 from jivapay.domain.platform.audit import Actor
+from jivapay.services.identity import directory
 from jivapay.services.identity import users as user_service
 from jivapay.services.ledger import posting as ledger
 from jivapay.services.merchants import stores as store_service
@@ -46,7 +46,7 @@ async def ensure_admin(session: AsyncSession, settings: Settings) -> tuple[str, 
     Returns (login, generated password or None when INITIAL_ADMIN_PASSWORD was given), or
     None when an admin already exists.
     """
-    if await UserRepository(session).any_with_role(Role.ADMIN.value):
+    if await directory.anyone_with_role(session, Role.ADMIN):
         return None
     generated = None if settings.initial_admin_password else _password()
     await user_service.create_user(
@@ -63,8 +63,7 @@ async def ensure_admin(session: AsyncSession, settings: Settings) -> tuple[str, 
 
 async def seed_demo(session: AsyncSession, settings: Settings) -> dict[str, Any] | None:
     """Create the demo users and store; None when they already exist (nothing new to show)."""
-    repo = UserRepository(session)
-    if await repo.get_by_login(DEMO_LOGINS[Role.ADMIN]) is not None:
+    if await directory.find_user_by_login(session, DEMO_LOGINS[Role.ADMIN]) is not None:
         return None
     users: dict[str, dict[str, str]] = {}
     ids: dict[Role, int] = {}

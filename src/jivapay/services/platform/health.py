@@ -6,8 +6,7 @@ import asyncio
 import dataclasses
 import logging
 
-from sqlalchemy import text
-
+from jivapay.adapters.db.engine import ping
 from jivapay.adapters.db.migrations import applied_revisions, head_revisions
 from jivapay.adapters.resources import Resources
 
@@ -23,7 +22,7 @@ class Readiness:
 
 async def _database(resources: Resources) -> str:
     async with resources.session_factory() as session:
-        await session.execute(text("SELECT 1"))
+        await ping(session)
         applied = await applied_revisions(session)
     head = head_revisions()
     if applied != head:

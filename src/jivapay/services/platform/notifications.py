@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.identity.tokens import LoginHistoryRepository
-from jivapay.adapters.db.identity.users import UserRepository
-from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.email import EmailMessageSpec
+from jivapay.services.identity import directory
+from jivapay.services.orders import records as order_records
 
 
 async def new_device_login_email(session: AsyncSession, login_attempt_id: int) -> EmailMessageSpec | None:
     """The "new device signed in" e-mail for a login, or None when there is nobody to tell."""
-    attempt = await LoginHistoryRepository(session).get(login_attempt_id)
+    attempt = await directory.login_attempt(session, login_attempt_id)
     if attempt is None or attempt.user_id is None or not attempt.success or not attempt.new_device:
         return None
-    user = await UserRepository(session).get(attempt.user_id)
+    user = await directory.find_user(session, attempt.user_id)
     if user is None or not user.email or user.anonymized_at is not None:
         return None
     location = ", ".join(part for part in (attempt.city, attempt.country) if part)
@@ -38,7 +37,7 @@ async def review_alert_email(
     session: AsyncSession, incoming_order_id: int, recipients: list[str]
 ) -> EmailMessageSpec | None:
     """Tell support that an order waits for manual fraud review."""
-    incoming = await OrderRepository(session).incoming(incoming_order_id)
+    incoming = await order_records.find_incoming(session, incoming_order_id)
     if incoming is None or incoming.status != "review" or not recipients:
         return None
     return EmailMessageSpec(
@@ -75,7 +74,7 @@ async def order_alert_email(
     session: AsyncSession, order_id: int, kind: str, recipients: list[str]
 ) -> EmailMessageSpec | None:
     """Tell support about an order that needs a person: a dispute, a reused receipt."""
-    order = await OrderRepository(session).get(order_id)
+    order = await order_records.find_order(session, order_id)
     if order is None or kind not in ORDER_ALERTS or not recipients:
         return None
     if kind == "dispute" and order.status != "disputed":
@@ -99,10 +98,10 @@ async def order_alert_email(
 
 async def login_failures_email(session: AsyncSession, user_id: int) -> EmailMessageSpec | None:
     """Tell the owner that someone keeps failing to sign in as them (the login is slowed down)."""
-    user = await UserRepository(session).get(user_id)
+    user = await directory.find_user(session, user_id)
     if user is None or not user.email or user.anonymized_at is not None:
         return None
-    recent = await LoginHistoryRepository(session).list_for_user(user.id, starting_after=None, limit=20)
+    recent = await directory.recent_login_attempts(session, user.id, limit=20)
     failed = [a for a in recent if not a.success]
     ips = sorted({str(a.ip) for a in failed if a.ip})[:5]
     return EmailMessageSpec(

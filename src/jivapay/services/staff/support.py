@@ -19,13 +19,12 @@ from jivapay.adapters.db.models import (
     OrderStatusChange,
     Receipt,
 )
-from jivapay.adapters.db.orders.disputes import DisputeRepository
-from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.staff.support import SupportRepository
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.orders.status import OrderSearch
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.orders import disputes, receipts
+from jivapay.services.orders import records as order_records
 from jivapay.services.orders.processing import reject_incoming
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.outbox import enqueue_after_commit
@@ -69,15 +68,15 @@ async def order_case(session: AsyncSession, order_id: int) -> OrderCase:
     found = await search_orders(session, OrderSearch(order_id=order_id), starting_after=None, limit=1)
     if not found:
         raise NotFound("Order not found", order_id=order_id)
-    history = await OrderRepository(session).status_history(order_id)
+    history = await order_records.status_history(session, order_id)
     on_file = await receipts.all_receipts(session, order_id)
     notes = await SupportRepository(session).notes(order_id)
-    dispute = await DisputeRepository(session).get(order_id)
+    dispute = await disputes.dispute_of(session, order_id)
     return OrderCase(found[0], history, on_file, notes, dispute)
 
 
 async def current_status(session: AsyncSession, order_id: int) -> str:
-    order = await OrderRepository(session).get(order_id)
+    order = await order_records.find_order(session, order_id)
     if order is None:
         raise NotFound("Order not found", order_id=order_id)
     return order.status
@@ -87,7 +86,7 @@ async def add_note(session: AsyncSession, order_id: int, body: str, *, actor: Ac
     body = body.strip()
     if not 1 <= len(body) <= 4000:
         raise ValidationFailed("a note is 1-4000 characters", field="body")
-    if await OrderRepository(session).get(order_id) is None:
+    if await order_records.find_order(session, order_id) is None:
         raise NotFound("Order not found", order_id=order_id)
     note = await SupportRepository(session).add_note(OrderNote(order_id=order_id, author=str(actor), body=body))
     await log_action(session, actor, "order.note", Target.of("order", order_id), {"note_id": note.id}, ip=ip)
@@ -103,7 +102,7 @@ async def review_queue(session: AsyncSession, *, starting_after: int | None, lim
 
 
 async def _reviewed(session: AsyncSession, incoming_id: int) -> IncomingOrder:
-    incoming = await OrderRepository(session).incoming(incoming_id, for_update=True)
+    incoming = await order_records.lock_incoming(session, incoming_id)
     if incoming is None:
         raise NotFound("Order not found")
     if incoming.status != "review":

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import TraderProfile
-from jivapay.adapters.db.orders.requisites import RequisiteRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.staff.teamlead import TeamleadRepository
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import OPEN
 from jivapay.domain.platform.audit import Actor, Target
+from jivapay.services.orders.requisites import sync_trader_priority
 from jivapay.services.platform.audit import log_action
 from jivapay.services.staff.stats import check_range, conversion
 
@@ -165,7 +165,7 @@ async def set_team_traffic(
     if traffic_priority is not None and profile.traffic_priority != traffic_priority:
         before["traffic_priority"], changed["traffic_priority"] = profile.traffic_priority, traffic_priority
         profile.traffic_priority = traffic_priority
-        await RequisiteRepository(session).sync_priority(trader_id, traffic_priority)
+        await sync_trader_priority(session, trader_id, traffic_priority)
     if changed:
         await session.flush()
         await log_action(

@@ -40,6 +40,10 @@ class OrderRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def find(self, order_id: int) -> OrderHistory | None:
+        """The order, taken from the session without a query when it is loaded there already."""
+        return await self.session.get(OrderHistory, order_id)
+
     async def add(self, order: OrderHistory) -> OrderHistory:
         self.session.add(order)
         await self.session.flush()

@@ -30,6 +30,10 @@ class RequisiteRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def find(self, requisite_id: int) -> Requisite | None:
+        """Archived or not (an order keeps pointing at it); from the session when loaded there already."""
+        return await self.session.get(Requisite, requisite_id)
+
     async def fingerprint_taken(self, fingerprint: str) -> bool:
         stmt = (
             select(Requisite.id)

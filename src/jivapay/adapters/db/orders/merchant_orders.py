@@ -1,0 +1,115 @@
+"""A merchant's orders as the cabinet lists them: incoming orders of the merchant's stores with
+their assigned order, filtered by the merchant in SQL (another merchant's order is not found)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import IncomingOrder, OrderHistory, Store
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MerchantOrderCriteria:
+    """A checked filter in the tables' terms (amounts in the currency's minor units); None: any."""
+
+    direction: str | None = None
+    store_id: int | None = None
+    unassigned_in: tuple[str, ...] | None = None  # incoming statuses, no order assigned yet
+    incoming_status: str | None = None
+    order_status: str | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    merchant_order_id: str | None = None
+    currency: str | None = None
+    amount_min: int | None = None
+    amount_max: int | None = None
+
+
+def _matching(merchant_id: int, c: MerchantOrderCriteria) -> Select[IncomingOrder, OrderHistory]:
+    stmt = (
+        select(IncomingOrder, OrderHistory)
+        .join(Store, and_(Store.id == IncomingOrder.store_id, Store.merchant_id == merchant_id))
+        .outerjoin(OrderHistory, OrderHistory.id == IncomingOrder.order_id)
+    )
+    if c.direction is not None:
+        stmt = stmt.where(IncomingOrder.direction == c.direction)
+    if c.store_id is not None:
+        stmt = stmt.where(IncomingOrder.store_id == c.store_id)
+    if c.unassigned_in is not None:
+        stmt = stmt.where(IncomingOrder.status.in_(c.unassigned_in), OrderHistory.id.is_(None))
+    if c.incoming_status is not None:
+        stmt = stmt.where(IncomingOrder.status == c.incoming_status)
+    if c.order_status is not None:
+        stmt = stmt.where(OrderHistory.status == c.order_status)
+    if c.created_from is not None:
+        stmt = stmt.where(IncomingOrder.created_at >= c.created_from)
+    if c.created_to is not None:
+        stmt = stmt.where(IncomingOrder.created_at < c.created_to)
+    if c.merchant_order_id:
+        stmt = stmt.where(IncomingOrder.merchant_order_id == c.merchant_order_id)
+    if c.currency is not None:
+        stmt = stmt.where(IncomingOrder.currency == c.currency)
+    if c.amount_min is not None:
+        stmt = stmt.where(IncomingOrder.amount >= c.amount_min)
+    if c.amount_max is not None:
+        stmt = stmt.where(IncomingOrder.amount <= c.amount_max)
+    return stmt
+
+
+class MerchantOrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def page(
+        self, merchant_id: int, criteria: MerchantOrderCriteria, *, starting_after: int | None, limit: int
+    ) -> list[tuple[IncomingOrder, OrderHistory | None]]:
+        """Newest first; ``starting_after`` is the last incoming order id of the previous page."""
+        stmt = _matching(merchant_id, criteria)
+        if starting_after is not None:
+            stmt = stmt.where(IncomingOrder.id < starting_after)
+        rows = (await self.session.execute(stmt.order_by(IncomingOrder.id.desc()).limit(limit))).all()
+        return [(incoming, order) for incoming, order in rows]
+
+    async def totals(self, merchant_id: int, criteria: MerchantOrderCriteria) -> list[tuple[str, int, int, int, int]]:
+        """Per currency (alphabetical): orders, requested amount, completed orders, their paid amount."""
+        sub = (
+            _matching(merchant_id, criteria)
+            .with_only_columns(
+                IncomingOrder.currency.label("currency"),
+                IncomingOrder.amount.label("amount"),
+                OrderHistory.status.label("status"),
+                OrderHistory.amount.label("paid"),
+            )
+            .subquery()
+        )
+        completed = sub.c.status == "completed"
+        rows = (
+            await self.session.execute(
+                select(
+                    sub.c.currency,
+                    func.count(),
+                    func.coalesce(func.sum(sub.c.amount), 0),
+                    func.count().filter(completed),
+                    func.coalesce(func.sum(sub.c.paid).filter(completed), 0),
+                )
+                .group_by(sub.c.currency)
+                .order_by(sub.c.currency)
+            )
+        ).all()
+        return [
+            (str(currency), int(count), int(amount), int(done), int(done_amount))
+            for currency, count, amount, done, done_amount in rows
+        ]
+
+    async def incoming(self, merchant_id: int, incoming_id: int) -> IncomingOrder | None:
+        """The merchant's incoming order (one of their stores'); another merchant's is None."""
+        stmt = (
+            select(IncomingOrder)
+            .join(Store, and_(Store.id == IncomingOrder.store_id, Store.merchant_id == merchant_id))
+            .where(IncomingOrder.id == incoming_id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()

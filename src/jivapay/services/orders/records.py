@@ -1,0 +1,37 @@
+"""Orders as other contexts read, lock and flag them (the ledger's settlement, support,
+notifications). Imports no other service, so any context can use it without an import cycle."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderStatusChange
+from jivapay.adapters.db.orders.orders import OrderRepository
+
+
+async def find_order(session: AsyncSession, order_id: int) -> OrderHistory | None:
+    return await OrderRepository(session).get(order_id)
+
+
+async def lock_order(session: AsyncSession, order_id: int) -> OrderHistory | None:
+    """The order, its row locked for this transaction and its attributes read afresh."""
+    return await OrderRepository(session).get(order_id, for_update=True)
+
+
+async def find_incoming(session: AsyncSession, incoming_id: int) -> IncomingOrder | None:
+    return await OrderRepository(session).incoming(incoming_id)
+
+
+async def lock_incoming(session: AsyncSession, incoming_id: int) -> IncomingOrder | None:
+    """The incoming order, its row locked for this transaction and its attributes read afresh."""
+    return await OrderRepository(session).incoming(incoming_id, for_update=True)
+
+
+async def status_history(session: AsyncSession, order_id: int) -> list[OrderStatusChange]:
+    """The order's status changes, oldest first."""
+    return await OrderRepository(session).status_history(order_id)
+
+
+async def flag_settlement_error(session: AsyncSession, order_id: int, reason: str) -> bool:
+    """Record why a completed order cannot be settled; False when it is settled or flagged already."""
+    return await OrderRepository(session).flag_settlement_error(order_id, reason)
