@@ -44,7 +44,7 @@ async def _prepare(orders: int) -> list[int]:
     from jivapay.adapters.db.uow import atomic
     from jivapay.adapters.resources import get_resources
     from jivapay.domain.ledger import posting as L
-    from jivapay.services.ledger import posting as ledger
+    from jivapay.services.ledger import posting
     from jivapay.services.platform.seed import seed_all
 
     resources = get_resources()
@@ -63,7 +63,7 @@ async def _prepare(orders: int) -> list[int]:
             )
         )
         for trader in range(1, TRADERS + 1):
-            await ledger.credit_deposit(session, "trader", trader, "TRC20", 10**15, f"bench-{trader}")
+            await posting.credit_deposit(session, "trader", trader, "TRC20", 10**15, f"bench-{trader}")
         rows = [
             {
                 "store_id": n % STORES + 1,
@@ -84,8 +84,8 @@ async def _prepare(orders: int) -> list[int]:
         async with atomic(resources.session_factory) as session:
             for order_id, row in zip(ids[start : start + 500], rows[start : start + 500], strict=True):
                 split = L.payin_split(row["amount"], 2, row["rate"], row["store_commission"], row["trader_commission"])
-                await ledger.freeze(
-                    session, "trader", row["trader_id"], split.trader_hold, ledger.order_hold_reference(order_id)
+                await posting.freeze(
+                    session, "trader", row["trader_id"], split.trader_hold, posting.order_hold_reference(order_id)
                 )
     return ids
 

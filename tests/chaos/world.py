@@ -78,7 +78,7 @@ async def build(spec: WorldSpec) -> World:
     from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
     from jivapay.domain.platform.audit import Actor
     from jivapay.services.identity.users import create_user
-    from jivapay.services.ledger import posting as ledger
+    from jivapay.services.ledger import posting
     from jivapay.services.merchants import stores as store_service
     from jivapay.services.orders.requisites import create_requisite
     from jivapay.services.platform.config import set_config
@@ -108,7 +108,7 @@ async def build(spec: WorldSpec) -> World:
                     session, settings, system, merchant_id=merchant.user.id, store_id=store.id, name="chaos"
                 )
                 amount = spec.store_float_usdt * USDT
-                await ledger.credit_deposit(session, "store", store.id, "TRC20", amount, f"chaos-store-{store.id}")
+                await posting.credit_deposit(session, "store", store.id, "TRC20", amount, f"chaos-store-{store.id}")
                 deposited += amount
                 stores.append(Store(store.id, issued.plaintext, secret))
             for n in range(spec.traders):
@@ -138,7 +138,7 @@ async def build(spec: WorldSpec) -> World:
                         limits={"max_open_orders": spec.max_open_orders},
                     )
                 amount = spec.trader_collateral_usdt * USDT
-                await ledger.credit_deposit(
+                await posting.credit_deposit(
                     session, "trader", trader.user.id, "TRC20", amount, f"chaos-trader-{trader.user.id}"
                 )
                 deposited += amount

@@ -23,7 +23,7 @@ from jivapay.domain.identity.roles import Role
 from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
 from jivapay.domain.orders.status import Party, is_order_reference
 from jivapay.domain.platform.audit import Actor
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.orders import receipts
 from jivapay.services.orders.processing import process_incoming_order
 from jivapay.services.orders.requisites import create_requisite
@@ -50,7 +50,7 @@ async def test_every_curl_example_works(
     trader = await make_user(session_factory, Role.TRADER, profile={"in_work": True})
     async with atomic(session_factory) as session:
         session.add(ExchangeRate(currency="RUB", rate=Decimal("90"), source="manual"))
-        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 1_000 * 10**6, "doc-collateral")
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 1_000 * 10**6, "doc-collateral")
         await create_requisite(
             session,
             get_settings(),
@@ -85,7 +85,7 @@ async def test_every_curl_example_works(
             if "payout/init" in block:  # the store needs USDT for a pay-out (deposits arrive over a chain)
                 async with atomic(session_factory) as session:
                     store_id = int(env["STORE_ID"])
-                    await ledger.credit_deposit(session, "store", store_id, "TRC20", 100 * 10**6, "doc-float")
+                    await posting.credit_deposit(session, "store", store_id, "TRC20", 100 * 10**6, "doc-float")
             if "payin/confirm" in block:  # the worker's part: a trader's requisite is assigned
                 assert is_order_reference(env["ORDER_ID"])  # the one public reference, never a row id
                 outcome = await process_incoming_order(

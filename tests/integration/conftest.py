@@ -15,7 +15,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
 from jivapay.domain.platform.audit import Actor
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.orders.processing import process_incoming_order
 from jivapay.services.orders.requisites import create_requisite
 from jivapay.services.platform.config import set_config
@@ -51,7 +51,7 @@ class World:
         )
         if collateral:
             async with atomic(self.session_factory) as session:
-                await ledger.credit_deposit(session, "trader", user.id, "TRC20", collateral, f"c-{user.id}")
+                await posting.credit_deposit(session, "trader", user.id, "TRC20", collateral, f"c-{user.id}")
         return user.id
 
     async def requisite(self, trader_id: int, **overrides: Any) -> int:

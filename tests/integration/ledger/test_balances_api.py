@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.domain.ledger import posting as L
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from tests.factories import bearer, make_store, make_user, token_for
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 
@@ -20,10 +20,10 @@ async def _setup(client: Any, session_factory: async_sessionmaker[AsyncSession])
     admin = await make_user(session_factory, Role.ADMIN)
     store_id = await make_store(session_factory, merchant.id, "Main")
     async with atomic(session_factory) as session:
-        await ledger.credit_deposit(session, "store", store_id, "TRC20", 12_500_000, "dep-1")
-        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 1_000_000, "dep-2")
-        await ledger.freeze(session, "trader", trader.id, 250_000, "order:1")
-        await ledger.post(
+        await posting.credit_deposit(session, "store", store_id, "TRC20", 12_500_000, "dep-1")
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 1_000_000, "dep-2")
+        await posting.freeze(session, "trader", trader.id, 250_000, "order:1")
+        await posting.post(
             session,
             idempotency_key="fiat-1",
             kind="settle_payin",
@@ -101,7 +101,7 @@ async def test_csv_export_streams_every_line(
     w = await _setup(client, session_factory)
     async with atomic(session_factory) as session:
         for n in range(30):
-            await ledger.post(
+            await posting.post(
                 session,
                 idempotency_key=f"t{n}",
                 kind="transfer",

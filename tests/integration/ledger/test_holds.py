@@ -11,7 +11,7 @@ from jivapay.adapters.db.models import Hold
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.errors import Conflict, InsufficientBalance, JivaPayError, NotFound, ValidationFailed
 from jivapay.domain.ledger import posting as L
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 
 T_AVAILABLE, T_FROZEN = L.trader_available(1), L.trader_frozen(1)
@@ -20,12 +20,12 @@ STORE = L.store_available(7)
 
 async def _fund(session_factory: async_sessionmaker[AsyncSession], amount: int) -> None:
     async with atomic(session_factory) as session:
-        await ledger.credit_deposit(session, "trader", 1, "TRC20", amount, f"fund-{amount}")
+        await posting.credit_deposit(session, "trader", 1, "TRC20", amount, f"fund-{amount}")
 
 
 async def _freeze(session_factory: async_sessionmaker[AsyncSession], amount: int, ref: str) -> None:
     async with atomic(session_factory) as session:
-        await ledger.freeze(session, "trader", 1, amount, ref)
+        await posting.freeze(session, "trader", 1, amount, ref)
 
 
 async def test_freeze_capture_release(session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -39,13 +39,13 @@ async def test_freeze_capture_release(session_factory: async_sessionmaker[AsyncS
         await _freeze(session_factory, 301, "order:1")  # same reference, other amount
 
     async with atomic(session_factory) as session:
-        await ledger.capture(session, "order:1", [L.Leg(STORE, 250), L.Leg(L.platform_profit(), 40)])
+        await posting.capture(session, "order:1", [L.Leg(STORE, 250), L.Leg(L.platform_profit(), 40)])
     # partial capture: the 10 not taken returns to the trader
     assert await balance(session_factory, STORE) == 250
     assert await balance(session_factory, L.platform_profit()) == 40
     assert await balance(session_factory, T_AVAILABLE) == 510
     async with atomic(session_factory) as session:
-        await ledger.release(session, "order:2")
+        await posting.release(session, "order:2")
     assert (await balance(session_factory, T_AVAILABLE), await balance(session_factory, T_FROZEN)) == (710, 0)
     async with session_factory() as session:
         statuses = dict((await session.execute(select(Hold.reference, Hold.status))).all())
@@ -57,15 +57,15 @@ async def test_a_hold_resolves_once(session_factory: async_sessionmaker[AsyncSes
     await _fund(session_factory, 1_000)
     await _freeze(session_factory, 300, "order:1")
     async with atomic(session_factory) as session:
-        await ledger.release(session, "order:1")
+        await posting.release(session, "order:1")
     with pytest.raises(Conflict):
         async with atomic(session_factory) as session:
-            await ledger.capture(session, "order:1", [L.Leg(STORE, 300)])
+            await posting.capture(session, "order:1", [L.Leg(STORE, 300)])
     async with atomic(session_factory) as session:  # the same release again is a replay
-        assert (await ledger.release(session, "order:1")).replayed
+        assert (await posting.release(session, "order:1")).replayed
     with pytest.raises(NotFound):
         async with atomic(session_factory) as session:
-            await ledger.capture(session, "order:9", [])
+            await posting.capture(session, "order:9", [])
     assert await balance(session_factory, STORE) == 0
     await assert_ledger_sound(session_factory)
 
@@ -79,7 +79,7 @@ async def test_over_capture_and_freeze_beyond_collateral_are_refused(
     await _freeze(session_factory, 100, "order:1")
     with pytest.raises(ValidationFailed):
         async with atomic(session_factory) as session:
-            await ledger.capture(session, "order:1", [L.Leg(STORE, 101)])
+            await posting.capture(session, "order:1", [L.Leg(STORE, 101)])
     assert await balance(session_factory, T_FROZEN) == 100
     await assert_ledger_sound(session_factory)
 
@@ -90,7 +90,7 @@ async def test_concurrent_resolution_has_exactly_one_winner_and_no_deadlock(
     holds = 8
     await _fund(session_factory, 10_000)
     async with atomic(session_factory) as session:
-        await ledger.credit_deposit(session, "store", 7, "TRC20", 10_000, "store-fund")
+        await posting.credit_deposit(session, "store", 7, "TRC20", 10_000, "store-fund")
     for n in range(holds):
         await _freeze(session_factory, 100, f"order:{n}")
     outcomes: dict[str, list[str]] = {f"order:{n}": [] for n in range(holds)}
@@ -100,14 +100,14 @@ async def test_concurrent_resolution_has_exactly_one_winner_and_no_deadlock(
         try:
             async with atomic(session_factory) as session:
                 if how == "capture":
-                    await ledger.capture(
+                    await posting.capture(
                         session,
                         reference,
                         [L.Leg(STORE, 60), L.Leg(L.platform_profit(), 40)],
                         key=f"capture:{reference}:{random.random()}",
                     )
                 else:
-                    await ledger.release(session, reference, key=f"release:{reference}:{random.random()}")
+                    await posting.release(session, reference, key=f"release:{reference}:{random.random()}")
             outcomes[reference].append(how)
         except Conflict:
             pass
@@ -119,7 +119,7 @@ async def test_concurrent_resolution_has_exactly_one_winner_and_no_deadlock(
         try:
             async with atomic(session_factory) as session:
                 a, b = (STORE, T_AVAILABLE) if n % 2 else (T_AVAILABLE, STORE)
-                await ledger.post(
+                await posting.post(
                     session, idempotency_key=f"shuffle:{n}", kind="transfer", legs=[L.Leg(a, -1), L.Leg(b, 1)]
                 )
         except JivaPayError as exc:

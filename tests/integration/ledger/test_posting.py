@@ -8,7 +8,7 @@ from jivapay.adapters.db.models import LedgerEntry, LedgerTransaction
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.errors import Conflict, InsufficientBalance, ValidationFailed
 from jivapay.domain.ledger import posting as L
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.ledger.audit import audit_ledger
 from tests.integration.ledger.helpers import assert_ledger_sound, balance
 
@@ -18,23 +18,23 @@ STORE = L.store_available(2)
 
 async def _deposit(session_factory: async_sessionmaker[AsyncSession], amount: int, ref: str = "tx1") -> None:
     async with atomic(session_factory) as session:
-        await ledger.credit_deposit(session, "trader", 1, "TRC20", amount, ref)
+        await posting.credit_deposit(session, "trader", 1, "TRC20", amount, ref)
 
 
 async def test_a_posting_moves_money_and_writes_entries(session_factory: async_sessionmaker[AsyncSession]) -> None:
     await _deposit(session_factory, 1_000_000)
     async with atomic(session_factory) as session:
-        posting = await ledger.post(
+        result = await posting.post(
             session, idempotency_key="t1", kind="transfer", legs=[L.Leg(TRADER, -400_000), L.Leg(STORE, 400_000)]
         )
-    assert not posting.replayed
+    assert not result.replayed
     assert await balance(session_factory, TRADER) == 600_000
     assert await balance(session_factory, STORE) == 400_000
     assert await balance(session_factory, L.external_crypto("TRC20")) == -1_000_000
     async with session_factory() as session:
         entries = (
             await session.scalars(
-                select(LedgerEntry).where(LedgerEntry.transaction_id == posting.transaction_id).order_by(LedgerEntry.id)
+                select(LedgerEntry).where(LedgerEntry.transaction_id == result.transaction_id).order_by(LedgerEntry.id)
             )
         ).all()
     assert sorted((e.amount, e.balance_after) for e in entries) == [(-400_000, 600_000), (400_000, 400_000)]
@@ -52,10 +52,10 @@ async def test_unbalanced_or_degenerate_postings_are_refused(session_factory: as
     for legs in cases:
         with pytest.raises(ValidationFailed):
             async with atomic(session_factory) as session:
-                await ledger.post(session, idempotency_key="bad", kind="transfer", legs=legs)
+                await posting.post(session, idempotency_key="bad", kind="transfer", legs=legs)
     with pytest.raises(ValidationFailed):
         async with atomic(session_factory) as session:
-            await ledger.post(
+            await posting.post(
                 session, idempotency_key="float", kind="transfer", legs=[L.Leg(TRADER, -1.5), L.Leg(STORE, 1.5)]
             )  # type: ignore[arg-type]
     assert await balance(session_factory, TRADER) == 1_000
@@ -68,7 +68,7 @@ async def test_overdraft_is_insufficient_balance_and_changes_nothing(
     await _deposit(session_factory, 500)
     with pytest.raises(InsufficientBalance) as info:
         async with atomic(session_factory) as session:
-            await ledger.post(
+            await posting.post(
                 session, idempotency_key="big", kind="transfer", legs=[L.Leg(TRADER, -501), L.Leg(STORE, 501)]
             )
     assert info.value.details["needed"] == "0.000501"
@@ -94,14 +94,14 @@ async def test_same_key_same_legs_replays_other_legs_conflict(
     await _deposit(session_factory, 1_000)
     legs = [L.Leg(TRADER, -100), L.Leg(STORE, 100)]
     async with atomic(session_factory) as session:
-        first = await ledger.post(session, idempotency_key="k", kind="transfer", legs=legs)
+        first = await posting.post(session, idempotency_key="k", kind="transfer", legs=legs)
     async with atomic(session_factory) as session:
-        again = await ledger.post(session, idempotency_key="k", kind="transfer", legs=legs)
+        again = await posting.post(session, idempotency_key="k", kind="transfer", legs=legs)
     assert again.replayed
     assert again.transaction_id == first.transaction_id
     with pytest.raises(Conflict):
         async with atomic(session_factory) as session:
-            await ledger.post(
+            await posting.post(
                 session, idempotency_key="k", kind="transfer", legs=[L.Leg(TRADER, -200), L.Leg(STORE, 200)]
             )
     assert await balance(session_factory, STORE) == 100

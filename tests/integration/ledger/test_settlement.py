@@ -15,7 +15,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.domain.errors import Conflict
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.ledger.audit import audit_platform
 from jivapay.services.platform.outbox import enqueue_after_commit
 from jivapay.worker.broker import broker
@@ -68,17 +68,17 @@ async def test_payin_settlement_moves_collateral_to_store_and_profit(
 ) -> None:
     trader_id, store_id = await _parties(session_factory)
     async with atomic(session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
+        await posting.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
     order_id = await _order(session_factory, "payin", trader_id, store_id)
     split = L.payin_split(150_000, 2, RATE, S, T)
     async with atomic(session_factory) as session:  # at assignment (the order engine does this)
-        await ledger.freeze(session, "trader", trader_id, split.trader_hold, ledger.order_hold_reference(order_id))
+        await posting.freeze(session, "trader", trader_id, split.trader_hold, posting.order_hold_reference(order_id))
     with pytest.raises(Conflict):  # not completed yet
         async with atomic(session_factory) as session:
-            await ledger.settle_completed_order(session, order_id)
+            await posting.settle_completed_order(session, order_id)
     await _complete(session_factory, order_id)
     async with atomic(session_factory) as session:
-        result = await ledger.settle_completed_order(session, order_id)
+        result = await posting.settle_completed_order(session, order_id)
     assert result.platform_profit == split.platform_profit
     assert await balance(session_factory, L.store_available(store_id)) == split.store_credit
     assert await balance(session_factory, L.platform_profit()) == split.platform_profit
@@ -87,7 +87,7 @@ async def test_payin_settlement_moves_collateral_to_store_and_profit(
     assert await balance(session_factory, L.trader_fiat(trader_id, "RUB", "payin")) == 150_000
     assert await balance(session_factory, L.external_fiat("RUB")) == -150_000
     async with atomic(session_factory) as session:
-        again = await ledger.settle_completed_order(session, order_id)
+        again = await posting.settle_completed_order(session, order_id)
     assert again.replayed
     assert again.transaction_id == result.transaction_id
     assert await balance(session_factory, L.store_available(store_id)) == split.store_credit
@@ -99,16 +99,16 @@ async def test_payout_settlement_pays_the_trader_from_the_stores_hold(
 ) -> None:
     trader_id, store_id = await _parties(session_factory)
     async with atomic(session_factory) as session:
-        await ledger.credit_deposit(session, "store", store_id, "TRC20", 50_000_000, "store-funds")
+        await posting.credit_deposit(session, "store", store_id, "TRC20", 50_000_000, "store-funds")
     order_id = await _order(
         session_factory, "payout", trader_id, store_id, store=Decimal("0.03"), trader=Decimal("0.015")
     )
     split = L.payout_split(150_000, 2, RATE, Decimal("0.03"), Decimal("0.015"))
     async with atomic(session_factory) as session:  # at payout init
-        await ledger.freeze(session, "store", store_id, split.store_hold, ledger.order_hold_reference(order_id))
+        await posting.freeze(session, "store", store_id, split.store_hold, posting.order_hold_reference(order_id))
     await _complete(session_factory, order_id)
     async with atomic(session_factory) as session:
-        await ledger.settle_completed_order(session, order_id)
+        await posting.settle_completed_order(session, order_id)
     assert await balance(session_factory, L.trader_available(trader_id)) == split.trader_credit
     assert await balance(session_factory, L.store_available(store_id)) == 50_000_000 - split.store_hold
     assert await balance(session_factory, L.store_frozen(store_id)) == 0
@@ -121,7 +121,7 @@ async def _hold(session_factory: async_sessionmaker[AsyncSession], order_id: int
     """The pay-in's collateral, frozen as assignment does."""
     async with atomic(session_factory) as session:
         split = L.payin_split(150_000, 2, RATE, S, T)
-        await ledger.freeze(session, "trader", trader_id, split.trader_hold, ledger.order_hold_reference(order_id))
+        await posting.freeze(session, "trader", trader_id, split.trader_hold, posting.order_hold_reference(order_id))
 
 
 async def test_a_completed_order_without_its_hold_is_flagged_and_nothing_is_taken(
@@ -130,14 +130,14 @@ async def test_a_completed_order_without_its_hold_is_flagged_and_nothing_is_take
     """Settlement never freezes the payer's money itself: a missing hold is a bug for a person."""
     trader_id, store_id = await _parties(session_factory)
     async with atomic(session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
+        await posting.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
     order_id = await _order(session_factory, "payin", trader_id, store_id)
     await _complete(session_factory, order_id)
     with pytest.raises(Conflict):
         async with atomic(session_factory) as session:
-            await ledger.settle_completed_order(session, order_id)
+            await posting.settle_completed_order(session, order_id)
 
-    assert await ledger.settle_or_flag(session_factory, order_id) is None
+    assert await posting.settle_or_flag(session_factory, order_id) is None
     assert await balance(session_factory, L.trader_available(trader_id)) == 100_000_000
     assert await balance(session_factory, L.store_available(store_id)) == 0
     async with session_factory() as session:
@@ -155,7 +155,7 @@ async def test_a_completed_order_without_its_hold_is_flagged_and_nothing_is_take
         ]
         # the reconciliation leaves it to support; the auditor names it
         assert await OrderRepository(session).unsettled(100, dt.timedelta(0)) == []
-    assert await ledger.settle_or_flag(session_factory, order_id) is None  # flagged once
+    assert await posting.settle_or_flag(session_factory, order_id) is None  # flagged once
     async with session_factory() as session, session.begin():
         report = await audit_platform(session)
     assert report.checks["completed_orders_settled"] == 1
@@ -167,14 +167,14 @@ async def test_concurrent_settlements_of_one_order_settle_it_once(
 ) -> None:
     trader_id, store_id = await _parties(session_factory)
     async with atomic(session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
+        await posting.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
     order_id = await _order(session_factory, "payin", trader_id, store_id)
     await _hold(session_factory, order_id, trader_id)
     await _complete(session_factory, order_id)
 
     async def settle() -> bool:
         async with atomic(session_factory) as session:
-            return (await ledger.settle_completed_order(session, order_id)).replayed
+            return (await posting.settle_completed_order(session, order_id)).replayed
 
     replays = await asyncio.gather(*(settle() for _ in range(6)))
     assert sorted(replays) == [False] + [True] * 5
@@ -188,7 +188,7 @@ async def test_settlement_through_the_outbox_and_the_actor(
 ) -> None:
     trader_id, store_id = await _parties(session_factory)
     async with atomic(session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
+        await posting.credit_deposit(session, "trader", trader_id, "TRC20", 100_000_000, "collateral")
     order_id = await _order(session_factory, "payin", trader_id, store_id)
     await _hold(session_factory, order_id, trader_id)
     async with atomic(session_factory) as session:

@@ -22,7 +22,7 @@ from jivapay.adapters.resources import Resources
 from jivapay.domain.errors import Conflict, InsufficientBalance
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.platform.audit import Actor
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.ledger.audit import audit_ledger
 from jivapay.settings import get_settings
 
@@ -90,7 +90,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(owner=owners, amount=amounts)
     def deposit(self, owner: tuple[str, int], amount: int) -> None:
         ref = self._next("dep")
-        if self.attempt(lambda s: ledger.credit_deposit(s, owner[0], owner[1], "TRC20", amount, ref)):
+        if self.attempt(lambda s: posting.credit_deposit(s, owner[0], owner[1], "TRC20", amount, ref)):
             self.deposits[ref] = (owner, amount)
             self._add(L.owner_accounts(*owner)[0], amount)
             self._add(L.external_crypto("TRC20"), -amount)
@@ -101,7 +101,7 @@ class LedgerMachine(RuleBasedStateMachine):
         ref = data.draw(st.sampled_from(sorted(self.deposits)))
         owner, original = self.deposits[ref]
         amount = original if same_amount else original + 1
-        accepted = self.attempt(lambda s: ledger.credit_deposit(s, owner[0], owner[1], "TRC20", amount, ref))
+        accepted = self.attempt(lambda s: posting.credit_deposit(s, owner[0], owner[1], "TRC20", amount, ref))
         # a replay is accepted and changes nothing; another amount under the same key is a conflict
         assert accepted == same_amount
 
@@ -109,7 +109,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def freeze(self, owner: tuple[str, int], amount: int) -> None:
         ref = self._next("hold")
         available, frozen = L.owner_accounts(*owner)
-        ok = self.attempt(lambda s: ledger.freeze(s, owner[0], owner[1], amount, ref))
+        ok = self.attempt(lambda s: posting.freeze(s, owner[0], owner[1], amount, ref))
         assert ok == (self.model.get(available, 0) >= amount)
         if ok:
             self.holds[ref] = (owner[0], owner[1], amount)
@@ -129,9 +129,9 @@ class LedgerMachine(RuleBasedStateMachine):
             destinations.append(L.Leg(L.platform_profit(), profit))
         available, frozen = L.owner_accounts(owner_type, owner_id)
         if not destinations:  # nothing taken: a release
-            assert self.attempt(lambda s: ledger.release(s, ref))
+            assert self.attempt(lambda s: posting.release(s, ref))
         else:
-            assert self.attempt(lambda s: ledger.capture(s, ref, destinations))
+            assert self.attempt(lambda s: posting.capture(s, ref, destinations))
             if to_store:
                 self._add(L.owner_accounts(*to)[0], to_store)
             if profit:
@@ -140,14 +140,14 @@ class LedgerMachine(RuleBasedStateMachine):
         self._add(available, amount - taken)
         del self.holds[ref]
         # resolving it again is refused and changes nothing
-        assert not self.attempt(lambda s: ledger.release(s, ref, key=self._next("again")))
+        assert not self.attempt(lambda s: posting.release(s, ref, key=self._next("again")))
 
     @precondition(lambda self: bool(self.holds))
     @rule(data=st.data())
     def release(self, data: st.DataObject) -> None:
         ref = data.draw(st.sampled_from(sorted(self.holds)))
         owner_type, owner_id, amount = self.holds.pop(ref)
-        assert self.attempt(lambda s: ledger.release(s, ref))
+        assert self.attempt(lambda s: posting.release(s, ref))
         available, frozen = L.owner_accounts(owner_type, owner_id)
         self._add(frozen, -amount)
         self._add(available, amount)
@@ -156,23 +156,23 @@ class LedgerMachine(RuleBasedStateMachine):
     def withdraw(self, owner: tuple[str, int], amount: int, finish: bool) -> None:
         wid = self._next("wd")
         available, _ = L.owner_accounts(*owner)
-        ok = self.attempt(lambda s: ledger.hold_withdrawal(s, owner[0], owner[1], amount, wid, "TRC20"))
+        ok = self.attempt(lambda s: posting.hold_withdrawal(s, owner[0], owner[1], amount, wid, "TRC20"))
         assert ok == (self.model.get(available, 0) >= amount)
         if not ok:
             return
         if finish:
-            assert self.attempt(lambda s: ledger.finalize_withdrawal(s, wid, "TRC20", f"0x{wid}"))
+            assert self.attempt(lambda s: posting.finalize_withdrawal(s, wid, "TRC20", f"0x{wid}"))
             self._add(available, -amount)
             self._add(L.external_crypto("TRC20"), amount)
         else:
-            assert self.attempt(lambda s: ledger.cancel_withdrawal(s, wid))
+            assert self.attempt(lambda s: posting.cancel_withdrawal(s, wid))
 
     @rule(owner=owners, amount=st.integers(min_value=-3_000, max_value=3_000).filter(bool))
     def adjust(self, owner: tuple[str, int], amount: int) -> None:
         available, _ = L.owner_accounts(*owner)
         key = self._next("adj")
         ok = self.attempt(
-            lambda s: ledger.adjust(
+            lambda s: posting.adjust(
                 s, ADMIN, owner_type=owner[0], owner_id=owner[1], amount=amount, reason="test", idempotency_key=key
             )
         )
@@ -187,7 +187,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         src, dst = L.owner_accounts(*a)[0], L.owner_accounts(*b)[0]
         ok = self.attempt(
-            lambda s: ledger.post(
+            lambda s: posting.post(
                 s, idempotency_key=self._next("tr"), kind="transfer", legs=[L.Leg(src, -amount), L.Leg(dst, amount)]
             )
         )

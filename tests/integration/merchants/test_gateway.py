@@ -168,7 +168,7 @@ async def test_bad_input_is_a_clear_422_and_changes_nothing(world: World, client
 
 async def test_payout_init_freezes_the_store_and_keeps_the_recipient_encrypted(world: World, client: Any) -> None:
     from jivapay.domain.ledger import posting as L
-    from jivapay.services.ledger import posting as ledger
+    from jivapay.services.ledger import posting
     from tests.integration.ledger.helpers import assert_ledger_sound, balance
 
     headers = {"X-API-Key": await _key(world)}
@@ -182,7 +182,7 @@ async def test_payout_init_freezes_the_store_and_keeps_the_recipient_encrypted(w
     assert (broke.status_code, broke.json()["error"]["code"]) == (409, "insufficient_balance")
     assert await _count(world) == 0
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-funds")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-funds")
     created = await client.post("/gateway/payout/init", json=body, headers=headers)
     assert created.status_code == 201, created.text
     assert created.json()["recipient_last4"] == "0001"

@@ -16,7 +16,7 @@ from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.domain.platform.audit import Actor
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.orders.status import change_status
 from tests.factories import bearer, make_user, token_for
 from tests.integration.conftest import World
@@ -68,14 +68,14 @@ async def _disputed(world: World, trader: int, amount: int = 150_000, ref: str =
 async def _hold(world: World, order_id: int) -> Hold:
     async with world.session_factory() as session:
         hold = (
-            await session.scalars(select(Hold).where(Hold.reference == ledger.order_hold_reference(order_id)))
+            await session.scalars(select(Hold).where(Hold.reference == posting.order_hold_reference(order_id)))
         ).one()
     return hold
 
 
 async def _settle(world: World, order_id: int) -> None:
     async with atomic(world.session_factory) as session:
-        await ledger.settle_completed_order(session, order_id)
+        await posting.settle_completed_order(session, order_id)
 
 
 async def test_dispute_resolved_complete_settles_with_evidence(world: World, client: Any, support: Any) -> None:

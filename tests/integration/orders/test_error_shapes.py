@@ -10,7 +10,7 @@ import pytest
 from jivapay.adapters.db.models import Store
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from tests.factories import bearer, make_api_key, make_user, token_for
 from tests.integration.conftest import World
 
@@ -50,7 +50,7 @@ async def test_insufficient_balance_shows_decimal_strings_and_no_account_id(
     if idempotency_key:  # the answer is stored and replayed: the stored body has the same shape
         headers["Idempotency-Key"] = idempotency_key
     async with atomic(world.session_factory) as session:  # 1 USDT: far below 1500 RUB at 90 plus commission
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 10**6, "store-dust")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 10**6, "store-dust")
     for _ in range(2 if idempotency_key else 1):
         response = await client.post("/gateway/payout/init", json=PAYOUT, headers=headers)
         assert response.status_code == 409, response.text
@@ -84,7 +84,7 @@ async def test_a_malformed_or_mistyped_gateway_body_is_422_with_field_errors(wor
 async def test_a_trader_cancels_with_no_body_at_all(world: World, client: Any) -> None:
     trader = await make_user(world.session_factory, Role.TRADER, profile={"in_work": True})
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "t-coll")
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "t-coll")
     await world.requisite(trader.id)
     headers = bearer(await token_for(client, Role.TRADER, trader.login))
     first = await world.process(await world.incoming(150_000, merchant_order_id="nobody-1"))

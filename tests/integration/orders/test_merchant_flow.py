@@ -19,7 +19,7 @@ from typing import Any
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.worker.scheduler import enqueue_due_callbacks_job, enqueue_overdue_orders_job, relay_outbox_job
 from tests.factories import bearer, make_user, token_for
 from tests.fixtures.receiver import Receiver
@@ -71,7 +71,7 @@ async def test_payin_and_payout_end_to_end(world: World, client: Any, worker: An
     )
     assert requisite.status_code == 201, requisite.text
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 1_000 * 10**6, "e2e-collateral")
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 1_000 * 10**6, "e2e-collateral")
 
     # the merchant: a store, an API key, the signing secret
     store = await client.post("/merchant/stores", json={"name": "E2E shop"}, headers=m)
@@ -134,7 +134,7 @@ async def test_payin_and_payout_end_to_end(world: World, client: Any, worker: An
 
         # --- pay-out -------------------------------------------------------------------------
         async with atomic(world.session_factory) as session:
-            await ledger.credit_deposit(session, "store", store_id, "TRC20", 100 * 10**6, "e2e-float")
+            await posting.credit_deposit(session, "store", store_id, "TRC20", 100 * 10**6, "e2e-float")
         before = (await client.get("/merchant/balance", headers=m)).json()[0]
         out = await client.post(
             "/gateway/payout/init",

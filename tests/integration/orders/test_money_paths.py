@@ -20,7 +20,7 @@ from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.domain.platform.audit import Actor
 from jivapay.services.identity import users as user_service
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.ledger.audit import LedgerAuditReport, audit_platform
 from jivapay.services.orders.status import change_status
 from jivapay.worker.scheduler import enqueue_unsettled_orders_job
@@ -60,8 +60,8 @@ async def _payout(world: World, amount: int, ref: str) -> int:
     incoming_id = await world.incoming(amount, merchant_order_id=ref, direction="payout")
     split = L.payout_split(amount, 2, Decimal("90"), Decimal("0"), Decimal("0"))
     async with atomic(world.session_factory) as session:
-        await ledger.freeze(
-            session, "store", world.store_id, split.store_hold, ledger.payout_init_hold_reference(incoming_id)
+        await posting.freeze(
+            session, "store", world.store_id, split.store_hold, posting.payout_init_hold_reference(incoming_id)
         )
     return incoming_id
 
@@ -79,7 +79,7 @@ async def test_a_declined_payout_goes_to_another_trader_with_the_store_frozen_th
     await world.requisite(first)
     await world.requisite(second)
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", STORE_FLOAT, "store-float")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", STORE_FLOAT, "store-float")
     incoming_id = await _payout(world, 150_000, "po-decline")
     await world.configure(MAX_ORDER_RETRIES=1)
 
@@ -154,7 +154,7 @@ async def test_the_teamlead_share_is_fixed_when_the_order_is_assigned(world: Wor
     async with atomic(world.session_factory) as session:
         await change_status(session, order.id, "completed", party=Party.TRADER, actor=SYSTEM, trader_id=trader)
     async with atomic(world.session_factory) as session:
-        await ledger.settle_completed_order(session, order.id)
+        await posting.settle_completed_order(session, order.id)
     profit = L.payin_split(order.amount, 2, order.rate, order.store_commission, order.trader_commission).platform_profit
     reward = int((profit * Decimal("0.1")).to_integral_value(rounding=ROUND_FLOOR))
     assert reward > 0
@@ -202,8 +202,8 @@ async def test_the_auditor_checks_orders_against_their_holds(world: World) -> No
 
     # a hold released behind the order's back, and a hold nobody owns
     async with atomic(world.session_factory) as session:
-        await ledger.release(session, ledger.order_hold_reference(open_order.order_id))
-        await ledger.freeze(session, "trader", trader, 1_000, "order:999999")
+        await posting.release(session, posting.order_hold_reference(open_order.order_id))
+        await posting.freeze(session, "trader", trader, 1_000, "order:999999")
     # a pay-out waiting for a trader whose store funds were never frozen
     waiting = await world.incoming(100_000, merchant_order_id="p1", direction="payout")
 
@@ -231,10 +231,10 @@ async def test_an_unsettleable_order_is_listed_for_staff_and_settled_again_by_an
     # a bug released the hold behind the order's back: settlement must not take the trader's money again
     async with atomic(world.session_factory) as session:
         await session.execute(update(OrderHistory).where(OrderHistory.id == order.id).values(status="pending_payment"))
-        await ledger.release(session, ledger.order_hold_reference(order.id))
+        await posting.release(session, posting.order_hold_reference(order.id))
         await session.execute(update(OrderHistory).where(OrderHistory.id == order.id).values(status="completed"))
     available = await balance(world.session_factory, L.trader_available(trader))
-    assert await ledger.settle_or_flag(world.session_factory, order.id) is None
+    assert await posting.settle_or_flag(world.session_factory, order.id) is None
     assert await balance(world.session_factory, L.trader_available(trader)) == available
 
     admin = await make_user(world.session_factory, Role.ADMIN)
@@ -257,7 +257,7 @@ async def test_an_unsettleable_order_is_listed_for_staff_and_settled_again_by_an
     async with world.session_factory() as session:
         queued = (await session.scalars(select(OutboxMessage.actor_name))).all()
     assert "ledger.settle" in queued
-    assert await ledger.settle_or_flag(world.session_factory, order.id) is None
+    assert await posting.settle_or_flag(world.session_factory, order.id) is None
     assert await balance(world.session_factory, L.trader_available(trader)) == available
     assert (await _order(world.session_factory, order.id)).settlement_error is not None
 
@@ -266,7 +266,7 @@ async def test_an_unsettleable_order_is_listed_for_staff_and_settled_again_by_an
         await change_status(
             session, settled_order.order_id, "completed", party=Party.TRADER, actor=SYSTEM, trader_id=trader
         )
-    assert await ledger.settle_or_flag(world.session_factory, settled_order.order_id) is not None
+    assert await posting.settle_or_flag(world.session_factory, settled_order.order_id) is not None
     settled_again = await client.post(
         f"/admin/orders/{settled_order.reference}/settle", headers=headers, json={"reason": "again"}
     )

@@ -14,7 +14,7 @@ from jivapay.adapters.db.models import CallbackEvent, OrderHistory, Store, User
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.orders.status import is_order_reference, new_order_reference
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from tests.factories import MadeUser, bearer, incoming_of, make_api_key, make_user, token_for
 from tests.integration.conftest import World
 
@@ -33,7 +33,7 @@ async def _trader(world: World, priority: int) -> MadeUser:
         world.session_factory, Role.TRADER, profile={"in_work": True, "traffic_priority": priority}
     )
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, f"collateral-{trader.id}")
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, f"collateral-{trader.id}")
     await world.requisite(trader.id)
     return trader
 
@@ -119,7 +119,7 @@ async def test_a_declined_payout_keeps_its_reference_and_each_trader_sees_their_
     s = bearer(await token_for(client, Role.SUPPORT, support.login))
     api, m = await _merchant(world, client)
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-funds")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-funds")
     created = await client.post("/gateway/payout/init", json={**PAYOUT, "merchant_order_id": "po-ref"}, headers=api)
     assert created.status_code == 201, created.text
     reference = created.json()["id"]

@@ -12,7 +12,7 @@ from jivapay.adapters.db.models import AuditLogEntry, CallbackEvent, IncomingOrd
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.worker.scheduler import relay_outbox_job
 from tests.factories import MadeUser, bearer, make_api_key, make_store, make_user, token_for
 from tests.integration.conftest import World
@@ -69,8 +69,8 @@ async def _parties(world: World, client: Any) -> Parties:
     merchant = MadeUser(owner.id, owner.login, Role.MERCHANT)
     trader = await make_user(world.session_factory, Role.TRADER, profile={"in_work": True})
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "collateral")
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-funds")
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "collateral")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-funds")
     await world.requisite(trader.id)
     parties = Parties(world, client, merchant, trader)
     await parties.sign_in()

@@ -12,7 +12,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.security import decrypt_secret
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_api_key, make_user, token_for
 from tests.integration.conftest import World
@@ -38,7 +38,7 @@ async def _api_key(world: World) -> dict[str, str]:
 
 async def _fund_store(world: World) -> None:
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-funds")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-funds")
 
 
 async def _reveals(world: World) -> list[AuditLogEntry]:
@@ -96,7 +96,7 @@ async def test_the_assigned_trader_sees_the_recipient_while_the_order_is_open(wo
     trader = await make_user(world.session_factory, Role.TRADER, profile={"in_work": True})
     other = await make_user(world.session_factory, Role.TRADER, profile={"in_work": True})
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "collateral")
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "collateral")
     await world.requisite(trader.id)
     created = await client.post("/gateway/payout/init", json=PAYOUT, headers=await _api_key(world))
     assert created.status_code == 201, created.text
@@ -159,7 +159,7 @@ async def test_the_assigned_trader_sees_the_recipient_while_the_order_is_open(wo
 async def test_a_payin_has_no_recipient(world: World, client: Any) -> None:
     trader = await make_user(world.session_factory, Role.TRADER, profile={"in_work": True})
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "collateral")
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "collateral")
     await world.requisite(trader.id)
     outcome = await world.process(await world.incoming(150_000, merchant_order_id="in-1"))
     t = bearer(await token_for(client, Role.TRADER, trader.login))

@@ -17,7 +17,7 @@ from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.orders.status import Party
 from jivapay.domain.platform.audit import Actor
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.orders.receipts import upload_receipt
 from jivapay.settings import get_settings
 from tests.factories import bearer, make_user, token_for
@@ -52,7 +52,7 @@ async def _order(world: World, direction: str = "payin") -> OrderHistory:
         from jivapay.adapters.db.uow import atomic
 
         async with atomic(world.session_factory) as session:
-            await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 10**9, "float")
+            await posting.credit_deposit(session, "store", world.store_id, "TRC20", 10**9, "float")
     outcome = await world.process(
         await world.incoming(150_000, merchant_order_id=f"r-{direction}", direction=direction)
     )
@@ -147,8 +147,8 @@ async def test_payout_confirmation_needs_a_receipt_over_http(
     from jivapay.adapters.db.uow import atomic
 
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader_user.id, "TRC20", 10**10, "coll")
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 10**9, "float")
+        await posting.credit_deposit(session, "trader", trader_user.id, "TRC20", 10**10, "coll")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 10**9, "float")
     await world.requisite(trader_user.id)
     outcome = await world.process(await world.incoming(150_000, merchant_order_id="po", direction="payout"))
     headers = bearer(await token_for(client, Role.TRADER, trader_user.login))

@@ -22,7 +22,7 @@ from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.domain.platform.audit import Actor
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.orders.status import change_status, expire_order
 from jivapay.worker.broker import broker
 from jivapay.worker.relay import relay_pending
@@ -66,7 +66,7 @@ async def test_trader_confirms_a_payin_and_it_settles_once(world: World, worker:
     # the settle message delivered twice still settles once
     await relay_pending(world.session_factory, broker, batch_size=10)
     async with atomic(world.session_factory) as session:
-        again = await ledger.settle_completed_order(session, order.id)
+        again = await posting.settle_completed_order(session, order.id)
     split = L.payin_split(150_000, 2, order.rate, order.store_commission, order.trader_commission)
     assert await balance(world.session_factory, L.store_available(world.store_id)) == split.store_credit
     assert again.transaction_id  # replay or first: either way one settlement
@@ -145,7 +145,7 @@ async def test_declined_payout_goes_back_to_the_processor(world: World) -> None:
     trader = await world.trader()
     await world.requisite(trader)
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-float")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 100 * 10**6, "store-float")
     order = await _assigned(world, trader, 150_000, "po1", direction="payout")
     assert order.status == "pending"
     assert await balance(world.session_factory, L.store_frozen(world.store_id)) > 0
@@ -159,7 +159,7 @@ async def test_declined_payout_goes_back_to_the_processor(world: World) -> None:
     # the store's funds stay frozen while the pay-out waits for another trader
     frozen = L.payout_split(150_000, 2, order.rate, order.store_commission, order.trader_commission).store_hold
     assert await balance(world.session_factory, L.store_frozen(world.store_id)) == frozen
-    assert incoming.store_hold_reference == ledger.payout_waiting_hold_reference(incoming.id, order.id)
+    assert incoming.store_hold_reference == posting.payout_waiting_hold_reference(incoming.id, order.id)
     await assert_ledger_sound(world.session_factory)
 
 
@@ -168,7 +168,7 @@ async def test_trader_endpoints_and_traffic_switch(world: World, client: Any) ->
 
     trader_user = await make_user(world.session_factory, Role.TRADER, profile={"in_work": True})
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader_user.id, "TRC20", 10**10, "t-coll")
+        await posting.credit_deposit(session, "trader", trader_user.id, "TRC20", 10**10, "t-coll")
     await world.requisite(trader_user.id)
     headers = bearer(await token_for(client, Role.TRADER, trader_user.login))
     order = await _assigned(world, trader_user.id, 150_000, "h1")
@@ -260,7 +260,7 @@ async def test_paid_payout_completes_when_the_merchant_does_not_dispute(world: W
     trader = await world.trader()
     await world.requisite(trader)
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 1_000 * 10**6, "store-funds")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 1_000 * 10**6, "store-funds")
     order = await _assigned(world, trader, 90_000, "p1", direction="payout")
     async with atomic(world.session_factory) as session:
         await change_status(

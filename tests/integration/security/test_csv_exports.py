@@ -11,7 +11,7 @@ from jivapay.adapters.db.models import Store, User
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from tests.factories import bearer, make_api_key, token_for
 from tests.integration.conftest import World
 
@@ -57,8 +57,8 @@ async def test_a_merchant_order_id_formula_is_neutralised_in_the_orders_csv(worl
 async def test_negative_amounts_stay_numbers_in_the_balance_history_csv(world: World, client: Any) -> None:
     _, cabinet = await _merchant(world, client)
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 20_000_000, "dep-csv")
-        await ledger.post(
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 20_000_000, "dep-csv")
+        await posting.post(
             session,
             idempotency_key="fee-csv",
             kind="transfer",

@@ -20,7 +20,7 @@ from jivapay.domain.identity.roles import Role
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.app import create_asgi_app
 from jivapay.services.identity.ip_blocks import block_ip
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.platform.config import set_config
 from jivapay.settings import Settings, get_settings
 from tests.factories import bearer, make_user, token_for
@@ -102,8 +102,8 @@ async def test_the_api_docs_still_render_their_scripts(client: Any) -> None:
 async def _payout_for_trader(world: World, client: Any) -> tuple[str, dict[str, str]]:
     trader = await make_user(world.session_factory, Role.TRADER, profile={"in_work": True})
     async with atomic(world.session_factory) as session:
-        await ledger.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "coll")
-        await ledger.credit_deposit(session, "store", world.store_id, "TRC20", 10**9, "float")
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 10**10, "coll")
+        await posting.credit_deposit(session, "store", world.store_id, "TRC20", 10**9, "float")
     await world.requisite(trader.id)
     outcome = await world.process(await world.incoming(150_000, merchant_order_id="po-sec", direction="payout"))
     return outcome.reference, bearer(await token_for(client, Role.TRADER, trader.login))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from jivapay.adapters.db.models import AuditLogEntry, Hold, OrderHistory
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import AdminPermission, Role
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from tests.factories import bearer, make_user, token_for
 from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound
@@ -146,10 +146,10 @@ async def test_admin_override_goes_through_the_status_manager(world: World, clie
         "reason": "bank confirmed by phone",
     }
     async with atomic(world.session_factory) as session:
-        await ledger.settle_completed_order(session, order_id)
+        await posting.settle_completed_order(session, order_id)
     async with world.session_factory() as session:
         hold = (
-            await session.scalars(select(Hold).where(Hold.reference == ledger.order_hold_reference(order_id)))
+            await session.scalars(select(Hold).where(Hold.reference == posting.order_hold_reference(order_id)))
         ).one()
     assert hold.status == "captured"
     await assert_ledger_sound(world.session_factory)

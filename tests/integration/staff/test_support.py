@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from jivapay.adapters.db.models import Hold, OrderHistory
 from jivapay.domain.identity.roles import Role
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from tests.factories import bearer, make_user, token_for
 from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound
@@ -36,7 +36,7 @@ async def _assigned(world: World, trader: int, amount: int = 150_000, ref: str =
 async def _hold(world: World, order_id: int) -> Hold:
     async with world.session_factory() as session:
         hold = (
-            await session.scalars(select(Hold).where(Hold.reference == ledger.order_hold_reference(order_id)))
+            await session.scalars(select(Hold).where(Hold.reference == posting.order_hold_reference(order_id)))
         ).one()
     return hold
 

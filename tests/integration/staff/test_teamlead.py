@@ -30,7 +30,7 @@ from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.services.identity import users as user_service
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.orders import status as order_status
 from tests.factories import SYSTEM, MadeUser, bearer, make_store, make_user, token_for
 from tests.integration.conftest import World
@@ -161,7 +161,7 @@ async def test_the_list_shows_balances_open_orders_and_todays_turnover(team: Tea
     trader = await team.trader(collateral=500 * 10**6, priority=7)
     idle = await team.trader(collateral=0, in_work=False)
     async with atomic(world.session_factory) as session:
-        await ledger.freeze(session, "trader", trader, 12_345_678, "test-hold")
+        await posting.freeze(session, "trader", trader, 12_345_678, "test-hold")
     now = dt.datetime.now(UTC)
     midnight = dt.datetime.combine(now.date(), dt.time.min, tzinfo=UTC)
     yesterday = midnight - dt.timedelta(hours=2)
@@ -438,7 +438,7 @@ async def _settled_payin(team: Team, world: World, trader: int, amount: int, ref
             session, outcome.order_id, "completed", party=Party.TRADER, actor=SYSTEM, trader_id=trader
         )
     async with atomic(world.session_factory) as session:
-        await ledger.settle_completed_order(session, outcome.order_id)
+        await posting.settle_completed_order(session, outcome.order_id)
     async with world.session_factory() as session:
         order = await session.get(OrderHistory, outcome.order_id)
     assert order is not None
@@ -466,10 +466,10 @@ async def test_a_settled_order_pays_the_teamlead_their_share_once(team: Team, wo
     async with world.session_factory() as session:
         settled = await session.get(SettledOrder, order.id)
         assert settled is not None
-        posting = await session.get(LedgerTransaction, settled.transaction_id)
-    assert posting is not None
+        settlement_tx = await session.get(LedgerTransaction, settled.transaction_id)
+    assert settlement_tx is not None
     assert settled.platform_profit == split.platform_profit - reward
-    assert posting.details["teamlead_reward"] == {
+    assert settlement_tx.details["teamlead_reward"] == {
         "teamlead_id": team.lead.id,
         "share": "0.1234",
         "platform_profit_before": split.platform_profit,
@@ -481,7 +481,7 @@ async def test_a_settled_order_pays_the_teamlead_their_share_once(team: Team, wo
     async with atomic(world.session_factory) as session:
         await user_service.update_user(session, SYSTEM, team.lead.id, changes={}, profile={"reward_share": "0.5"})
     async with atomic(world.session_factory) as session:
-        again = await ledger.settle_completed_order(session, order.id)
+        again = await posting.settle_completed_order(session, order.id)
     assert again.replayed
     assert again.transaction_id == settled.transaction_id
     assert await balance(world.session_factory, teamlead_account) == reward

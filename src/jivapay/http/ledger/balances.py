@@ -19,8 +19,7 @@ from jivapay.domain.ledger import posting as L
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
-from jivapay.services.ledger import balances
-from jivapay.services.ledger import posting as ledger_service
+from jivapay.services.ledger import balances, posting
 
 FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
 Limit = Parameter(default=50, ge=1, le=500)
@@ -350,7 +349,7 @@ async def admin_history_csv(
 async def admin_adjustment(request: Request[Any, Any, Any], data: Adjustment) -> AdjustmentBody:
     amount = L.parse_amount(data.amount, L.USDT_DECIMALS)
     async with transaction() as session:
-        posting = await ledger_service.adjust(
+        adjusted = await posting.adjust(
             session,
             current_principal(request).actor,
             owner_type=data.owner_type,
@@ -360,7 +359,7 @@ async def admin_adjustment(request: Request[Any, Any, Any], data: Adjustment) ->
             idempotency_key=data.idempotency_key,
             ip=client_ip(request),
         )
-    return AdjustmentBody(posting.transaction_id, posting.replayed)
+    return AdjustmentBody(adjusted.transaction_id, adjusted.replayed)
 
 
 admin_handlers = [admin_balances, admin_history, admin_history_csv, admin_adjustment]

@@ -18,8 +18,7 @@ from jivapay.domain.platform.audit import AuditFilter
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import require_permission
 from jivapay.http.orders.staff_orders import OrderCaseBody, case_body, order_handlers
-from jivapay.services.ledger import commissions, owners
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import commissions, owners, posting
 from jivapay.services.ledger.commissions import CommissionOwner
 from jivapay.services.orders import fraud
 from jivapay.services.orders import refs as order_refs
@@ -330,7 +329,7 @@ class SettlementRetry(msgspec.Struct, forbid_unknown_fields=True):
 async def retry_settlement(request: Request[Any, Any, Any], order_id: str, data: SettlementRetry) -> OrderCaseBody:
     async with transaction("admin.settle") as session:
         internal_id = await order_refs.staff_order_id(session, order_id)
-        await ledger.retry_settlement(
+        await posting.retry_settlement(
             session, internal_id, reason=data.reason, actor=current_principal(request).actor, ip=client_ip(request)
         )
     return await case_body(internal_id)

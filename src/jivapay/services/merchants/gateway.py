@@ -32,7 +32,7 @@ from jivapay.domain.merchants.urls import check_merchant_url
 from jivapay.domain.orders.payouts import check_recipient
 from jivapay.domain.orders.status import Party, new_order_reference
 from jivapay.domain.platform.audit import Actor, Target
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.ledger.commissions import commission_rates
 from jivapay.services.merchants.callback_targets import check_callback_url
 from jivapay.services.merchants.stores import StoreIdentity
@@ -234,12 +234,12 @@ async def _freeze_payout(session: AsyncSession, order: IncomingOrder, minor_unit
         session, direction="payout", store_id=order.store_id, trader_id=0, payment_method_id=order.payment_method_id
     )
     hold = L.payout_split(order.amount, minor_units, rate, store_rate, trader_rate).store_hold
-    await ledger.freeze(
+    await posting.freeze(
         session,
         "store",
         order.store_id,
         hold,
-        ledger.payout_init_hold_reference(order.id),
+        posting.payout_init_hold_reference(order.id),
         details={"incoming_order_id": order.id},
     )
 

@@ -33,7 +33,7 @@ from jivapay.domain.errors import (
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.fraud import Decision
 from jivapay.domain.platform.audit import Actor, Target
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.ledger.commissions import calculate_commissions
 from jivapay.services.merchants import callbacks
 from jivapay.services.orders.fraud import assess_incoming_order
@@ -110,7 +110,7 @@ async def _select(
 def store_hold_reference(incoming: IncomingOrder) -> str:
     """The hold on the store's USDT while a pay-out waits for a trader (taken at init, or moved
     there from a declined order's hold)."""
-    return incoming.store_hold_reference or ledger.payout_init_hold_reference(incoming.id)
+    return incoming.store_hold_reference or posting.payout_init_hold_reference(incoming.id)
 
 
 async def reject_incoming(session: AsyncSession, incoming: IncomingOrder, reason: str) -> None:
@@ -119,7 +119,7 @@ async def reject_incoming(session: AsyncSession, incoming: IncomingOrder, reason
     incoming.status = "rejected"
     incoming.failure_reason = reason[:256]
     if incoming.direction == "payout":
-        await ledger.release_if_active(session, store_hold_reference(incoming))
+        await posting.release_if_active(session, store_hold_reference(incoming))
     if incoming.callback_url:
         await callbacks.record_event(session, incoming.id)
 
@@ -191,10 +191,10 @@ async def _assign(session: AsyncSession, incoming_id: int, attempt: int | None) 
         teamlead_share=recheck.teamlead_share,
     )
     if incoming.direction == "payout":  # the store's funds frozen while it waited become the order's hold
-        await ledger.release_if_active(session, store_hold_reference(incoming))
+        await posting.release_if_active(session, store_hold_reference(incoming))
     payer = ("trader", candidate.trader_id) if incoming.direction == "payin" else ("store", incoming.store_id)
-    await ledger.freeze(
-        session, payer[0], payer[1], commissions.hold, ledger.order_hold_reference(order_id), order_id=order_id
+    await posting.freeze(
+        session, payer[0], payer[1], commissions.hold, posting.order_hold_reference(order_id), order_id=order_id
     )
     await SelectionRepository(session).book(
         candidate.requisite_id,
@@ -253,7 +253,7 @@ async def _record_failure(
             {"attempt": attempts, "reason": reason},
         )
         if status == "failed" and incoming.direction == "payout":
-            await ledger.release_if_active(session, store_hold_reference(incoming))
+            await posting.release_if_active(session, store_hold_reference(incoming))
         if status == "failed" and incoming.callback_url:
             await callbacks.record_event(session, incoming_id)
     if status == "failed" or not isinstance(exc, RequisiteNotFound | InsufficientBalance):

@@ -19,7 +19,7 @@ from jivapay.adapters.db.orders.selection import SelectionRepository
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.orders.status import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition
 from jivapay.domain.platform.audit import Actor, Target
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.merchants import callbacks
 from jivapay.services.merchants.stores import merchant_of_store
 from jivapay.services.orders import disputes
@@ -69,12 +69,12 @@ async def _return_for_another_trader(session: AsyncSession, order: OrderHistory)
     released only when the pay-out finally fails or is rejected (docs/ledger.md, "Holds")."""
     assert order.incoming_order_id is not None
     waiting: str | None = None
-    hold = await ledger.find_hold(session, ledger.order_hold_reference(order.id))
+    hold = await posting.find_hold(session, posting.order_hold_reference(order.id))
     if hold is not None and hold.status == "active":
-        waiting = ledger.payout_waiting_hold_reference(order.incoming_order_id, order.id)
-        await ledger.move_hold(
+        waiting = posting.payout_waiting_hold_reference(order.incoming_order_id, order.id)
+        await posting.move_hold(
             session,
-            ledger.order_hold_reference(order.id),
+            posting.order_hold_reference(order.id),
             waiting,
             owner_type="store",
             owner_id=order.store_id,
@@ -129,9 +129,9 @@ async def change_status(
     if target == "declined" and order.incoming_order_id is not None:
         await _return_for_another_trader(session, order)
     elif target in RELEASING:
-        hold = await ledger.find_hold(session, ledger.order_hold_reference(order.id))
+        hold = await posting.find_hold(session, posting.order_hold_reference(order.id))
         if hold is not None and hold.status == "active":
-            await ledger.release(session, ledger.order_hold_reference(order.id), order_id=order.id)
+            await posting.release(session, posting.order_hold_reference(order.id), order_id=order.id)
     await repo.add_status_change(
         OrderStatusChange(
             order_id=order.id,

@@ -17,7 +17,7 @@ from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
 from jivapay.domain.platform.audit import Actor
 from jivapay.services.identity import directory
 from jivapay.services.identity import users as user_service
-from jivapay.services.ledger import posting as ledger
+from jivapay.services.ledger import posting
 from jivapay.services.merchants import stores as store_service
 from jivapay.services.orders.requisites import create_requisite
 from jivapay.services.platform.reference_data import set_exchange_rate
@@ -111,8 +111,10 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> dict[str, Any]
         direction=RequisiteDirection.BOTH,
         limits={"max_open_orders": 10},
     )
-    await ledger.credit_deposit(session, "trader", ids[Role.TRADER], "TRC20", DEMO_TRADER_COLLATERAL, "demo-collateral")
-    await ledger.credit_deposit(session, "store", store.id, "TRC20", DEMO_STORE_FLOAT, "demo-store-float")
+    await posting.credit_deposit(
+        session, "trader", ids[Role.TRADER], "TRC20", DEMO_TRADER_COLLATERAL, "demo-collateral"
+    )
+    await posting.credit_deposit(session, "store", store.id, "TRC20", DEMO_STORE_FLOAT, "demo-store-float")
     return {
         "users": users,
         "store": {"id": store.id, "api_key": issued.plaintext, "signing_secret": signing_secret},
