@@ -69,6 +69,13 @@ def require_permission(permission: AdminPermission) -> Guard:
     return guard
 
 
+# the admin routes' guards, one per permission flag
+USERS = [require_permission(AdminPermission.MANAGE_USERS)]
+FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
+SETTINGS = [require_permission(AdminPermission.MANAGE_SETTINGS)]
+REQUISITES = [require_permission(AdminPermission.MANAGE_REQUISITES)]
+
+
 # A key that just authenticated is trusted again for this long without a database round trip:
 # a revocation or a deactivated store takes effect within this time in every API process.
 API_KEY_CACHE_SECONDS = 2.0

@@ -14,14 +14,12 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import ValidationFailed
-from jivapay.domain.identity.roles import AdminPermission
 from jivapay.domain.ledger import posting as L
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.guards import require_permission
+from jivapay.http.guards import FINANCES
 from jivapay.services.ledger import balances, posting
 
-FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
 Limit = Parameter(default=50, ge=1, le=500)
 
 

@@ -8,12 +8,9 @@ from typing import Any
 import msgspec
 from litestar import Request, get, put
 
-from jivapay.domain.identity.roles import AdminPermission
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.guards import require_permission
+from jivapay.http.guards import FINANCES
 from jivapay.services.platform import reference_data
-
-FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
 
 
 class RateBody(msgspec.Struct):

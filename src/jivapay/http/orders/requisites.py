@@ -11,16 +11,13 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.identity.roles import AdminPermission
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.guards import require_permission
+from jivapay.http.guards import REQUISITES
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.orders import requisites as service
 from jivapay.settings import get_settings
-
-REQUISITES = [require_permission(AdminPermission.MANAGE_REQUISITES)]
 
 
 class Limits(msgspec.Struct):

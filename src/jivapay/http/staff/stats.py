@@ -11,15 +11,13 @@ from litestar import get
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from jivapay.domain.identity.roles import AdminPermission
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import transaction
-from jivapay.http.guards import require_permission
+from jivapay.http.guards import FINANCES
 from jivapay.http.openapi import document
 from jivapay.services.staff import stats
 from jivapay.services.staff.stats import StatsGroup
 
-FINANCES = [require_permission(AdminPermission.MANAGE_FINANCES)]
 DEFAULT_DAYS = 30
 
 

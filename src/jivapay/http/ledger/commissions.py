@@ -1,0 +1,94 @@
+"""Store and trader commission rates (`/admin/stores|traders/{id}/commissions`, MANAGE_FINANCES)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from litestar import Request, get, put
+
+from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.guards import FINANCES
+from jivapay.services.ledger import commissions, owners
+from jivapay.services.ledger.commissions import CommissionOwner
+
+
+class AdminCommissionRow(msgspec.Struct):
+    direction: str
+    payment_method_id: int | None
+    rate: str
+    is_default: bool
+
+
+class CommissionWrite(msgspec.Struct, forbid_unknown_fields=True):
+    direction: str
+    rate: str  # a fraction as a decimal string: "0.045" = 4.5 %
+    payment_method_id: int | None = None  # None: for every method without its own rate
+
+
+def _rows(table: list[tuple[str, int | None, Decimal, bool]]) -> list[AdminCommissionRow]:
+    return [AdminCommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
+
+
+async def _set_commission(
+    request: Request[Any, Any, Any], owner: CommissionOwner, owner_id: int, data: CommissionWrite
+) -> list[AdminCommissionRow]:
+    """Set one rate of a store or a trader; the owner's whole table after it."""
+    async with transaction("admin.commissions") as session:
+        await owners.check_owner(session, owner, owner_id)
+        await commissions.set_commission(
+            session,
+            current_principal(request).actor,
+            owner=owner,
+            owner_id=owner_id,
+            direction=data.direction,
+            rate=data.rate,
+            payment_method_id=data.payment_method_id,
+            ip=client_ip(request),
+        )
+        return _rows(await commissions.commission_table(session, owner, owner_id))
+
+
+@get("/stores/{store_id:int}/commissions", operation_id="admin_store_commissions", tags=["admin"], guards=FINANCES)
+async def store_commissions(store_id: int) -> list[AdminCommissionRow]:
+    async with transaction("admin.commissions") as session:
+        await owners.check_owner(session, "store", store_id)
+        return _rows(await commissions.commission_table(session, "store", store_id))
+
+
+@put(
+    "/stores/{store_id:int}/commissions",
+    operation_id="admin_set_store_commission",
+    tags=["admin"],
+    guards=FINANCES,
+    description="What the platform takes from the store's orders, per direction and optionally per payment "
+    "method. New orders use it at once; assigned orders keep the rate they were created with.",
+)
+async def set_store_commission(
+    request: Request[Any, Any, Any], store_id: int, data: CommissionWrite
+) -> list[AdminCommissionRow]:
+    return await _set_commission(request, "store", store_id, data)
+
+
+@get("/traders/{trader_id:int}/commissions", operation_id="admin_trader_commissions", tags=["admin"], guards=FINANCES)
+async def trader_commissions(trader_id: int) -> list[AdminCommissionRow]:
+    async with transaction("admin.commissions") as session:
+        await owners.check_owner(session, "trader", trader_id)
+        return _rows(await commissions.commission_table(session, "trader", trader_id))
+
+
+@put(
+    "/traders/{trader_id:int}/commissions",
+    operation_id="admin_set_trader_commission",
+    tags=["admin"],
+    guards=FINANCES,
+    description="What the trader earns on their orders, per direction and optionally per payment method.",
+)
+async def set_trader_commission(
+    request: Request[Any, Any, Any], trader_id: int, data: CommissionWrite
+) -> list[AdminCommissionRow]:
+    return await _set_commission(request, "trader", trader_id, data)
+
+
+route_handlers = [store_commissions, set_store_commission, trader_commissions, set_trader_commission]
