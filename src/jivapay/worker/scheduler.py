@@ -12,8 +12,10 @@ import asyncio
 import datetime as dt
 import logging
 import signal
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from dramatiq import Actor
 
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.platform.outbox import OutboxRepository
@@ -113,25 +115,27 @@ async def enqueue_unsettled_orders_job(batch_size: int = 500) -> None:
         report_critical_error(exc, "could not enqueue unsettled orders")
 
 
-async def enqueue_rate_refresh_job() -> None:
-    """Every RATE_REFRESH_SECONDS (read each minute, so a change applies without a restart)."""
-    try:
-        from jivapay.services.platform.config import get_config
+async def _send_once_per(interval_setting: str, key: str, actor: Actor[[], Any]) -> None:
+    """Send ``actor`` unless it was sent within the last ``interval_setting`` seconds (read on each
+    tick, so a change applies without a restart): one Redis key, so several schedulers or a slow
+    worker never pile up runs."""
+    every = await get_config(interval_setting, int)
+    if await get_resources().redis.set(key, "1", ex=max(every, 1), nx=True):
+        actor.send()
 
-        every = await get_config("RATE_REFRESH_SECONDS", int)
-        if await get_resources().redis.set("jivapay:rates:refresh", "1", ex=max(every, 1), nx=True):
-            _actors.platform.refresh_exchange_rates.send()
+
+async def enqueue_rate_refresh_job() -> None:
+    """Every RATE_REFRESH_SECONDS (checked each minute)."""
+    try:
+        await _send_once_per("RATE_REFRESH_SECONDS", "jivapay:rates:refresh", _actors.platform.refresh_exchange_rates)
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue the rate refresh")
 
 
 async def enqueue_stats_refresh_job() -> None:
-    """Every STATS_REFRESH_SECONDS (checked every 10 s): one Redis key, so several schedulers
-    or a slow worker never pile up refreshes."""
+    """Every STATS_REFRESH_SECONDS (checked every 10 s)."""
     try:
-        every = await get_config("STATS_REFRESH_SECONDS", int)
-        if await get_resources().redis.set("jivapay:stats:refresh", "1", ex=max(every, 1), nx=True):
-            _actors.staff.refresh.send()
+        await _send_once_per("STATS_REFRESH_SECONDS", "jivapay:stats:refresh", _actors.staff.refresh)
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue the statistics refresh")
 

@@ -26,6 +26,11 @@ class LedgerAuditReport:
     def ok(self) -> bool:
         return not self.violations
 
+    def record(self, check: str, violations: list[str]) -> None:
+        """One check's outcome: the number of violations it found, and each one."""
+        self.checks[check] = len(violations)
+        self.violations += violations
+
 
 async def audit_ledger(session: AsyncSession) -> LedgerAuditReport:
     """Zero-sum per transaction and currency, balance = Σ entries = last balance_after,
@@ -35,28 +40,30 @@ async def audit_ledger(session: AsyncSession) -> LedgerAuditReport:
     await repo.snapshot()  # every check reads the same consistent state
 
     rows = await repo.unbalanced_transactions()
-    report.checks["zero_sum"] = len(rows)
-    report.violations += [
-        f"transaction {r.transaction_id} does not sum to zero in {r.currency}: {r.total}" for r in rows
-    ]
+    report.record(
+        "zero_sum", [f"transaction {r.transaction_id} does not sum to zero in {r.currency}: {r.total}" for r in rows]
+    )
 
     rows = await repo.balances_not_matching_entries()
-    report.checks["balance_equals_entries"] = len(rows)
-    report.violations += [f"account {r.id}: balance {r.balance} but its entries sum to {r.entries}" for r in rows]
+    report.record(
+        "balance_equals_entries",
+        [f"account {r.id}: balance {r.balance} but its entries sum to {r.entries}" for r in rows],
+    )
 
     rows = await repo.last_balance_after_mismatches()
-    report.checks["balance_equals_last_entry"] = len(rows)
-    report.violations += [
-        f"account {r.id}: balance {r.balance} but the last entry says {r.balance_after}" for r in rows
-    ]
+    report.record(
+        "balance_equals_last_entry",
+        [f"account {r.id}: balance {r.balance} but the last entry says {r.balance_after}" for r in rows],
+    )
 
     rows = await repo.frozen_not_matching_holds()
-    report.checks["frozen_equals_active_holds"] = len(rows)
-    report.violations += [f"frozen account {r.id}: balance {r.balance} but active holds total {r.holds}" for r in rows]
+    report.record(
+        "frozen_equals_active_holds",
+        [f"frozen account {r.id}: balance {r.balance} but active holds total {r.holds}" for r in rows],
+    )
 
     rows = await repo.negative_balances()
-    report.checks["no_negative_balance"] = len(rows)
-    report.violations += [f"account {r.id} ({r.kind}) is negative: {r.balance}" for r in rows]
+    report.record("no_negative_balance", [f"account {r.id} ({r.kind}) is negative: {r.balance}" for r in rows])
     return report
 
 
@@ -91,34 +98,39 @@ async def audit_money_paths(session: AsyncSession, report: LedgerAuditReport) ->
         expected = _expected_hold(row, await reference.fiat_minor_units(row.currency))
         if row.held != expected:
             wrong.append(f"order {row.id} holds {row.held} but its rate and commissions give {expected}")
-    report.checks["open_orders_hold_exactly"] = len(wrong)
-    report.violations += wrong
+    report.record("open_orders_hold_exactly", wrong)
 
     rows = await repo.orphan_holds()
-    report.checks["no_orphan_holds"] = len(rows)
-    report.violations += [
-        f"hold {r.reference} ({r.amount}) is active but its owner is not live "
-        f"(order: {r.order_status or '-'}, incoming order: {r.incoming_status or '-'})"
-        for r in rows
-    ]
+    report.record(
+        "no_orphan_holds",
+        [
+            f"hold {r.reference} ({r.amount}) is active but its owner is not live "
+            f"(order: {r.order_status or '-'}, incoming order: {r.incoming_status or '-'})"
+            for r in rows
+        ],
+    )
 
     rows = await repo.waiting_payouts_without_hold()
-    report.checks["waiting_payouts_frozen"] = len(rows)
-    report.violations += [
-        f"pay-out {r.id} waits for a trader but {r.reference} is {r.hold_status or 'missing'}" for r in rows
-    ]
+    report.record(
+        "waiting_payouts_frozen",
+        [f"pay-out {r.id} waits for a trader but {r.reference} is {r.hold_status or 'missing'}" for r in rows],
+    )
 
     rows = await repo.unsettled_completed(UNSETTLED_AFTER)
-    report.checks["completed_orders_settled"] = len(rows)
-    report.violations += [
-        f"completed order {r.id} is not settled" + (f": {r.settlement_error}" if r.settlement_error else "")
-        for r in rows
-    ]
+    report.record(
+        "completed_orders_settled",
+        [
+            f"completed order {r.id} is not settled" + (f": {r.settlement_error}" if r.settlement_error else "")
+            for r in rows
+        ],
+    )
 
     rows = await repo.settlements_not_once()
-    report.checks["settled_exactly_once"] = len(rows)
-    report.violations += [
-        f"order {r.order_id} ({r.status}): {r.transactions} settle transaction(s), "
-        f"record {'missing' if r.transaction_id is None else r.transaction_id}, marked settled: {r.marked}"
-        for r in rows
-    ]
+    report.record(
+        "settled_exactly_once",
+        [
+            f"order {r.order_id} ({r.status}): {r.transactions} settle transaction(s), "
+            f"record {'missing' if r.transaction_id is None else r.transaction_id}, marked settled: {r.marked}"
+            for r in rows
+        ],
+    )

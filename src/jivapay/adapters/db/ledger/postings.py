@@ -18,11 +18,9 @@ from jivapay.adapters.db.uow import on_commit
 from jivapay.adapters.memo import Memo
 from jivapay.domain.ledger.posting import AccountKey
 
-_APPLY_AND_RECORD = RawStatement(
-    """
-    WITH v AS (
-        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS t(account_id, delta)
-    ), updated AS (
+# after a CTE ``v`` of (account_id, delta): add the deltas, write the entries with balance_after
+_APPLY_FROM_DELTAS = """
+    updated AS (
         UPDATE accounts a SET balance = a.balance + v.delta, version = a.version + 1
         FROM v WHERE a.id = v.account_id
         RETURNING a.id, a.currency, a.balance
@@ -31,7 +29,14 @@ _APPLY_AND_RECORD = RawStatement(
     SELECT :tx, updated.id, updated.currency, v.delta, updated.balance
     FROM updated JOIN v ON v.account_id = updated.id
     ORDER BY updated.id
+"""
+_APPLY_AND_RECORD = RawStatement(
     """
+    WITH v AS (
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS t(account_id, delta)
+    ),
+    """  # noqa: S608 - constants only
+    + _APPLY_FROM_DELTAS
 )
 
 SHARED_OWNER_TYPES = ("platform", "external", "adjustment")
@@ -75,12 +80,15 @@ _FIND_ACCOUNTS = RawStatement(
 # foreign-key checks take (a hold or an entry pointing at the account, possibly written earlier
 # in the same transaction) do not conflict with it — FOR UPDATE would deadlock two freezes of one
 # trader that each inserted their hold first.
+_LOCK_IN_ORDER = f"""
+    ORDER BY owner_type IN ({", ".join(f"'{owner_type}'" for owner_type in SHARED_OWNER_TYPES)}), id
+    FOR NO KEY UPDATE
+"""
 _LOCK_ACCOUNTS = RawStatement(
     """
     SELECT id, currency, kind, balance FROM accounts WHERE id = ANY(CAST(:ids AS bigint[]))
-    ORDER BY owner_type IN ('platform', 'external', 'adjustment'), id
-    FOR NO KEY UPDATE
-    """
+    """  # noqa: S608 - constants only
+    + _LOCK_IN_ORDER
 )
 _INSERT_TRANSACTION = RawStatement(
     """
@@ -123,9 +131,8 @@ def _lock_accounts_sql(arity: int) -> RawStatement:
     return RawStatement(
         f"""
         SELECT id, currency, kind, balance FROM accounts WHERE id IN ({ids})
-        ORDER BY owner_type IN ('platform', 'external', 'adjustment'), id
-        FOR NO KEY UPDATE
         """  # noqa: S608 - placeholders only
+        + _LOCK_IN_ORDER
     )
 
 
@@ -133,16 +140,9 @@ def _apply_and_record_sql(arity: int) -> RawStatement:
     rows = ", ".join(f"(CAST(:id{n} AS bigint), CAST(:delta{n} AS bigint))" for n in range(arity))
     return RawStatement(
         f"""
-        WITH v(account_id, delta) AS (VALUES {rows}), updated AS (
-            UPDATE accounts a SET balance = a.balance + v.delta, version = a.version + 1
-            FROM v WHERE a.id = v.account_id
-            RETURNING a.id, a.currency, a.balance
-        )
-        INSERT INTO ledger_entries (transaction_id, account_id, currency, amount, balance_after)
-        SELECT :tx, updated.id, updated.currency, v.delta, updated.balance
-        FROM updated JOIN v ON v.account_id = updated.id
-        ORDER BY updated.id
-        """  # noqa: S608 - placeholders only
+        WITH v(account_id, delta) AS (VALUES {rows}),
+        """
+        + _APPLY_FROM_DELTAS
     )
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.filters import where_equal, where_in_period
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, Store
 
 
@@ -35,24 +36,20 @@ def _matching(merchant_id: int, c: MerchantOrderCriteria) -> Select[IncomingOrde
         .join(Store, and_(Store.id == IncomingOrder.store_id, Store.merchant_id == merchant_id))
         .outerjoin(OrderHistory, OrderHistory.id == IncomingOrder.order_id)
     )
-    if c.direction is not None:
-        stmt = stmt.where(IncomingOrder.direction == c.direction)
-    if c.store_id is not None:
-        stmt = stmt.where(IncomingOrder.store_id == c.store_id)
+    stmt = where_equal(
+        stmt,
+        {
+            IncomingOrder.direction: c.direction,
+            IncomingOrder.store_id: c.store_id,
+            IncomingOrder.status: c.incoming_status,
+            OrderHistory.status: c.order_status,
+            IncomingOrder.merchant_order_id: c.merchant_order_id or None,  # "" filters nothing
+            IncomingOrder.currency: c.currency,
+        },
+    )
     if c.unassigned_in is not None:
         stmt = stmt.where(IncomingOrder.status.in_(c.unassigned_in), OrderHistory.id.is_(None))
-    if c.incoming_status is not None:
-        stmt = stmt.where(IncomingOrder.status == c.incoming_status)
-    if c.order_status is not None:
-        stmt = stmt.where(OrderHistory.status == c.order_status)
-    if c.created_from is not None:
-        stmt = stmt.where(IncomingOrder.created_at >= c.created_from)
-    if c.created_to is not None:
-        stmt = stmt.where(IncomingOrder.created_at < c.created_to)
-    if c.merchant_order_id:
-        stmt = stmt.where(IncomingOrder.merchant_order_id == c.merchant_order_id)
-    if c.currency is not None:
-        stmt = stmt.where(IncomingOrder.currency == c.currency)
+    stmt = where_in_period(stmt, IncomingOrder.created_at, c.created_from, c.created_to)
     if c.amount_min is not None:
         stmt = stmt.where(IncomingOrder.amount >= c.amount_min)
     if c.amount_max is not None:

@@ -15,8 +15,19 @@ from jivapay.adapters.db import raw
 from jivapay.adapters.db.ledger.commissions import rate_sql
 from jivapay.adapters.db.raw import RawStatement
 
+# The dynamic limits of a requisite ``r`` (its counters, ``d`` today's usage row) for ``:amount``:
+# checked when choosing a candidate and again once it is locked.
+_LIMITS_ALLOW = """(r.max_open_orders IS NULL OR r.open_orders < r.max_open_orders)
+      AND (r.orders_per_day IS NULL OR coalesce(d.orders, 0) < r.orders_per_day)
+      AND (r.daily_limit IS NULL OR coalesce(d.turnover, 0) + :amount <= r.daily_limit)
+      AND (r.monthly_limit IS NULL OR (
+            SELECT coalesce(sum(m.turnover), 0) FROM requisite_daily_usage m
+            WHERE m.requisite_id = r.id AND m.day >= :month_start) + :amount <= r.monthly_limit)
+      AND (:direction <> 'payin' OR NOT EXISTS (
+            SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount))"""
+
 _FIND = RawStatement(
-    """
+    f"""
     SELECT r.id, r.trader_id
     FROM requisites r
     JOIN users u ON u.id = r.trader_id AND u.is_active
@@ -33,20 +44,13 @@ _FIND = RawStatement(
       AND (r.min_amount IS NULL OR r.min_amount <= :amount)
       AND (r.max_amount IS NULL OR r.max_amount >= :amount)
       AND coalesce(a.balance, 0) >= :collateral
-      AND (r.max_open_orders IS NULL OR r.open_orders < r.max_open_orders)
-      AND (r.orders_per_day IS NULL OR coalesce(d.orders, 0) < r.orders_per_day)
-      AND (r.daily_limit IS NULL OR coalesce(d.turnover, 0) + :amount <= r.daily_limit)
-      AND (r.monthly_limit IS NULL OR (
-            SELECT coalesce(sum(m.turnover), 0) FROM requisite_daily_usage m
-            WHERE m.requisite_id = r.id AND m.day >= :month_start) + :amount <= r.monthly_limit)
-      AND (:direction <> 'payin' OR NOT EXISTS (
-            SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount))
+      AND {_LIMITS_ALLOW}
       AND NOT (r.id = ANY(CAST(:exclude AS bigint[])))
       AND NOT (r.trader_id = ANY(CAST(:exclude_traders AS bigint[])))
     ORDER BY r.priority, r.last_used_at NULLS FIRST, r.id
     FOR UPDATE OF r SKIP LOCKED
     LIMIT 1
-    """
+    """  # noqa: S608 - constants only
 )
 
 
@@ -61,14 +65,7 @@ _VERIFY = RawStatement(
       {rate_sql("trader", "r.trader_id")} AS trader_rate,
       tp.teamlead_id AS teamlead_id,
       tl.reward_share AS teamlead_share,
-      (r.max_open_orders IS NULL OR r.open_orders < r.max_open_orders)
-      AND (r.orders_per_day IS NULL OR coalesce(d.orders, 0) < r.orders_per_day)
-      AND (r.daily_limit IS NULL OR coalesce(d.turnover, 0) + :amount <= r.daily_limit)
-      AND (r.monthly_limit IS NULL OR (
-            SELECT coalesce(sum(m.turnover), 0) FROM requisite_daily_usage m
-            WHERE m.requisite_id = r.id AND m.day >= :month_start) + :amount <= r.monthly_limit)
-      AND (:direction <> 'payin' OR NOT EXISTS (
-            SELECT 1 FROM requisite_open_amounts o WHERE o.requisite_id = r.id AND o.amount = :amount)) AS fits
+      {_LIMITS_ALLOW} AS fits
     FROM requisites r
     LEFT JOIN requisite_daily_usage d ON d.requisite_id = r.id AND d.day = :today
     LEFT JOIN trader_profiles tp ON tp.user_id = r.trader_id

@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.filters import where_equal, where_in_period
 from jivapay.adapters.db.models import AuditLogEntry
 from jivapay.domain.platform.audit import AuditFilter
 
@@ -18,25 +19,22 @@ class AuditViewRepository:
         is exact, or a prefix when it ends with "."; ``starting_after`` is the last id of the
         previous page."""
         stmt = select(AuditLogEntry).order_by(AuditLogEntry.id.desc()).limit(limit)
-        exact = {
-            AuditLogEntry.actor_type: f.actor_type,
-            AuditLogEntry.actor_id: f.actor_id,
-            AuditLogEntry.target_type: f.target_type,
-            AuditLogEntry.target_id: f.target_id,
-        }
-        for column, value in exact.items():
-            if value is not None:
-                stmt = stmt.where(column == value)
+        stmt = where_equal(
+            stmt,
+            {
+                AuditLogEntry.actor_type: f.actor_type,
+                AuditLogEntry.actor_id: f.actor_id,
+                AuditLogEntry.target_type: f.target_type,
+                AuditLogEntry.target_id: f.target_id,
+            },
+        )
         if f.action is not None:
             if f.action.endswith("."):
                 escaped = f.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 stmt = stmt.where(AuditLogEntry.action.like(escaped + "%", escape="\\"))
             else:
                 stmt = stmt.where(AuditLogEntry.action == f.action)
-        if f.created_from is not None:
-            stmt = stmt.where(AuditLogEntry.created_at >= f.created_from)
-        if f.created_to is not None:
-            stmt = stmt.where(AuditLogEntry.created_at < f.created_to)
+        stmt = where_in_period(stmt, AuditLogEntry.created_at, f.created_from, f.created_to)
         if starting_after is not None:
             stmt = stmt.where(AuditLogEntry.id < starting_after)
         return list((await self.session.scalars(stmt)).all())

@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db.filters import where_equal, where_in_period
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderNote, Requisite
 from jivapay.domain.orders.status import OrderSearch
 
@@ -26,29 +27,25 @@ class SupportRepository:
     async def search_orders(self, f: OrderSearch, *, starting_after: int | None, limit: int) -> list[FoundRow]:
         """Orders matching every given filter of a checked search, newest first; ``starting_after``
         is the last order id of the previous page."""
-        stmt = _found_statement()
-        conditions = {
-            OrderHistory.id: f.order_id,
-            OrderHistory.public_id: f.public_id,
-            IncomingOrder.merchant_order_id: f.merchant_order_id,
-            OrderHistory.store_id: f.store_id,
-            OrderHistory.trader_id: f.trader_id,
-            OrderHistory.amount: f.amount,
-            OrderHistory.currency: f.currency,
-            Requisite.number_last4: f.requisite_last4,
-            OrderHistory.status: f.status,
-            OrderHistory.direction: f.direction,
-        }
-        for column, value in conditions.items():
-            if value is not None:
-                stmt = stmt.where(column == value)
+        stmt = where_equal(
+            _found_statement(),
+            {
+                OrderHistory.id: f.order_id,
+                OrderHistory.public_id: f.public_id,
+                IncomingOrder.merchant_order_id: f.merchant_order_id,
+                OrderHistory.store_id: f.store_id,
+                OrderHistory.trader_id: f.trader_id,
+                OrderHistory.amount: f.amount,
+                OrderHistory.currency: f.currency,
+                Requisite.number_last4: f.requisite_last4,
+                OrderHistory.status: f.status,
+                OrderHistory.direction: f.direction,
+            },
+        )
         if f.settlement_failed is not None:
             failed = OrderHistory.settlement_error.is_not(None)
             stmt = stmt.where(failed if f.settlement_failed else ~failed)
-        if f.created_from is not None:
-            stmt = stmt.where(OrderHistory.created_at >= f.created_from)
-        if f.created_to is not None:
-            stmt = stmt.where(OrderHistory.created_at < f.created_to)
+        stmt = where_in_period(stmt, OrderHistory.created_at, f.created_from, f.created_to)
         stmt = stmt.order_by(OrderHistory.id.desc()).limit(limit)
         if starting_after is not None:
             stmt = stmt.where(OrderHistory.id < starting_after)
