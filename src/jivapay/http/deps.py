@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.uow import atomic
@@ -58,11 +60,15 @@ def current_store(connection: ASGIConnection[Any, Any, Any, Any]) -> StoreIdenti
     return store
 
 
+# a handler's multipart body, taken as a dict (see form_file)
+MultipartForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+
+
 def form_file(form: dict[str, Any], field: str) -> UploadFile:
     """The file in a multipart form's ``field`` (a clear 422 when it is missing or not a file).
 
-    Handlers take the form as a dict: Litestar's own UploadFile extraction crashes (500) on a
-    multipart body without any file.
+    Handlers take the form as a dict (``MultipartForm``): Litestar's own UploadFile extraction
+    crashes (500) on a multipart body without any file.
     """
     value = form.get(field)
     if isinstance(value, list):

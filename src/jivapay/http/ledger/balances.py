@@ -11,6 +11,7 @@ from litestar import Request, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import ValidationFailed
@@ -89,9 +90,22 @@ class AdjustmentBody(msgspec.Struct):
     replayed: bool
 
 
-def _page(lines: list[balances.HistoryLine], limit: int, currency: str) -> HistoryPage:
+async def _history_page(
+    session: AsyncSession,
+    key: L.AccountKey,
+    *,
+    starting_after: int | None,
+    limit: int,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    kind: str | None = None,
+) -> HistoryPage:
+    """One page of the account's entries, newest first; one more is read to tell whether more follow."""
+    lines = await balances.history(
+        session, key, starting_after=starting_after, limit=limit + 1, since=since, until=until, kind=kind
+    )
     return HistoryPage(
-        currency,
+        key.currency,
         [
             HistoryLineBody(x.id, x.at, x.kind, x.amount, x.balance_after, x.order_id, x.transaction_id)
             for x in lines[:limit]
@@ -144,10 +158,9 @@ async def merchant_history(
 ) -> HistoryPage:
     async with transaction() as session:
         key = await balances.owned_store_account(session, current_principal(request).user_id, store_id, account)
-        lines = await balances.history(
-            session, key, starting_after=starting_after, limit=limit + 1, since=since, until=until, kind=kind
+        return await _history_page(
+            session, key, starting_after=starting_after, limit=limit, since=since, until=until, kind=kind
         )
-    return _page(lines, limit, key.currency)
 
 
 @get("/stores/{store_id:int}/balance/history.csv", operation_id="merchant_balance_history_csv", tags=["merchant"])
@@ -197,10 +210,9 @@ async def trader_history(
 ) -> HistoryPage:
     key = _trader_key(current_principal(request).user_id, account, currency, direction)
     async with transaction() as session:
-        lines = await balances.history(
-            session, key, starting_after=starting_after, limit=limit + 1, since=since, until=until, kind=kind
+        return await _history_page(
+            session, key, starting_after=starting_after, limit=limit, since=since, until=until, kind=kind
         )
-    return _page(lines, limit, key.currency)
 
 
 @get("/balance/history.csv", operation_id="trader_balance_history_csv", tags=["trader"])
@@ -252,10 +264,7 @@ async def teamlead_history(
     """Every reward credited (one line per settled order of the team), newest first."""
     key = L.teamlead_available(current_principal(request).user_id)
     async with transaction() as session:
-        lines = await balances.history(
-            session, key, starting_after=starting_after, limit=limit + 1, since=since, until=until
-        )
-    return _page(lines, limit, key.currency)
+        return await _history_page(session, key, starting_after=starting_after, limit=limit, since=since, until=until)
 
 
 teamlead_handlers = [teamlead_balance, teamlead_history]
@@ -309,16 +318,9 @@ async def admin_history(
 ) -> HistoryPage:
     key = _admin_key(owner_type, owner_id, currency, kind, label)
     async with transaction() as session:
-        lines = await balances.history(
-            session,
-            key,
-            starting_after=starting_after,
-            limit=limit + 1,
-            since=since,
-            until=until,
-            kind=transaction_kind,
+        return await _history_page(
+            session, key, starting_after=starting_after, limit=limit, since=since, until=until, kind=transaction_kind
         )
-    return _page(lines, limit, key.currency)
 
 
 @get("/balances/history.csv", operation_id="admin_balance_history_csv", tags=["admin"], guards=FINANCES)

@@ -31,6 +31,13 @@ def _rows(table: list[tuple[str, int | None, Decimal, bool]]) -> list[AdminCommi
     return [AdminCommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
 
 
+async def _commission_table(owner: CommissionOwner, owner_id: int) -> list[AdminCommissionRow]:
+    """The rates of a store or a trader, the platform's defaults where it has none of its own."""
+    async with transaction("admin.commissions") as session:
+        await owners.check_owner(session, owner, owner_id)
+        return _rows(await commissions.commission_table(session, owner, owner_id))
+
+
 async def _set_commission(
     request: Request[Any, Any, Any], owner: CommissionOwner, owner_id: int, data: CommissionWrite
 ) -> list[AdminCommissionRow]:
@@ -52,9 +59,7 @@ async def _set_commission(
 
 @get("/stores/{store_id:int}/commissions", operation_id="admin_store_commissions", tags=["admin"], guards=FINANCES)
 async def store_commissions(store_id: int) -> list[AdminCommissionRow]:
-    async with transaction("admin.commissions") as session:
-        await owners.check_owner(session, "store", store_id)
-        return _rows(await commissions.commission_table(session, "store", store_id))
+    return await _commission_table("store", store_id)
 
 
 @put(
@@ -73,9 +78,7 @@ async def set_store_commission(
 
 @get("/traders/{trader_id:int}/commissions", operation_id="admin_trader_commissions", tags=["admin"], guards=FINANCES)
 async def trader_commissions(trader_id: int) -> list[AdminCommissionRow]:
-    async with transaction("admin.commissions") as session:
-        await owners.check_owner(session, "trader", trader_id)
-        return _rows(await commissions.commission_table(session, "trader", trader_id))
+    return await _commission_table("trader", trader_id)
 
 
 @put(

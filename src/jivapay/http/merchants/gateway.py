@@ -40,6 +40,7 @@ from jivapay.settings import get_settings
 
 MAX_WAIT_SECONDS = 30
 POLL_SECONDS = 0.5
+Wait = Parameter(default=0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for a change")
 
 
 class GatewayStoreBody(msgspec.Struct):
@@ -335,7 +336,7 @@ async def _status(request: Request[Any, Any, Any], order_id: str, direction: str
 async def payin_status(
     request: Request[Any, Any, Any],
     order_id: str,
-    wait: int = Parameter(default=0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for a change"),
+    wait: int = Wait,
 ) -> GatewayOrder:
     return await _status(request, order_id, "payin", wait)
 
@@ -351,7 +352,7 @@ async def payin_status(
 async def payout_status(
     request: Request[Any, Any, Any],
     order_id: str,
-    wait: int = Parameter(default=0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for a change"),
+    wait: int = Wait,
 ) -> GatewayOrder:
     return await _status(request, order_id, "payout", wait)
 

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, get, patch, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from jivapay.adapters.db.models import IncomingOrder
@@ -17,7 +16,7 @@ from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
-from jivapay.http.deps import client_ip, current_principal, form_file, transaction
+from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
 from jivapay.http.orders.staff_orders import (
     DisputeBody,
     OrderCaseBody,
@@ -184,7 +183,7 @@ async def resolve_dispute(request: Request[Any, Any, Any], order_id: str, data: 
 async def upload_evidence(
     request: Request[Any, Any, Any],
     order_id: str,
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: MultipartForm,
 ) -> StaffReceiptBody:
     upload = form_file(data, "data")
     receipt = await receipts.upload_receipt(

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Parameter
 from litestar.response import Stream
 
 from jivapay.adapters.db.models import CallbackEvent, IncomingOrder, OrderHistory
@@ -21,7 +20,7 @@ from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.domain.periods import check_period
 from jivapay.http.csv_export import csv_attachment
-from jivapay.http.deps import client_ip, current_principal, form_file, transaction
+from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.merchants import callbacks
 from jivapay.services.orders import merchant_orders, receipts
@@ -241,7 +240,7 @@ class EvidenceBody(msgspec.Struct):
 async def upload_evidence(
     request: Request[Any, Any, Any],
     order_id: str,
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: MultipartForm,
 ) -> EvidenceBody:
     principal = current_principal(request)
     upload = form_file(data, "data")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, get, post, put
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from jivapay.adapters.db.models import OrderHistory, Receipt
@@ -18,7 +17,7 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
-from jivapay.http.deps import client_ip, current_principal, form_file, transaction
+from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
 from jivapay.services.identity.users import set_traffic
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.orders import payouts, receipts
@@ -222,7 +221,7 @@ async def _receipt_body(receipt: Receipt) -> ReceiptBody:
 async def upload(
     request: Request[Any, Any, Any],
     order_id: str,
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: MultipartForm,
 ) -> ReceiptBody:
     principal = current_principal(request)
     upload = form_file(data, "data")

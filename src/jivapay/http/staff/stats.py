@@ -8,6 +8,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import get
+from litestar.di import Provide
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
@@ -68,15 +69,16 @@ def _body(row: stats.StatsRow) -> StatsRowBody:
 
 
 async def _report(
-    date_from: dt.date | None,
-    date_to: dt.date | None,
-    group_by: StatsGroup,
-    store_id: int | None,
-    trader_id: int | None,
-    payment_method_id: int | None,
-    direction: str | None,
-    currency: str | None,
+    date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
+    date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
+    group_by: StatsGroup = StatsGroup.DAY,
+    store_id: int | None = None,
+    trader_id: int | None = None,
+    payment_method_id: int | None = None,
+    direction: str | None = None,
+    currency: str | None = None,
 ) -> stats.StatsReport:
+    """The query of both routes (a dependency: its parameters are theirs) and the rows it asks for."""
     date_from, date_to = stats.resolve_range(date_from, date_to, DEFAULT_DAYS)
     async with transaction("admin.stats") as session:
         return await stats.query_stats(
@@ -92,18 +94,15 @@ async def _report(
         )
 
 
-@get("/stats", operation_id="admin_stats", tags=["admin"], guards=FINANCES, description=_FILTERS)
-async def get_stats(
-    date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
-    date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
-    group_by: StatsGroup = StatsGroup.DAY,
-    store_id: int | None = None,
-    trader_id: int | None = None,
-    payment_method_id: int | None = None,
-    direction: str | None = None,
-    currency: str | None = None,
-) -> StatsBody:
-    report = await _report(date_from, date_to, group_by, store_id, trader_id, payment_method_id, direction, currency)
+@get(
+    "/stats",
+    operation_id="admin_stats",
+    tags=["admin"],
+    guards=FINANCES,
+    description=_FILTERS,
+    dependencies={"report": Provide(_report)},
+)
+async def get_stats(report: stats.StatsReport) -> StatsBody:
     return StatsBody([_body(r) for r in report.data], [_body(r) for r in report.totals], report.refreshed_at)
 
 
@@ -114,19 +113,9 @@ async def get_stats(
     guards=FINANCES,
     media_type="text/csv",
     description="The same rows as `GET /admin/stats` as CSV, the per-currency totals last (key `total`).",
+    dependencies={"report": Provide(_report)},
 )
-async def export_stats(
-    date_from: Annotated[dt.date | None, QueryParameter(name="from")] = None,
-    date_to: Annotated[dt.date | None, QueryParameter(name="to")] = None,
-    group_by: StatsGroup = StatsGroup.DAY,
-    store_id: int | None = None,
-    trader_id: int | None = None,
-    payment_method_id: int | None = None,
-    direction: str | None = None,
-    currency: str | None = None,
-) -> Stream:
-    report = await _report(date_from, date_to, group_by, store_id, trader_id, payment_method_id, direction, currency)
-
+async def export_stats(report: stats.StatsReport, group_by: StatsGroup = StatsGroup.DAY) -> Stream:
     async def batches() -> AsyncIterator[list[tuple[object, ...]]]:
         yield [msgspec.structs.astuple(_body(row)) for row in [*report.data, *report.totals]]
 
