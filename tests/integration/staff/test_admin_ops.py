@@ -119,7 +119,12 @@ async def test_commissions(world: World, client: Any, admin: Any) -> None:
     assert order is not None
     assert (order.store_commission, order.trader_commission) == (Decimal("0.07"), Decimal("0.02"))
 
-    for body in ({"direction": "payin", "rate": "1.5"}, {"direction": "sideways", "rate": "0.1"}, {"rate": "0.1"}):
+    for body in (
+        {"direction": "payin", "rate": "1.5"},
+        {"direction": "sideways", "rate": "0.1"},
+        {"rate": "0.1"},
+        {"direction": "payin", "rate": "0.1", "payment_method_id": 999_999},  # not a 409 about a foreign key
+    ):
         response = await client.put(f"/admin/stores/{world.store_id}/commissions", headers=admin, json=body)
         assert response.status_code == 422, (body, response.text)
     assert (await client.get("/admin/stores/999999/commissions", headers=admin)).status_code == 404

@@ -121,6 +121,8 @@ async def set_commission(
     string from the API) held to the commission rule of ``domain.money``."""
     _check_direction(direction)
     rate = money.COMMISSION.check(rate, field="rate")
+    if payment_method_id is not None and await ReferenceRepository(session).payment_method(payment_method_id) is None:
+        raise ValidationFailed("unknown payment method", field="payment_method_id")
     await CommissionRepository(session).set_rate(owner, owner_id, direction, payment_method_id, rate)
     await log_action(
         session,
