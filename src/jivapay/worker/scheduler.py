@@ -17,12 +17,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from dramatiq import Actor
 
-from jivapay.adapters.db.orders.orders import OrderRepository
-from jivapay.adapters.db.platform.outbox import OutboxRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import close_resources, get_resources
 from jivapay.services.merchants import callbacks, idempotency
+from jivapay.services.orders import records as order_records
+from jivapay.services.platform import outbox
 from jivapay.services.platform.config import get_config
 from jivapay.settings import Settings
 from jivapay.worker import actors as _actors
@@ -44,7 +44,7 @@ async def prune_outbox_job() -> None:
     try:
         cutoff = dt.datetime.now(dt.UTC) - OUTBOX_RETENTION
         async with atomic(get_resources().session_factory, name="outbox.prune") as session:
-            deleted = await OutboxRepository(session).delete_sent_before(cutoff)
+            deleted = await outbox.prune_sent(session, cutoff)
         log.info("outbox pruned", extra={"deleted": deleted})
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "outbox prune failed")
@@ -59,7 +59,7 @@ async def enqueue_due_orders_job(batch_size: int = 500) -> None:
     try:
         async with atomic(get_resources().session_factory, name="orders.claim_due") as session:
             lease = await get_config("ORDER_ASSIGN_LEASE_SECONDS", int, session=session)
-            due = await OrderRepository(session).claim_due_incoming(batch_size, dt.timedelta(seconds=max(lease, 1)))
+            due = await order_records.claim_due_incoming(session, batch_size, dt.timedelta(seconds=max(lease, 1)))
         for incoming_id, attempt in due:
             _actors.orders.assign.send(incoming_order_id=incoming_id, attempt=attempt)
     except Exception as exc:  # noqa: BLE001
@@ -90,7 +90,7 @@ async def enqueue_overdue_orders_job(batch_size: int = 500) -> None:
     """Orders still waiting past their deadline go to `orders.expire` (which re-checks)."""
     try:
         async with get_resources().session_factory() as session:
-            ids = await OrderRepository(session).overdue(batch_size)
+            ids = await order_records.overdue_orders(session, batch_size)
         for order_id in ids:
             _actors.orders.expire.send(order_id=order_id)
     except Exception as exc:  # noqa: BLE001
@@ -106,7 +106,7 @@ async def enqueue_unsettled_orders_job(batch_size: int = 500) -> None:
     Settlement is idempotent, so an order settled meanwhile costs a no-op."""
     try:
         async with get_resources().session_factory() as session:
-            ids = await OrderRepository(session).unsettled(batch_size, SETTLEMENT_GRACE)
+            ids = await order_records.unsettled_orders(session, batch_size, SETTLEMENT_GRACE)
         for order_id in ids:
             _actors.ledger.settle.send(order_id=order_id)
         if ids:

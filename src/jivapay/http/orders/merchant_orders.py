@@ -24,6 +24,7 @@ from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.merchants import callbacks
 from jivapay.services.orders import merchant_orders, receipts
+from jivapay.services.orders import records as order_records
 from jivapay.services.orders import refs as order_refs
 from jivapay.services.orders import views as order_views
 from jivapay.services.orders.merchant_orders import OrderFilter
@@ -164,7 +165,7 @@ async def get_order(request: Request[Any, Any, Any], order_id: str) -> MerchantO
     async with transaction() as session:
         incoming_id = await order_refs.cabinet_incoming_id(session, merchant_id, order_id)
         incoming = await merchant_orders.merchant_incoming(session, merchant_id, incoming_id)
-        order = await session.get(OrderHistory, incoming.order_id) if incoming.order_id else None
+        order = await order_records.find_order(session, incoming.order_id) if incoming.order_id else None
         body = _body(incoming, order, await fiat_decimals(session, incoming.currency))
         history = [
             StatusChangeBody(c.from_status, c.to_status, c.party, c.reason, c.created_at)

@@ -3,6 +3,8 @@ notifications). Imports no other service, so any context can use it without an i
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderStatusChange
@@ -35,3 +37,19 @@ async def status_history(session: AsyncSession, order_id: int) -> list[OrderStat
 async def flag_settlement_error(session: AsyncSession, order_id: int, reason: str) -> bool:
     """Record why a completed order cannot be settled; False when it is settled or flagged already."""
     return await OrderRepository(session).flag_settlement_error(order_id, reason)
+
+
+async def claim_due_incoming(session: AsyncSession, limit: int, lease: dt.timedelta) -> list[tuple[int, int]]:
+    """(id, attempt) of new and retrying incoming orders whose backoff is over, each pushed a lease
+    ahead so one scheduler tick sends it once."""
+    return await OrderRepository(session).claim_due_incoming(limit, lease)
+
+
+async def overdue_orders(session: AsyncSession, limit: int) -> list[int]:
+    """Orders still waiting past their deadline."""
+    return await OrderRepository(session).overdue(limit)
+
+
+async def unsettled_orders(session: AsyncSession, limit: int, older_than: dt.timedelta) -> list[int]:
+    """Completed orders whose settlement has been missing for longer than ``older_than``."""
+    return await OrderRepository(session).unsettled(limit, older_than)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,3 +23,8 @@ async def enqueue_after_commit(session: AsyncSession, actor_name: str, **ids: in
             raise ValidationFailed(f"outbox argument {name} must be an id (int, str or UUID)", argument=name)
     kwargs = {name: str(value) if isinstance(value, uuid.UUID) else value for name, value in ids.items()}
     return await OutboxRepository(session).add(actor_name, kwargs)
+
+
+async def prune_sent(session: AsyncSession, before: dt.datetime) -> int:
+    """Delete the messages sent before ``before``; how many went."""
+    return await OutboxRepository(session).delete_sent_before(before)
