@@ -105,6 +105,30 @@ def test_worker_stops_promptly(tmp_path: Path, sig: signal.Signals, group: bool)
             os.killpg(process.pid, signal.SIGKILL)
 
 
+@pytest.mark.parametrize("after", [0.0, 0.5, 1.5], ids=lambda s: f"{s}s-into-the-boot")
+def test_worker_stopped_while_it_boots_exits_at_once(tmp_path: Path, after: float) -> None:
+    """SIGTERM to the group while the worker processes still import every actor (seconds, many
+    on a busy machine): they end at once instead of finishing the boot, and the copy of the
+    request dramatiq's main process relays afterwards is not taken for a kill that never exits
+    (how the chaos test's restarted worker once stayed up 20 s after SIGTERM)."""
+    log = tmp_path / "worker.log"
+    process = spawn_jivapay(["worker", "--processes", "2", "--threads", "2"], jivapay_env(), tmp_path, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while len(psutil.Process(process.pid).children(recursive=True)) < 2:  # dramatiq has forked them
+            assert process.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.02)
+        time.sleep(after)
+        _stop(process, signal.SIGTERM, log, group=True)
+        text = log.read_text(errors="replace")
+        assert "Killing worker process" not in text, text
+        assert "second stop request" not in text, text
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 @pytest.mark.parametrize(("sig", "group"), STOPS)
 def test_scheduler_stops_promptly(tmp_path: Path, sig: signal.Signals, group: bool) -> None:
     log = tmp_path / "scheduler.log"
