@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.models import ExchangeRate, IncomingOrder
+from jivapay.adapters.db.models import ExchangeRate, Hold, IncomingOrder, OrderHistory
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
@@ -93,6 +94,22 @@ class World:
     async def ref(self, incoming_id: int) -> str:
         return await incoming_reference(self.session_factory, incoming_id)
 
+    async def assigned(self, amount: int = 150_000, ref: str = "s") -> OrderHistory:
+        """A pay-in taken by one of the world's traders (create them first), as the order row."""
+        outcome = await self.process(await self.incoming(amount, merchant_order_id=ref))
+        assert outcome.status == "assigned", outcome
+        async with self.session_factory() as session:
+            order = await session.get(OrderHistory, outcome.order_id)
+        assert order is not None
+        return order
+
+    async def order_hold(self, order_id: int) -> Hold:
+        """The collateral hold of an order."""
+        async with self.session_factory() as session:
+            return (
+                await session.scalars(select(Hold).where(Hold.reference == posting.order_hold_reference(order_id)))
+            ).one()
+
     async def configure(self, **values: Any) -> None:
         async with atomic(self.session_factory) as session:
             for key, value in values.items():
@@ -106,3 +123,9 @@ async def world(seeded: None, session_factory: async_sessionmaker[AsyncSession])
     async with atomic(session_factory) as session:
         session.add(ExchangeRate(currency="RUB", rate=Decimal("90"), source="manual"))
     return World(session_factory, store_id)
+
+
+@pytest.fixture
+async def support(world: World, support_api: Any) -> dict[str, str]:
+    """A support agent's bearer headers, for tests that call the API through ``client``."""
+    return support_api.headers  # type: ignore[no-any-return]

@@ -7,10 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
-from jivapay.adapters.db.models import AuditLogEntry, Hold, IncomingOrder, OrderDispute, OrderHistory, Store
+from jivapay.adapters.db.models import AuditLogEntry, IncomingOrder, OrderDispute, OrderHistory, Store
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.ledger import posting as L
@@ -25,24 +24,9 @@ from tests.integration.ledger.helpers import assert_ledger_sound, balance
 PDF = ("statement.pdf", b"%PDF-1.4 bank statement", "application/pdf")
 
 
-@pytest.fixture
-async def support(world: World, client: Any) -> dict[str, str]:
-    user = await make_user(world.session_factory, Role.SUPPORT)
-    return bearer(await token_for(client, Role.SUPPORT, user.login))
-
-
-async def _assigned(world: World, trader: int, amount: int = 150_000, ref: str = "s") -> OrderHistory:
-    outcome = await world.process(await world.incoming(amount, merchant_order_id=ref))
-    assert outcome.status == "assigned", outcome
-    async with world.session_factory() as session:
-        order = await session.get(OrderHistory, outcome.order_id)
-    assert order is not None
-    return order
-
-
 async def _disputed(world: World, trader: int, amount: int = 150_000, ref: str = "d") -> OrderHistory:
     """A pay-in the customer says they paid and the merchant disputes."""
-    order = await _assigned(world, trader, amount, ref)
+    order = await world.assigned(amount, ref)
     async with atomic(world.session_factory) as session:
         merchant_id = (await session.get(Store, world.store_id)).merchant_id  # type: ignore[union-attr]
         await change_status(
@@ -65,14 +49,6 @@ async def _disputed(world: World, trader: int, amount: int = 150_000, ref: str =
     return order
 
 
-async def _hold(world: World, order_id: int) -> Hold:
-    async with world.session_factory() as session:
-        hold = (
-            await session.scalars(select(Hold).where(Hold.reference == posting.order_hold_reference(order_id)))
-        ).one()
-    return hold
-
-
 async def _settle(world: World, order_id: int) -> None:
     async with atomic(world.session_factory) as session:
         await posting.settle_completed_order(session, order_id)
@@ -87,7 +63,7 @@ async def test_dispute_resolved_complete_settles_with_evidence(world: World, cli
     assert dispute is not None
     assert dispute.priority == "normal"  # 1500 RUB at 90 is ≈ 16.7 USDT, under DISPUTE_HIGH_PRIORITY_USDT
     assert dispute.sla_deadline - dispute.opened_at == dt.timedelta(minutes=120)
-    assert (await _hold(world, order.id)).status == "active"  # the collateral stays frozen
+    assert (await world.order_hold(order.id)).status == "active"  # the collateral stays frozen
 
     queue = await client.get("/support/disputes", headers=support)
     assert queue.status_code == 200, queue.text
@@ -128,7 +104,7 @@ async def test_dispute_resolved_complete_settles_with_evidence(world: World, cli
     assert case["history"][-1]["party"] == "support"
     assert case["history"][-1]["reason"] == "statement shows the payment"
     await _settle(world, order.id)
-    assert (await _hold(world, order.id)).status == "captured"
+    assert (await world.order_hold(order.id)).status == "captured"
     await assert_ledger_sound(world.session_factory)
     store_usdt = await balance(world.session_factory, L.store_available(world.store_id))
     assert store_usdt > 0
@@ -160,7 +136,7 @@ async def test_dispute_resolved_cancel_releases_the_collateral(world: World, cli
     )
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["order"]["status"] == "canceled"
-    assert (await _hold(world, order.id)).status == "released"
+    assert (await world.order_hold(order.id)).status == "released"
     assert await balance(world.session_factory, L.trader_available(trader)) == before
     await assert_ledger_sound(world.session_factory)
 
@@ -260,7 +236,7 @@ async def test_a_dispute_ends_one_way_whatever_the_route(world: World, client: A
         f"/support/orders/{order.public_id}/status", headers=support, json={"status": "completed", "reason": "trust me"}
     )
     assert skip.status_code == 422, skip.text  # no evidence on file
-    assert (await _hold(world, order.id)).status == "active"
+    assert (await world.order_hold(order.id)).status == "active"
 
     admin = await make_user(world.session_factory, Role.ADMIN)
     headers = bearer(await token_for(client, Role.ADMIN, admin.login))

@@ -5,47 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from sqlalchemy import select
-
-from jivapay.adapters.db.models import Hold, OrderHistory
-from jivapay.domain.identity.roles import Role
-from jivapay.services.ledger import posting
-from tests.factories import bearer, make_user, token_for
 from tests.integration.conftest import World
 from tests.integration.ledger.helpers import assert_ledger_sound
 
 PDF = ("statement.pdf", b"%PDF-1.4 bank statement", "application/pdf")
 
 
-@pytest.fixture
-async def support(world: World, client: Any) -> dict[str, str]:
-    user = await make_user(world.session_factory, Role.SUPPORT)
-    return bearer(await token_for(client, Role.SUPPORT, user.login))
-
-
-async def _assigned(world: World, trader: int, amount: int = 150_000, ref: str = "s") -> OrderHistory:
-    outcome = await world.process(await world.incoming(amount, merchant_order_id=ref))
-    assert outcome.status == "assigned", outcome
-    async with world.session_factory() as session:
-        order = await session.get(OrderHistory, outcome.order_id)
-    assert order is not None
-    return order
-
-
-async def _hold(world: World, order_id: int) -> Hold:
-    async with world.session_factory() as session:
-        hold = (
-            await session.scalars(select(Hold).where(Hold.reference == posting.order_hold_reference(order_id)))
-        ).one()
-    return hold
-
-
 async def test_search_case_notes_and_support_moves(world: World, client: Any, support: Any) -> None:
     trader = await world.trader()
     requisite = await world.requisite(trader)
-    order = await _assigned(world, trader, 150_000, ref="find-me")
-    other = await _assigned(world, trader, 170_000, ref="other")
+    order = await world.assigned(150_000, ref="find-me")
+    other = await world.assigned(170_000, ref="other")
     case = await client.get(f"/support/orders/{order.public_id}", headers=support)
     assert case.status_code == 200, case.text
     last4 = case.json()["order"]["requisite_last4"]
@@ -104,7 +74,7 @@ async def test_search_case_notes_and_support_moves(world: World, client: Any, su
     )
     assert canceled.status_code == 200, canceled.text
     assert canceled.json()["order"]["status"] == "canceled"
-    assert (await _hold(world, order.id)).status == "released"
+    assert (await world.order_hold(order.id)).status == "released"
     illegal = await client.post(
         f"/support/orders/{order.public_id}/status",
         headers=support,
