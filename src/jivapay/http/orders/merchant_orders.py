@@ -169,7 +169,7 @@ async def get_order(request: Request[Any, Any, Any], order_id: str) -> MerchantO
         body = _body(incoming, order, await fiat_decimals(session, incoming.currency))
         history = [
             StatusChangeBody(c.from_status, c.to_status, c.party, c.reason, c.created_at)
-            for c in await merchant_orders.status_history(session, incoming.order_id)
+            for c in (await order_records.status_history(session, incoming.order_id) if incoming.order_id else [])
         ]
         events: list[CallbackEvent] = await callbacks.events_of_store(
             session, incoming.store_id, starting_after=None, limit=200, incoming_order_id=incoming.id

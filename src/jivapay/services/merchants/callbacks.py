@@ -42,7 +42,7 @@ from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.merchants.callback_targets import UnsafeTarget, check_callback_url, check_target
 from jivapay.services.merchants.stores import signing_secrets
-from jivapay.services.orders import incoming as incoming_orders
+from jivapay.services.orders import records as order_records
 from jivapay.services.orders.views import view_of
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.config import get_config
@@ -73,7 +73,7 @@ async def record_event(session: AsyncSession, incoming_id: int, *, event_type: s
     ``event_type`` defaults to ``<direction>.<public status>``.
     """
     await session.flush()
-    incoming = await incoming_orders.fresh(session, incoming_id)
+    incoming = await order_records.find_incoming(session, incoming_id, fresh=True)
     if incoming is None or not incoming.callback_url:
         return
     order = await view_of(session, get_settings(), incoming, reveal=False)

@@ -36,8 +36,8 @@ from jivapay.services.ledger import posting
 from jivapay.services.ledger.commissions import commission_rates
 from jivapay.services.merchants.callback_targets import check_callback_url
 from jivapay.services.merchants.stores import StoreIdentity
-from jivapay.services.orders import incoming as incoming_orders
 from jivapay.services.orders import merchant_orders
+from jivapay.services.orders import records as order_records
 from jivapay.services.orders.status import change_status
 from jivapay.services.orders.views import store_incoming
 from jivapay.services.platform.audit import log_action
@@ -166,7 +166,7 @@ async def init_order(
         checked = check_recipient(ref.payment_method, recipient.number, recipient.name, recipient.bank)
         encrypted = encrypt_secret(settings, checked.to_json())
         last4 = checked.last4
-    order = await incoming_orders.insert_unless_exists(
+    order = await order_records.insert_incoming_unless_exists(
         session,
         public_id=new_order_reference(),
         store_id=store.store_id,
@@ -185,7 +185,7 @@ async def init_order(
         recipient_last4=last4,
     )
     if order is None:  # merchant_order_id is unique per store
-        existing = await incoming_orders.reference_of_merchant_order(session, store.store_id, merchant_order_id)
+        existing = await order_records.reference_of_merchant_order(session, store.store_id, merchant_order_id)
         raise DuplicateMerchantOrder(order_id=existing)
     if direction == "payout":
         await _freeze_payout(session, order, ref.minor_units)

@@ -10,9 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderStatusChange
+from jivapay.adapters.db.models import IncomingOrder, OrderHistory
 from jivapay.adapters.db.orders.merchant_orders import MerchantOrderCriteria, MerchantOrderRepository
-from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain.errors import Conflict, NotFound, OrderNotAssigned, ValidationFailed
 from jivapay.domain.ledger import posting as L
@@ -132,12 +131,6 @@ async def merchant_incoming(
     if row is None:
         raise NotFound("Order not found", order_id=reference)
     return row
-
-
-async def status_history(session: AsyncSession, order_id: int | None) -> list[OrderStatusChange]:
-    if order_id is None:
-        return []
-    return await OrderRepository(session).status_history(order_id)
 
 
 async def open_dispute(

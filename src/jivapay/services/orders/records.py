@@ -1,9 +1,11 @@
 """Orders as other contexts read, lock and flag them (the ledger's settlement, support,
-notifications). Imports no other service, so any context can use it without an import cycle."""
+notifications, the gateway's insert, the scheduler). Imports no other service, so any context can
+use it without an import cycle."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +22,10 @@ async def lock_order(session: AsyncSession, order_id: int) -> OrderHistory | Non
     return await OrderRepository(session).get(order_id, for_update=True)
 
 
-async def find_incoming(session: AsyncSession, incoming_id: int) -> IncomingOrder | None:
-    return await OrderRepository(session).incoming(incoming_id)
+async def find_incoming(session: AsyncSession, incoming_id: int, *, fresh: bool = False) -> IncomingOrder | None:
+    """The incoming order; ``fresh``: as the database has it now (this transaction's flushed
+    changes included), not as this session last loaded it."""
+    return await OrderRepository(session).incoming(incoming_id, fresh=fresh)
 
 
 async def lock_incoming(session: AsyncSession, incoming_id: int) -> IncomingOrder | None:
@@ -53,3 +57,13 @@ async def overdue_orders(session: AsyncSession, limit: int) -> list[int]:
 async def unsettled_orders(session: AsyncSession, limit: int, older_than: dt.timedelta) -> list[int]:
     """Completed orders whose settlement has been missing for longer than ``older_than``."""
     return await OrderRepository(session).unsettled(limit, older_than)
+
+
+async def insert_incoming_unless_exists(session: AsyncSession, **values: Any) -> IncomingOrder | None:
+    """The gateway's new incoming order, or None when its store already has this merchant_order_id."""
+    return await OrderRepository(session).insert_incoming_unless_exists(**values)
+
+
+async def reference_of_merchant_order(session: AsyncSession, store_id: int, merchant_order_id: str) -> str | None:
+    """The public reference (``ord_…``) of the store's order with this merchant_order_id."""
+    return await OrderRepository(session).incoming_by_merchant_id(store_id, merchant_order_id)
