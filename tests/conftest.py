@@ -132,40 +132,22 @@ def logged_in(client: Any, session_factory: async_sessionmaker[AsyncSession]) ->
     return make
 
 
+def _signed_in_as(role: str) -> Any:
+    async def signed_in(logged_in: Any) -> Any:
+        from jivapay.domain.identity.roles import Role
+
+        return await logged_in(Role(role))
+
+    signed_in.__doc__ = f"A new {role}, signed in: the API client that sends their token."
+    return pytest.fixture(name=f"{role}_api")(signed_in)
+
+
 # one line per role: a signed-in user with the API client that sends their token
-@pytest.fixture
-async def admin_api(logged_in: Any) -> Any:
-    from jivapay.domain.identity.roles import Role
-
-    return await logged_in(Role.ADMIN)
-
-
-@pytest.fixture
-async def merchant_api(logged_in: Any) -> Any:
-    from jivapay.domain.identity.roles import Role
-
-    return await logged_in(Role.MERCHANT)
-
-
-@pytest.fixture
-async def trader_api(logged_in: Any) -> Any:
-    from jivapay.domain.identity.roles import Role
-
-    return await logged_in(Role.TRADER)
-
-
-@pytest.fixture
-async def teamlead_api(logged_in: Any) -> Any:
-    from jivapay.domain.identity.roles import Role
-
-    return await logged_in(Role.TEAMLEAD)
-
-
-@pytest.fixture
-async def support_api(logged_in: Any) -> Any:
-    from jivapay.domain.identity.roles import Role
-
-    return await logged_in(Role.SUPPORT)
+admin_api = _signed_in_as("admin")
+merchant_api = _signed_in_as("merchant")
+trader_api = _signed_in_as("trader")
+teamlead_api = _signed_in_as("teamlead")
+support_api = _signed_in_as("support")
 
 
 @pytest.fixture
