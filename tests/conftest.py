@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jivapay.adapters.chains.keys import generate_mnemonic
 from tests.services import ServiceHarness
 
 _services: ServiceHarness | None = None
@@ -40,8 +41,12 @@ def pytest_configure(config: pytest.Config) -> None:
             "WORKER_METRICS_PORT": "0",
             # the tests' callback receivers listen on 127.0.0.1
             "CALLBACK_ALLOW_PRIVATE": "true",
+            # a new HD seed for every run: no mnemonic is ever written in the repository
+            "WALLET_MNEMONIC": generate_mnemonic(),
         }
     )
+    for key in [k for k in os.environ if k.startswith("CHAIN_") or k == "WALLET_NETWORKS_FILE"]:
+        os.environ.pop(key)  # no chain is configured unless a test configures one
     for key in ("SENTRY_DSN", "GEOIP_DB_PATH", "SMTP_HOST", "PROMETHEUS_MULTIPROC_DIR"):
         os.environ.pop(key, None)
     from jivapay.adapters.db.migrations import upgrade_to_head

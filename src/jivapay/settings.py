@@ -86,6 +86,11 @@ class Settings:
     # the first admin `jivapay seed` creates when there is none
     initial_admin_login: str = "admin"
     initial_admin_password: str | None = None
+    # the wallet: the HD seed every deposit address derives from (BIP39 words; docs/wallet.md)
+    wallet_mnemonic: str | None = None
+    wallet_mnemonic_passphrase: str = ""
+    # `jivapay up` only: run a local anvil chain as the BEP20 network (docs/wallet.md)
+    dev_chain: str | None = None
 
     @property
     def callbacks_may_reach_private(self) -> bool:
@@ -146,6 +151,8 @@ _SECRET_FIELDS = {
     "api_key_pepper",
     "smtp_password",
     "initial_admin_password",
+    "wallet_mnemonic",
+    "wallet_mnemonic_passphrase",
 }
 
 # env name -> field name; JIVAPAY_* aliases exist where a bare name is too generic
@@ -202,6 +209,9 @@ _ENV_NAMES: dict[str, str] = {
     "FORWARDED_ALLOW_IPS": "forwarded_allow_ips",
     "INITIAL_ADMIN_LOGIN": "initial_admin_login",
     "INITIAL_ADMIN_PASSWORD": "initial_admin_password",
+    "WALLET_MNEMONIC": "wallet_mnemonic",
+    "WALLET_MNEMONIC_PASSPHRASE": "wallet_mnemonic_passphrase",
+    "JIVAPAY_DEV_CHAIN": "dev_chain",
 }
 ENV_NAMES = tuple(_ENV_NAMES)
 
@@ -242,6 +252,35 @@ def _validate_proxies_and_origins(s: Settings) -> None:
                 f"CORS_ALLOW_ORIGINS must list exact origins like https://shop.example, got {origin!r}",
                 key="CORS_ALLOW_ORIGINS",
             )
+
+
+def _validate_secrets(s: Settings) -> None:
+    if s.is_production:
+        if s.secret_key == _INSECURE_DEV_KEY:
+            raise ConfigurationError("SECRET_KEY is required in production", key="SECRET_KEY")
+        if len(s.secret_key) < 32:
+            raise ConfigurationError("SECRET_KEY must be at least 32 characters in production", key="SECRET_KEY")
+        if s.api_key_pepper == _INSECURE_DEV_PEPPER or len(s.api_key_pepper) < 32:
+            raise ConfigurationError(
+                "API_KEY_PEPPER is required in production (at least 32 random characters)", key="API_KEY_PEPPER"
+            )
+
+
+def _validate_wallet(s: Settings) -> None:
+    if s.is_production and not s.wallet_mnemonic:
+        raise ConfigurationError(
+            "WALLET_MNEMONIC is required in production (a BIP39 mnemonic: docs/wallet.md)", key="WALLET_MNEMONIC"
+        )
+    if s.wallet_mnemonic and len(s.wallet_mnemonic.split()) not in (12, 15, 18, 21, 24):
+        raise ConfigurationError(
+            "WALLET_MNEMONIC must be a BIP39 mnemonic of 12, 15, 18, 21 or 24 words", key="WALLET_MNEMONIC"
+        )
+    if s.dev_chain not in (None, "anvil"):
+        raise ConfigurationError(
+            f"JIVAPAY_DEV_CHAIN must be anvil (or unset), got {s.dev_chain!r}", key="JIVAPAY_DEV_CHAIN"
+        )
+    if s.is_production and s.dev_chain:
+        raise ConfigurationError("JIVAPAY_DEV_CHAIN is for development only", key="JIVAPAY_DEV_CHAIN")
 
 
 def _validate(s: Settings) -> None:
@@ -300,13 +339,8 @@ def _validate(s: Settings) -> None:
         if flag.lower() not in ("true", "false"):
             raise bad(key, "must be true or false")
     _validate_proxies_and_origins(s)
-    if s.is_production:
-        if s.secret_key == _INSECURE_DEV_KEY:
-            raise bad("SECRET_KEY", "is required in production")
-        if len(s.secret_key) < 32:
-            raise bad("SECRET_KEY", "must be at least 32 characters in production")
-        if s.api_key_pepper == _INSECURE_DEV_PEPPER or len(s.api_key_pepper) < 32:
-            raise bad("API_KEY_PEPPER", "is required in production (at least 32 random characters)")
+    _validate_secrets(s)
+    _validate_wallet(s)
 
 
 def load_settings(environ: dict[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:

@@ -200,6 +200,14 @@ class NotificationError(JivaPayError):
     default_message = "A notification could not be delivered"
 
 
+class ChainUnavailable(JivaPayError):
+    """No RPC URL of a network answered (or each answered nonsense); the next poll tries again."""
+
+    code = "chain_unavailable"
+    status_code = 503
+    default_message = "The blockchain network is unavailable"
+
+
 #: Errors a background job may retry; business errors are final.
 RETRYABLE_ERRORS: tuple[type[JivaPayError], ...] = (DatabaseError, CacheError)
 

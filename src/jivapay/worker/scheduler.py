@@ -20,6 +20,7 @@ from dramatiq import Actor
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import close_resources, get_resources
+from jivapay.networks import enabled_networks
 from jivapay.services.merchants import callbacks, idempotency
 from jivapay.services.orders import records as order_records
 from jivapay.services.platform import outbox
@@ -140,6 +141,19 @@ async def enqueue_stats_refresh_job() -> None:
         report_critical_error(exc, "could not enqueue the statistics refresh")
 
 
+async def enqueue_deposit_polls_job() -> None:
+    """Each open network's `wallet.poll_deposits`, every poll_interval_seconds of that network (one
+    Redis key per network: several schedulers or a slow poll never pile up polls)."""
+    try:
+        redis = get_resources().redis
+        for network in enabled_networks():
+            key = f"jivapay:wallet:poll:{network.name}"
+            if await redis.set(key, "1", ex=network.poll_interval_seconds, nx=True):
+                _actors.wallet.poll_deposits.send(network=network.name)
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "could not enqueue the deposit polls")
+
+
 def enqueue_ledger_audit_job() -> None:
     try:
         _actors.ledger.audit.send()
@@ -166,6 +180,7 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(enqueue_stats_refresh_job, "interval", seconds=10, id="stats.refresh")
     scheduler.add_job(enqueue_due_callbacks_job, "interval", seconds=1, id="callbacks.enqueue_due")
     scheduler.add_job(prune_idempotency_keys_job, "interval", hours=1, id="idempotency.prune")
+    scheduler.add_job(enqueue_deposit_polls_job, "interval", seconds=1, id="wallet.poll_deposits")
     return scheduler
 
 

@@ -171,6 +171,7 @@ async def world(seeded: None, client: Any, session_factory: async_sessionmaker[A
         "setting_key": "FRAUD_VELOCITY_MAX_PER_IP",
         "kind": "ips",
         "value": "198.51.100.9",
+        "network": "BEP20",
     }
     return World(headers, params)
 

@@ -58,6 +58,7 @@ from jivapay.adapters.db.staff.models import (
     OrderNote,
     RollupWatermark,
 )
+from jivapay.adapters.db.wallet.models import ChainCursor, Deposit, ScannedBlock, WalletAddress
 
 __all__ = [
     "Account",
@@ -67,9 +68,11 @@ __all__ = [
     "Base",
     "CallbackAttempt",
     "CallbackEvent",
+    "ChainCursor",
     "Commission",
     "ConfigurationSetting",
     "CryptoCurrency",
+    "Deposit",
     "ExchangeRate",
     "FiatCurrency",
     "Hold",
@@ -93,6 +96,7 @@ __all__ = [
     "RequisiteOpenAmount",
     "Role",
     "RollupWatermark",
+    "ScannedBlock",
     "SettledOrder",
     "Store",
     "StoreApiKey",
@@ -102,4 +106,5 @@ __all__ = [
     "TraderProfile",
     "TrustedDevice",
     "User",
+    "WalletAddress",
 ]

@@ -87,9 +87,11 @@ def adjustment(currency: str = USDT) -> AccountKey:
 
 
 def owner_accounts(owner_type: str, owner_id: int) -> tuple[AccountKey, AccountKey]:
-    """(available, frozen) USDT accounts of a store or a trader."""
-    if owner_type not in ("store", "trader"):
-        raise ValidationFailed(f"only stores and traders hold USDT, not {owner_type!r}", owner_type=owner_type)
+    """(available, frozen) USDT accounts of a store, a trader or a teamlead."""
+    if owner_type not in ("store", "trader", "teamlead"):
+        raise ValidationFailed(
+            f"only stores, traders and teamleads hold USDT, not {owner_type!r}", owner_type=owner_type
+        )
     return AccountKey(owner_type, owner_id, USDT, "available"), AccountKey(owner_type, owner_id, USDT, "frozen")
 
 

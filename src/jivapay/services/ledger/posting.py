@@ -518,6 +518,23 @@ async def credit_deposit(
     )
 
 
+async def reverse_deposit(
+    session: AsyncSession, owner_type: str, owner_id: int, network: str, amount: int, tx_ref: str
+) -> Posting:
+    """A credited deposit left the chain (a reorg deeper than the confirmations): take it back.
+    InsufficientBalance when the owner no longer has it available (the caller escalates)."""
+    if amount <= 0:
+        raise ValidationFailed("a deposit reversal must be positive", amount=_usdt(amount))
+    available, _ = L.owner_accounts(owner_type, owner_id)
+    return await post(
+        session,
+        idempotency_key=f"deposit-reversal:{network}:{tx_ref}",
+        kind="deposit_reversal",
+        legs=[L.Leg(available, -amount), L.Leg(L.external_crypto(network), amount)],
+        details={"network": network, "tx_ref": tx_ref, "reason": "reorg"},
+    )
+
+
 def _withdrawal_reference(withdrawal_id: str) -> str:
     return f"withdrawal:{withdrawal_id}"
 

@@ -84,7 +84,14 @@ async def record_event(session: AsyncSession, incoming_id: int, *, event_type: s
 
 
 def _new_event(
-    store_id: int, incoming_id: int | None, sequence: int, event_type: str, url: str, order: dict[str, Any] | None
+    store_id: int,
+    incoming_id: int | None,
+    sequence: int,
+    event_type: str,
+    url: str,
+    order: dict[str, Any] | None,
+    *,
+    subject: str = "order",
 ) -> CallbackEvent:
     event_id = uuid.uuid4()
     return CallbackEvent(
@@ -99,9 +106,20 @@ def _new_event(
             "type": event_type,
             "sequence": sequence,
             "created_at": dt.datetime.now(dt.UTC).isoformat(),
-            "order": order,
+            subject: order,
         },
     )
+
+
+async def record_store_event(
+    session: AsyncSession, store_id: int, event_type: str, subject: str, body: dict[str, Any]
+) -> None:
+    """An event about the store itself (``deposit.credited``…), to its callback URL if it has one; in
+    the caller's transaction, so it is queued exactly when what it reports commits."""
+    store = await StoreRepository(session).get(store_id)
+    url = (store.settings or {}).get("callback_url") if store else None
+    if url:
+        await CallbackRepository(session).add(_new_event(store_id, None, 0, event_type, url, body, subject=subject))
 
 
 async def record_test_event(

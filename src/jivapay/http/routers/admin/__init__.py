@@ -14,6 +14,7 @@ from jivapay.http.orders import fraud, requisites
 from jivapay.http.orders.staff_orders import order_handlers
 from jivapay.http.platform import audit, settings
 from jivapay.http.staff import stats
+from jivapay.http.wallet import deposits
 
 router = Router(
     path="/admin",
@@ -30,6 +31,7 @@ router = Router(
         *fraud.route_handlers,
         *commissions.route_handlers,
         *audit.route_handlers,
+        *deposits.admin_handlers,
     ],
     guards=[require_role(Role.ADMIN)],
 )

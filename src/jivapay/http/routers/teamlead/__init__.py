@@ -11,7 +11,14 @@ from jivapay.http.identity.me import me_handler
 from jivapay.http.ledger import balances
 from jivapay.http.openapi import document
 from jivapay.http.staff.teamlead import DESCRIPTIONS, team_handlers
+from jivapay.http.wallet import addresses, deposits
 
-HANDLERS = [me_handler(Role.TEAMLEAD), *team_handlers, *balances.teamlead_handlers]
+HANDLERS = [
+    me_handler(Role.TEAMLEAD),
+    *team_handlers,
+    *balances.teamlead_handlers,
+    *addresses.teamlead_handlers,
+    *deposits.teamlead_handlers,
+]
 document(HANDLERS, DESCRIPTIONS)
 router = Router(path="/teamlead", route_handlers=HANDLERS, guards=[require_role(Role.TEAMLEAD)])

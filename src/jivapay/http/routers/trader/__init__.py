@@ -9,6 +9,7 @@ from jivapay.http.guards import require_role
 from jivapay.http.identity.me import me_handler
 from jivapay.http.ledger import balances
 from jivapay.http.orders import requisites, trader_orders
+from jivapay.http.wallet import addresses, deposits
 
 router = Router(
     path="/trader",
@@ -17,6 +18,8 @@ router = Router(
         *balances.trader_handlers,
         *requisites.trader_handlers,
         *trader_orders.handlers,
+        *addresses.trader_handlers,
+        *deposits.trader_handlers,
     ],
     guards=[require_role(Role.TRADER)],
 )

@@ -1,0 +1,1 @@
+"""Everything chain-specific: key derivation and one client per network family (EVM, TRON)."""

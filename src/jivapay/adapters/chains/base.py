@@ -1,0 +1,115 @@
+"""The one interface the wallet sees of a chain, whatever its family; and the fallback over RPC URLs."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+from jivapay.domain.errors import ChainUnavailable
+from jivapay.domain.wallet.networks import Network
+
+log = logging.getLogger("jivapay.chains")
+T = TypeVar("T")
+TRANSFER_TOPIC = "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"  # Transfer(address,address,uint256)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TokenTransfer:
+    """One Transfer event of the network's token contract, addresses in the network's display form."""
+
+    tx_hash: str
+    log_index: int
+    block_number: int
+    block_hash: str
+    from_address: str
+    to_address: str
+    raw_amount: int  # the token's own units
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Location:
+    """Where a transfer stands on the chain now."""
+
+    block_number: int
+    block_hash: str
+
+
+class ChainClient(Protocol):
+    network: Network
+
+    @property
+    def rpc_errors(self) -> int:
+        """Failed calls to any URL since the client was made (fallbacks included)."""
+        ...
+
+    async def head(self) -> int:
+        """The latest block number."""
+        ...
+
+    async def safe_head(self) -> int:
+        """The latest block the chain calls final (TRON: solidified); EVM: the head (confirmations decide)."""
+        ...
+
+    async def block_hash(self, number: int) -> str | None:
+        """The hash of block ``number`` on the chain now, or None when it does not exist (yet)."""
+        ...
+
+    async def token_transfers(self, from_block: int, to_block: int) -> list[TokenTransfer]:
+        """Every Transfer of the token contract in the blocks, in chain order (the caller bounds the range)."""
+        ...
+
+    async def locate(self, tx_hash: str, log_index: int) -> Location | None:
+        """Where the transfer is now, or None if the chain no longer has it (reorged out)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Fallback:
+    """Calls an operation on the network's RPC URLs in order: the first answer wins; errors are
+    counted and the next URL is tried; when every URL fails, ChainUnavailable (retryable)."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.rpc_errors = 0
+        self._preferred = 0  # the URL that answered last: tried first next time
+
+    async def call(self, what: str, operation: Callable[[int], Awaitable[T]]) -> T:
+        urls = len(self.network.rpc_urls)
+        if not urls:
+            raise ChainUnavailable(f"{self.network.name} has no RPC URL configured", network=self.network.name)
+        last: Exception | None = None
+        for step in range(urls):
+            index = (self._preferred + step) % urls
+            try:
+                result = await operation(index)
+            except ChainUnavailable as exc:  # raised by the adapters for answers that are not answers
+                last = exc
+            except Exception as exc:  # noqa: BLE001 - any failure of one endpoint moves to the next
+                last = exc
+            else:
+                self._preferred = index
+                return result
+            self.rpc_errors += 1
+            log.warning(
+                "chain RPC failed",
+                extra={"network": self.network.name, "call": what, "url_index": index, "error": _describe(last)},
+            )
+        raise ChainUnavailable(
+            f"{self.network.name}: every RPC URL failed for {what}",
+            network=self.network.name,
+            error=_describe(last),
+        )
+
+
+def _describe(exc: Exception | None) -> str:
+    """An error in one line, without the URL (it may carry an API key)."""
+    if exc is None:
+        return ""
+    text = str(exc).split("\n", 1)[0]
+    for marker in ("http://", "https://"):
+        if marker in text:
+            text = text.split(marker, 1)[0] + "<url>"
+    return f"{type(exc).__name__}: {text}"[:300]

@@ -1,0 +1,132 @@
+"""EVM networks (BSC, Arbitrum, anvil) over JSON-RPC with web3.py's async client.
+
+Deposits are found with ``eth_getLogs`` for the token's Transfer events over a block range: one
+call per range whatever the number of our addresses (matching happens in the database). Every
+call goes to the primary RPC URL first and falls back to the others (``Fallback``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
+
+from jivapay.adapters.chains.base import TRANSFER_TOPIC, Fallback, Location, TokenTransfer
+from jivapay.domain.errors import ChainUnavailable
+from jivapay.domain.wallet.networks import Network
+
+to_checksum_address = Web3.to_checksum_address
+
+
+def _hex(value: Any) -> str:
+    """bytes/HexBytes/str → 0x-prefixed lower-case hex."""
+    text = value.hex() if isinstance(value, bytes | bytearray) else str(value)
+    return text if text.startswith("0x") else "0x" + text
+
+
+def topic_address(topic: Any) -> str:
+    """A 32-byte indexed address topic → the EIP-55 address."""
+    return to_checksum_address("0x" + _hex(topic)[-40:])
+
+
+class EvmClient:
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self._fallback = Fallback(network)
+        self._w3 = [
+            AsyncWeb3(
+                AsyncHTTPProvider(
+                    url,
+                    request_kwargs={"timeout": network.rpc_timeout_seconds},
+                    exception_retry_configuration=None,  # our fallback decides, not web3's retries
+                )
+            )
+            for url in network.rpc_urls
+        ]
+        self._contract = to_checksum_address(network.token_contract)
+        self._chain_checked: set[int] = set()
+
+    @property
+    def rpc_errors(self) -> int:
+        return self._fallback.rpc_errors
+
+    async def _checked(self, index: int) -> AsyncWeb3[Any]:
+        """The client for URL ``index``, after checking once that it serves the configured chain."""
+        w3 = self._w3[index]
+        if index not in self._chain_checked and self.network.chain_id is not None:
+            chain_id = await w3.eth.chain_id
+            if chain_id != self.network.chain_id:
+                raise ChainUnavailable(
+                    f"{self.network.name}: RPC URL {index} serves chain {chain_id}, not {self.network.chain_id}",
+                    network=self.network.name,
+                )
+            self._chain_checked.add(index)
+        return w3
+
+    async def head(self) -> int:
+        async def call(index: int) -> int:
+            return int(await (await self._checked(index)).eth.block_number)
+
+        return await self._fallback.call("eth_blockNumber", call)
+
+    async def safe_head(self) -> int:
+        return await self.head()
+
+    async def block_hash(self, number: int) -> str | None:
+        async def call(index: int) -> str | None:
+            w3 = await self._checked(index)
+            block = await w3.eth.get_block(number) if number <= await w3.eth.block_number else None
+            return _hex(block["hash"]) if block is not None else None
+
+        return await self._fallback.call("eth_getBlockByNumber", call)
+
+    async def token_transfers(self, from_block: int, to_block: int) -> list[TokenTransfer]:
+        async def call(index: int) -> list[TokenTransfer]:
+            w3 = await self._checked(index)
+            logs = await w3.eth.get_logs(
+                {
+                    "fromBlock": from_block,
+                    "toBlock": to_block,
+                    "address": self._contract,
+                    "topics": ["0x" + TRANSFER_TOPIC],
+                }
+            )
+            return [self._transfer(entry) for entry in logs if len(entry["topics"]) == 3]
+
+        return await self._fallback.call("eth_getLogs", call)
+
+    def _transfer(self, entry: Any) -> TokenTransfer:
+        return TokenTransfer(
+            tx_hash=_hex(entry["transactionHash"]),
+            log_index=int(entry["logIndex"]),
+            block_number=int(entry["blockNumber"]),
+            block_hash=_hex(entry["blockHash"]),
+            from_address=topic_address(entry["topics"][1]),
+            to_address=topic_address(entry["topics"][2]),
+            raw_amount=int(_hex(entry["data"]), 16) if _hex(entry["data"]) != "0x" else 0,
+        )
+
+    async def locate(self, tx_hash: str, log_index: int) -> Location | None:
+        async def call(index: int) -> Location | None:
+            w3 = await self._checked(index)
+            try:
+                receipt = await w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except Exception as exc:  # web3 raises TransactionNotFound for "no such receipt"
+                if type(exc).__name__ == "TransactionNotFound":
+                    return None
+                raise
+            if receipt is None or int(receipt.get("status", 1)) != 1:
+                return None
+            for entry in receipt["logs"]:
+                if int(entry["logIndex"]) == log_index:
+                    same_token = to_checksum_address(entry["address"]) == self._contract
+                    is_transfer = entry["topics"] and _hex(entry["topics"][0]) == "0x" + TRANSFER_TOPIC
+                    if same_token and is_transfer:
+                        return Location(int(receipt["blockNumber"]), _hex(receipt["blockHash"]))
+            return None
+
+        return await self._fallback.call("eth_getTransactionReceipt", call)
+
+    async def close(self) -> None:
+        for w3 in self._w3:
+            await w3.provider.disconnect()

@@ -1,0 +1,1 @@
+"""The wallet's tables and repositories: deposit addresses, deposits, chain cursors."""

@@ -1,0 +1,112 @@
+"""The wallet: deposit addresses (derivation indexes, never keys), deposits seen on chain, and
+each network's scan cursor with the block hashes it last saw (for reorg detection)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jivapay.adapters.db.base import Base, TimestampMixin
+from jivapay.domain.wallet.deposits import STATUSES
+from jivapay.domain.wallet.networks import FAMILIES
+
+OWNER_TYPES = ("trader", "store", "teamlead")
+# one sequence hands out derivation indexes for every family: an index is never reused
+ADDRESS_INDEX_SEQUENCE = sa.Sequence("wallet_address_index_seq", start=0, minvalue=0, metadata=Base.metadata)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class WalletAddress(Base):
+    """An owner's deposit address on a network family (BSC and Arbitrum share the EVM one)."""
+
+    __tablename__ = "wallet_addresses"
+    __table_args__ = (
+        sa.CheckConstraint(_in("owner_type", OWNER_TYPES), name="owner_type_known"),
+        sa.CheckConstraint(_in("family", FAMILIES), name="family_known"),
+        sa.UniqueConstraint("owner_type", "owner_id", "family"),
+        sa.UniqueConstraint("family", "derivation_index"),
+        sa.UniqueConstraint("family", "address"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    owner_type: Mapped[str] = mapped_column(sa.String(16))
+    owner_id: Mapped[int] = mapped_column(sa.Integer)
+    family: Mapped[str] = mapped_column(sa.String(8))
+    derivation_index: Mapped[int] = mapped_column(sa.BigInteger)
+    address: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+
+
+class Deposit(Base, TimestampMixin):
+    """A token transfer to one of our addresses, once per (network, tx hash, log index)."""
+
+    __tablename__ = "wallet_deposits"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", STATUSES), name="status_known"),
+        sa.CheckConstraint("amount >= 0 AND raw_amount >= 0 AND dust >= 0", name="amounts_not_negative"),
+        sa.UniqueConstraint("network", "tx_hash", "log_index"),
+        sa.Index("ix_wallet_deposits_owner", "owner_type", "owner_id", sa.text("id DESC")),
+        sa.Index(
+            "ix_wallet_deposits_watched",
+            "network",
+            "block_number",
+            postgresql_where=sa.text("status IN ('pending', 'credited')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    network: Mapped[str] = mapped_column(sa.String(20))
+    tx_hash: Mapped[str] = mapped_column(sa.String(80))
+    log_index: Mapped[int] = mapped_column(sa.Integer)
+    block_number: Mapped[int] = mapped_column(sa.BigInteger)
+    block_hash: Mapped[str] = mapped_column(sa.String(80))
+    from_address: Mapped[str] = mapped_column(sa.String(64))
+    to_address: Mapped[str] = mapped_column(sa.String(64))
+    address_id: Mapped[int] = mapped_column(sa.ForeignKey("wallet_addresses.id"))
+    owner_type: Mapped[str] = mapped_column(sa.String(16))
+    owner_id: Mapped[int] = mapped_column(sa.Integer)
+    raw_amount: Mapped[Decimal] = mapped_column(sa.Numeric(78, 0))  # the token's own units (uint256)
+    amount: Mapped[int] = mapped_column(sa.BigInteger)  # micro-USDT credited (rounded down)
+    dust: Mapped[Decimal] = mapped_column(sa.Numeric(78, 0))  # token units below one micro-USDT, never credited
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="pending")
+    confirmations: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    generation: Mapped[int] = mapped_column(sa.Integer, server_default="0")  # +1 each time a reorg revives it
+    credited_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    reversed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    ledger_transaction_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    reversal_transaction_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class ChainCursor(Base):
+    """Where a network's deposit scan stands; compare-and-set on ``next_block`` makes two scans safe."""
+
+    __tablename__ = "wallet_chain_cursors"
+
+    network: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    next_block: Mapped[int] = mapped_column(sa.BigInteger)  # the first block not yet scanned
+    head: Mapped[int | None] = mapped_column(sa.BigInteger)  # the chain head at the last poll
+    safe_head: Mapped[int | None] = mapped_column(sa.BigInteger)  # TRON: solidified; EVM: the head
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    last_error_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    rpc_errors: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")  # failed RPC calls, ever
+    deposits_credited: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")  # credits posted, ever
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now()
+    )
+
+
+class ScannedBlock(Base):
+    """The hash of the last block of each scan step, kept for the recent window: a reorg changes it."""
+
+    __tablename__ = "wallet_scanned_blocks"
+
+    network: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    number: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(sa.String(80))

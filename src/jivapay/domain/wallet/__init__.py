@@ -1,0 +1,1 @@
+"""The wallet: networks, chain amounts, deposit states (pure rules, no I/O)."""

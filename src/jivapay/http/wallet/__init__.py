@@ -1,0 +1,1 @@
+"""Wallet endpoints: deposit addresses and deposit history, mounted by the role routers."""

@@ -1,0 +1,1 @@
+"""The wallet: deposit addresses, the deposit monitor, deposit history."""

@@ -1,0 +1,54 @@
+"""Wallet actors: one deposit poll per network (the scheduler sends them), and what follows a
+credit (the owner's e-mail) or a reorg that removed a credited deposit (the operators' alert)."""
+
+from __future__ import annotations
+
+from jivapay.adapters.chains.clients import client_for
+from jivapay.adapters.email import EmailSender
+from jivapay.adapters.resources import get_resources
+from jivapay.domain.errors import NotificationError
+from jivapay.networks import get_network
+from jivapay.services.wallet import deposits
+from jivapay.services.wallet.monitor import poll
+from jivapay.worker.actors.base import jivapay_actor
+
+SENT_KEY = "jivapay:email:deposit:{}:{}"
+
+
+@jivapay_actor("wallet.poll_deposits", queue="wallet", max_retries=0, time_limit_ms=120_000)
+async def poll_deposits(network: str) -> None:
+    """One poll of ``network`` (safe to run twice: see services/wallet/monitor.py). Not retried:
+    the scheduler sends the next poll; a chain outage is recorded on the network's cursor."""
+    configured = get_network(network)
+    if configured is None or not configured.enabled:
+        return
+    await poll(configured, get_resources().session_factory, client_for)
+
+
+@jivapay_actor("wallet.deposit_credited", max_retries=8, min_backoff_ms=30_000, also_retry=(NotificationError,))
+async def deposit_credited(deposit_id: int) -> None:
+    """E-mail the owner once (the merchant callback was queued with the credit itself)."""
+    resources = get_resources()
+    key = SENT_KEY.format("credited", deposit_id)
+    if await resources.redis.exists(key):
+        return
+    async with resources.session_factory() as session:
+        spec = await deposits.credited_email(session, deposit_id)
+    if spec is not None:
+        await EmailSender(resources.settings).send(spec)
+    await resources.redis.set(key, "1", ex=30 * 86_400)
+
+
+@jivapay_actor("wallet.deposit_alert", max_retries=8, min_backoff_ms=30_000, also_retry=(NotificationError,))
+async def deposit_alert(deposit_id: int) -> None:
+    """E-mail the operators (ALERT_EMAILS) about a credited deposit a reorg removed; once."""
+    resources = get_resources()
+    key = SENT_KEY.format("alert", deposit_id)
+    if await resources.redis.exists(key):
+        return
+    recipients = [a.strip() for a in resources.settings.alert_emails.split(",") if a.strip()]
+    async with resources.session_factory() as session:
+        spec = await deposits.reorg_alert_email(session, deposit_id, recipients)
+    if spec is not None:
+        await EmailSender(resources.settings).send(spec)
+    await resources.redis.set(key, "1", ex=30 * 86_400)
