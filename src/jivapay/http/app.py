@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -20,12 +20,18 @@ from jivapay.http.platform import files, health
 from jivapay.http.ratelimit import RateLimitMiddleware
 from jivapay.http.routers import admin, auth, gateway, merchant, support, teamlead, trader
 from jivapay.http.security_headers import SecurityHeadersMiddleware
+from jivapay.http.wallet.networks import refresh_gauges
 from jivapay.settings import Settings, get_settings
 
 
 class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
+
+    @get()
+    async def get(self) -> Response[bytes]:
+        await refresh_gauges()  # the wallet monitors' state lives in the database, not in this process
+        return await super().get.fn(self)  # type: ignore[no-any-return]
 
 
 def create_asgi_app(settings: Settings | None = None) -> ASGIApp:

@@ -172,3 +172,29 @@ async def test_a_store_deposit_sends_the_merchant_a_callback(
     assert history.json()["data"][0]["status"] == "credited"
     balance = (await merchant_api.get("/merchant/balance")).json()
     assert [b["available"] for b in balance if b["store_id"] == store_id] == ["50.000000"]
+
+
+async def test_metrics_and_the_admins_network_view_show_each_monitor(
+    client: Any, admin_api: Any, session_factory: async_sessionmaker[AsyncSession], bsc: EvmChain, networks: Networks
+) -> None:
+    from jivapay.adapters.chains.clients import client_for
+    from jivapay.networks import get_network
+    from jivapay.services.wallet.monitor import poll
+
+    open_chains(networks, bsc)
+    network = get_network("BEP20")
+    assert network is not None
+    bsc.anvil.mine(2)
+    await poll(network, session_factory, client_for)
+    head = bsc.anvil.head()
+    metrics = (await client.get("/metrics")).text
+    assert f'jivapay_wallet_chain_head{{network="BEP20"}} {float(head)}' in metrics
+    assert 'jivapay_wallet_lag_blocks{network="BEP20"} 0.0' in metrics
+    assert 'jivapay_wallet_network_enabled{network="TRC20"} 0.0' in metrics
+    view = await admin_api.get("/admin/wallet/networks")
+    assert view.status_code == 200
+    bep20 = next(n for n in view.json() if n["network"] == "BEP20")
+    assert bep20["enabled"] is True
+    assert bep20["scanned_height"] == head
+    assert bep20["rpc_urls"] == 1
+    assert bsc.anvil.url not in view.text

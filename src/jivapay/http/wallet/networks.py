@@ -1,0 +1,96 @@
+"""The wallet's networks as operators see them: GET /admin/wallet/networks and the /metrics gauges."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import msgspec
+from litestar import get
+from prometheus_client import Gauge
+
+from jivapay.adapters.resources import get_resources
+from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount
+from jivapay.http.deps import transaction
+from jivapay.http.guards import FINANCES
+from jivapay.services.wallet.status import NetworkStatus, network_statuses
+
+log = logging.getLogger("jivapay.wallet.metrics")
+_LABEL = ("network",)
+GAUGES = {
+    "enabled": Gauge("jivapay_wallet_network_enabled", "1 when the network has RPC URLs and is polled", _LABEL),
+    "scanned_height": Gauge("jivapay_wallet_scanned_height", "The last block the deposit monitor scanned", _LABEL),
+    "chain_head": Gauge("jivapay_wallet_chain_head", "The chain head at the last successful poll", _LABEL),
+    "lag_blocks": Gauge("jivapay_wallet_lag_blocks", "Blocks between the chain head and the scanned height", _LABEL),
+    "last_success": Gauge(
+        "jivapay_wallet_last_success_timestamp_seconds", "Unix time of the last successful poll", _LABEL
+    ),
+    "rpc_errors": Gauge("jivapay_wallet_rpc_errors", "RPC calls that failed (any URL), since the start", _LABEL),
+    "pending": Gauge("jivapay_wallet_deposits_pending", "Deposits seen and waiting for confirmations", _LABEL),
+    "credited": Gauge("jivapay_wallet_deposits_credited", "Deposits credited to the ledger, since the start", _LABEL),
+}
+
+
+async def refresh_gauges() -> None:
+    """Read the monitors' state into the gauges (on each scrape; a database hiccup skips it)."""
+    try:
+        async with get_resources().session_factory() as session:
+            statuses = await network_statuses(session)
+    except Exception:  # /metrics must answer even when the database does not
+        log.warning("wallet metrics not refreshed", exc_info=True)
+        return
+    for s in statuses:
+        values = {
+            "enabled": 1 if s.enabled else 0,
+            "scanned_height": s.scanned_height,
+            "chain_head": s.chain_head,
+            "lag_blocks": s.lag_blocks,
+            "last_success": s.last_success_at.timestamp() if s.last_success_at else None,
+            "rpc_errors": s.rpc_errors,
+            "pending": s.deposits_pending,
+            "credited": s.deposits_credited,
+        }
+        for name, value in values.items():
+            if value is not None:
+                GAUGES[name].labels(network=s.network).set(value)
+
+
+class NetworkStatusBody(msgspec.Struct):
+    network: str
+    title: str
+    family: str
+    enabled: bool
+    rpc_urls: int
+    confirmations: int
+    min_deposit: str
+    scanned_height: int | None
+    chain_head: int | None
+    safe_head: int | None
+    lag_blocks: int | None
+    last_success_at: dt.datetime | None
+    last_error: str | None
+    last_error_at: dt.datetime | None
+    rpc_errors: int
+    deposits_pending: int
+    deposits_credited: int
+
+
+def _body(s: NetworkStatus) -> NetworkStatusBody:
+    fields = {f: getattr(s, f) for f in NetworkStatusBody.__struct_fields__}
+    fields["min_deposit"] = format_amount(s.min_deposit, USDT_DECIMALS)
+    return NetworkStatusBody(**fields)
+
+
+@get(
+    "/wallet/networks",
+    operation_id="admin_wallet_networks",
+    tags=["admin"],
+    guards=FINANCES,
+    summary="Each network's deposit monitor: heights, lag, last poll, errors, deposits",
+)
+async def admin_networks() -> list[NetworkStatusBody]:
+    async with transaction() as session:
+        return [_body(s) for s in await network_statuses(session)]
+
+
+admin_handlers = [admin_networks]
