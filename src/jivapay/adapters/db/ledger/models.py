@@ -11,19 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    Computed,
-    DateTime,
-    ForeignKey,
-    Index,
-    Numeric,
-    String,
-    UniqueConstraint,
-    func,
-    text,
-)
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,37 +29,37 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class Account(Base):
     __tablename__ = "accounts"
     __table_args__ = (
-        UniqueConstraint("owner_type", "owner_id", "currency", "kind", "label"),
-        CheckConstraint("kind = 'external' OR balance >= 0", name="balance_non_negative"),
-        CheckConstraint(_in("kind", ACCOUNT_KINDS), name="kind_known"),
-        CheckConstraint(_in("owner_type", OWNER_TYPES), name="owner_type_known"),
+        sa.UniqueConstraint("owner_type", "owner_id", "currency", "kind", "label"),
+        sa.CheckConstraint("kind = 'external' OR balance >= 0", name="balance_non_negative"),
+        sa.CheckConstraint(_in("kind", ACCOUNT_KINDS), name="kind_known"),
+        sa.CheckConstraint(_in("owner_type", OWNER_TYPES), name="owner_type_known"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    owner_type: Mapped[str] = mapped_column(String(16))
-    owner_id: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))  # 0 for platform/external
-    currency: Mapped[str] = mapped_column(String(8))
-    kind: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str] = mapped_column(String(32), server_default="")  # e.g. network, "payin"/"payout"
-    balance: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    owner_type: Mapped[str] = mapped_column(sa.String(16))
+    owner_id: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.text("0"))  # 0 for platform/external
+    currency: Mapped[str] = mapped_column(sa.String(8))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    label: Mapped[str] = mapped_column(sa.String(32), server_default="")  # e.g. network, "payin"/"payout"
+    balance: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.text("0"))
+    version: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.text("0"))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
 class LedgerTransaction(Base):
     __tablename__ = "ledger_transactions"
     __table_args__ = (
-        Index("ix_ledger_transactions_order_id", "order_id"),
-        Index("ix_ledger_transactions_created_at", "created_at"),
+        sa.Index("ix_ledger_transactions_order_id", "order_id"),
+        sa.Index("ix_ledger_transactions_created_at", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    order_id: Mapped[int | None] = mapped_column(BigInteger)
-    legs_hash: Mapped[str] = mapped_column(String(64))
-    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    order_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    legs_hash: Mapped[str] = mapped_column(sa.String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sa.text("'{}'::jsonb"))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
 class LedgerEntry(Base):
@@ -79,18 +67,18 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        Index("ix_ledger_entries_account_id_id", "account_id", "id"),
-        Index("ix_ledger_entries_transaction_id", "transaction_id"),
-        CheckConstraint("amount <> 0", name="amount_non_zero"),
+        sa.Index("ix_ledger_entries_account_id_id", "account_id", "id"),
+        sa.Index("ix_ledger_entries_transaction_id", "transaction_id"),
+        sa.CheckConstraint("amount <> 0", name="amount_non_zero"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    currency: Mapped[str] = mapped_column(String(8))
-    amount: Mapped[int] = mapped_column(BigInteger)
-    balance_after: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(sa.ForeignKey("ledger_transactions.id"))
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    currency: Mapped[str] = mapped_column(sa.String(8))
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    balance_after: Mapped[int] = mapped_column(sa.BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
 class Hold(Base):
@@ -98,21 +86,23 @@ class Hold(Base):
 
     __tablename__ = "holds"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'captured', 'released')", name="status_known"),
-        CheckConstraint("amount > 0", name="amount_positive"),
-        Index("ix_holds_frozen_account_id_active", "frozen_account_id", postgresql_where=text("status = 'active'")),
+        sa.CheckConstraint("status IN ('active', 'captured', 'released')", name="status_known"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.Index(
+            "ix_holds_frozen_account_id_active", "frozen_account_id", postgresql_where=sa.text("status = 'active'")
+        ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    reference: Mapped[str] = mapped_column(String(128), unique=True)
-    available_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    frozen_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    amount: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), server_default="active")
-    freeze_transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
-    resolve_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    available_account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    frozen_account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="active")
+    freeze_transaction_id: Mapped[int] = mapped_column(sa.ForeignKey("ledger_transactions.id"))
+    resolve_transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ledger_transactions.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class Commission(TimestampMixin, Base):
@@ -121,34 +111,34 @@ class Commission(TimestampMixin, Base):
 
     __tablename__ = "commissions"
     __table_args__ = (
-        Index(
+        sa.Index(
             "uq_commissions_scope",
             "owner_type",
             "owner_id",
             "direction",
-            text("coalesce(payment_method_id, 0)"),
+            sa.text("coalesce(payment_method_id, 0)"),
             unique=True,
         ),
-        CheckConstraint(_in("owner_type", COMMISSION_OWNER_TYPES), name="owner_type_known"),
-        CheckConstraint("direction IN ('payin', 'payout')", name="direction_known"),
-        CheckConstraint("rate >= 0 AND rate < 1", name="rate_range"),
+        sa.CheckConstraint(_in("owner_type", COMMISSION_OWNER_TYPES), name="owner_type_known"),
+        sa.CheckConstraint("direction IN ('payin', 'payout')", name="direction_known"),
+        sa.CheckConstraint("rate >= 0 AND rate < 1", name="rate_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_type: Mapped[str] = mapped_column(String(16))
+    owner_type: Mapped[str] = mapped_column(sa.String(16))
     owner_id: Mapped[int] = mapped_column()
-    direction: Mapped[str] = mapped_column(String(8))
-    payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"))
-    rate: Mapped[Decimal] = mapped_column(Numeric(8, 6))
+    direction: Mapped[str] = mapped_column(sa.String(8))
+    payment_method_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payment_methods.id"))
+    rate: Mapped[Decimal] = mapped_column(sa.Numeric(8, 6))
     # The owner must exist and its rates go with it: one foreign key per kind of owner, on a
     # column derived from the key (never written).
     store_id: Mapped[int | None] = mapped_column(
-        ForeignKey("stores.id", ondelete="CASCADE"),
-        Computed("CASE WHEN owner_type = 'store' THEN owner_id ELSE NULL END", persisted=True),
+        sa.ForeignKey("stores.id", ondelete="CASCADE"),
+        sa.Computed("CASE WHEN owner_type = 'store' THEN owner_id ELSE NULL END", persisted=True),
     )
     trader_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"),
-        Computed("CASE WHEN owner_type = 'trader' THEN owner_id ELSE NULL END", persisted=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        sa.Computed("CASE WHEN owner_type = 'trader' THEN owner_id ELSE NULL END", persisted=True),
     )
 
 
@@ -157,24 +147,24 @@ class ExchangeRate(Base):
 
     __tablename__ = "exchange_rates"
 
-    currency: Mapped[str] = mapped_column(ForeignKey("fiat_currencies.code"), primary_key=True)
-    rate: Mapped[Decimal] = mapped_column(Numeric(20, 8))
-    source: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(sa.ForeignKey("fiat_currencies.code"), primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(sa.Numeric(20, 8))
+    source: Mapped[str] = mapped_column(sa.String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+        sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now()
     )
-    updated_by: Mapped[str | None] = mapped_column(String(64))
-    __table_args__ = (CheckConstraint("rate > 0", name="rate_positive"),)
+    updated_by: Mapped[str | None] = mapped_column(sa.String(64))
+    __table_args__ = (sa.CheckConstraint("rate > 0", name="rate_positive"),)
 
 
 class SettledOrder(Base):
     """Which orders were settled, by which transaction (idempotency by order)."""
 
     __tablename__ = "order_settlements"
-    __table_args__ = (Index("ix_order_settlements_created_at", "created_at"),)
+    __table_args__ = (sa.Index("ix_order_settlements_created_at", "created_at"),)
 
-    order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"), primary_key=True)
-    direction: Mapped[str] = mapped_column(String(8))
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
-    platform_profit: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("order_history.id"), primary_key=True)
+    direction: Mapped[str] = mapped_column(sa.String(8))
+    transaction_id: Mapped[int] = mapped_column(sa.ForeignKey("ledger_transactions.id"))
+    platform_profit: Mapped[int] = mapped_column(sa.BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())

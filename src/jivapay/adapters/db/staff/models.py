@@ -5,19 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    func,
-    text,
-)
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,13 +16,13 @@ class OrderNote(Base):
     """A staff note on an order (never shown to merchants or traders)."""
 
     __tablename__ = "order_notes"
-    __table_args__ = (Index("ix_order_notes_order_id", "order_id"),)
+    __table_args__ = (sa.Index("ix_order_notes_order_id", "order_id"),)
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("order_history.id"))
-    author: Mapped[str] = mapped_column(String(64))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("order_history.id"))
+    author: Mapped[str] = mapped_column(sa.String(64))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
 class OrderDailyStats(Base):
@@ -46,24 +34,24 @@ class OrderDailyStats(Base):
 
     __tablename__ = "order_daily_stats"
     __table_args__ = (
-        UniqueConstraint("day", "store_id", "trader_id", "payment_method_id", "direction", "currency"),
-        Index("ix_order_daily_stats_trader_id_day", "trader_id", "day"),
+        sa.UniqueConstraint("day", "store_id", "trader_id", "payment_method_id", "direction", "currency"),
+        sa.Index("ix_order_daily_stats_trader_id_day", "trader_id", "day"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    day: Mapped[dt.date] = mapped_column(Date)
-    store_id: Mapped[int] = mapped_column(Integer)
-    trader_id: Mapped[int] = mapped_column(Integer)
-    payment_method_id: Mapped[int] = mapped_column(Integer)
-    direction: Mapped[str] = mapped_column(String(8))
-    currency: Mapped[str] = mapped_column(String(8))
-    orders: Mapped[int] = mapped_column(Integer)  # assigned
-    completed: Mapped[int] = mapped_column(Integer)
-    canceled: Mapped[int] = mapped_column(Integer)  # canceled, expired or declined
-    disputed: Mapped[int] = mapped_column(Integer)  # orders that had a dispute
-    turnover: Mapped[int] = mapped_column(BigInteger)  # completed, fiat minor units
-    platform_profit: Mapped[int] = mapped_column(BigInteger)  # settled, USDT units
-    confirm_seconds: Mapped[int] = mapped_column(BigInteger)  # sum over completed of completed_at - created_at
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(sa.Date)
+    store_id: Mapped[int] = mapped_column(sa.Integer)
+    trader_id: Mapped[int] = mapped_column(sa.Integer)
+    payment_method_id: Mapped[int] = mapped_column(sa.Integer)
+    direction: Mapped[str] = mapped_column(sa.String(8))
+    currency: Mapped[str] = mapped_column(sa.String(8))
+    orders: Mapped[int] = mapped_column(sa.Integer)  # assigned
+    completed: Mapped[int] = mapped_column(sa.Integer)
+    canceled: Mapped[int] = mapped_column(sa.Integer)  # canceled, expired or declined
+    disputed: Mapped[int] = mapped_column(sa.Integer)  # orders that had a dispute
+    turnover: Mapped[int] = mapped_column(sa.BigInteger)  # completed, fiat minor units
+    platform_profit: Mapped[int] = mapped_column(sa.BigInteger)  # settled, USDT units
+    confirm_seconds: Mapped[int] = mapped_column(sa.BigInteger)  # sum over completed of completed_at - created_at
 
 
 class RollupWatermark(Base):
@@ -71,6 +59,6 @@ class RollupWatermark(Base):
 
     __tablename__ = "rollup_watermarks"
 
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sa.text("'{}'::jsonb"))
