@@ -11,10 +11,8 @@ import httpx
 from jivapay.domain.errors import JivaPayError
 
 
-class RateSourceError(JivaPayError):
-    code = "rate_source_failed"
-    status_code = 502
-    default_message = "The exchange rate source failed"
+class RateSourceError(JivaPayError, code="rate_source_failed", status=502, message="The exchange rate source failed"):
+    pass
 
 
 class RateSource(Protocol):

@@ -17,6 +17,20 @@ class JivaPayError(Exception):
     status_code: ClassVar[int] = 500
     default_message: ClassVar[str] = "Internal error"
 
+    def __init_subclass__(
+        cls, *, code: str | None = None, status: int | None = None, message: str | None = None, **kwargs: Any
+    ) -> None:
+        """A subclass names its ``code``, HTTP ``status`` and default ``message`` in its header
+        (``class NotFound(JivaPayError, code="not_found", status=404, message="Not found")``);
+        what it leaves out it inherits."""
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if status is not None:
+            cls.status_code = status
+        if message is not None:
+            cls.default_message = message
+
     def __init__(self, message: str | None = None, **details: Any) -> None:
         self.message = message or self.default_message
         self.details = details
@@ -41,12 +55,8 @@ def validation_details(errors: list[dict[str, Any]], **details: Any) -> dict[str
 # --- 4xx: the caller can fix it -------------------------------------------------------
 
 
-class ValidationFailed(JivaPayError):
+class ValidationFailed(JivaPayError, code="validation_failed", status=422, message="The request is not valid"):
     """A value the caller sent cannot be used; ``field=`` names it (``fields=`` several)."""
-
-    code = "validation_failed"
-    status_code = 422
-    default_message = "The request is not valid"
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -58,73 +68,63 @@ class ValidationFailed(JivaPayError):
         self.details = validation_details(errors, **details)
 
 
-class BadRequest(JivaPayError):
-    code = "bad_request"
-    status_code = 400
-    default_message = "Bad request"
+class BadRequest(JivaPayError, code="bad_request", status=400, message="Bad request"):
+    pass
 
 
-class NotAuthenticated(JivaPayError):
-    code = "not_authenticated"
-    status_code = 401
-    default_message = "Authentication required"
+class NotAuthenticated(JivaPayError, code="not_authenticated", status=401, message="Authentication required"):
+    pass
 
 
-class PermissionDenied(JivaPayError):
-    code = "permission_denied"
-    status_code = 403
-    default_message = "You are not allowed to do this"
+class PermissionDenied(JivaPayError, code="permission_denied", status=403, message="You are not allowed to do this"):
+    pass
 
 
-class NotFound(JivaPayError):
-    code = "not_found"
-    status_code = 404
-    default_message = "Not found"
+class NotFound(JivaPayError, code="not_found", status=404, message="Not found"):
+    pass
 
 
-class RequisiteNotFound(NotFound):
-    code = "requisite_not_found"
-    default_message = "No suitable requisite is available"
+class RequisiteNotFound(NotFound, code="requisite_not_found", message="No suitable requisite is available"):
+    pass
 
 
-class Conflict(JivaPayError):
-    code = "conflict"
-    status_code = 409
-    default_message = "The request conflicts with the current state"
+class Conflict(JivaPayError, code="conflict", status=409, message="The request conflicts with the current state"):
+    pass
 
 
-class DuplicateMerchantOrder(Conflict):
-    code = "duplicate_merchant_order_id"
-    default_message = "An order with this merchant_order_id exists"
+class DuplicateMerchantOrder(
+    Conflict, code="duplicate_merchant_order_id", message="An order with this merchant_order_id exists"
+):
+    pass
 
 
-class IdempotencyConflict(Conflict):
-    code = "idempotency_conflict"
-    default_message = "This Idempotency-Key was used for a different request"
+class IdempotencyConflict(
+    Conflict, code="idempotency_conflict", message="This Idempotency-Key was used for a different request"
+):
+    pass
 
 
-class RequestInFlight(Conflict):
-    code = "request_in_progress"
-    default_message = "A request with this Idempotency-Key is still being processed; retry shortly"
+class RequestInFlight(
+    Conflict,
+    code="request_in_progress",
+    message="A request with this Idempotency-Key is still being processed; retry shortly",
+):
+    pass
 
 
-class OrderNotAssigned(Conflict):
-    code = "order_not_assigned"
-    default_message = "The order has no requisite yet: nothing to pay"
+class OrderNotAssigned(Conflict, code="order_not_assigned", message="The order has no requisite yet: nothing to pay"):
+    pass
 
 
-class LimitExceeded(Conflict):
-    code = "limit_exceeded"
-    default_message = "A limit would be exceeded"
+class LimitExceeded(Conflict, code="limit_exceeded", message="A limit would be exceeded"):
+    pass
 
 
-class InsufficientBalance(Conflict):
+class InsufficientBalance(Conflict, code="insufficient_balance", message="Insufficient balance"):
     """The ledger raises it with its own view — the account id and amounts in minor units; the
     details show the amounts as decimal strings and no account id. ``account_id`` and
     ``amounts`` (minor units) keep the ledger's view for code that needs it."""
 
-    code = "insufficient_balance"
-    default_message = "Insufficient balance"
     AMOUNT_DETAILS: ClassVar[tuple[str, ...]] = ("balance", "needed", "available")
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
@@ -145,59 +145,43 @@ class InsufficientBalance(Conflict):
         super().__init__(message, **details)
 
 
-class OrderProcessingError(Conflict):
-    code = "order_processing_error"
-    default_message = "The order could not be processed"
+class OrderProcessingError(Conflict, code="order_processing_error", message="The order could not be processed"):
+    pass
 
 
-class RateLimited(JivaPayError):
-    code = "rate_limited"
-    status_code = 429
-    default_message = "Too many requests"
+class RateLimited(JivaPayError, code="rate_limited", status=429, message="Too many requests"):
+    pass
 
 
-class LoginThrottled(RateLimited):
-    code = "login_throttled"
-    default_message = "Too many failed logins for this account; try again later"
+class LoginThrottled(
+    RateLimited, code="login_throttled", message="Too many failed logins for this account; try again later"
+):
+    pass
 
 
 # --- 5xx: our side or a dependency failed -----------------------------------------------
 
 
-class ConfigurationError(JivaPayError):
-    code = "configuration_error"
-    status_code = 500
-    default_message = "The platform is misconfigured"
+class ConfigurationError(JivaPayError, code="configuration_error", status=500, message="The platform is misconfigured"):
+    pass
 
 
-class Overloaded(JivaPayError):
+class Overloaded(JivaPayError, code="overloaded", status=503, message="The service is busy; try again in a moment"):
     """Too much of one costly kind of work at once (password hashing); retry shortly."""
 
-    code = "overloaded"
-    status_code = 503
-    default_message = "The service is busy; try again in a moment"
 
-
-class DatabaseError(JivaPayError):
+class DatabaseError(JivaPayError, code="database_unavailable", status=503, message="The database is unavailable"):
     """The database could not be reached or failed; safe to retry."""
 
-    code = "database_unavailable"
-    status_code = 503
-    default_message = "The database is unavailable"
 
-
-class CacheError(JivaPayError):
+class CacheError(JivaPayError, code="cache_unavailable", status=503, message="The cache is unavailable"):
     """Redis could not be reached or failed; callers fall back to the database."""
 
-    code = "cache_unavailable"
-    status_code = 503
-    default_message = "The cache is unavailable"
 
-
-class NotificationError(JivaPayError):
-    code = "notification_failed"
-    status_code = 502
-    default_message = "A notification could not be delivered"
+class NotificationError(
+    JivaPayError, code="notification_failed", status=502, message="A notification could not be delivered"
+):
+    pass
 
 
 class ChainUnavailable(JivaPayError):

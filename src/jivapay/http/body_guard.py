@@ -31,22 +31,21 @@ _BRACKETS = bytes.maketrans(b"[{]}", b"(())")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-class UnsupportedMediaType(JivaPayError):
-    code = "unsupported_media_type"
-    status_code = 415
-    default_message = "The body must be JSON, sent as Content-Type: application/json"
+class UnsupportedMediaType(
+    JivaPayError,
+    code="unsupported_media_type",
+    status=415,
+    message="The body must be JSON, sent as Content-Type: application/json",
+):
+    pass
 
 
-class BodyTooLarge(JivaPayError):
-    code = "payload_too_large"
-    status_code = 413
-    default_message = "The body is too large"
+class BodyTooLarge(JivaPayError, code="payload_too_large", status=413, message="The body is too large"):
+    pass
 
 
-class InvalidBody(ValidationFailed):
+class InvalidBody(ValidationFailed, code="invalid_body"):
     """A body that is JSON but ambiguous or absurd: refused before it is decoded."""
-
-    code = "invalid_body"
 
 
 class _RepeatedKey(Exception):
