@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
@@ -15,9 +15,12 @@ from jivapay.domain.errors import LoginThrottled, NotAuthenticated
 from jivapay.domain.identity.roles import Role
 from jivapay.http.deps import client_info, current_principal, transaction
 from jivapay.http.guards import require_user
+from jivapay.http.routes import RouteGroup
 from jivapay.services.identity import auth as auth_service
 from jivapay.services.identity.auth import INVALID_CREDENTIALS, LoginResult
 from jivapay.settings import get_settings
+
+auth_routes = RouteGroup("auth")
 
 
 class PasswordForm(msgspec.Struct):
@@ -98,10 +101,9 @@ async def _login(request: Request[Any, Any, Any], role: Role, login_name: str, p
 
 
 def _form_login(role: Role, path: str) -> Any:
-    @post(
+    @auth_routes.post(
         path,
         operation_id=f"{role.value}_login",
-        tags=["auth"],
         summary=f"Log in as a {role.value} (OAuth2 password form)",
         status_code=HTTP_200_OK,
     )
@@ -118,21 +120,16 @@ teamlead_login = _form_login(Role.TEAMLEAD, "/teamlead/auth/token")
 admin_login = _form_login(Role.ADMIN, "/admin/auth/token")
 
 
-@post(
-    "/support/auth/login",
-    operation_id="support_login",
-    tags=["auth"],
-    summary="Log in as support (JSON)",
-    status_code=HTTP_200_OK,
+@auth_routes.post(
+    "/support/auth/login", operation_id="support_login", summary="Log in as support (JSON)", status_code=HTTP_200_OK
 )
 async def support_login(request: Request[Any, Any, Any], data: JsonLogin) -> Response[TokenBody]:
     return await _login(request, Role.SUPPORT, data.login, data.password)
 
 
-@post(
+@auth_routes.post(
     "/auth/refresh",
     operation_id="refresh_token",
-    tags=["auth"],
     status_code=HTTP_200_OK,
     summary="Exchange a refresh token for a new pair (the old one stops working)",
 )
@@ -150,10 +147,9 @@ async def refresh_token(request: Request[Any, Any, Any], data: RefreshBody) -> R
     )
 
 
-@post(
+@auth_routes.post(
     "/auth/logout",
     operation_id="logout",
-    tags=["auth"],
     guards=[require_user],
     status_code=HTTP_204_NO_CONTENT,
     summary="Revoke a refresh token, or every token of the caller with everywhere=true",
@@ -169,10 +165,9 @@ async def logout(request: Request[Any, Any, Any], data: LogoutBody) -> None:
         )
 
 
-@post(
+@auth_routes.post(
     "/auth/password",
     operation_id="change_password",
-    tags=["auth"],
     guards=[require_user],
     status_code=HTTP_204_NO_CONTENT,
     summary="Change the caller's password (logs out every session)",

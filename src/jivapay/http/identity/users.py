@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, patch, post, put
+from litestar import Request
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -19,11 +19,14 @@ from jivapay.domain.pii import mask_name
 from jivapay.domain.platform.audit import Target
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import USERS, require_permission
+from jivapay.http.routes import RouteGroup
 from jivapay.services.identity import ip_blocks
 from jivapay.services.identity import users as user_service
 from jivapay.services.identity.auth import login_history
 from jivapay.services.platform.audit import log_action
 from jivapay.settings import get_settings
+
+admin_routes = RouteGroup("admin", guards=USERS)
 
 
 class UserBody(msgspec.Struct):
@@ -112,7 +115,7 @@ def attempt_body(a: LoginAttempt) -> LoginAttemptBody:
     )
 
 
-@get("/users", operation_id="admin_list_users", tags=["admin"], guards=USERS)
+@admin_routes.get("/users", operation_id="admin_list_users")
 async def list_users(
     role: Role | None = None,
     is_active: bool | None = None,
@@ -131,7 +134,7 @@ def _caller(request: Request[Any, Any, Any]) -> user_service.AdminCaller:
     return user_service.AdminCaller(principal.user_id, principal.permissions)
 
 
-@post("/users", operation_id="admin_create_user", tags=["admin"], guards=USERS, status_code=HTTP_201_CREATED)
+@admin_routes.post("/users", operation_id="admin_create_user", status_code=HTTP_201_CREATED)
 async def create_user(request: Request[Any, Any, Any], data: NewUser) -> UserBody:
     actor = current_principal(request)
     user_service.check_grantable(_caller(request), data.permissions)
@@ -153,14 +156,14 @@ async def create_user(request: Request[Any, Any, Any], data: NewUser) -> UserBod
     return user_body(view.user, view.profile)
 
 
-@get("/users/{user_id:int}", operation_id="admin_get_user", tags=["admin"], guards=USERS)
+@admin_routes.get("/users/{user_id:int}", operation_id="admin_get_user")
 async def get_user(user_id: int) -> UserBody:
     async with transaction() as session:
         view = await user_service.get_user(session, user_id)
     return user_body(view.user, view.profile)
 
 
-@patch("/users/{user_id:int}", operation_id="admin_update_user", tags=["admin"], guards=USERS)
+@admin_routes.patch("/users/{user_id:int}", operation_id="admin_update_user")
 async def update_user(request: Request[Any, Any, Any], user_id: int, data: UserPatch) -> UserBody:
     changes = {
         name: getattr(data, name)
@@ -182,13 +185,7 @@ async def update_user(request: Request[Any, Any, Any], user_id: int, data: UserP
     return user_body(view.user, view.profile)
 
 
-@post(
-    "/users/{user_id:int}/deactivate",
-    operation_id="admin_deactivate_user",
-    tags=["admin"],
-    guards=USERS,
-    status_code=200,
-)
+@admin_routes.post("/users/{user_id:int}/deactivate", operation_id="admin_deactivate_user", status_code=200)
 async def deactivate_user(request: Request[Any, Any, Any], user_id: int) -> UserBody:
     async with transaction() as session:
         await user_service.authorize(session, _caller(request), user_id, user_service.AdminAction.DEACTIVATE)
@@ -198,12 +195,8 @@ async def deactivate_user(request: Request[Any, Any, Any], user_id: int) -> User
     return user_body(view.user, view.profile)
 
 
-@post(
-    "/users/{user_id:int}/password",
-    operation_id="admin_reset_password",
-    tags=["admin"],
-    guards=USERS,
-    status_code=HTTP_204_NO_CONTENT,
+@admin_routes.post(
+    "/users/{user_id:int}/password", operation_id="admin_reset_password", status_code=HTTP_204_NO_CONTENT
 )
 async def reset_password(request: Request[Any, Any, Any], user_id: int, data: PasswordReset) -> None:
     async with transaction() as session:
@@ -218,10 +211,9 @@ async def reset_password(request: Request[Any, Any, Any], user_id: int, data: Pa
         )
 
 
-@put(
+@admin_routes.put(
     "/users/{user_id:int}/permissions",
     operation_id="admin_set_permissions",
-    tags=["admin"],
     guards=[require_permission(AdminPermission.MANAGE_PERMISSIONS)],
 )
 async def set_permissions(request: Request[Any, Any, Any], user_id: int, data: Permissions) -> UserBody:
@@ -235,7 +227,7 @@ async def set_permissions(request: Request[Any, Any, Any], user_id: int, data: P
     return user_body(view.user, view.profile)
 
 
-@get("/users/{user_id:int}/logins", operation_id="admin_user_logins", tags=["admin"], guards=USERS)
+@admin_routes.get("/users/{user_id:int}/logins", operation_id="admin_user_logins")
 async def user_logins(
     user_id: int, starting_after: int | None = None, limit: int = Parameter(default=50, ge=1, le=200)
 ) -> list[LoginAttemptBody]:
@@ -244,7 +236,7 @@ async def user_logins(
     return [attempt_body(a) for a in attempts]
 
 
-@get("/users/{user_id:int}/export", operation_id="admin_export_user", tags=["admin"], guards=USERS)
+@admin_routes.get("/users/{user_id:int}/export", operation_id="admin_export_user")
 async def export_user(request: Request[Any, Any, Any], user_id: int) -> dict[str, Any]:
     async with transaction() as session:
         await user_service.authorize(session, _caller(request), user_id, user_service.AdminAction.EXPORT)
@@ -253,13 +245,7 @@ async def export_user(request: Request[Any, Any, Any], user_id: int) -> dict[str
         )
 
 
-@post(
-    "/users/{user_id:int}/anonymize",
-    operation_id="admin_anonymize_user",
-    tags=["admin"],
-    guards=USERS,
-    status_code=200,
-)
+@admin_routes.post("/users/{user_id:int}/anonymize", operation_id="admin_anonymize_user", status_code=200)
 async def anonymize_user(request: Request[Any, Any, Any], user_id: int) -> UserBody:
     async with transaction() as session:
         await user_service.authorize(session, _caller(request), user_id, user_service.AdminAction.ANONYMIZE)
@@ -281,12 +267,12 @@ class NewBlock(msgspec.Struct, forbid_unknown_fields=True):
     reason: str = "blocked by an admin"
 
 
-@get("/ip-blocks", operation_id="admin_list_ip_blocks", tags=["admin"], guards=USERS)
+@admin_routes.get("/ip-blocks", operation_id="admin_list_ip_blocks")
 async def list_ip_blocks() -> list[BlockedIPBody]:
     return [BlockedIPBody(b.ip, b.reason, b.expires_at) for b in await ip_blocks.list_blocked(get_resources().redis)]
 
 
-@post("/ip-blocks", operation_id="admin_block_ip", tags=["admin"], guards=USERS, status_code=HTTP_201_CREATED)
+@admin_routes.post("/ip-blocks", operation_id="admin_block_ip", status_code=HTTP_201_CREATED)
 async def block_ip(request: Request[Any, Any, Any], data: NewBlock) -> BlockedIPBody:
     blocked = await ip_blocks.block_ip(get_resources().redis, data.ip, data.seconds, data.reason)
     async with transaction() as session:
@@ -301,13 +287,7 @@ async def block_ip(request: Request[Any, Any, Any], data: NewBlock) -> BlockedIP
     return BlockedIPBody(blocked.ip, blocked.reason, blocked.expires_at)
 
 
-@delete(
-    "/ip-blocks/{ip:str}",
-    operation_id="admin_unblock_ip",
-    tags=["admin"],
-    guards=USERS,
-    status_code=HTTP_204_NO_CONTENT,
-)
+@admin_routes.delete("/ip-blocks/{ip:str}", operation_id="admin_unblock_ip", status_code=HTTP_204_NO_CONTENT)
 async def unblock_ip(request: Request[Any, Any, Any], ip: str) -> None:
     if not await ip_blocks.unblock_ip(get_resources().redis, ip):
         raise NotFound("This IP address is not blocked", ip=ip)

@@ -7,7 +7,7 @@ import enum
 from typing import Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request
 from litestar.params import Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED
@@ -19,7 +19,13 @@ from jivapay.domain.ledger import posting as L
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import FINANCES
+from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger import balances, posting
+
+merchant_routes = RouteGroup("merchant")
+trader_routes = RouteGroup("trader")
+teamlead_routes = RouteGroup("teamlead")
+admin_routes = RouteGroup("admin", guards=FINANCES)
 
 Limit = Parameter(default=50, ge=1, le=500)
 
@@ -138,14 +144,14 @@ def _trader_key(
 # --- merchant -----------------------------------------------------------------------------
 
 
-@get("/balance", operation_id="merchant_balance", tags=["merchant"], summary="USDT balance of every store")
+@merchant_routes.get("/balance", operation_id="merchant_balance", summary="USDT balance of every store")
 async def merchant_balance(request: Request[Any, Any, Any]) -> list[StoreBalanceBody]:
     async with transaction() as session:
         rows = await balances.merchant_balances(session, current_principal(request).user_id)
     return [StoreBalanceBody(sid, name, L.USDT, b["available"].text, b["frozen"].text) for sid, name, b in rows]
 
 
-@get("/stores/{store_id:int}/balance/history", operation_id="merchant_balance_history", tags=["merchant"])
+@merchant_routes.get("/stores/{store_id:int}/balance/history", operation_id="merchant_balance_history")
 async def merchant_history(
     request: Request[Any, Any, Any],
     store_id: int,
@@ -163,7 +169,7 @@ async def merchant_history(
         )
 
 
-@get("/stores/{store_id:int}/balance/history.csv", operation_id="merchant_balance_history_csv", tags=["merchant"])
+@merchant_routes.get("/stores/{store_id:int}/balance/history.csv", operation_id="merchant_balance_history_csv")
 async def merchant_history_csv(
     request: Request[Any, Any, Any],
     store_id: int,
@@ -183,7 +189,7 @@ merchant_handlers = [merchant_balance, merchant_history, merchant_history_csv]
 # --- trader -------------------------------------------------------------------------------
 
 
-@get("/balance", operation_id="trader_balance", tags=["trader"], summary="Collateral and fiat turnover")
+@trader_routes.get("/balance", operation_id="trader_balance", summary="Collateral and fiat turnover")
 async def trader_balance(request: Request[Any, Any, Any]) -> TraderBalanceBody:
     trader_id = current_principal(request).user_id
     async with transaction() as session:
@@ -196,7 +202,7 @@ async def trader_balance(request: Request[Any, Any, Any]) -> TraderBalanceBody:
     )
 
 
-@get("/balance/history", operation_id="trader_balance_history", tags=["trader"])
+@trader_routes.get("/balance/history", operation_id="trader_balance_history")
 async def trader_history(
     request: Request[Any, Any, Any],
     account: TraderAccount = TraderAccount.AVAILABLE,
@@ -215,7 +221,7 @@ async def trader_history(
         )
 
 
-@get("/balance/history.csv", operation_id="trader_balance_history_csv", tags=["trader"])
+@trader_routes.get("/balance/history.csv", operation_id="trader_balance_history_csv")
 async def trader_history_csv(
     request: Request[Any, Any, Any],
     account: TraderAccount = TraderAccount.AVAILABLE,
@@ -240,11 +246,8 @@ class RewardBalanceBody(msgspec.Struct):
     available: str  # the reward share credited on the team's settled orders
 
 
-@get(
-    "/balance",
-    operation_id="teamlead_balance",
-    tags=["teamlead"],
-    summary="The reward share credited so far (USDT available)",
+@teamlead_routes.get(
+    "/balance", operation_id="teamlead_balance", summary="The reward share credited so far (USDT available)"
 )
 async def teamlead_balance(request: Request[Any, Any, Any]) -> RewardBalanceBody:
     key = L.teamlead_available(current_principal(request).user_id)
@@ -253,7 +256,7 @@ async def teamlead_balance(request: Request[Any, Any, Any]) -> RewardBalanceBody
     return RewardBalanceBody(L.USDT, lines[0].balance_after if lines else L.format_amount(0, L.USDT_DECIMALS))
 
 
-@get("/balance/history", operation_id="teamlead_balance_history", tags=["teamlead"])
+@teamlead_routes.get("/balance/history", operation_id="teamlead_balance_history")
 async def teamlead_history(
     request: Request[Any, Any, Any],
     starting_after: int | None = None,
@@ -285,23 +288,17 @@ def _admin_key(owner_type: str, owner_id: int, currency: str, kind: str, label: 
     return L.AccountKey(owner_type, owner_id, currency.upper(), kind, label)
 
 
-@get(
-    "/balances",
-    operation_id="admin_balances",
-    tags=["admin"],
-    guards=FINANCES,
-    summary="Platform profit and totals per owner type, kind and currency",
+@admin_routes.get(
+    "/balances", operation_id="admin_balances", summary="Platform profit and totals per owner type, kind and currency"
 )
 async def admin_balances() -> dict[str, Any]:
     async with transaction() as session:
         return await balances.platform_overview(session)
 
 
-@get(
+@admin_routes.get(
     "/balances/history",
     operation_id="admin_balance_history",
-    tags=["admin"],
-    guards=FINANCES,
     summary="History of any account (platform profit: owner_type=platform, kind=profit)",
 )
 async def admin_history(
@@ -323,7 +320,7 @@ async def admin_history(
         )
 
 
-@get("/balances/history.csv", operation_id="admin_balance_history_csv", tags=["admin"], guards=FINANCES)
+@admin_routes.get("/balances/history.csv", operation_id="admin_balance_history_csv")
 async def admin_history_csv(
     owner_type: str = "platform",
     owner_id: int = 0,
@@ -338,11 +335,9 @@ async def admin_history_csv(
     return await _csv(key, f"{owner_type}-{owner_id}-{kind}", since, until, transaction_kind)
 
 
-@post(
+@admin_routes.post(
     "/ledger/adjustments",
     operation_id="admin_ledger_adjustment",
-    tags=["admin"],
-    guards=FINANCES,
     status_code=HTTP_201_CREATED,
     summary="Credit or debit an owner's available USDT, with a reason",
 )

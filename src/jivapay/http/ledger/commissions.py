@@ -6,12 +6,15 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from litestar import Request, get, put
+from litestar import Request
 
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import FINANCES
+from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger import commissions, owners
 from jivapay.services.ledger.commissions import CommissionOwner
+
+admin_routes = RouteGroup("admin", guards=FINANCES)
 
 
 class AdminCommissionRow(msgspec.Struct):
@@ -57,16 +60,14 @@ async def _set_commission(
         return _rows(await commissions.commission_table(session, owner, owner_id))
 
 
-@get("/stores/{store_id:int}/commissions", operation_id="admin_store_commissions", tags=["admin"], guards=FINANCES)
+@admin_routes.get("/stores/{store_id:int}/commissions", operation_id="admin_store_commissions")
 async def store_commissions(store_id: int) -> list[AdminCommissionRow]:
     return await _commission_table("store", store_id)
 
 
-@put(
+@admin_routes.put(
     "/stores/{store_id:int}/commissions",
     operation_id="admin_set_store_commission",
-    tags=["admin"],
-    guards=FINANCES,
     description="What the platform takes from the store's orders, per direction and optionally per payment "
     "method. New orders use it at once; assigned orders keep the rate they were created with.",
 )
@@ -76,16 +77,14 @@ async def set_store_commission(
     return await _set_commission(request, "store", store_id, data)
 
 
-@get("/traders/{trader_id:int}/commissions", operation_id="admin_trader_commissions", tags=["admin"], guards=FINANCES)
+@admin_routes.get("/traders/{trader_id:int}/commissions", operation_id="admin_trader_commissions")
 async def trader_commissions(trader_id: int) -> list[AdminCommissionRow]:
     return await _commission_table("trader", trader_id)
 
 
-@put(
+@admin_routes.put(
     "/traders/{trader_id:int}/commissions",
     operation_id="admin_set_trader_commission",
-    tags=["admin"],
-    guards=FINANCES,
     description="What the trader earns on their orders, per direction and optionally per payment method.",
 )
 async def set_trader_commission(

@@ -6,11 +6,14 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, get, put
+from litestar import Request
 
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import FINANCES
+from jivapay.http.routes import RouteGroup
 from jivapay.services.platform import reference_data
+
+admin_routes = RouteGroup("admin", guards=FINANCES)
 
 
 class RateBody(msgspec.Struct):
@@ -25,14 +28,14 @@ class NewRate(msgspec.Struct, forbid_unknown_fields=True):
     rate: str  # a decimal string: JSON numbers are refused so no float ever carries a rate
 
 
-@get("/rates", operation_id="admin_list_rates", tags=["admin"], guards=FINANCES)
+@admin_routes.get("/rates", operation_id="admin_list_rates")
 async def list_rates() -> list[RateBody]:
     async with transaction() as session:
         rates = await reference_data.list_rates(session)
     return [RateBody(r.currency, str(r.rate), r.source, r.updated_at, r.updated_by) for r in rates]
 
 
-@put("/rates/{currency:str}", operation_id="admin_set_rate", tags=["admin"], guards=FINANCES)
+@admin_routes.put("/rates/{currency:str}", operation_id="admin_set_rate")
 async def set_rate(request: Request[Any, Any, Any], currency: str, data: NewRate) -> RateBody:
     async with transaction() as session:
         await reference_data.set_exchange_rate(

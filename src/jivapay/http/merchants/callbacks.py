@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Request, get, patch, post, put
+from litestar import Request
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
@@ -16,11 +16,14 @@ from jivapay.domain.errors import NotFound
 from jivapay.domain.merchants.urls import check_merchant_url
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import forget_api_keys
+from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.commissions import commission_table
 from jivapay.services.merchants import callbacks
 from jivapay.services.merchants import stores as store_service
 from jivapay.services.orders import refs as order_refs
 from jivapay.settings import get_settings
+
+merchant_routes = RouteGroup("merchant")
 
 
 class StoreUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -130,10 +133,9 @@ def _event_id(raw: str) -> uuid.UUID:
         raise NotFound("Callback event not found", event_id=raw) from None
 
 
-@patch(
+@merchant_routes.patch(
     "/stores/{store_id:int}",
     operation_id="merchant_update_store",
-    tags=["merchant"],
     description="Rename a store, or pause it (is_active=false: the gateway refuses its API keys) and resume it.",
 )
 async def update_store(request: Request[Any, Any, Any], store_id: int, data: StoreUpdate) -> StoreRow:
@@ -153,10 +155,9 @@ async def update_store(request: Request[Any, Any, Any], store_id: int, data: Sto
     return row
 
 
-@get(
+@merchant_routes.get(
     "/stores/{store_id:int}/commissions",
     operation_id="merchant_store_commissions",
-    tags=["merchant"],
     description="The commissions the platform takes from this store's pay-ins and pay-outs (set by an admin).",
 )
 async def store_commissions(request: Request[Any, Any, Any], store_id: int) -> list[StoreCommissionRow]:
@@ -166,17 +167,16 @@ async def store_commissions(request: Request[Any, Any, Any], store_id: int) -> l
     return [StoreCommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
 
 
-@get("/stores/{store_id:int}/settings", operation_id="merchant_get_store_settings", tags=["merchant"])
+@merchant_routes.get("/stores/{store_id:int}/settings", operation_id="merchant_get_store_settings")
 async def get_store_settings(request: Request[Any, Any, Any], store_id: int) -> StoreSettingsBody:
     async with transaction() as session:
         store = await store_service.owned_store(session, current_principal(request).user_id, store_id)
         return _settings_body(store.settings)
 
 
-@put(
+@merchant_routes.put(
     "/stores/{store_id:int}/settings",
     operation_id="merchant_update_store_settings",
-    tags=["merchant"],
     description="Only the fields sent change; null removes a setting. callback_url is the default for orders "
     "that do not give one; payment_methods limits what the gateway accepts.",
 )
@@ -198,7 +198,7 @@ async def update_store_settings(
         return _settings_body(store.settings)
 
 
-@get("/stores/{store_id:int}/callbacks", operation_id="merchant_list_callbacks", tags=["merchant"])
+@merchant_routes.get("/stores/{store_id:int}/callbacks", operation_id="merchant_list_callbacks")
 async def list_callbacks(
     request: Request[Any, Any, Any],
     store_id: int,
@@ -225,11 +225,7 @@ async def list_callbacks(
     return CallbackPage([_callback_body(e, references) for e in page], more, page[-1].id if more and page else None)
 
 
-@get(
-    "/stores/{store_id:int}/callbacks/{event_id:str}",
-    operation_id="merchant_get_callback",
-    tags=["merchant"],
-)
+@merchant_routes.get("/stores/{store_id:int}/callbacks/{event_id:str}", operation_id="merchant_get_callback")
 async def get_callback(request: Request[Any, Any, Any], store_id: int, event_id: str) -> CallbackBody:
     async with transaction() as session:
         await store_service.owned_store(session, current_principal(request).user_id, store_id)
@@ -239,10 +235,9 @@ async def get_callback(request: Request[Any, Any, Any], store_id: int, event_id:
         return _callback_body(event, references, await callbacks.attempts_of(session, event.id))
 
 
-@post(
+@merchant_routes.post(
     "/stores/{store_id:int}/callbacks/{event_id:str}/redeliver",
     operation_id="merchant_redeliver_callback",
-    tags=["merchant"],
     status_code=HTTP_202_ACCEPTED,
 )
 async def redeliver_callback(request: Request[Any, Any, Any], store_id: int, event_id: str) -> QueuedBody:
@@ -253,10 +248,9 @@ async def redeliver_callback(request: Request[Any, Any, Any], store_id: int, eve
     return QueuedBody(event_id, "pending")
 
 
-@post(
+@merchant_routes.post(
     "/stores/{store_id:int}/callbacks/test",
     operation_id="merchant_test_callback",
-    tags=["merchant"],
     status_code=HTTP_202_ACCEPTED,
     description="Queues a signed `test` event to `url` (or the store's callback_url).",
 )

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
-from litestar import MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.handlers import BaseRouteHandler
@@ -31,12 +31,15 @@ from jivapay.http.deps import client_ip, current_store, form_file, transaction
 from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store
 from jivapay.http.openapi import document
+from jivapay.http.routes import RouteGroup
 from jivapay.services.merchants import gateway, idempotency
 from jivapay.services.merchants.stores import StoreIdentity, get_store
 from jivapay.services.orders import receipts
 from jivapay.services.orders import refs as order_refs
 from jivapay.services.orders import views as order_views
 from jivapay.settings import get_settings
+
+gateway_routes = RouteGroup("gateway", guards=[require_store])
 
 MAX_WAIT_SECONDS = 30
 POLL_SECONDS = 0.5
@@ -255,14 +258,12 @@ _ORDER_RESPONSES = {
 _ERRORS = "Errors: 401 (key), 409 duplicate_merchant_order_id / idempotency_conflict / request_in_progress, 422."
 
 
-@post(
+@gateway_routes.post(
     "/payin/init",
     operation_id="gateway_payin_init",
-    tags=["gateway"],
     summary="Create a pay-in",
     description="A customer will pay `amount` in fiat to a trader's requisite; the store is credited in USDT. "
     "The order is assigned within seconds: poll the status (with `wait`) or take the callback. " + _ERRORS,
-    guards=[require_store],
     responses=_ORDER_RESPONSES,
 )
 async def payin_init(
@@ -279,10 +280,9 @@ async def payin_init(
     )
 
 
-@post(
+@gateway_routes.post(
     "/payout/init",
     operation_id="gateway_payout_init",
-    tags=["gateway"],
     summary="Create a pay-out",
     description="A trader pays `amount` in fiat to the recipient's requisite; the store's USDT pays for it and is "
     "frozen at once (409 insufficient_balance when there is not enough). The `recipient` must carry what the "
@@ -290,7 +290,6 @@ async def payin_init(
     + describe_rules()
     + "; `name` (the recipient's full name) always. A missing or bad field is a 422 listing each one in "
     '`details.errors` (`[{"field": "recipient.number", "message": …}]`). ' + _ERRORS,
-    guards=[require_store],
     responses=_ORDER_RESPONSES,
 )
 async def payout_init(
@@ -324,10 +323,9 @@ async def _status(request: Request[Any, Any, Any], order_id: str, direction: str
     return msgspec.convert(view, GatewayOrder)
 
 
-@get(
+@gateway_routes.get(
     "/payin/status/{order_id:str}",
     operation_id="gateway_payin_status",
-    tags=["gateway"],
     summary="A pay-in's status",
     description="With `wait=N` (up to 30) the answer waits until the status changes or N seconds pass. "
     "Authorised by the store's X-API-Key or the order's X-Order-Token.",
@@ -341,13 +339,11 @@ async def payin_status(
     return await _status(request, order_id, "payin", wait)
 
 
-@get(
+@gateway_routes.get(
     "/payout/status/{order_id:str}",
     operation_id="gateway_payout_status",
-    tags=["gateway"],
     summary="A pay-out's status",
     description="With `wait=N` (up to 30) the answer waits until the status changes or N seconds pass.",
-    guards=[require_store],
 )
 async def payout_status(
     request: Request[Any, Any, Any],
@@ -357,10 +353,9 @@ async def payout_status(
     return await _status(request, order_id, "payout", wait)
 
 
-@post(
+@gateway_routes.post(
     "/payin/confirm/{order_id:str}",
     operation_id="gateway_payin_confirm",
-    tags=["gateway"],
     summary="The customer says they paid",
     description="pending_payment → client_confirmed; the trader then has PAYIN_CONFIRMATION_TIMEOUT_MINUTES to "
     "confirm before the order goes to dispute. Authorised by X-API-Key or the order's X-Order-Token. "
@@ -437,10 +432,9 @@ async def _receipt_upload(request: Request[Any, Any, Any]) -> _ReceiptUpload | N
     return _ReceiptUpload(await upload.read(), upload.content_type, "\n".join(parts).encode())
 
 
-@post(
+@gateway_routes.post(
     "/payout/confirm/{order_id:str}",
     operation_id="gateway_payout_confirm",
-    tags=["gateway"],
     summary="Confirm a pay-out the trader marked paid",
     description="The recipient got the money: `trader_paid` → `completed` at once, instead of after "
     "PAYOUT_CONFIRMATION_TIMEOUT_MINUTES; the trader and the platform are settled from the USDT frozen at init "
@@ -448,7 +442,6 @@ async def _receipt_upload(request: Request[Any, Any, Any]) -> _ReceiptUpload | N
     "409 `conflict` (with `current_status`) from any other status or for a pay-in, 409 `order_not_assigned` "
     "while no trader has it. Dispute instead with `POST /merchant/orders/{id}/dispute`. "
     "Idempotency-Key honoured (409 idempotency_conflict / request_in_progress).",
-    guards=[require_store],
     status_code=200,
     responses={200: ResponseSpec(GatewayOrder, description="The order after the confirmation")},
 )
@@ -464,13 +457,7 @@ async def payout_confirm(request: Request[Any, Any, Any], order_id: str) -> Resp
     return await _idempotent(request, store.store_id, work)
 
 
-@get(
-    "/store",
-    operation_id="gateway_store",
-    tags=["gateway"],
-    summary="The store this API key belongs to",
-    guards=[require_store],
-)
+@gateway_routes.get("/store", operation_id="gateway_store", summary="The store this API key belongs to")
 async def gateway_store(request: Request[Any, Any, Any]) -> GatewayStoreBody:
     identity: StoreIdentity = current_store(request)
     async with transaction() as session:

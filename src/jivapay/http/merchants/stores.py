@@ -6,14 +6,17 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, post
+from litestar import Request
 from litestar.status_codes import HTTP_201_CREATED
 
 from jivapay.adapters.db.models import Store, StoreApiKey
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import forget_api_keys
+from jivapay.http.routes import RouteGroup
 from jivapay.services.merchants import stores as store_service
 from jivapay.settings import get_settings
+
+merchant_routes = RouteGroup("merchant")
 
 
 class StoreBody(msgspec.Struct):
@@ -67,14 +70,14 @@ def key_body(key: StoreApiKey) -> ApiKeyBody:
     return ApiKeyBody(key.id, key.prefix, key.name, key.created_at, key.last_used_at, key.expires_at, key.revoked_at)
 
 
-@get("/stores", operation_id="merchant_list_stores", tags=["merchant"])
+@merchant_routes.get("/stores", operation_id="merchant_list_stores")
 async def list_stores(request: Request[Any, Any, Any]) -> list[StoreBody]:
     async with transaction() as session:
         stores = await store_service.list_stores(session, current_principal(request).user_id)
     return [store_body(s) for s in stores]
 
 
-@post("/stores", operation_id="merchant_create_store", tags=["merchant"], status_code=HTTP_201_CREATED)
+@merchant_routes.post("/stores", operation_id="merchant_create_store", status_code=HTTP_201_CREATED)
 async def create_store(request: Request[Any, Any, Any], data: NewStore) -> CreatedStoreBody:
     principal = current_principal(request)
     async with transaction() as session:
@@ -89,18 +92,15 @@ async def create_store(request: Request[Any, Any, Any], data: NewStore) -> Creat
     return CreatedStoreBody(store_body(store), secret)
 
 
-@get("/stores/{store_id:int}/api-keys", operation_id="merchant_list_api_keys", tags=["merchant"])
+@merchant_routes.get("/stores/{store_id:int}/api-keys", operation_id="merchant_list_api_keys")
 async def list_api_keys(request: Request[Any, Any, Any], store_id: int) -> list[ApiKeyBody]:
     async with transaction() as session:
         keys = await store_service.list_api_keys(session, current_principal(request).user_id, store_id)
     return [key_body(k) for k in keys]
 
 
-@post(
-    "/stores/{store_id:int}/api-keys",
-    operation_id="merchant_issue_api_key",
-    tags=["merchant"],
-    status_code=HTTP_201_CREATED,
+@merchant_routes.post(
+    "/stores/{store_id:int}/api-keys", operation_id="merchant_issue_api_key", status_code=HTTP_201_CREATED
 )
 async def issue_api_key(request: Request[Any, Any, Any], store_id: int, data: NewKey) -> IssuedKeyBody:
     principal = current_principal(request)
@@ -117,10 +117,9 @@ async def issue_api_key(request: Request[Any, Any, Any], store_id: int, data: Ne
     return IssuedKeyBody(issued.plaintext, key_body(issued.key))
 
 
-@post(
+@merchant_routes.post(
     "/stores/{store_id:int}/api-keys/{key_id:int}/rotate",
     operation_id="merchant_rotate_api_key",
-    tags=["merchant"],
     status_code=HTTP_201_CREATED,
 )
 async def rotate_api_key(request: Request[Any, Any, Any], store_id: int, key_id: int, data: Rotation) -> IssuedKeyBody:
@@ -140,11 +139,8 @@ async def rotate_api_key(request: Request[Any, Any, Any], store_id: int, key_id:
     return IssuedKeyBody(issued.plaintext, key_body(issued.key))
 
 
-@delete(
-    "/stores/{store_id:int}/api-keys/{key_id:int}",
-    operation_id="merchant_revoke_api_key",
-    tags=["merchant"],
-    status_code=200,
+@merchant_routes.delete(
+    "/stores/{store_id:int}/api-keys/{key_id:int}", operation_id="merchant_revoke_api_key", status_code=200
 )
 async def revoke_api_key(request: Request[Any, Any, Any], store_id: int, key_id: int) -> ApiKeyBody:
     principal = current_principal(request)
@@ -161,10 +157,9 @@ async def revoke_api_key(request: Request[Any, Any, Any], store_id: int, key_id:
     return key_body(key)
 
 
-@post(
+@merchant_routes.post(
     "/stores/{store_id:int}/signing-secret/rotate",
     operation_id="merchant_rotate_signing_secret",
-    tags=["merchant"],
     status_code=HTTP_201_CREATED,
 )
 async def rotate_signing_secret(request: Request[Any, Any, Any], store_id: int, data: Rotation) -> SigningSecretBody:

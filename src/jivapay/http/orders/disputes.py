@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, get, patch, post
+from litestar import Request
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -28,11 +28,14 @@ from jivapay.http.orders.staff_orders import (
     receipt_body,
     staff_order,
 )
+from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.orders import disputes, receipts
 from jivapay.services.orders import refs as order_refs
 from jivapay.services.staff import support
 from jivapay.settings import get_settings
+
+support_routes = RouteGroup("support")
 
 
 class QueuedDisputeBody(msgspec.Struct):
@@ -97,10 +100,9 @@ def _review_body(incoming: IncomingOrder, decimals: int) -> ReviewBody:
     )
 
 
-@get(
+@support_routes.get(
     "/disputes",
     operation_id="support_dispute_queue",
-    tags=["support"],
     description="Open disputes, nearest SLA deadline first; `overdue` marks the ones past it. Filter by "
     "priority or `overdue_only`; pass the last row's order id (`ord_…`) as `starting_after` for the next page.",
 )
@@ -131,10 +133,9 @@ async def dispute_queue(
     return DisputePage(data, len(rows) > limit)
 
 
-@patch(
+@support_routes.patch(
     "/disputes/{order_id:str}",
     operation_id="support_set_dispute_priority",
-    tags=["support"],
     description="Change an open dispute's priority (high, normal, low); its SLA deadline is counted again from "
     "when it was opened, with DISPUTE_SLA_MINUTES.",
 )
@@ -147,10 +148,9 @@ async def set_priority(request: Request[Any, Any, Any], order_id: str, data: Pri
         return dispute_body(order_id, dispute)
 
 
-@post(
+@support_routes.post(
     "/disputes/{order_id:str}/resolve",
     operation_id="support_resolve_dispute",
-    tags=["support"],
     status_code=200,
     description="`completed`: the order completes and settles (needs at least one receipt or statement on "
     "file — upload it with `/support/orders/{order_id}/evidence`). `canceled`: the hold goes back to its "
@@ -171,10 +171,9 @@ async def resolve_dispute(request: Request[Any, Any, Any], order_id: str, data: 
     return await case_body(internal_id)
 
 
-@post(
+@support_routes.post(
     "/orders/{order_id:str}/evidence",
     operation_id="support_upload_evidence",
-    tags=["support"],
     status_code=HTTP_201_CREATED,
     description="Attach evidence to an order (a bank statement, a receipt the customer e-mailed): PDF, PNG or "
     "JPEG in the multipart field `data`, up to RECEIPT_MAX_BYTES. A file already seen on another order is "
@@ -199,10 +198,9 @@ async def upload_evidence(
     return await receipt_body(receipt)
 
 
-@get(
+@support_routes.get(
     "/reviews",
     operation_id="support_review_queue",
-    tags=["support"],
     description="Incoming orders the fraud rules held for a person (status `review`), oldest first, with the "
     "rules that fired.",
 )
@@ -217,10 +215,9 @@ async def review_queue(
     return ReviewPage(data, len(rows) > limit)
 
 
-@post(
+@support_routes.post(
     "/reviews/{order_id:str}/approve",
     operation_id="support_approve_review",
-    tags=["support"],
     status_code=200,
     description="Clear the order: it goes back to processing at once and the fraud rules are not asked again.",
 )
@@ -228,10 +225,9 @@ async def approve_review(request: Request[Any, Any, Any], order_id: str, data: R
     return await _decide_review(request, order_id, data, support.approve_review)
 
 
-@post(
+@support_routes.post(
     "/reviews/{order_id:str}/reject",
     operation_id="support_reject_review",
-    tags=["support"],
     status_code=200,
     description="Refuse the order: it ends `rejected` (the merchant's callback says so) and a pay-out's frozen "
     "funds go back to the store.",

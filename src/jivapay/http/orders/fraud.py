@@ -5,23 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, post
+from litestar import Request
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import SETTINGS
+from jivapay.http.routes import RouteGroup
 from jivapay.services.orders import fraud
+
+admin_routes = RouteGroup("admin", guards=SETTINGS)
 
 
 class BlocklistEntry(msgspec.Struct, forbid_unknown_fields=True):
     value: str
 
 
-@get(
+@admin_routes.get(
     "/fraud/blocklists",
     operation_id="admin_list_blocklists",
-    tags=["admin"],
-    guards=SETTINGS,
     description="Client ids, client IPs and card BINs whose orders are always denied.",
 )
 async def list_blocklists() -> dict[str, list[str]]:
@@ -29,11 +30,9 @@ async def list_blocklists() -> dict[str, list[str]]:
         return await fraud.blocklists(session)
 
 
-@post(
+@admin_routes.post(
     "/fraud/blocklists/{kind:str}",
     operation_id="admin_add_to_blocklist",
-    tags=["admin"],
-    guards=SETTINGS,
     status_code=200,
     description="Add a value to `client_ids`, `ips` or `card_bins` (6-8 digits); the next order is checked "
     "against it. Adding one already there changes nothing.",
@@ -45,11 +44,9 @@ async def add_to_blocklist(request: Request[Any, Any, Any], kind: str, data: Blo
         )
 
 
-@delete(
+@admin_routes.delete(
     "/fraud/blocklists/{kind:str}/{value:str}",
     operation_id="admin_remove_from_blocklist",
-    tags=["admin"],
-    guards=SETTINGS,
     status_code=HTTP_204_NO_CONTENT,
 )
 async def remove_from_blocklist(request: Request[Any, Any, Any], kind: str, value: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -21,6 +21,7 @@ from jivapay.domain.orders.status import Party
 from jivapay.domain.periods import check_period
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
+from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.merchants import callbacks
 from jivapay.services.orders import merchant_orders, receipts
@@ -29,6 +30,8 @@ from jivapay.services.orders import refs as order_refs
 from jivapay.services.orders import views as order_views
 from jivapay.services.orders.merchant_orders import OrderFilter
 from jivapay.settings import get_settings
+
+merchant_routes = RouteGroup("merchant")
 
 CSV_BATCH = 1000
 MAX_EXPORT_DAYS = 366
@@ -125,10 +128,9 @@ def _filter(
     )
 
 
-@get(
+@merchant_routes.get(
     "/orders",
     operation_id="merchant_list_orders",
-    tags=["merchant"],
     description="Newest first. Pass the last order's id (its `ord_…` reference) as `starting_after` for the next "
     "page. `totals` cover "
     "every order that matches the filters, not just the page.",
@@ -159,7 +161,7 @@ async def list_orders(
     return MerchantOrderPage(data, len(rows) > limit, totals)
 
 
-@get("/orders/{order_id:str}", operation_id="merchant_get_order", tags=["merchant"])
+@merchant_routes.get("/orders/{order_id:str}", operation_id="merchant_get_order")
 async def get_order(request: Request[Any, Any, Any], order_id: str) -> MerchantOrderDetail:
     merchant_id = current_principal(request).user_id
     async with transaction() as session:
@@ -181,10 +183,9 @@ async def get_order(request: Request[Any, Any, Any], order_id: str) -> MerchantO
     )
 
 
-@post(
+@merchant_routes.post(
     "/orders/{order_id:str}/dispute",
     operation_id="merchant_open_dispute",
-    tags=["merchant"],
     status_code=200,
     description="A pay-in the customer says they paid (client_confirmed) or a pay-out the trader says they paid "
     "(trader_paid) goes to support with your comment; the trader's collateral stays frozen meanwhile.",
@@ -200,10 +201,9 @@ async def open_dispute(request: Request[Any, Any, Any], order_id: str, data: Dis
         return _body(incoming, order, await fiat_decimals(session, incoming.currency))
 
 
-@post(
+@merchant_routes.post(
     "/orders/{order_id:str}/confirm",
     operation_id="merchant_confirm_payout",
-    tags=["merchant"],
     status_code=200,
     summary="Confirm a pay-out the trader marked paid",
     description="The recipient got the money: a pay-out in `trader_paid` becomes `completed` at once (without "
@@ -230,10 +230,9 @@ class EvidenceBody(msgspec.Struct):
     sha256: str
 
 
-@post(
+@merchant_routes.post(
     "/orders/{order_id:str}/evidence",
     operation_id="merchant_upload_evidence",
-    tags=["merchant"],
     status_code=201,
     description="Attach evidence to an order (a dispute's bank statement, a receipt): PDF, PNG or JPEG in the "
     "multipart field `data`, up to RECEIPT_MAX_BYTES. Support sees it with the order.",
@@ -279,10 +278,9 @@ CSV_COLUMNS = [
 ]
 
 
-@get(
+@merchant_routes.get(
     "/orders.csv",
     operation_id="merchant_export_orders",
-    tags=["merchant"],
     description="Orders created in [created_from, created_to) (at most 366 days), streamed in batches.",
     media_type="text/csv",
 )

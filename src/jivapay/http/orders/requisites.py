@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, patch, post
+from litestar import Request
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -15,9 +15,13 @@ from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import REQUISITES
+from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.orders import requisites as service
 from jivapay.settings import get_settings
+
+trader_routes = RouteGroup("trader")
+admin_routes = RouteGroup("admin", guards=REQUISITES)
 
 
 class Limits(msgspec.Struct):
@@ -192,7 +196,7 @@ async def _update(
 # --- trader -------------------------------------------------------------------------------
 
 
-@get("/requisites", operation_id="trader_list_requisites", tags=["trader"], summary="Own requisites (masked)")
+@trader_routes.get("/requisites", operation_id="trader_list_requisites", summary="Own requisites (masked)")
 async def trader_list(
     request: Request[Any, Any, Any],
     is_active: bool | None = None,
@@ -205,31 +209,27 @@ async def trader_list(
     )
 
 
-@post("/requisites", operation_id="trader_create_requisite", tags=["trader"], status_code=HTTP_201_CREATED)
+@trader_routes.post("/requisites", operation_id="trader_create_requisite", status_code=HTTP_201_CREATED)
 async def trader_create(request: Request[Any, Any, Any], data: NewRequisite) -> RequisiteBody:
     return await _create(request, data, current_principal(request).user_id)
 
 
-@get(
+@trader_routes.get(
     "/requisites/{requisite_id:int}",
     operation_id="trader_get_requisite",
-    tags=["trader"],
     summary="One own requisite with its full number",
 )
 async def trader_get(request: Request[Any, Any, Any], requisite_id: int) -> RequisiteBody:
     return await _detail(requisite_id, current_principal(request).user_id, full=True)  # the owner's own
 
 
-@patch("/requisites/{requisite_id:int}", operation_id="trader_update_requisite", tags=["trader"])
+@trader_routes.patch("/requisites/{requisite_id:int}", operation_id="trader_update_requisite")
 async def trader_update(request: Request[Any, Any, Any], requisite_id: int, data: RequisitePatch) -> RequisiteBody:
     return await _update(request, requisite_id, data, current_principal(request).user_id)
 
 
-@delete(
-    "/requisites/{requisite_id:int}",
-    operation_id="trader_archive_requisite",
-    tags=["trader"],
-    status_code=HTTP_204_NO_CONTENT,
+@trader_routes.delete(
+    "/requisites/{requisite_id:int}", operation_id="trader_archive_requisite", status_code=HTTP_204_NO_CONTENT
 )
 async def trader_archive(request: Request[Any, Any, Any], requisite_id: int) -> None:
     principal = current_principal(request)
@@ -245,7 +245,7 @@ trader_handlers = [trader_list, trader_create, trader_get, trader_update, trader
 # --- admin --------------------------------------------------------------------------------
 
 
-@get("/requisites", operation_id="admin_list_requisites", tags=["admin"], guards=REQUISITES)
+@admin_routes.get("/requisites", operation_id="admin_list_requisites")
 async def admin_list(
     trader_id: int | None = None,
     is_active: bool | None = None,
@@ -258,24 +258,16 @@ async def admin_list(
     )
 
 
-@post(
-    "/requisites",
-    operation_id="admin_create_requisite",
-    tags=["admin"],
-    guards=REQUISITES,
-    status_code=HTTP_201_CREATED,
-)
+@admin_routes.post("/requisites", operation_id="admin_create_requisite", status_code=HTTP_201_CREATED)
 async def admin_create(request: Request[Any, Any, Any], data: AdminNewRequisite) -> RequisiteBody:
     if data.trader_id <= 0:
         raise ValidationFailed("trader_id is required", field="trader_id")
     return await _create(request, data, data.trader_id)
 
 
-@get(
+@admin_routes.get(
     "/requisites/{requisite_id:int}",
     operation_id="admin_get_requisite",
-    tags=["admin"],
-    guards=REQUISITES,
     summary="A requisite, masked (full details only through the audited reveal)",
 )
 async def admin_get(requisite_id: int) -> RequisiteBody:
@@ -286,11 +278,9 @@ class RevealBody(msgspec.Struct, forbid_unknown_fields=True):
     reason: str  # why the full details are needed: kept in the audit log with who and when
 
 
-@post(
+@admin_routes.post(
     "/requisites/{requisite_id:int}/reveal",
     operation_id="admin_reveal_requisite",
-    tags=["admin"],
-    guards=REQUISITES,
     status_code=200,
     summary="Full number and owner name of a requisite; needs manage_requisites and a reason, audited",
 )
@@ -303,17 +293,13 @@ async def admin_reveal(request: Request[Any, Any, Any], requisite_id: int, data:
         return _body(service.view(requisite, settings, full=True), await fiat_decimals(session, requisite.currency))
 
 
-@patch("/requisites/{requisite_id:int}", operation_id="admin_update_requisite", tags=["admin"], guards=REQUISITES)
+@admin_routes.patch("/requisites/{requisite_id:int}", operation_id="admin_update_requisite")
 async def admin_update(request: Request[Any, Any, Any], requisite_id: int, data: RequisitePatch) -> RequisiteBody:
     return await _update(request, requisite_id, data, None)
 
 
-@delete(
-    "/requisites/{requisite_id:int}",
-    operation_id="admin_archive_requisite",
-    tags=["admin"],
-    guards=REQUISITES,
-    status_code=HTTP_204_NO_CONTENT,
+@admin_routes.delete(
+    "/requisites/{requisite_id:int}", operation_id="admin_archive_requisite", status_code=HTTP_204_NO_CONTENT
 )
 async def admin_archive(request: Request[Any, Any, Any], requisite_id: int) -> None:
     async with transaction() as session:

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, get, post, put
+from litestar import Request
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -18,6 +18,7 @@ from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
+from jivapay.http.routes import RouteGroup
 from jivapay.services.identity.users import set_traffic
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.orders import payouts, receipts
@@ -25,6 +26,8 @@ from jivapay.services.orders import refs as order_refs
 from jivapay.services.orders import status as order_status
 from jivapay.services.platform.config import get_config
 from jivapay.settings import get_settings
+
+trader_routes = RouteGroup("trader")
 
 
 class OrderBody(msgspec.Struct):
@@ -83,7 +86,7 @@ async def _body(session: Any, order: OrderHistory, recipient_last4: str | None =
     )
 
 
-@get("/orders", operation_id="trader_list_orders", tags=["trader"])
+@trader_routes.get("/orders", operation_id="trader_list_orders")
 async def list_orders(
     request: Request[Any, Any, Any],
     status: str | None = None,
@@ -107,10 +110,9 @@ async def list_orders(
         return OrderPage([await _body(session, o, last4.get(o.id)) for o in page], has_more=len(orders) > limit)
 
 
-@get(
+@trader_routes.get(
     "/orders/{order_id:str}",
     operation_id="trader_get_order",
-    tags=["trader"],
     summary="One of my orders; a pay-out with its recipient's requisite",
     description="A pay-out shows where to send the money (`recipient`: number, name, bank, payment method) "
     "in full while the order is open; every such read is in the audit log (`order.recipient_reveal`). Once "
@@ -131,10 +133,9 @@ async def get_order(request: Request[Any, Any, Any], order_id: str) -> TraderOrd
     return TraderOrderDetailBody(**fields, recipient=PayoutRecipientBody(**dataclasses.asdict(recipient)))
 
 
-@post(
+@trader_routes.post(
     "/orders/{order_id:str}/confirm",
     operation_id="trader_confirm_order",
-    tags=["trader"],
     status_code=200,
     summary="Pay-in: the money arrived (completes it). Pay-out: I paid it.",
 )
@@ -158,10 +159,9 @@ async def confirm_order(request: Request[Any, Any, Any], order_id: str) -> Order
         return await _body(session, order)
 
 
-@post(
+@trader_routes.post(
     "/orders/{order_id:str}/cancel",
     operation_id="trader_cancel_order",
-    tags=["trader"],
     status_code=200,
     summary="Pay-in: the money did not arrive. Pay-out: decline it (it goes to another trader).",
 )
@@ -184,7 +184,7 @@ async def cancel_order(request: Request[Any, Any, Any], order_id: str, data: Can
         return await _body(session, order)
 
 
-@put("/traffic", operation_id="trader_set_traffic", tags=["trader"], summary="Take orders (in work) or stop")
+@trader_routes.put("/traffic", operation_id="trader_set_traffic", summary="Take orders (in work) or stop")
 async def set_own_traffic(request: Request[Any, Any, Any], data: TrafficBody) -> TrafficBody:
     principal = current_principal(request)
     async with transaction() as session:
@@ -211,10 +211,9 @@ async def _receipt_body(receipt: Receipt) -> ReceiptBody:
     return ReceiptBody(receipt.id, receipt.content_type, receipt.size, receipt.sha256, receipt.created_at, url)
 
 
-@post(
+@trader_routes.post(
     "/orders/{order_id:str}/receipts",
     operation_id="trader_upload_receipt",
-    tags=["trader"],
     status_code=HTTP_201_CREATED,
     summary="Attach a payment receipt (PDF, PNG or JPEG)",
 )
@@ -241,7 +240,7 @@ async def upload(
     return await _receipt_body(receipt)
 
 
-@get("/orders/{order_id:str}/receipts", operation_id="trader_list_receipts", tags=["trader"])
+@trader_routes.get("/orders/{order_id:str}/receipts", operation_id="trader_list_receipts")
 async def list_receipts(request: Request[Any, Any, Any], order_id: str) -> list[ReceiptBody]:
     trader_id = current_principal(request).user_id
     async with transaction() as session:

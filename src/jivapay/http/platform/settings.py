@@ -7,12 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, put
+from litestar import Request
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import SETTINGS
+from jivapay.http.routes import RouteGroup
 from jivapay.services.platform import config as config_service
+
+admin_routes = RouteGroup("admin", guards=SETTINGS)
 
 
 class SettingBody(msgspec.Struct):
@@ -48,11 +51,9 @@ def _setting_body(view: config_service.SettingView) -> SettingBody:
     )
 
 
-@get(
+@admin_routes.get(
     "/settings",
     operation_id="admin_list_settings",
-    tags=["admin"],
-    guards=SETTINGS,
     description="Every configuration setting: its type, the value in force, the default and who changed it.",
 )
 async def list_settings() -> list[SettingBody]:
@@ -60,17 +61,15 @@ async def list_settings() -> list[SettingBody]:
         return [_setting_body(v) for v in await config_service.list_settings(session)]
 
 
-@get("/settings/{setting_key:str}", operation_id="admin_get_setting", tags=["admin"], guards=SETTINGS)
+@admin_routes.get("/settings/{setting_key:str}", operation_id="admin_get_setting")
 async def get_setting(setting_key: str) -> SettingBody:
     async with transaction("admin.settings") as session:
         return _setting_body(await config_service.get_setting(session, setting_key))
 
 
-@put(
+@admin_routes.put(
     "/settings/{setting_key:str}",
     operation_id="admin_set_setting",
-    tags=["admin"],
-    guards=SETTINGS,
     description="Set a value; it is parsed with the setting's type (a bad one is a 422 naming the key) and takes "
     "effect without a restart (every process sees it within a second). Audited with the old and new value.",
 )
@@ -88,11 +87,9 @@ async def set_setting(request: Request[Any, Any, Any], setting_key: str, data: S
         return _setting_body(await config_service.get_setting(session, setting_key))
 
 
-@delete(
+@admin_routes.delete(
     "/settings/{setting_key:str}",
     operation_id="admin_reset_setting",
-    tags=["admin"],
-    guards=SETTINGS,
     status_code=HTTP_204_NO_CONTENT,
     description="Drop the stored value: the default applies again. Audited.",
 )

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import msgspec
-from litestar import get
 from litestar.di import Provide
 from litestar.params import QueryParameter
 from litestar.response import Stream
@@ -16,8 +15,11 @@ from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import transaction
 from jivapay.http.guards import FINANCES
 from jivapay.http.openapi import document
+from jivapay.http.routes import RouteGroup
 from jivapay.services.staff import stats
 from jivapay.services.staff.stats import StatsGroup
+
+admin_routes = RouteGroup("admin", guards=FINANCES)
 
 DEFAULT_DAYS = 30
 
@@ -94,23 +96,14 @@ async def _report(
         )
 
 
-@get(
-    "/stats",
-    operation_id="admin_stats",
-    tags=["admin"],
-    guards=FINANCES,
-    description=_FILTERS,
-    dependencies={"report": Provide(_report)},
-)
+@admin_routes.get("/stats", operation_id="admin_stats", description=_FILTERS, dependencies={"report": Provide(_report)})
 async def get_stats(report: stats.StatsReport) -> StatsBody:
     return StatsBody([_body(r) for r in report.data], [_body(r) for r in report.totals], report.refreshed_at)
 
 
-@get(
+@admin_routes.get(
     "/stats.csv",
     operation_id="admin_stats_csv",
-    tags=["admin"],
-    guards=FINANCES,
     media_type="text/csv",
     description="The same rows as `GET /admin/stats` as CSV, the per-currency totals last (key `total`).",
     dependencies={"report": Provide(_report)},

@@ -9,13 +9,16 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, put
+from litestar import Request
 from litestar.params import QueryParameter
 
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.routes import RouteGroup
 from jivapay.services.staff import teamlead as team
 from jivapay.services.staff.stats import resolve_range
 from jivapay.services.staff.teamlead import MAX_TRAFFIC_PRIORITY
+
+teamlead_routes = RouteGroup("teamlead")
 
 DEFAULT_DAYS = 30
 
@@ -92,14 +95,14 @@ def _line_body(line: team.StatsLine) -> StatsLineBody:
     )
 
 
-@get("/traders", operation_id="teamlead_list_traders", tags=["teamlead"])
+@teamlead_routes.get("/traders", operation_id="teamlead_list_traders")
 async def list_traders(request: Request[Any, Any, Any]) -> list[TeamTraderBody]:
     async with transaction("teamlead.traders") as session:
         traders = await team.team_traders(session, current_principal(request).user_id)
     return [_trader_body(t) for t in traders]
 
 
-@put("/traders/{trader_id:int}/traffic", operation_id="teamlead_set_trader_traffic", tags=["teamlead"])
+@teamlead_routes.put("/traders/{trader_id:int}/traffic", operation_id="teamlead_set_trader_traffic")
 async def set_trader_traffic(request: Request[Any, Any, Any], trader_id: int, data: TrafficChange) -> TeamTraderBody:
     in_work = None if data.in_work is msgspec.UNSET else data.in_work
     priority = None if data.traffic_priority is msgspec.UNSET else data.traffic_priority
@@ -117,7 +120,7 @@ async def set_trader_traffic(request: Request[Any, Any, Any], trader_id: int, da
     return _trader_body(trader)
 
 
-@get("/traders/{trader_id:int}/stats", operation_id="teamlead_trader_stats", tags=["teamlead"])
+@teamlead_routes.get("/traders/{trader_id:int}/stats", operation_id="teamlead_trader_stats")
 async def trader_stats(
     request: Request[Any, Any, Any],
     trader_id: int,
