@@ -133,18 +133,15 @@ async def get_order(request: Request[Any, Any, Any], order_id: str) -> TraderOrd
     return TraderOrderDetailBody(**fields, recipient=PayoutRecipientBody(**dataclasses.asdict(recipient)))
 
 
-@trader_routes.post(
-    "/orders/{order_id:str}/confirm",
-    operation_id="trader_confirm_order",
-    status_code=200,
-    summary="Pay-in: the money arrived (completes it). Pay-out: I paid it.",
-)
-async def confirm_order(request: Request[Any, Any, Any], order_id: str) -> OrderBody:
+async def _move_on(
+    request: Request[Any, Any, Any], order_id: str, *, payin: str, payout: str, reason: str | None = None
+) -> OrderBody:
+    """The trader moves one of their orders to ``payin`` or ``payout``, whichever its direction is."""
     principal = current_principal(request)
     async with transaction() as session:
         own_id = await order_refs.trader_order_id(session, principal.user_id, order_id)
         order = await order_status.trader_order(session, principal.user_id, own_id)
-        target = "completed" if order.direction == "payin" else "trader_paid"
+        target = payin if order.direction == "payin" else payout
         if target == "trader_paid" and not await receipts.has_receipt(session, own_id):
             raise ValidationFailed("upload the payment receipt before confirming a pay-out", field="receipt")
         order = await order_status.change_status(
@@ -153,10 +150,21 @@ async def confirm_order(request: Request[Any, Any, Any], order_id: str) -> Order
             target,
             party=Party.TRADER,
             actor=principal.actor,
+            reason=reason,
             trader_id=principal.user_id,
             ip=client_ip(request),
         )
         return await _body(session, order)
+
+
+@trader_routes.post(
+    "/orders/{order_id:str}/confirm",
+    operation_id="trader_confirm_order",
+    status_code=200,
+    summary="Pay-in: the money arrived (completes it). Pay-out: I paid it.",
+)
+async def confirm_order(request: Request[Any, Any, Any], order_id: str) -> OrderBody:
+    return await _move_on(request, order_id, payin="completed", payout="trader_paid")
 
 
 @trader_routes.post(
@@ -166,22 +174,7 @@ async def confirm_order(request: Request[Any, Any, Any], order_id: str) -> Order
     summary="Pay-in: the money did not arrive. Pay-out: decline it (it goes to another trader).",
 )
 async def cancel_order(request: Request[Any, Any, Any], order_id: str, data: CancelBody) -> OrderBody:
-    principal = current_principal(request)
-    async with transaction() as session:
-        own_id = await order_refs.trader_order_id(session, principal.user_id, order_id)
-        order = await order_status.trader_order(session, principal.user_id, own_id)
-        target = "canceled" if order.direction == "payin" else "declined"
-        order = await order_status.change_status(
-            session,
-            own_id,
-            target,
-            party=Party.TRADER,
-            actor=principal.actor,
-            reason=data.reason,
-            trader_id=principal.user_id,
-            ip=client_ip(request),
-        )
-        return await _body(session, order)
+    return await _move_on(request, order_id, payin="canceled", payout="declined", reason=data.reason)
 
 
 @trader_routes.put("/traffic", operation_id="trader_set_traffic", summary="Take orders (in work) or stop")
