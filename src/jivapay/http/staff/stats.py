@@ -56,18 +56,7 @@ _FILTERS = (
 
 
 def _body(row: stats.StatsRow) -> StatsRowBody:
-    return StatsRowBody(
-        row.key,
-        row.currency,
-        row.orders,
-        row.completed,
-        row.canceled,
-        row.disputed,
-        row.conversion,
-        row.turnover,
-        row.platform_profit,
-        row.avg_confirm_seconds,
-    )
+    return msgspec.convert(row, StatsRowBody, from_attributes=True)
 
 
 async def _report(

@@ -64,35 +64,12 @@ class TraderStatsBody(msgspec.Struct):
     totals: list[StatsLineBody]  # per direction over the whole range
 
 
-def _amounts(amounts: list[team.Amount]) -> list[AmountBody]:
-    return [AmountBody(a.currency, a.amount) for a in amounts]
-
-
 def _trader_body(t: team.TeamTrader) -> TeamTraderBody:
-    return TeamTraderBody(
-        t.id,
-        t.login,
-        t.is_active,
-        t.in_work,
-        t.traffic_priority,
-        t.available,
-        t.frozen,
-        t.open_orders,
-        _amounts(t.turnover_today),
-    )
+    return msgspec.convert(t, TeamTraderBody, from_attributes=True)
 
 
 def _line_body(line: team.StatsLine) -> StatsLineBody:
-    return StatsLineBody(
-        line.day,
-        line.direction,
-        line.orders,
-        line.completed,
-        line.conversion,
-        _amounts(line.turnover),
-        line.avg_confirm_seconds,
-        line.disputes,
-    )
+    return msgspec.convert(line, StatsLineBody, from_attributes=True)
 
 
 @teamlead_routes.get("/traders", operation_id="teamlead_list_traders")
