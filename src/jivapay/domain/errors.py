@@ -184,12 +184,10 @@ class NotificationError(
     pass
 
 
-class ChainUnavailable(JivaPayError):
+class ChainUnavailable(
+    JivaPayError, code="chain_unavailable", status=503, message="The blockchain network is unavailable"
+):
     """No RPC URL of a network answered (or each answered nonsense); the next poll tries again."""
-
-    code = "chain_unavailable"
-    status_code = 503
-    default_message = "The blockchain network is unavailable"
 
 
 #: Errors a background job may retry; business errors are final.

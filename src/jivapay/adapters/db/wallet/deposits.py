@@ -72,7 +72,7 @@ class DepositRepository:
         rows = await self.session.execute(
             select(Deposit.network, func.count()).where(Deposit.status == "pending").group_by(Deposit.network)
         )
-        return {network: int(count) for network, count in rows.tuples()}
+        return {network: int(count) for network, count in rows}
 
     def _filtered(
         self,
@@ -114,7 +114,7 @@ class DepositRepository:
             .where(Deposit.owner_type == owner_type, Deposit.owner_id.in_(owner_ids), Deposit.status == "credited")
             .group_by(Deposit.owner_id)
         )
-        return {int(owner_id): int(total) for owner_id, total in rows.tuples()}
+        return {int(owner_id): int(total) for owner_id, total in rows}
 
 
 class CursorRepository:
