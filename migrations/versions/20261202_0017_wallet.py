@@ -40,6 +40,12 @@ def upgrade() -> None:
             "owner_type", "owner_id", "family", name=op.f("uq_wallet_addresses_owner_type_owner_id_family")
         ),
     )
+    op.create_index(
+        "ix_wallet_addresses_family_lower_address",
+        "wallet_addresses",
+        ["family", sa.literal_column("lower(address)")],
+        unique=False,
+    )
     op.create_table(
         "wallet_chain_cursors",
         sa.Column("network", sa.String(length=20), nullable=False),
@@ -126,5 +132,6 @@ def downgrade() -> None:
     op.drop_table("wallet_deposits")
     op.drop_table("wallet_scanned_blocks")
     op.drop_table("wallet_chain_cursors")
+    op.drop_index("ix_wallet_addresses_family_lower_address", table_name="wallet_addresses")
     op.drop_table("wallet_addresses")
     op.execute(sa.schema.DropSequence(sa.Sequence("wallet_address_index_seq")))

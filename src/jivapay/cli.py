@@ -220,6 +220,37 @@ def _cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     return run_up(settings, port=args.port)
 
 
+def _cmd_devchain_send(settings: Settings, args: argparse.Namespace) -> int:
+    """Mint test USDT on the `jivapay up` dev chain straight to an address (a deposit, for trying it out)."""
+    import json
+    from decimal import Decimal, InvalidOperation
+    from pathlib import Path
+
+    import httpx
+
+    from jivapay.devchain import mint_on
+
+    info_path = Path(settings.data_dir) / "devchain.json"
+    if not info_path.exists():
+        raise ConfigurationError(
+            f"no dev chain: start `jivapay up` with JIVAPAY_DEV_CHAIN=anvil ({info_path} is missing)"
+        )
+    info = json.loads(info_path.read_text())
+    try:
+        amount = Decimal(args.amount)
+    except InvalidOperation:
+        raise ConfigurationError(f"amount must be a number of USDT like 25.5, got {args.amount!r}") from None
+    if amount <= 0 or amount.as_tuple().exponent < -int(info["decimals"]):  # type: ignore[operator]
+        raise ConfigurationError(f"amount must be positive with at most {info['decimals']} decimals")
+    units = int(amount * 10 ** int(info["decimals"]))
+    try:
+        tx_hash = mint_on(info["rpc_url"], info["token"], args.address, units)
+    except (httpx.HTTPError, RuntimeError, ValueError) as exc:
+        raise ConfigurationError(f"the dev chain refused: {exc}") from None
+    print(f"sent {amount} test USDT to {args.address} on {info['network']} (tx {tx_hash})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jivapay", description="JivaPay payment platform")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -261,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--batch-size", type=_positive_int, help="rows per transaction (default: 500)")
     rotate.set_defaults(handler=_cmd_keys_rotate)
+
+    devchain = sub.add_parser("devchain", help="the local chain of `jivapay up` (JIVAPAY_DEV_CHAIN=anvil)")
+    devchain_sub = devchain.add_subparsers(dest="devchain_command", required=True, metavar="DEVCHAIN_COMMAND")
+    send = devchain_sub.add_parser("send", help="send test USDT to an address (a deposit to try the wallet)")
+    send.add_argument("address")
+    send.add_argument("amount", help="USDT, e.g. 25.5")
+    send.set_defaults(handler=_cmd_devchain_send)
 
     up = sub.add_parser("up", help="run everything locally, on embedded PostgreSQL/Redis if none is configured")
     up.add_argument("--port", type=int)

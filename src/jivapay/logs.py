@@ -16,6 +16,7 @@ _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime
 # chatty third-party loggers: their INFO lines repeat every second or dump command output
 _QUIETER = (
     "sqlalchemy.engine",
+    "web3",  # a line per RPC connection closed
     "alembic.runtime.plugins",
     "apscheduler.executors",
     "apscheduler.scheduler",

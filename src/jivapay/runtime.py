@@ -71,6 +71,9 @@ def _exited(pid: int) -> bool:
             return True
 
 
+DEV_CHAIN_ID = 31337  # anvil's own: a local chain is never mistaken for BSC (56)
+
+
 class Platform:
     def __init__(self, settings: Settings, port: int | None) -> None:
         self.settings = settings
@@ -80,6 +83,9 @@ class Platform:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.pg: Any = None
         self.redis: Any = None
+        self.chain: Any = None  # devchain.Anvil with JIVAPAY_DEV_CHAIN=anvil
+        self.chain_info: dict[str, Any] | None = None
+        self.mnemonic_note: str | None = None
         self.stopping = False
 
     # --- embedded services ----------------------------------------------------------
@@ -106,9 +112,55 @@ class Platform:
                 key_file.write_text(secrets.token_urlsafe(48))
                 key_file.chmod(0o600)
             self.env["SECRET_KEY"] = key_file.read_text().strip()
+        if "WALLET_MNEMONIC" not in self.env and not self.settings.is_production:
+            self.env["WALLET_MNEMONIC"] = self.dev_mnemonic()
+        if self.settings.dev_chain == "anvil":
+            self.start_dev_chain()
         self.env["JIVAPAY_PORT"] = str(self.port)
         self.check_servers()
         self.env.setdefault("LOG_FORMAT", "console")
+
+    def dev_mnemonic(self) -> str:
+        """A development HD seed under the data directory (made once, like SECRET_KEY); never for production."""
+        from jivapay.adapters.chains.keys import generate_mnemonic
+
+        path = self.data_dir / "wallet_mnemonic"
+        if not path.exists():
+            path.write_text(generate_mnemonic() + "\n")
+            path.chmod(0o600)
+            self.mnemonic_note = (
+                f"  Wallet     a new development mnemonic in {path} (back it up, or set WALLET_MNEMONIC)"
+            )
+        else:
+            self.mnemonic_note = f"  Wallet     development mnemonic from {path}"
+        return path.read_text().strip()
+
+    def start_dev_chain(self) -> None:
+        """anvil as the BEP20 network, with a test USDT (18 decimals) and blocks every 2 s."""
+        from jivapay.devchain import Anvil, find_anvil
+
+        if find_anvil() is None:
+            raise ConfigurationError(
+                "JIVAPAY_DEV_CHAIN=anvil needs anvil: run `npm ci` in the project (or set ANVIL_BIN)",
+                key="JIVAPAY_DEV_CHAIN",
+            )
+        print("starting anvil (JIVAPAY_DEV_CHAIN=anvil) …", flush=True)
+        self.chain = Anvil(chain_id=DEV_CHAIN_ID, block_time=2)
+        token = self.chain.deploy_token(18)
+        networks = self.data_dir / "networks.toml"
+        networks.write_text(
+            "# written by `jivapay up` for JIVAPAY_DEV_CHAIN=anvil: BEP20 is the local anvil chain\n"
+            "[networks.BEP20]\n"
+            'title = "Local anvil (BEP20 stand-in)"\n'
+            f"chain_id = {DEV_CHAIN_ID}\n"
+            f'token_contract = "{token}"\n'
+            "confirmations = 3\npoll_interval_seconds = 2\nstart_block = 0\n"
+        )
+        self.env["WALLET_NETWORKS_FILE"] = str(networks)
+        self.env["CHAIN_BEP20_RPC_URLS"] = self.chain.url
+        self.chain_info = {"network": "BEP20", "rpc_url": self.chain.url, "token": token, "decimals": 18}
+        info = self.data_dir / "devchain.json"
+        info.write_text(json.dumps(self.chain_info, indent=2))
 
     def check_servers(self) -> None:
         """Servers given by URL must answer before anything starts (one clear line if not)."""
@@ -120,6 +172,10 @@ class Platform:
             check_redis(self.settings)
 
     def stop_services(self) -> None:
+        if self.chain is not None:
+            with contextlib.suppress(Exception):
+                self.chain.close()
+            self.chain = None
         if self.redis is not None:
             stop_embedded_redis(self.redis)
             self.redis = None
@@ -200,6 +256,13 @@ class Platform:
             f"  Demo data  {demo_path}",
             "  Processes  api, worker, scheduler",
         ]
+        if self.mnemonic_note:
+            lines.append(self.mnemonic_note)
+        if self.chain_info:
+            lines += [
+                f"  Dev chain  anvil {self.chain_info['rpc_url']} as BEP20, test USDT {self.chain_info['token']}",
+                "             send test USDT: uv run jivapay devchain send <address> <amount>",
+            ]
         if demo.get("users"):
             lines.append("Demo logins (role: login / password):")
             for role, user in demo["users"].items():

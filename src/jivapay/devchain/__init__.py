@@ -39,7 +39,14 @@ def free_port() -> int:
 class Anvil:
     """One anvil process; ``rpc(method, *params)`` talks JSON-RPC to it."""
 
-    def __init__(self, *, chain_id: int = 31337, port: int | None = None, block_time: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        chain_id: int = 31337,
+        port: int | None = None,
+        block_time: float | None = None,
+        gas_limit: int | None = None,
+    ) -> None:
         binary = find_anvil()
         if binary is None:
             raise RuntimeError("anvil not found: run `npm ci` at the project root (or set ANVIL_BIN)")
@@ -49,6 +56,8 @@ class Anvil:
         args = [binary, "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(chain_id), "--silent"]
         if block_time:
             args += ["--block-time", str(block_time)]
+        if gas_limit:
+            args += ["--gas-limit", str(gas_limit)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
         self._client = httpx.Client(timeout=30)
         self._id = 0
@@ -141,6 +150,23 @@ class Anvil:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def mint_on(rpc_url: str, token: str, to: str, units: int) -> str:
+    """Mint ``units`` of the test token to ``to`` from anvil's first (unlocked) account; the tx hash."""
+    if not (to.startswith("0x") and len(to) == 42):
+        raise ValueError(f"not an EVM address: {to!r}")
+    with httpx.Client(timeout=30) as client:
+
+        def rpc(method: str, *params: Any) -> Any:
+            body = client.post(rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).json()
+            if "error" in body:
+                raise RuntimeError(f"{method}: {body['error'].get('message', body['error'])}")
+            return body["result"]
+
+        sender = rpc("eth_accounts")[0]
+        data = "0x40c10f19" + _address_word(to) + _uint_word(units)
+        return str(rpc("eth_sendTransaction", {"from": sender, "to": token, "data": data, "gas": hex(200_000)}))
 
 
 def _address_word(address: str) -> str:

@@ -127,12 +127,19 @@ async def test_the_whole_way_in_through_http_and_a_worker(
     deposit = page["data"][0]
     assert deposit["amount"] == "123.456789"
     assert deposit["to_address"] == address
-    assert (await trader_api.get("/trader/balance")).json()["available"] == "123.456789"
+    balance = (await trader_api.get("/trader/balance")).json()
+    assert (balance["available"], balance["total_deposited"], balance["total_withdrawn"]) == (
+        "123.456789",
+        "123.456789",
+        "0.000000",
+    )
 
     exported = await trader_api.get("/trader/deposits.csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [(r["status"], r["amount"], r["network"]) for r in rows] == [("credited", "123.456789", "BEP20")]
     listed = await admin_api.get("/admin/deposits", params={"network": "bep20", "status": "credited"})
+    assert (await admin_api.get("/admin/deposits", params={"owner_type": "user"})).status_code == 422
+    assert (await admin_api.get("/admin/deposits", params={"owner_id": "x"})).status_code == 422
     assert listed.status_code == 200
     assert listed.json()["data"][0]["owner_id"] == trader_api.user.id
     async with session_factory() as session:
@@ -198,3 +205,23 @@ async def test_metrics_and_the_admins_network_view_show_each_monitor(
     assert bep20["scanned_height"] == head
     assert bep20["rpc_urls"] == 1
     assert bsc.anvil.url not in view.text
+
+
+async def test_a_teamlead_deposits_too(
+    teamlead_api: Any, session_factory: async_sessionmaker[AsyncSession], arbitrum: EvmChain, networks: Networks
+) -> None:
+    from jivapay.adapters.chains.clients import client_for
+    from jivapay.networks import get_network
+    from jivapay.services.wallet.monitor import poll
+
+    open_chains(networks, arbitrum, confirmations=1)
+    made = await teamlead_api.post("/teamlead/deposit-addresses", json={"network": "ARBITRUM"})
+    assert made.status_code == 201
+    arbitrum.send(made.json()["address"], arbitrum.usdt("7.25"))
+    network = get_network("ARBITRUM")
+    assert network is not None
+    await poll(network, session_factory, client_for)
+    balance = (await teamlead_api.get("/teamlead/balance")).json()
+    assert (balance["available"], balance["frozen"], balance["total_deposited"]) == ("7.250000", "0.000000", "7.250000")
+    history = (await teamlead_api.get("/teamlead/deposits")).json()["data"]
+    assert [(d["status"], d["amount"]) for d in history] == [("credited", "7.250000")]

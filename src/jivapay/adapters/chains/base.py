@@ -17,7 +17,7 @@ TRANSFER_TOPIC = "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TokenTransfer:
-    """One Transfer event of the network's token contract, addresses in the network's display form."""
+    """One Transfer event of the network's token contract (EVM addresses in lower case, TRON's in base58)."""
 
     tx_hash: str
     log_index: int
@@ -62,6 +62,10 @@ class ChainClient(Protocol):
 
     async def locate(self, tx_hash: str, log_index: int) -> Location | None:
         """Where the transfer is now, or None if the chain no longer has it (reorged out)."""
+        ...
+
+    def display(self, address: str) -> str:
+        """The form addresses are shown and stored in (EVM: EIP-55 checksummed; TRON: base58)."""
         ...
 
     async def close(self) -> None: ...

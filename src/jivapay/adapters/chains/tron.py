@@ -113,6 +113,9 @@ class TronClient:
                 transfers.extend(self._transfers(info, block_hash))
         return transfers
 
+    def display(self, address: str) -> str:
+        return address
+
     async def locate(self, tx_hash: str, log_index: int) -> Location | None:
         info = await self._post("/wallet/gettransactioninfobyid", {"value": tx_hash.removeprefix("0x")})
         if not isinstance(info, dict) or "blockNumber" not in info:

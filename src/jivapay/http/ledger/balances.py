@@ -58,6 +58,8 @@ class StoreBalanceBody(msgspec.Struct):
     currency: str
     available: str
     frozen: str
+    total_deposited: str  # USDT credited from the chain, net of reorg reversals
+    total_withdrawn: str  # USDT sent out to the chain (withdrawals and payouts)
 
 
 class TraderBalanceBody(msgspec.Struct):
@@ -65,6 +67,8 @@ class TraderBalanceBody(msgspec.Struct):
     available: str
     frozen: str
     fiat_turnover: list[FiatTurnover]
+    total_deposited: str  # USDT credited from the chain, net of reorg reversals
+    total_withdrawn: str  # USDT sent out to the chain (withdrawals and payouts)
 
 
 class HistoryLineBody(msgspec.Struct):
@@ -148,7 +152,12 @@ def _trader_key(
 async def merchant_balance(request: Request[Any, Any, Any]) -> list[StoreBalanceBody]:
     async with transaction() as session:
         rows = await balances.merchant_balances(session, current_principal(request).user_id)
-    return [StoreBalanceBody(sid, name, L.USDT, b["available"].text, b["frozen"].text) for sid, name, b in rows]
+    return [
+        StoreBalanceBody(
+            sid, name, L.USDT, b["available"].text, b["frozen"].text, b["deposited"].text, b["withdrawn"].text
+        )
+        for sid, name, b in rows
+    ]
 
 
 @merchant_routes.get("/stores/{store_id:int}/balance/history", operation_id="merchant_balance_history")
@@ -199,6 +208,8 @@ async def trader_balance(request: Request[Any, Any, Any]) -> TraderBalanceBody:
         found["available"].text,
         found["frozen"].text,
         [FiatTurnover(currency, direction, money.text) for currency, direction, money in found["fiat"]],
+        found["deposited"].text,
+        found["withdrawn"].text,
     )
 
 
@@ -243,17 +254,22 @@ trader_handlers = [trader_balance, trader_history, trader_history_csv]
 
 class RewardBalanceBody(msgspec.Struct):
     currency: str
-    available: str  # the reward share credited on the team's settled orders
+    available: str  # the reward share credited on the team's settled orders, plus on-chain deposits
+    frozen: str
+    total_deposited: str  # USDT credited from the chain, net of reorg reversals
+    total_withdrawn: str  # USDT sent out to the chain (withdrawals and payouts)
 
 
 @teamlead_routes.get(
     "/balance", operation_id="teamlead_balance", summary="The reward share credited so far (USDT available)"
 )
 async def teamlead_balance(request: Request[Any, Any, Any]) -> RewardBalanceBody:
-    key = L.teamlead_available(current_principal(request).user_id)
+    teamlead_id = current_principal(request).user_id
     async with transaction() as session:
-        lines = await balances.history(session, key, starting_after=None, limit=1)
-    return RewardBalanceBody(L.USDT, lines[0].balance_after if lines else L.format_amount(0, L.USDT_DECIMALS))
+        found = (await balances.owner_balances(session, "teamlead", [teamlead_id]))[teamlead_id]
+    return RewardBalanceBody(
+        L.USDT, found["available"].text, found["frozen"].text, found["deposited"].text, found["withdrawn"].text
+    )
 
 
 @teamlead_routes.get("/balance/history", operation_id="teamlead_balance_history")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
-import msgspec
 from litestar import Request, get
+from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -21,63 +22,41 @@ from jivapay.services.wallet.deposits import DepositFilter, DepositView
 Limit = Parameter(default=50, ge=1, le=500)
 
 
-class DepositBody(msgspec.Struct):
-    id: int
-    network: str
-    status: str  # pending, credited, below_minimum, dropped, reversed, reversal_failed
-    amount: str
-    currency: str
-    confirmations: int
-    confirmations_required: int
-    tx_hash: str
-    log_index: int
-    block_number: int
-    from_address: str
-    to_address: str
-    seen_at: dt.datetime
-    credited_at: dt.datetime | None
-
-
-class AdminDepositBody(DepositBody):
-    owner_type: str
-    owner_id: int
-    dust: str  # the token's units below one micro-USDT, never credited
-
-
-class DepositPage(msgspec.Struct):
-    data: list[DepositBody]
+@dataclasses.dataclass(frozen=True, slots=True)
+class DepositPage:
+    data: list[DepositView]
     has_more: bool
 
 
-class AdminDepositPage(msgspec.Struct):
-    data: list[AdminDepositBody]
-    has_more: bool
-
-
-def _body(d: DepositView) -> DepositBody:
-    return DepositBody(
-        d.id, d.network, d.status, d.amount, "USDT", d.confirmations, d.confirmations_required, d.tx_hash,
-        d.log_index, d.block_number, d.from_address, d.to_address, d.seen_at, d.credited_at,
-    )  # fmt: skip
-
-
-def _admin_body(d: DepositView) -> AdminDepositBody:
-    return AdminDepositBody(
-        d.id, d.network, d.status, d.amount, "USDT", d.confirmations, d.confirmations_required, d.tx_hash,
-        d.log_index, d.block_number, d.from_address, d.to_address, d.seen_at, d.credited_at,
-        d.owner_type, d.owner_id, d.dust,
-    )  # fmt: skip
-
-
-async def _owner_filter(
-    request: Request[Any, Any, Any],
-    owner_type: str,
-    store_id: int | None,
-    network: str | None,
-    status: str | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
+def _query(
+    network: str | None = None,
+    status: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> DepositFilter:
+    """The filters every deposit list takes (network, status, a time window), as query parameters."""
+    return DepositFilter(network=network, status=status, since=since, until=until)
+
+
+def _admin_query(
+    owner_type: str | None = None,
+    owner_id: int | None = None,
+    network: str | None = None,
+    status: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> DepositFilter:
+    return DepositFilter(owner_type, owner_id, network, status, since, until)
+
+
+FILTERS = {"where": Provide(_query, sync_to_thread=False)}
+ADMIN_FILTERS = {"where": Provide(_admin_query, sync_to_thread=False)}
+
+
+async def _owned(
+    request: Request[Any, Any, Any], owner_type: str, where: DepositFilter, store_id: int | None
+) -> DepositFilter:
+    """The filters narrowed to the caller (a store: after checking it is the merchant's own)."""
     principal = current_principal(request)
     owner_id = principal.user_id
     if owner_type == "store":
@@ -85,13 +64,13 @@ async def _owner_filter(
         async with transaction() as session:
             await owned_store(session, principal.user_id, store_id)
         owner_id = store_id
-    return DepositFilter(owner_type, owner_id, network, status, since, until)
+    return dataclasses.replace(where, owner_type=owner_type, owner_id=owner_id)
 
 
 async def _page(where: DepositFilter, starting_after: int | None, limit: int) -> DepositPage:
     async with transaction() as session:
         rows, more = await deposits.page(session, where, starting_after=starting_after, limit=limit)
-    return DepositPage([_body(row) for row in rows], has_more=more)
+    return DepositPage(rows, has_more=more)
 
 
 async def _csv(where: DepositFilter, name: str) -> Stream:
@@ -100,29 +79,27 @@ async def _csv(where: DepositFilter, name: str) -> Stream:
 
 
 def _handlers(role: str, owner_type: str) -> list[Any]:
-    @get("/deposits", operation_id=f"{role}_deposits", tags=[role], summary="On-chain deposits, newest first")
+    @get(
+        "/deposits",
+        operation_id=f"{role}_deposits",
+        tags=[role],
+        summary="On-chain deposits, newest first",
+        dependencies=FILTERS,
+    )
     async def history(
-        request: Request[Any, Any, Any],
-        network: str | None = None,
-        status: str | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        starting_after: int | None = None,
-        limit: int = Limit,
+        request: Request[Any, Any, Any], where: DepositFilter, starting_after: int | None = None, limit: int = Limit
     ) -> DepositPage:
-        where = await _owner_filter(request, owner_type, None, network, status, since, until)
-        return await _page(where, starting_after, limit)
+        return await _page(await _owned(request, owner_type, where, None), starting_after, limit)
 
-    @get("/deposits.csv", operation_id=f"{role}_deposits_csv", tags=[role], summary="On-chain deposits as CSV")
-    async def history_csv(
-        request: Request[Any, Any, Any],
-        network: str | None = None,
-        status: str | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-    ) -> Stream:
-        where = await _owner_filter(request, owner_type, None, network, status, since, until)
-        return await _csv(where, f"{role}-deposits.csv")
+    @get(
+        "/deposits.csv",
+        operation_id=f"{role}_deposits_csv",
+        tags=[role],
+        summary="On-chain deposits as CSV",
+        dependencies=FILTERS,
+    )
+    async def history_csv(request: Request[Any, Any, Any], where: DepositFilter) -> Stream:
+        return await _csv(await _owned(request, owner_type, where, None), f"{role}-deposits.csv")
 
     return [history, history_csv]
 
@@ -131,64 +108,45 @@ trader_handlers = _handlers("trader", "trader")
 teamlead_handlers = _handlers("teamlead", "teamlead")
 
 
-@get("/stores/{store_id:int}/deposits", operation_id="merchant_deposits", tags=["merchant"])
+@get("/stores/{store_id:int}/deposits", operation_id="merchant_deposits", tags=["merchant"], dependencies=FILTERS)
 async def merchant_deposits(
     request: Request[Any, Any, Any],
     store_id: int,
-    network: str | None = None,
-    status: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    where: DepositFilter,
     starting_after: int | None = None,
     limit: int = Limit,
 ) -> DepositPage:
-    where = await _owner_filter(request, "store", store_id, network, status, since, until)
-    return await _page(where, starting_after, limit)
+    return await _page(await _owned(request, "store", where, store_id), starting_after, limit)
 
 
-@get("/stores/{store_id:int}/deposits.csv", operation_id="merchant_deposits_csv", tags=["merchant"])
-async def merchant_deposits_csv(
-    request: Request[Any, Any, Any],
-    store_id: int,
-    network: str | None = None,
-    status: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> Stream:
-    where = await _owner_filter(request, "store", store_id, network, status, since, until)
-    return await _csv(where, f"store-{store_id}-deposits.csv")
+@get(
+    "/stores/{store_id:int}/deposits.csv",
+    operation_id="merchant_deposits_csv",
+    tags=["merchant"],
+    dependencies=FILTERS,
+)
+async def merchant_deposits_csv(request: Request[Any, Any, Any], store_id: int, where: DepositFilter) -> Stream:
+    return await _csv(await _owned(request, "store", where, store_id), f"store-{store_id}-deposits.csv")
 
 
 merchant_handlers = [merchant_deposits, merchant_deposits_csv]
 
 
-@get("/deposits", operation_id="admin_deposits", tags=["admin"], guards=FINANCES, summary="Every on-chain deposit")
-async def admin_deposits(
-    owner_type: str | None = None,
-    owner_id: int | None = None,
-    network: str | None = None,
-    status: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    starting_after: int | None = None,
-    limit: int = Limit,
-) -> AdminDepositPage:
-    where = DepositFilter(owner_type, owner_id, network, status, since, until)
-    async with transaction() as session:
-        rows, more = await deposits.page(session, where, starting_after=starting_after, limit=limit)
-    return AdminDepositPage([_admin_body(row) for row in rows], has_more=more)
+@get(
+    "/deposits",
+    operation_id="admin_deposits",
+    tags=["admin"],
+    guards=FINANCES,
+    summary="Every on-chain deposit",
+    dependencies=ADMIN_FILTERS,
+)
+async def admin_deposits(where: DepositFilter, starting_after: int | None = None, limit: int = Limit) -> DepositPage:
+    return await _page(where, starting_after, limit)
 
 
-@get("/deposits.csv", operation_id="admin_deposits_csv", tags=["admin"], guards=FINANCES)
-async def admin_deposits_csv(
-    owner_type: str | None = None,
-    owner_id: int | None = None,
-    network: str | None = None,
-    status: str | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> Stream:
-    return await _csv(DepositFilter(owner_type, owner_id, network, status, since, until), "deposits.csv")
+@get("/deposits.csv", operation_id="admin_deposits_csv", tags=["admin"], guards=FINANCES, dependencies=ADMIN_FILTERS)
+async def admin_deposits_csv(where: DepositFilter) -> Stream:
+    return await _csv(where, "deposits.csv")
 
 
 admin_handlers = [admin_deposits, admin_deposits_csv]

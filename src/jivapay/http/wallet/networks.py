@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
-import msgspec
 from litestar import get
 from prometheus_client import Gauge
 
 from jivapay.adapters.resources import get_resources
-from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount
 from jivapay.http.deps import transaction
 from jivapay.http.guards import FINANCES
 from jivapay.services.wallet.status import NetworkStatus, network_statuses
@@ -55,32 +52,6 @@ async def refresh_gauges() -> None:
                 GAUGES[name].labels(network=s.network).set(value)
 
 
-class NetworkStatusBody(msgspec.Struct):
-    network: str
-    title: str
-    family: str
-    enabled: bool
-    rpc_urls: int
-    confirmations: int
-    min_deposit: str
-    scanned_height: int | None
-    chain_head: int | None
-    safe_head: int | None
-    lag_blocks: int | None
-    last_success_at: dt.datetime | None
-    last_error: str | None
-    last_error_at: dt.datetime | None
-    rpc_errors: int
-    deposits_pending: int
-    deposits_credited: int
-
-
-def _body(s: NetworkStatus) -> NetworkStatusBody:
-    fields = {f: getattr(s, f) for f in NetworkStatusBody.__struct_fields__}
-    fields["min_deposit"] = format_amount(s.min_deposit, USDT_DECIMALS)
-    return NetworkStatusBody(**fields)
-
-
 @get(
     "/wallet/networks",
     operation_id="admin_wallet_networks",
@@ -88,9 +59,9 @@ def _body(s: NetworkStatus) -> NetworkStatusBody:
     guards=FINANCES,
     summary="Each network's deposit monitor: heights, lag, last poll, errors, deposits",
 )
-async def admin_networks() -> list[NetworkStatusBody]:
+async def admin_networks() -> list[NetworkStatus]:
     async with transaction() as session:
-        return [_body(s) for s in await network_statuses(session)]
+        return await network_statuses(session)
 
 
 admin_handlers = [admin_networks]

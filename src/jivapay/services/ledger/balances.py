@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -58,14 +59,18 @@ async def fiat_decimals(session: AsyncSession, currency: str) -> int:
 
 
 async def owner_balances(session: AsyncSession, owner_type: str, owner_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """owner id → {"available": Money, "frozen": Money, "fiat": [(currency, direction, Money)]}."""
-    accounts = await LedgerRepository(session).accounts_of(owner_type, owner_ids)
+    """owner id → {"available": Money, "frozen": Money, "fiat": [(currency, direction, Money)],
+    "deposited": Money, "withdrawn": Money} (USDT in from the chain, net of reversals; USDT out to it)."""
+    repo = LedgerRepository(session)
+    accounts = await repo.accounts_of(owner_type, owner_ids)
     decimals: dict[str, int] = {}
     result: dict[int, dict[str, Any]] = {
         owner_id: {
             "available": Money(0, L.USDT, L.USDT_DECIMALS),
             "frozen": Money(0, L.USDT, L.USDT_DECIMALS),
             "fiat": [],
+            "deposited": Money(0, L.USDT, L.USDT_DECIMALS),
+            "withdrawn": Money(0, L.USDT, L.USDT_DECIMALS),
         }
         for owner_id in owner_ids
     }
@@ -75,7 +80,21 @@ async def owner_balances(session: AsyncSession, owner_type: str, owner_ids: Sequ
             result[account.owner_id][account.kind] = money
         elif account.kind == "fiat":
             result[account.owner_id]["fiat"].append((account.currency, account.label, money))
+    flows: dict[tuple[int, str], int] = defaultdict(int)
+    for owner_id, kind, total in await repo.flows_by_kind(owner_type, owner_ids, list(CHAIN_FLOWS), L.USDT):
+        flows[(owner_id, CHAIN_FLOWS[kind])] += total
+    for (owner_id, direction), total in flows.items():
+        result[owner_id][direction] = Money(abs(total), L.USDT, L.USDT_DECIMALS)
     return result
+
+
+# ledger transaction kinds that move an owner's USDT to or from a chain, and which total they count in
+CHAIN_FLOWS = {
+    "deposit": "deposited",
+    "deposit_reversal": "deposited",
+    "withdrawal": "withdrawn",
+    "payout": "withdrawn",
+}
 
 
 async def merchant_balances(session: AsyncSession, merchant_id: int) -> list[tuple[int, str, dict[str, Any]]]:

@@ -31,8 +31,9 @@ CSV_COLUMNS = (
 class DepositView:
     id: int
     network: str
-    status: str
+    status: str  # pending, credited, below_minimum, dropped, reversed, reversal_failed
     amount: str  # USDT credited (or to be credited), rounded down to 6 decimals
+    currency: str
     confirmations: int
     confirmations_required: int
     tx_hash: str
@@ -75,6 +76,7 @@ def view(deposit: Deposit) -> DepositView:
         network=deposit.network,
         status=deposit.status,
         amount=format_amount(deposit.amount, USDT_DECIMALS),
+        currency="USDT",
         confirmations=deposit.confirmations,
         confirmations_required=network.confirmations if network else 0,
         tx_hash=deposit.tx_hash,

@@ -9,7 +9,8 @@ A poll, with no database transaction open during any chain call:
    (network, tx hash, log index); the cursor moves by compare-and-set and the step's last block
    hash is kept. The step is retried when the chain changed under it (hash before ≠ after);
 4. re-checks every pending deposit, and every credited one still in the reorg window, on the
-   chain: gone → ``dropped`` (pending) or reversed through the ledger with an alert (credited);
+   chain (its block's hash; only when that changed, the transaction's receipt):
+   gone → ``dropped`` (pending) or reversed through the ledger with an alert (credited);
    moved to another block → follows it; enough confirmations (and ≤ the safe head) → credited
    through the ledger once (or ``below_minimum``).
 
@@ -33,7 +34,7 @@ from jivapay.adapters.db.uow import atomic, on_commit
 from jivapay.adapters.db.wallet.addresses import AddressRepository
 from jivapay.adapters.db.wallet.deposits import CursorRepository, DepositRepository
 from jivapay.adapters.db.wallet.models import Deposit
-from jivapay.adapters.notifications import report_attention
+from jivapay.adapters.notifications import report_attention, report_critical_error
 from jivapay.domain.errors import ChainUnavailable, InsufficientBalance
 from jivapay.domain.wallet import deposits as rules
 from jivapay.domain.wallet.networks import Network, chain_to_ledger
@@ -45,6 +46,7 @@ from jivapay.services.wallet.deposits import view as deposit_view
 log = logging.getLogger("jivapay.wallet.monitor")
 RECENT_TIPS = 64  # scan-step tips kept per network for walking back after a reorg
 STEP_BUDGET_SECONDS = 20.0  # a poll stops scanning after this long; the next one goes on
+SETTLE_BATCH = 50  # deposits settled per transaction
 
 
 @dataclasses.dataclass(slots=True)
@@ -95,7 +97,8 @@ async def poll(
         raise
     finally:
         await client.close()
-    log.info("deposit poll", extra=dataclasses.asdict(report))
+    busy = report.recorded or report.credited or report.dropped or report.reversed or report.rewound_to is not None
+    log.log(logging.INFO if busy else logging.DEBUG, "deposit poll", extra=dataclasses.asdict(report))
     return report
 
 
@@ -154,7 +157,7 @@ async def _scan(
             break
         try:
             async with atomic(session_factory, name="wallet.scan") as session:
-                report.recorded += await _record(session, network, transfers)
+                report.recorded += await _record(session, network, client, transfers)
                 if not await CursorRepository(session).advance(network.name, next_block, last + 1, before):
                     raise _Moved
                 if report.steps == 0:
@@ -168,7 +171,7 @@ async def _scan(
         next_block = last + 1
 
 
-async def _record(session: AsyncSession, network: Network, transfers: list[TokenTransfer]) -> int:
+async def _record(session: AsyncSession, network: Network, client: ChainClient, transfers: list[TokenTransfer]) -> int:
     if not transfers:
         return 0
     ours = await AddressRepository(session).match(network.family, [t.to_address for t in transfers])
@@ -185,8 +188,8 @@ async def _record(session: AsyncSession, network: Network, transfers: list[Token
                 "log_index": transfer.log_index,
                 "block_number": transfer.block_number,
                 "block_hash": transfer.block_hash,
-                "from_address": transfer.from_address,
-                "to_address": transfer.to_address,
+                "from_address": client.display(transfer.from_address),
+                "to_address": owner[3],
                 "address_id": owner[0],
                 "owner_type": owner[1],
                 "owner_id": owner[2],
@@ -206,19 +209,56 @@ async def _recheck(
         if report.rewound_to is not None:  # a reorg: every credit from the fork point on is re-checked
             since = min(since, report.rewound_to)
         watched = await DepositRepository(session).watched(network.name, since)
+    hashes: dict[int, str | None] = {}  # one block-hash read per block, not one receipt per deposit
+    checked: list[tuple[Deposit, Location | None]] = []
     for deposit in watched:
-        location = await client.locate(deposit.tx_hash, deposit.log_index)
-        async with atomic(session_factory, name="wallet.deposit") as session:
-            await _settle(session, network, deposit, location, report)
+        if deposit.block_number not in hashes:
+            hashes[deposit.block_number] = await client.block_hash(deposit.block_number)
+        if hashes[deposit.block_number] == deposit.block_hash:
+            location: Location | None = Location(deposit.block_number, deposit.block_hash)  # its block stands
+        else:  # the block changed: is the transfer gone, or re-mined elsewhere?
+            location = await client.locate(deposit.tx_hash, deposit.log_index)
+        checked.append((deposit, location))
+    for start in range(0, len(checked), SETTLE_BATCH):
+        batch = checked[start : start + SETTLE_BATCH]
+        try:
+            async with atomic(session_factory, name="wallet.settle") as session:
+                await _settle_batch(session, network, batch, report)
+        except Exception as exc:  # noqa: BLE001 - one bad deposit must not hold up the others
+            log.warning("settling a batch failed; one by one", extra={"network": network.name, "error": repr(exc)})
+            for one in batch:
+                try:
+                    async with atomic(session_factory, name="wallet.settle.one") as session:
+                        await _settle_batch(session, network, [one], report)
+                except Exception as error:  # noqa: BLE001
+                    report_critical_error(error, "a deposit could not be settled", **_facts(one[0]))
+
+
+async def _settle_batch(
+    session: AsyncSession, network: Network, batch: list[tuple[Deposit, Location | None]], report: PollReport
+) -> None:
+    """The batch's deposits against what the chain says now, their rows locked (no chain call here).
+    The report's counts are added only when the batch commits."""
+    counts = PollReport(network.name, report.head, report.safe_head)
+    locked = await DepositRepository(session).lock([seen.id for seen, _ in batch])
+    for seen, location in batch:
+        deposit = locked.get(seen.id)
+        if deposit is None or deposit.status != seen.status or deposit.block_hash != seen.block_hash:
+            continue  # another poll got here first
+        await _settle(session, network, deposit, location, counts)
+    await CursorRepository(session).count_credits(network.name, counts.credited)
+
+    async def add_counts() -> None:
+        for name in ("credited", "below_minimum", "dropped", "reversed"):
+            setattr(report, name, getattr(report, name) + getattr(counts, name))
+
+    on_commit(session, add_counts)
 
 
 async def _settle(
-    session: AsyncSession, network: Network, seen: Deposit, location: Location | None, report: PollReport
+    session: AsyncSession, network: Network, deposit: Deposit, location: Location | None, report: PollReport
 ) -> None:
-    """One watched deposit against what the chain says now (its row locked; no chain call here)."""
-    deposit = await DepositRepository(session).lock(seen.id)
-    if deposit is None or deposit.status != seen.status or deposit.block_hash != seen.block_hash:
-        return  # another poll got here first
+    """One watched deposit (its row locked) against where the chain has it now."""
     if location is None:
         if deposit.status == "pending":
             deposit.status = "dropped"
@@ -251,12 +291,10 @@ async def _settle(
     deposit.status = "credited"
     deposit.credited_at = _now()
     deposit.ledger_transaction_id = credit.transaction_id
-    await CursorRepository(session).count_credit(network.name)
     await enqueue_after_commit(session, "wallet.deposit_credited", deposit_id=deposit.id)
     if deposit.owner_type == "store":
-        await callbacks.record_store_event(
-            session, deposit.owner_id, "deposit.credited", "deposit", _callback_body(deposit)
-        )
+        body = _callback_body(deposit)
+        await callbacks.record_store_event(session, deposit.owner_id, "deposit.credited", "deposit", body)
     report.credited += 1
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.wallet.deposits import CursorRepository, DepositRepository
+from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount
 from jivapay.networks import get_networks
 
 
@@ -19,7 +20,7 @@ class NetworkStatus:
     enabled: bool  # has RPC URLs: the monitor polls it
     rpc_urls: int  # how many (the URLs themselves may carry keys: never shown)
     confirmations: int
-    min_deposit: int  # micro-USDT
+    min_deposit: str  # USDT
     scanned_height: int | None  # the last block scanned
     chain_head: int | None  # at the last successful poll
     safe_head: int | None
@@ -48,7 +49,7 @@ async def network_statuses(session: AsyncSession) -> list[NetworkStatus]:
                 enabled=network.enabled,
                 rpc_urls=len(network.rpc_urls),
                 confirmations=network.confirmations,
-                min_deposit=network.min_deposit,
+                min_deposit=format_amount(network.min_deposit, USDT_DECIMALS),
                 scanned_height=scanned,
                 chain_head=head,
                 safe_head=cursor.safe_head if cursor else None,

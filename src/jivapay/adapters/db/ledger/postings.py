@@ -239,6 +239,26 @@ class LedgerRepository:
         stmt = select(Account).where(Account.owner_type == owner_type, Account.owner_id.in_(owner_ids))
         return (await self.session.scalars(stmt.order_by(Account.id))).all()
 
+    async def flows_by_kind(
+        self, owner_type: str, owner_ids: Sequence[int], kinds: Sequence[str], currency: str
+    ) -> list[tuple[int, str, int]]:
+        """(owner id, transaction kind, net amount) of the owners' ``currency`` accounts, for those kinds."""
+        if not owner_ids or not kinds:
+            return []
+        rows = await self.session.execute(
+            select(Account.owner_id, LedgerTransaction.kind, func.coalesce(func.sum(LedgerEntry.amount), 0))
+            .join(LedgerEntry, LedgerEntry.account_id == Account.id)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .where(
+                Account.owner_type == owner_type,
+                Account.owner_id.in_(owner_ids),
+                Account.currency == currency,
+                LedgerTransaction.kind.in_(kinds),
+            )
+            .group_by(Account.owner_id, LedgerTransaction.kind)
+        )
+        return [(int(owner_id), str(kind), int(total)) for owner_id, kind, total in rows]
+
     async def accounts_by_type(self, owner_type: str) -> Sequence[Account]:
         return (await self.session.scalars(select(Account).where(Account.owner_type == owner_type))).all()
 

@@ -54,15 +54,17 @@ class AddressRepository:
         assert existing is not None  # the conflicting row is committed before ours could conflict
         return existing, False
 
-    async def match(self, family: str, addresses: Sequence[str]) -> dict[str, tuple[int, str, int]]:
-        """Which of ``addresses`` are ours: address → (address id, owner type, owner id). One query."""
-        if not addresses:
+    async def match(self, family: str, keys: Sequence[str]) -> dict[str, tuple[int, str, int, str]]:
+        """Which of the addresses are ours, in one query: match key → (address id, owner type, owner id,
+        the address as stored). EVM keys are lower case and compare with ``lower(address)`` (indexed)."""
+        if not keys:
             return {}
+        column = "lower(address)" if family == "evm" else "address"
         rows = await self.session.execute(
             text(
-                "SELECT address, id, owner_type, owner_id FROM wallet_addresses"
-                " WHERE family = :family AND address = ANY(:addresses)"
+                f"SELECT {column} AS key, id, owner_type, owner_id, address FROM wallet_addresses"  # noqa: S608
+                f" WHERE family = :family AND {column} = ANY(:keys)"
             ),
-            {"family": family, "addresses": sorted(set(addresses))},
+            {"family": family, "keys": sorted(set(keys))},
         )
-        return {row.address: (row.id, row.owner_type, row.owner_id) for row in rows}
+        return {row.key: (row.id, row.owner_type, row.owner_id, row.address) for row in rows}

@@ -56,10 +56,16 @@ class DepositRepository:
         )
         return list(rows)
 
-    async def lock(self, deposit_id: int) -> Deposit | None:
-        return await self.session.scalar(
-            select(Deposit).where(Deposit.id == deposit_id).with_for_update().execution_options(populate_existing=True)
+    async def lock(self, deposit_ids: Sequence[int]) -> dict[int, Deposit]:
+        """The deposits, locked FOR UPDATE in id order (two polls never wait on each other in a cycle)."""
+        rows = await self.session.scalars(
+            select(Deposit)
+            .where(Deposit.id.in_(sorted(deposit_ids)))
+            .order_by(Deposit.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
+        return {row.id: row for row in rows}
 
     async def set_confirmations(self, deposit_id: int, confirmations: int) -> None:
         await self.session.execute(
@@ -196,12 +202,13 @@ class CursorRepository:
             .values(last_error=error[:500], last_error_at=func.now(), rpc_errors=ChainCursor.rpc_errors + rpc_errors)
         )
 
-    async def count_credit(self, network: str) -> None:
-        await self.session.execute(
-            update(ChainCursor)
-            .where(ChainCursor.network == network)
-            .values(deposits_credited=ChainCursor.deposits_credited + 1)
-        )
+    async def count_credits(self, network: str, credits: int) -> None:
+        if credits:
+            await self.session.execute(
+                update(ChainCursor)
+                .where(ChainCursor.network == network)
+                .values(deposits_credited=ChainCursor.deposits_credited + credits)
+            )
 
     async def all(self) -> list[ChainCursor]:
         return list(await self.session.scalars(select(ChainCursor).order_by(ChainCursor.network)))

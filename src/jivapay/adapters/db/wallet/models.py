@@ -32,6 +32,8 @@ class WalletAddress(Base):
         sa.UniqueConstraint("owner_type", "owner_id", "family"),
         sa.UniqueConstraint("family", "derivation_index"),
         sa.UniqueConstraint("family", "address"),
+        # the monitor matches EVM recipients case-insensitively, a block's worth in one query
+        sa.Index("ix_wallet_addresses_family_lower_address", "family", sa.text("lower(address)")),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
