@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
 
-from tests.e2e.conftest import free_port, jivapay_env, spawn_jivapay
+from tests.e2e.conftest import free_port, jivapay_env, run_jivapay, spawn_jivapay
 
 pytestmark = pytest.mark.slow
 START_TIMEOUT = 180
@@ -117,3 +119,63 @@ def test_up_runs_the_platform_on_embedded_services_and_stops_cleanly(tmp_path: P
     finally:
         if second.poll() is None:
             second.kill()
+
+
+async def test_up_with_the_dev_chain_credits_a_deposit(tmp_path: Path, test_services: Any) -> None:
+    """JIVAPAY_DEV_CHAIN=anvil: up runs anvil as BEP20; a trader's address gets test USDT
+    (`jivapay devchain send`), the monitor credits it, and everything stops with up."""
+    from tests.fixtures.chains import ensure_anvil
+
+    ensure_anvil()
+    await test_services.drop_database("jivapay_test_devchain")
+    database = await test_services.create_database("jivapay_test_devchain")
+    port = free_port()
+    env = jivapay_env(
+        DATABASE_URL=database,
+        REDIS_URL=None,
+        BROKER_URL=None,
+        WALLET_MNEMONIC=None,
+        JIVAPAY_ENV=None,
+        JIVAPAY_PORT=str(port),
+        JIVAPAY_DATA_DIR=None,
+        JIVAPAY_DEV_CHAIN="anvil",
+    )
+    log = tmp_path / "up.log"
+    process = spawn_jivapay(["up"], env, tmp_path, log)
+    try:
+        await asyncio.to_thread(_wait_ready, process, port, log)
+        text = log.read_text()
+        assert "Dev chain  anvil" in text
+        assert "development mnemonic" in text
+        assert (tmp_path / ".jivapay" / "wallet_mnemonic").stat().st_mode & 0o777 == 0o600
+        demo = json.loads((tmp_path / ".jivapay" / "demo.json").read_text())
+        trader = demo["users"]["trader"]
+        async with httpx.AsyncClient(base_url=demo["api"], timeout=10) as api:
+            token = (
+                await api.post("/trader/auth/token", data={"username": trader["login"], "password": trader["password"]})
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            made = await api.post("/trader/deposit-addresses", json={"network": "BEP20"}, headers=headers)
+            assert made.status_code == 201, made.text
+            sent = run_jivapay(["devchain", "send", made.json()["address"], "25.5"], env, tmp_path)
+            assert sent.returncode == 0, sent.stderr
+            deadline = time.monotonic() + 60
+            balance: dict[str, Any] = {}
+            while time.monotonic() < deadline:
+                balance = (await api.get("/trader/balance", headers=headers)).json()
+                if balance["total_deposited"] == "25.500000":
+                    break
+                await asyncio.sleep(1)
+            assert balance["available"] == "1025.500000", balance
+            deposits = (await api.get("/trader/deposits", headers=headers)).json()["data"]
+            assert [(d["status"], d["amount"]) for d in deposits] == [("credited", "25.500000")]
+        anvil = [p for p in psutil.Process(process.pid).children(recursive=False) if "anvil" in p.name()]
+        assert len(anvil) == 1
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.to_thread(process.wait, 90) == 0, log.read_text()
+        _, alive = psutil.wait_procs(anvil, timeout=15)
+        assert not alive
+    finally:
+        if process.poll() is None:
+            process.kill()
+        await test_services.drop_database("jivapay_test_devchain")
