@@ -5,6 +5,7 @@ and RPC failures."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import pytest
@@ -286,3 +287,95 @@ async def test_a_node_of_another_chain_is_refused(
     configure(networks, arbitrum, urls={"ARBITRUM": [bsc.anvil.url]})  # chain 56 where 42161 is expected
     with pytest.raises(ChainUnavailable):
         await poll_once(session_factory, "ARBITRUM")
+
+
+async def test_anvil_reorg_reverses_a_credited_deposit_and_follows_a_re_mined_one(
+    session_factory: async_sessionmaker[AsyncSession], arbitrum: EvmChain, networks: Networks
+) -> None:
+    configure(networks, arbitrum, confirmations=2)
+    trader_id, address = await trader_with_address(session_factory, "ARBITRUM")
+    await poll_once(session_factory, "ARBITRUM")
+    receipt = arbitrum.send(address, arbitrum.usdt("6"))
+    arbitrum.anvil.mine(1)
+    assert (await poll_once(session_factory, "ARBITRUM")).credited == 1
+
+    depth = arbitrum.anvil.head() - int(receipt["blockNumber"], 16) + 1
+    arbitrum.anvil.rpc("anvil_reorg", depth, [])  # anvil's own reorg: the blocks replaced, the transfer gone
+    report = await poll_once(session_factory, "ARBITRUM")
+    assert report.reversed == 1
+    assert await available(session_factory, trader_id) == "0.000000"
+
+    # a reorg that mines the pending transfer's payment again as another transaction (anvil signs it
+    # anew): the first is dropped, the second is recorded and credited once
+    pending = arbitrum.send(address, arbitrum.usdt("2"))
+    assert (await poll_once(session_factory, "ARBITRUM")).recorded == 1
+    tx = arbitrum.anvil.rpc("eth_getTransactionByHash", pending["transactionHash"])
+    again = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"], "nonce": tx["nonce"]}
+    arbitrum.anvil.rpc("anvil_reorg", 1, [[again, 0]])
+    arbitrum.anvil.mine(2)
+    await poll_once(session_factory, "ARBITRUM")
+    statuses = sorted(d.status for d in await deposits_of(session_factory, trader_id))
+    assert statuses == ["credited", "dropped", "reversed"]
+    assert await available(session_factory, trader_id) == "2.000000"
+    await audit_clean(session_factory)
+
+
+async def test_an_rpc_that_never_answers_times_out_to_the_fallback(
+    session_factory: async_sessionmaker[AsyncSession], arbitrum: EvmChain, networks: Networks
+) -> None:
+    with socket.socket() as hole:  # accepts connections, never answers
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(16)
+        silent = f"http://127.0.0.1:{hole.getsockname()[1]}"
+        configure(
+            networks, arbitrum, confirmations=1, rpc_timeout_seconds=1, urls={"ARBITRUM": [silent, arbitrum.anvil.url]}
+        )
+        trader_id, address = await trader_with_address(session_factory, "ARBITRUM")
+        arbitrum.send(address, arbitrum.usdt("4"))
+        assert (await poll_once(session_factory, "ARBITRUM")).credited == 1
+    assert await available(session_factory, trader_id) == "4.000000"
+    async with session_factory() as session:
+        cursor = await session.get(ChainCursor, "ARBITRUM")
+    assert cursor is not None
+    assert cursor.rpc_errors >= 1
+
+
+async def test_the_owner_is_mailed_once_and_the_operators_on_a_reversal(
+    session_factory: async_sessionmaker[AsyncSession], bsc: EvmChain, networks: Networks, monkeypatch: Any
+) -> None:
+    from jivapay.adapters.resources import get_resources
+    from jivapay.worker.actors.wallet import deposit_alert, deposit_credited
+    from tests.fixtures.smtp import SMTPReceiver
+
+    configure(networks, bsc, confirmations=1)
+    trader = await make_user(session_factory, Role.TRADER, email="trader@example.com")
+    async with atomic(session_factory) as session:
+        made = await request_address(session, Actor.system("tests"), "trader", trader.id, "BEP20")
+    await poll_once(session_factory, "BEP20")
+    snapshot = bsc.anvil.snapshot()
+    bsc.send(made.address, bsc.usdt("31.5"))
+    await poll_once(session_factory, "BEP20")
+    [deposit] = await deposits_of(session_factory, trader.id)
+    resources = get_resources()
+    with SMTPReceiver() as smtp:
+        monkeypatch.setattr(
+            resources,
+            "settings",
+            resources.settings.with_overrides(
+                smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_starttls="false", alert_emails="ops@example.com"
+            ),
+        )
+        await deposit_credited.fn.__wrapped__(deposit_id=deposit.id)
+        await deposit_credited.fn.__wrapped__(deposit_id=deposit.id)  # redelivered: sent once
+        [mail] = await smtp.wait_for_async(1)
+        assert mail["To"] == "trader@example.com"
+        assert "31.500000 USDT deposit credited (BEP20)" in mail["Subject"]
+        assert deposit.tx_hash in mail.get_body(("html",)).get_content()
+
+        bsc.anvil.revert(snapshot)
+        bsc.anvil.mine(3)
+        await poll_once(session_factory, "BEP20")
+        await deposit_alert.fn.__wrapped__(deposit_id=deposit.id)
+        messages = await smtp.wait_for_async(2)
+    assert messages[1]["To"] == "ops@example.com"
+    assert "left the chain (reversed)" in messages[1]["Subject"]

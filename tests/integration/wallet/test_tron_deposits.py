@@ -171,3 +171,37 @@ async def test_a_node_that_keeps_failing_fails_the_poll_and_is_recorded(
         cursor = await session.get(ChainCursor, "TRC20")
     assert cursor is not None
     assert cursor.last_error is not None
+
+
+async def test_a_transfer_re_mined_in_another_block_is_followed_and_credited_once(
+    session_factory: async_sessionmaker[AsyncSession], tron_sim: TronSimulator, networks: Networks
+) -> None:
+    import httpx
+
+    tron_sim.solidify_lag = 6
+    open_tron(networks, tron_sim, confirmations=3)
+    trader_id, address = await trader_with_address(session_factory)
+    tron_sim.mine(1)
+    await poll_once(session_factory)
+    txid = tron_sim.send_trc20(funded(tron_sim), address, 11 * USDT)
+    tron_sim.mine(1)
+    await poll_once(session_factory)
+    async with httpx.AsyncClient(base_url=tron_sim.url) as node:
+        signed = (await node.post("/wallet/gettransactionbyid", json={"value": txid})).json()
+    async with session_factory() as session:
+        [before] = list(await session.scalars(select(Deposit).where(Deposit.owner_id == trader_id)))
+
+    tron_sim.reorg(1)  # the block with the transfer is replaced; the signed transaction comes back
+    async with httpx.AsyncClient(base_url=tron_sim.url) as node:
+        answer = (await node.post("/wallet/broadcasttransaction", json=signed)).json()
+    assert answer["result"] is True
+    tron_sim.mine(1)
+    await poll_once(session_factory)
+    async with session_factory() as session:
+        [after] = list(await session.scalars(select(Deposit).where(Deposit.owner_id == trader_id)))
+    assert (after.id, after.tx_hash, after.status) == (before.id, before.tx_hash, "pending")
+    assert after.block_number == before.block_number + 1
+    assert after.block_hash != before.block_hash
+    tron_sim.mine(8)
+    await poll_once(session_factory)
+    assert await state(session_factory, trader_id) == ("11.000000", ["credited"])
