@@ -186,3 +186,31 @@ async def test_a_live_entry_is_not_loaded_again_until_it_expires() -> None:
     assert await memo.get_or_load("k", load) == 1
     clock.now += 1.0
     assert await memo.get_or_load("k", load) == 2
+
+
+async def test_loads_on_two_event_loops_never_wait_on_each_other() -> None:
+    """The API, an in-process worker and a test each run their own loop: a load in progress on
+    one loop must not leave a caller on another loop waiting on a lock it can never be woken by."""
+    import threading
+
+    memo: Memo[str, int] = Memo("two-loops", maxsize=4, ttl=60)
+    started, release = threading.Event(), threading.Event()
+
+    async def slow() -> int:
+        started.set()
+        await asyncio.to_thread(release.wait, 10)
+        return 1
+
+    async def fast() -> int:
+        return 2
+
+    other: list[int] = []
+    thread = threading.Thread(target=lambda: other.append(asyncio.run(memo.get_or_load("k", slow))))
+    thread.start()
+    assert await asyncio.to_thread(started.wait, 10)
+    # the other loop holds its load; this loop's caller runs its own instead of waiting on that lock
+    assert await asyncio.wait_for(memo.get_or_load("k", fast), timeout=5) == 2
+    release.set()
+    await asyncio.to_thread(thread.join, 10)
+    assert other == [1]
+    assert memo._loads == {}

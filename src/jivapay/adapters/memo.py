@@ -91,7 +91,7 @@ class Memo(Generic[K, V]):
         self.ttl = ttl
         self._entries: TLRUCache[K, _Entry[V]] = TLRUCache(maxsize=maxsize, ttu=_time_to_use, timer=timer)
         self._lock = threading.Lock()  # TLRUCache is not thread-safe
-        self._loads: dict[K, _Load] = {}
+        self._loads: dict[tuple[int, K], _Load] = {}
         self._generation = 0  # moves on every invalidate/clear: a load started before does not store
         _registry.add(self)
 
@@ -143,10 +143,15 @@ class Memo(Generic[K, V]):
         found = self._lookup(key)
         if found is not _ABSENT:
             return found  # type: ignore[no-any-return]
-        pending = self._loads.get(key)
-        if pending is None:
-            pending = self._loads[key] = _Load(asyncio.Lock())
-        pending.waiting += 1
+        # one load per key *and event loop*: an asyncio.Lock belongs to one loop, and a process may
+        # run several (the API's, a worker's, a test's); a lock shared across them can leave a
+        # waiter on one loop asleep forever when another loop's holder releases it
+        slot = (id(asyncio.get_running_loop()), key)
+        with self._lock:
+            pending = self._loads.get(slot)
+            if pending is None:
+                pending = self._loads[slot] = _Load(asyncio.Lock())
+            pending.waiting += 1
         try:
             async with pending.lock:
                 found = self._lookup(key)
@@ -158,9 +163,10 @@ class Memo(Generic[K, V]):
                     self.set(key, value, ttl=ttl)
                 return value
         finally:
-            pending.waiting -= 1
-            if pending.waiting == 0 and self._loads.get(key) is pending:
-                del self._loads[key]
+            with self._lock:
+                pending.waiting -= 1
+                if pending.waiting == 0 and self._loads.get(slot) is pending:
+                    del self._loads[slot]
 
 
 def clear_all_caches() -> None:
