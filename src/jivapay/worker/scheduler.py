@@ -142,7 +142,8 @@ async def enqueue_stats_refresh_job() -> None:
 
 
 async def enqueue_deposit_polls_job() -> None:
-    """Each open network's `wallet.poll_deposits`, every poll_interval_seconds of that network (one
+    """Each open network's `wallet.poll_deposits` and `wallet.check_withdrawals`, every
+    poll_interval_seconds of that network (one
     Redis key per network: several schedulers or a slow poll never pile up polls)."""
     try:
         redis = get_resources().redis
@@ -150,6 +151,7 @@ async def enqueue_deposit_polls_job() -> None:
             key = f"jivapay:wallet:poll:{network.name}"
             if await redis.set(key, "1", ex=network.poll_interval_seconds, nx=True):
                 _actors.wallet.poll_deposits.send(network=network.name)
+                _actors.wallet.check_withdrawals.send(network=network.name)
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue the deposit polls")
 

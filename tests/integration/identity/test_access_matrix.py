@@ -172,6 +172,7 @@ async def world(seeded: None, client: Any, session_factory: async_sessionmaker[A
         "kind": "ips",
         "value": "198.51.100.9",
         "network": "BEP20",
+        "withdrawal_id": "wd_aaaaaaaaaaaaaaaaaaaa",
     }
     return World(headers, params)
 

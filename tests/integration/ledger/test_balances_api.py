@@ -44,7 +44,15 @@ async def test_balances_are_decimal_strings_per_role(
     w = await _setup(client, session_factory)
     merchant = (await client.get("/merchant/balance", headers=w["merchant"])).json()
     assert merchant == [
-        {"store_id": w["store_id"], "name": "Main", "currency": "USDT", "available": "12.500000", "frozen": "0.000000"}
+        {
+            "store_id": w["store_id"],
+            "name": "Main",
+            "currency": "USDT",
+            "available": "12.500000",
+            "frozen": "0.000000",
+            "total_deposited": "12.500000",
+            "total_withdrawn": "0.000000",
+        }
     ]
     trader = (await client.get("/trader/balance", headers=w["trader"])).json()
     assert trader == {
@@ -52,6 +60,8 @@ async def test_balances_are_decimal_strings_per_role(
         "available": "0.750000",
         "frozen": "0.250000",
         "fiat_turnover": [{"currency": "RUB", "direction": "payin", "amount": "1500.00"}],
+        "total_deposited": "1.000000",
+        "total_withdrawn": "0.000000",
     }
     admin = (await client.get("/admin/balances", headers=w["admin"])).json()
     assert {

@@ -205,3 +205,42 @@ async def test_a_transfer_re_mined_in_another_block_is_followed_and_credited_onc
     tron_sim.mine(8)
     await poll_once(session_factory)
     assert await state(session_factory, trader_id) == ("11.000000", ["credited"])
+
+
+async def test_a_trc20_withdrawal_is_signed_offline_sent_once_and_confirmed(
+    session_factory: async_sessionmaker[AsyncSession], tron_sim: TronSimulator, networks: Networks
+) -> None:
+    from jivapay.adapters.chains.keys import HOT_WALLET_ACCOUNT, key_provider
+    from jivapay.services.ledger import posting
+    from jivapay.services.wallet import sender, withdrawals
+    from jivapay.settings import get_settings
+
+    tron_sim.solidify_lag = 2
+    open_tron(networks, tron_sim, confirmations=2, withdrawal_fee="2", min_withdrawal="10")
+    keys = key_provider(get_settings().wallet_mnemonic)
+    hot = keys.address("tron", 0, HOT_WALLET_ACCOUNT)
+    tron_sim.fund_trx(hot, 500 * 10**6)
+    tron_sim.mint(hot, 10_000 * USDT)
+    recipient = PrivateKey.random().public_key.to_base58check_address()
+    trader = await make_user(session_factory, Role.TRADER)
+    async with atomic(session_factory) as session:
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 300 * USDT, "seed")
+        made, _ = await withdrawals.request_withdrawal(
+            session, Actor.user(trader.id), "trader", trader.id, network="TRC20", to_address=recipient,
+            amount="250", idempotency_key="t-1",
+        )  # fmt: skip
+        await withdrawals.approve(session, Actor.system("tests"), made.id)
+    network = get_network("TRC20")
+    assert network is not None
+    first = await sender.check(network, session_factory, client_for, keys)
+    second = await sender.check(network, session_factory, client_for, keys)  # a duplicate: re-sends, DUP
+    assert (first.signed, second.signed) == (1, 0)
+    tron_sim.mine(1)
+    assert tron_sim.token_balance(recipient) == 250 * USDT
+    assert (await sender.check(network, session_factory, client_for, keys)).completed == 0  # not solidified yet
+    tron_sim.mine(3)
+    assert (await sender.check(network, session_factory, client_for, keys)).completed == 1
+    assert tron_sim.token_balance(recipient) == 250 * USDT
+    assert await state(session_factory, trader.id) == ("48.000000", [])
+    async with session_factory() as session:
+        assert (await audit_platform(session)).ok

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from jivapay.domain.errors import ChainUnavailable
 from jivapay.domain.wallet.networks import Network
@@ -34,6 +35,41 @@ class Location:
 
     block_number: int
     block_hash: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Receipt:
+    """A mined transaction: where, and whether it did what it was sent for."""
+
+    block_number: int
+    block_hash: str
+    succeeded: bool
+    detail: str = ""  # why not (TRON's receipt result, or "reverted")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What a node said to a signed transaction: accepted now, already known, or refused (and why)."""
+
+    accepted: bool
+    known: bool = False  # the node has it already (a re-send): as good as accepted
+    error: str = ""
+    retryable: bool = True  # False: this signed transaction can never be accepted (expired, bad nonce …)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SignedTransfer:
+    tx_hash: str
+    signed: str  # what send() takes: raw hex (EVM) or the signed JSON (TRON)
+    nonce: int | None = None
+    gas_price: int | None = None
+    expires_at: dt.datetime | None = None
+
+
+class Signer(Protocol):
+    def sign_evm(self, transaction: dict[str, Any], index: int, account: int) -> tuple[str, str]: ...
+
+    def sign_tron(self, txid: str, index: int, account: int) -> str: ...
 
 
 class ChainClient(Protocol):
@@ -66,6 +102,47 @@ class ChainClient(Protocol):
 
     def display(self, address: str) -> str:
         """The form addresses are shown and stored in (EVM: EIP-55 checksummed; TRON: base58)."""
+        ...
+
+    # --- sending (withdrawals, sweeps) -------------------------------------------------------
+
+    async def token_balance(self, address: str) -> int:
+        """The address's token balance, in the token's units."""
+        ...
+
+    async def native_balance(self, address: str) -> int:
+        """The address's native coin (wei or sun)."""
+        ...
+
+    async def prepare(self, sender: str) -> dict[str, Any]:
+        """What signing needs from the chain, read before any lock: EVM gas price and the sender's
+        pending nonce, TRON the reference block."""
+        ...
+
+    def sign_transfer(
+        self,
+        signer: Signer,
+        account: int,
+        index: int,
+        sender: str,
+        to: str,
+        raw_amount: int,
+        prepared: dict[str, Any],
+        *,
+        nonce: int | None = None,
+        gas_price: int | None = None,
+    ) -> SignedTransfer:
+        """A token transfer signed locally (no chain call)."""
+        ...
+
+    async def send(self, signed: str) -> SendOutcome: ...
+
+    async def nonce_used(self, sender: str, nonce: int) -> bool:
+        """EVM: whether a mined transaction of ``sender`` already has ``nonce`` (TRON: always False)."""
+        ...
+
+    async def receipt(self, tx_hash: str) -> Receipt | None:
+        """The transaction's receipt once mined, None before (or if it never will be)."""
         ...
 
     async def close(self) -> None: ...

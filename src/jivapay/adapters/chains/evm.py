@@ -13,11 +13,24 @@ from typing import Any
 from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
 from web3.types import RPCEndpoint
 
-from jivapay.adapters.chains.base import TRANSFER_TOPIC, Fallback, Location, TokenTransfer
+from jivapay.adapters.chains.base import (
+    TRANSFER_TOPIC,
+    Fallback,
+    Location,
+    Receipt,
+    SendOutcome,
+    SignedTransfer,
+    Signer,
+    TokenTransfer,
+)
 from jivapay.domain.errors import ChainUnavailable
 from jivapay.domain.wallet.networks import Network
 
 to_checksum_address = Web3.to_checksum_address
+
+
+def _word_address(address: str) -> str:
+    return address.lower().removeprefix("0x").rjust(64, "0")
 
 
 def _hex(value: Any) -> str:
@@ -143,6 +156,89 @@ class EvmClient:
             return None
 
         return await self._fallback.call("eth_getTransactionReceipt", call)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def _rpc(self, method: str, params: list[Any]) -> Any:
+        """A raw JSON-RPC call with fallback; a JSON-RPC error is an outage here (reads only)."""
+
+        async def call(index: int) -> Any:
+            answer = await (await self._checked(index)).provider.make_request(RPCEndpoint(method), params)
+            if "error" in answer:
+                raise ChainUnavailable(f"{method}: {str(answer['error'])[:200]}", network=self.network.name)
+            return answer.get("result")
+
+        return await self._fallback.call(method, call)
+
+    async def token_balance(self, address: str) -> int:
+        data = "0x70a08231" + _word_address(address)
+        return int(await self._rpc("eth_call", [{"to": self._contract, "data": data}, "latest"]), 16)
+
+    async def native_balance(self, address: str) -> int:
+        return int(await self._rpc("eth_getBalance", [address, "latest"]), 16)
+
+    async def prepare(self, sender: str) -> dict[str, Any]:
+        return {
+            "gas_price": int(await self._rpc("eth_gasPrice", []), 16),
+            "nonce": int(await self._rpc("eth_getTransactionCount", [sender, "pending"]), 16),
+        }
+
+    def sign_transfer(
+        self,
+        signer: Signer,
+        account: int,
+        index: int,
+        sender: str,
+        to: str,
+        raw_amount: int,
+        prepared: dict[str, Any],
+        *,
+        nonce: int | None = None,
+        gas_price: int | None = None,
+    ) -> SignedTransfer:
+        if self.network.chain_id is None or nonce is None or gas_price is None:
+            raise ValueError("an EVM transfer needs the chain id, a nonce and a gas price")
+        transaction = {
+            "chainId": self.network.chain_id,
+            "nonce": nonce,
+            "gasPrice": gas_price,
+            "gas": self.network.transfer_gas,
+            "to": self._contract,
+            "value": 0,
+            "data": "0xa9059cbb" + _word_address(to) + f"{raw_amount:064x}",
+        }
+        raw, tx_hash = signer.sign_evm(transaction, index, account)
+        return SignedTransfer(tx_hash=tx_hash.lower(), signed=raw, nonce=nonce, gas_price=gas_price)
+
+    async def send(self, signed: str) -> SendOutcome:
+        async def call(index: int) -> SendOutcome:
+            w3 = await self._checked(index)
+            answer = await w3.provider.make_request(RPCEndpoint("eth_sendRawTransaction"), [signed])
+            if "error" not in answer:
+                return SendOutcome(accepted=True)
+            message = str(
+                answer["error"].get("message", answer["error"])
+                if isinstance(answer["error"], dict)
+                else answer["error"]
+            )
+            lowered = message.lower()
+            if "already known" in lowered or "known transaction" in lowered or "nonce too low" in lowered:
+                return SendOutcome(accepted=False, known=True, error=message[:300])
+            return SendOutcome(accepted=False, error=message[:300], retryable=True)
+
+        return await self._fallback.call("eth_sendRawTransaction", call)
+
+    async def nonce_used(self, sender: str, nonce: int) -> bool:
+        return int(await self._rpc("eth_getTransactionCount", [sender, "latest"]), 16) > nonce
+
+    async def receipt(self, tx_hash: str) -> Receipt | None:
+        found = await self._rpc("eth_getTransactionReceipt", [tx_hash])
+        if not found or not found.get("blockNumber"):
+            return None
+        succeeded = int(found.get("status", "0x1"), 16) == 1
+        return Receipt(
+            int(found["blockNumber"], 16), str(found["blockHash"]).lower(), succeeded, "" if succeeded else "reverted"
+        )
 
     async def close(self) -> None:
         for w3 in self._w3:

@@ -10,7 +10,7 @@ environment: it answers addresses by index and, later, signs.
 from __future__ import annotations
 
 import functools
-from typing import Protocol
+from typing import Any, Protocol
 
 from bip_utils import (
     Bip39MnemonicGenerator,
@@ -21,11 +21,15 @@ from bip_utils import (
     Bip44Changes,
     Bip44Coins,
 )
+from eth_account import Account
+from tronpy.keys import PrivateKey as TronPrivateKey
 
 from jivapay.domain.errors import ConfigurationError
 from jivapay.domain.wallet.networks import Family
 
 DEPOSIT_ACCOUNT = 0
+HOT_WALLET_ACCOUNT = 1  # m/44'/coin'/1'/0/0: each family's hot wallet (withdrawals are sent from it)
+GAS_TANK_ACCOUNT = 2  # m/44'/coin'/2'/0/0: native coin for fueling deposit addresses before a sweep
 _COINS = {"tron": Bip44Coins.TRON, "evm": Bip44Coins.ETHEREUM}
 MAX_INDEX = 2**31 - 1  # non-hardened BIP32 indexes
 
@@ -38,6 +42,14 @@ def derivation_path(family: Family, index: int, account: int = DEPOSIT_ACCOUNT) 
 class KeyProvider(Protocol):
     def address(self, family: Family, index: int, account: int = DEPOSIT_ACCOUNT) -> str:
         """The address at ``index`` (base58 ``T…`` on TRON, EIP-55 checksummed ``0x…`` on EVM)."""
+        ...
+
+    def sign_evm(self, transaction: dict[str, Any], index: int, account: int) -> tuple[str, str]:
+        """An EVM transaction signed by the key at (account, index): (raw hex, transaction hash)."""
+        ...
+
+    def sign_tron(self, txid: str, index: int, account: int) -> str:
+        """A TRON transaction id signed by the key at (account, index): the signature's hex."""
         ...
 
 
@@ -66,6 +78,22 @@ class MnemonicKeyProvider:
         if not 0 <= index <= MAX_INDEX:
             raise ValueError(f"derivation index out of range: {index}")
         return str(self._account(family, account).AddressIndex(index).PublicKey().ToAddress())
+
+    def _private(self, family: Family, index: int, account: int) -> bytes:
+        """The raw private key, for one signature: callers never keep it."""
+        if not 0 <= index <= MAX_INDEX:
+            raise ValueError(f"derivation index out of range: {index}")
+        return bytes(self._account(family, account).AddressIndex(index).PrivateKey().Raw().ToBytes())
+
+    def sign_evm(self, transaction: dict[str, Any], index: int, account: int) -> tuple[str, str]:
+        signed = Account.sign_transaction(transaction, self._private("evm", index, account))
+        raw = signed.raw_transaction.hex()
+        tx_hash = signed.hash.hex()
+        return ("0x" + raw.removeprefix("0x"), "0x" + tx_hash.removeprefix("0x"))
+
+    def sign_tron(self, txid: str, index: int, account: int) -> str:
+        key = TronPrivateKey(self._private("tron", index, account))
+        return str(key.sign_msg_hash(bytes.fromhex(txid)).hex())
 
 
 def generate_mnemonic() -> str:

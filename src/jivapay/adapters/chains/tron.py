@@ -9,14 +9,42 @@ has the configured confirmations. Addresses are converted with tronpy's keys (ba
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 import httpx
 from tronpy.keys import to_base58check_address, to_hex_address
+from tronpy.proto import calculate_txid_from_raw_data
 
-from jivapay.adapters.chains.base import TRANSFER_TOPIC, Fallback, Location, TokenTransfer
+from jivapay.adapters.chains.base import (
+    TRANSFER_TOPIC,
+    Fallback,
+    Location,
+    Receipt,
+    SendOutcome,
+    SignedTransfer,
+    Signer,
+    TokenTransfer,
+)
 from jivapay.domain.errors import ChainUnavailable
 from jivapay.domain.wallet.networks import Network
+
+# a signed transfer is valid 10 minutes; after that it can never be mined
+TRON_EXPIRATION_MS = 10 * 60 * 1000
+
+
+def _word(address: str) -> str:
+    """A TRON address as a 32-byte ABI word (its 20 bytes without the 41 prefix)."""
+    return str(to_hex_address(address))[2:].rjust(64, "0")
+
+
+def _text(message: Any) -> str:
+    """java-tron's message: hex of the text (plain when visible)."""
+    try:
+        return bytes.fromhex(str(message)).decode(errors="replace")
+    except ValueError:
+        return str(message)
 
 
 def log_address(hex20: str) -> str:
@@ -126,6 +154,102 @@ class TronClient:
         if not any(t.log_index == log_index for t in self._transfers(info, block_hash)):
             return None
         return Location(int(info["blockNumber"]), block_hash)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def token_balance(self, address: str) -> int:
+        answer = await self._post(
+            "/wallet/triggerconstantcontract",
+            {
+                "owner_address": address,
+                "contract_address": self.network.token_contract,
+                "function_selector": "balanceOf(address)",
+                "parameter": _word(address),
+                "visible": True,
+            },
+        )
+        results = answer.get("constant_result") or [] if isinstance(answer, dict) else []
+        if not results:
+            raise ChainUnavailable("balanceOf answered no result", network=self.network.name)
+        return int(results[0] or "0", 16)
+
+    async def native_balance(self, address: str) -> int:
+        account = await self._post("/wallet/getaccount", {"address": address, "visible": True})
+        return int(account.get("balance", 0)) if isinstance(account, dict) else 0
+
+    async def prepare(self, sender: str) -> dict[str, Any]:
+        block = await self._post("/walletsolidity/getnowblock", {})  # tronpy's reference: the solidified head
+        block_id = block.get("blockID") if isinstance(block, dict) else None
+        if not block_id:
+            raise ChainUnavailable("the node answered no solidified block", network=self.network.name)
+        return {"ref_block_id": str(block_id)}
+
+    def sign_transfer(
+        self,
+        signer: Signer,
+        account: int,
+        index: int,
+        sender: str,
+        to: str,
+        raw_amount: int,
+        prepared: dict[str, Any],
+        *,
+        nonce: int | None = None,
+        gas_price: int | None = None,
+    ) -> SignedTransfer:
+        now = dt.datetime.now(dt.UTC)
+        now_ms = int(now.timestamp() * 1000)
+        ref = prepared["ref_block_id"]
+        raw_data: dict[str, Any] = {
+            "contract": [
+                {
+                    "parameter": {
+                        "value": {
+                            "data": "a9059cbb" + _word(to) + f"{raw_amount:064x}",
+                            "owner_address": str(to_hex_address(sender)),
+                            "contract_address": str(to_hex_address(self.network.token_contract)),
+                        },
+                        "type_url": "type.googleapis.com/protocol.TriggerSmartContract",
+                    },
+                    "type": "TriggerSmartContract",
+                }
+            ],
+            "ref_block_bytes": ref[12:16],
+            "ref_block_hash": ref[16:32],
+            "expiration": now_ms + TRON_EXPIRATION_MS,
+            "timestamp": now_ms,
+            "fee_limit": self.network.fee_limit_sun,
+        }
+        txid = calculate_txid_from_raw_data(raw_data)
+        signature = signer.sign_tron(txid, index, account)
+        signed = json.dumps({"txID": txid, "raw_data": raw_data, "signature": [signature], "visible": False})
+        expires = now + dt.timedelta(milliseconds=TRON_EXPIRATION_MS)
+        return SignedTransfer(tx_hash=txid, signed=signed, expires_at=expires)
+
+    async def send(self, signed: str) -> SendOutcome:
+        answer = await self._post("/wallet/broadcasttransaction", json.loads(signed))
+        if isinstance(answer, dict) and answer.get("result") is True:
+            return SendOutcome(accepted=True)
+        code = str(answer.get("code", "")) if isinstance(answer, dict) else ""
+        message = _text(answer.get("message", "")) if isinstance(answer, dict) else ""
+        if code == "DUP_TRANSACTION_ERROR":
+            return SendOutcome(accepted=False, known=True, error=code)
+        final = code in ("TRANSACTION_EXPIRATION_ERROR", "TAPOS_ERROR", "SIGERROR")
+        return SendOutcome(accepted=False, error=f"{code}: {message}"[:300], retryable=not final)
+
+    async def nonce_used(self, sender: str, nonce: int) -> bool:
+        return False  # TRON has no nonces: an unmined transaction ends by expiring
+
+    async def receipt(self, tx_hash: str) -> Receipt | None:
+        info = await self._post("/wallet/gettransactioninfobyid", {"value": tx_hash.removeprefix("0x")})
+        if not isinstance(info, dict) or "blockNumber" not in info:
+            return None
+        block_hash = await self.block_hash(int(info["blockNumber"]))
+        if block_hash is None:
+            return None
+        result = str(info.get("receipt", {}).get("result", "SUCCESS"))
+        succeeded = result == "SUCCESS" and info.get("result") != "FAILED"
+        return Receipt(int(info["blockNumber"]), block_hash, succeeded, "" if succeeded else result)
 
     async def close(self) -> None:
         await self._http.aclose()

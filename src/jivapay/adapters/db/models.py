@@ -58,7 +58,15 @@ from jivapay.adapters.db.staff.models import (
     OrderNote,
     RollupWatermark,
 )
-from jivapay.adapters.db.wallet.models import ChainCursor, Deposit, ScannedBlock, WalletAddress
+from jivapay.adapters.db.wallet.models import (
+    ChainCursor,
+    Deposit,
+    HotWalletNonce,
+    ScannedBlock,
+    WalletAddress,
+    Withdrawal,
+    WithdrawalAttempt,
+)
 
 __all__ = [
     "Account",
@@ -76,6 +84,7 @@ __all__ = [
     "ExchangeRate",
     "FiatCurrency",
     "Hold",
+    "HotWalletNonce",
     "IdempotencyKey",
     "IncomingOrder",
     "LedgerEntry",
@@ -107,4 +116,6 @@ __all__ = [
     "TrustedDevice",
     "User",
     "WalletAddress",
+    "Withdrawal",
+    "WithdrawalAttempt",
 ]

@@ -173,6 +173,16 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
     # statistics
     _D("STATS_REFRESH_SECONDS", "int", 60, "How often the scheduler brings the statistics rollups up to date."),
     _D("WITHDRAWAL_APPROVAL_THRESHOLD_USDT", "decimal", Decimal(1000), "Withdrawals at or above need approval."),
+    _D(
+        "WITHDRAWAL_LIMITS_USDT",
+        "json",
+        {
+            "trader": {"per_request": "50000", "daily": "100000"},
+            "store": {"per_request": "100000", "daily": "500000"},
+            "teamlead": {"per_request": "10000", "daily": "20000"},
+        },
+        "Per owner kind: the largest withdrawal and the most withdrawn in any 24 hours (USDT, fees excluded).",
+    ),
 )
 DEFINITIONS: dict[str, ConfigDefinition] = {d.key: d for d in DEFAULTS}
 
@@ -224,7 +234,23 @@ def _retry_schedule(value: Any) -> str | None:
     return None
 
 
+def _withdrawal_limits(value: Any) -> str | None:
+    kinds = ("trader", "store", "teamlead")
+    if not isinstance(value, dict) or set(value) != set(kinds):
+        return 'must give {"per_request": …, "daily": …} for exactly trader, store and teamlead'
+    for kind, limits in value.items():
+        if not isinstance(limits, dict) or set(limits) != {"per_request", "daily"}:
+            return f"{kind} must have exactly per_request and daily"
+        for name, amount in limits.items():
+            try:
+                money.USDT_AMOUNT.check(amount, field=f"{kind}.{name}")
+            except ValidationFailed as exc:
+                return f"{kind}.{name}: {exc.message}"
+    return None
+
+
 CHECKS: dict[str, Any] = {
+    "WITHDRAWAL_LIMITS_USDT": _withdrawal_limits,
     "FRAUD_BLOCKED_CLIENT_IDS": _string_list,
     "FRAUD_BLOCKED_IPS": _string_list,
     "FRAUD_BLOCKED_CARD_BINS": _string_list,

@@ -42,6 +42,12 @@ class Network:
     start_block: int | None = None  # where the first scan starts; default: the head when first polled
     rpc_timeout_seconds: int = 10
     reorg_window_blocks: int = 0  # credited deposits this close to the head are re-checked; default 2x confirmations
+    withdrawal_fee: int = 1_000_000  # micro-USDT the owner pays per withdrawal (to the platform's profit)
+    min_withdrawal: int = 5_000_000  # micro-USDT
+    max_gas_price_gwei: int = 50  # EVM: the fee cap a withdrawal's gas price is never raised above
+    transfer_gas: int = 100_000  # EVM: the gas limit of a token transfer
+    fee_limit_sun: int = 60_000_000  # TRON: the fee limit of a TRC20 transfer (burned energy, in sun)
+    stuck_after_seconds: int = 180  # a sent withdrawal not mined after this long is sped up (EVM) or renewed
 
     @property
     def enabled(self) -> bool:
@@ -119,6 +125,14 @@ def parse_network(name: str, entry: Mapping[str, Any], rpc_urls: tuple[str, ...]
     chain_id = entry.get("chain_id")
     if family == "evm":
         _positive(name, "chain_id", chain_id)
+    amounts = {}
+    for key, default in (("withdrawal_fee", "1"), ("min_withdrawal", "5")):
+        try:
+            amounts[key] = parse_amount(str(entry.get(key, default)), USDT_DECIMALS, field=key)
+        except ValidationFailed:
+            raise bad(key, 'must be a USDT amount like "1.00" (at most 6 decimals)') from None
+        if amounts[key] < 0:
+            raise bad(key, "must not be negative")
     start_block = entry.get("start_block")
     if start_block is not None:
         _positive(name, "start_block", start_block, zero=True)
@@ -137,4 +151,10 @@ def parse_network(name: str, entry: Mapping[str, Any], rpc_urls: tuple[str, ...]
         start_block=start_block,
         rpc_timeout_seconds=_positive(name, "rpc_timeout_seconds", entry.get("rpc_timeout_seconds", 10)),
         reorg_window_blocks=_positive(name, "reorg_window_blocks", entry.get("reorg_window_blocks", 0), zero=True),
+        withdrawal_fee=amounts["withdrawal_fee"],
+        min_withdrawal=amounts["min_withdrawal"],
+        max_gas_price_gwei=_positive(name, "max_gas_price_gwei", entry.get("max_gas_price_gwei", 50)),
+        transfer_gas=_positive(name, "transfer_gas", entry.get("transfer_gas", 100_000)),
+        fee_limit_sun=_positive(name, "fee_limit_sun", entry.get("fee_limit_sun", 60_000_000)),
+        stuck_after_seconds=_positive(name, "stuck_after_seconds", entry.get("stuck_after_seconds", 180)),
     )

@@ -547,19 +547,27 @@ async def hold_withdrawal(
     )
 
 
-async def finalize_withdrawal(session: AsyncSession, withdrawal_id: str, network: str, tx_ref: str) -> Posting:
-    """The chain transaction went out: the held USDT leaves to the network's external account."""
+async def finalize_withdrawal(
+    session: AsyncSession, withdrawal_id: str, network: str, tx_ref: str, fee: int = 0
+) -> Posting:
+    """The chain transaction went out: the held USDT leaves to the network's external account, but
+    for ``fee``, which is the platform's profit."""
     reference = _withdrawal_reference(withdrawal_id)
     hold = await LedgerRepository(session).hold_by_reference(reference)
     if hold is None:
         raise NotFound("No held withdrawal", withdrawal_id=withdrawal_id)
+    if not 0 <= fee < hold.amount:
+        raise ValidationFailed("a withdrawal fee must be less than what is held", fee=_usdt(fee))
+    destinations = [L.Leg(L.external_crypto(network), hold.amount - fee)]
+    if fee:
+        destinations.append(L.Leg(L.platform_profit(), fee))
     return await capture(
         session,
         reference,
-        [L.Leg(L.external_crypto(network), hold.amount)],
+        destinations,
         key=f"withdrawal:{withdrawal_id}:finalize",
         kind="withdrawal",
-        details={"network": network, "tx_ref": tx_ref},
+        details={"network": network, "tx_ref": tx_ref, "fee": fee},
     )
 
 

@@ -1,14 +1,16 @@
-"""Wallet actors: one deposit poll per network (the scheduler sends them), and what follows a
-credit (the owner's e-mail) or a reorg that removed a credited deposit (the operators' alert)."""
+"""Wallet actors: one deposit poll and one withdrawal check per network (the scheduler sends them),
+what follows a credit (the owner's e-mail) or a reorg that removed a credited deposit (the
+operators' alert), sending an approved withdrawal, and the owner's e-mail on each of its steps."""
 
 from __future__ import annotations
 
 from jivapay.adapters.chains.clients import client_for
+from jivapay.adapters.chains.keys import KeyProvider, key_provider
 from jivapay.adapters.email import EmailSender
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotificationError
 from jivapay.networks import get_network
-from jivapay.services.wallet import deposits
+from jivapay.services.wallet import deposits, sender, withdrawals
 from jivapay.services.wallet.monitor import poll
 from jivapay.worker.actors.base import jivapay_actor
 
@@ -49,6 +51,40 @@ async def deposit_alert(deposit_id: int) -> None:
     recipients = [a.strip() for a in resources.settings.alert_emails.split(",") if a.strip()]
     async with resources.session_factory() as session:
         spec = await deposits.reorg_alert_email(session, deposit_id, recipients)
+    if spec is not None:
+        await EmailSender(resources.settings).send(spec)
+    await resources.redis.set(key, "1", ex=30 * 86_400)
+
+
+def _keys() -> KeyProvider:
+    settings = get_resources().settings
+    return key_provider(settings.wallet_mnemonic, settings.wallet_mnemonic_passphrase)
+
+
+@jivapay_actor("wallet.send_withdrawal", queue="wallet", max_retries=3, time_limit_ms=120_000)
+async def send_withdrawal(withdrawal_id: int) -> None:
+    """Sign once and send an approved withdrawal (exactly one transfer: services/wallet/sender.py)."""
+    await sender.send_one(get_resources().session_factory, client_for, _keys(), withdrawal_id)
+
+
+@jivapay_actor("wallet.check_withdrawals", queue="wallet", max_retries=0, time_limit_ms=120_000)
+async def check_withdrawals(network: str) -> None:
+    """The scheduler's pass over a network's withdrawals: send, re-send, speed up, confirm, fail."""
+    configured = get_network(network)
+    if configured is None or not configured.enabled:
+        return
+    await sender.check(configured, get_resources().session_factory, client_for, _keys())
+
+
+@jivapay_actor("wallet.withdrawal_notice", max_retries=8, min_backoff_ms=30_000, also_retry=(NotificationError,))
+async def withdrawal_notice(withdrawal_id: int, event: str) -> None:
+    """E-mail the owner about a withdrawal's transition, once per withdrawal and event."""
+    resources = get_resources()
+    key = SENT_KEY.format(f"withdrawal-{event}", withdrawal_id)
+    if await resources.redis.exists(key):
+        return
+    async with resources.session_factory() as session:
+        spec = await withdrawals.notice_email(session, withdrawal_id, event)
     if spec is not None:
         await EmailSender(resources.settings).send(spec)
     await resources.redis.set(key, "1", ex=30 * 86_400)

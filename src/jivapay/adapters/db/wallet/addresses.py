@@ -68,3 +68,7 @@ class AddressRepository:
             {"family": family, "keys": sorted(set(keys))},
         )
         return {row.key: (row.id, row.owner_type, row.owner_id, row.address) for row in rows}
+
+    async def is_ours(self, family: str, address: str) -> bool:
+        """Whether a deposit address of ours is ``address`` (EVM: compared in lower case)."""
+        return bool(await self.match(family, [address.lower() if family == "evm" else address]))

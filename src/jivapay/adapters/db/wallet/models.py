@@ -7,11 +7,13 @@ import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jivapay.adapters.db.base import Base, TimestampMixin
 from jivapay.domain.wallet.deposits import STATUSES
 from jivapay.domain.wallet.networks import FAMILIES
+from jivapay.domain.wallet.withdrawals import STATUSES as WITHDRAWAL_STATUSES
 
 OWNER_TYPES = ("trader", "store", "teamlead")
 # one sequence hands out derivation indexes for every family: an index is never reused
@@ -112,3 +114,74 @@ class ScannedBlock(Base):
     network: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     number: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     hash: Mapped[str] = mapped_column(sa.String(80))
+
+
+class Withdrawal(Base, TimestampMixin):
+    """An owner's request to send USDT out; amount + fee held in the ledger until it ends."""
+
+    __tablename__ = "wallet_withdrawals"
+    __table_args__ = (
+        sa.CheckConstraint(_in("owner_type", OWNER_TYPES), name="owner_type_known"),
+        sa.CheckConstraint(_in("status", WITHDRAWAL_STATUSES), name="status_known"),
+        sa.CheckConstraint("amount > 0 AND fee >= 0", name="amounts_positive"),
+        sa.UniqueConstraint("owner_type", "owner_id", "idempotency_key"),
+        sa.Index("ix_wallet_withdrawals_owner", "owner_type", "owner_id", sa.text("id DESC")),
+        sa.Index(
+            "ix_wallet_withdrawals_open",
+            "network",
+            "status",
+            postgresql_where=sa.text("status IN ('requested', 'approved', 'broadcast')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(32), unique=True)  # wd_…, what owners and admins see
+    owner_type: Mapped[str] = mapped_column(sa.String(16))
+    owner_id: Mapped[int] = mapped_column(sa.Integer)
+    network: Mapped[str] = mapped_column(sa.String(20))
+    to_address: Mapped[str] = mapped_column(sa.String(64))
+    amount: Mapped[int] = mapped_column(sa.BigInteger)  # micro-USDT the recipient receives
+    fee: Mapped[int] = mapped_column(sa.BigInteger)  # micro-USDT to the platform; held with the amount
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="requested")
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(128))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))  # what the key was first used for
+    approval_reasons: Mapped[list[str]] = mapped_column(JSONB, server_default=sa.text("'[]'::jsonb"))
+    decided_by: Mapped[int | None] = mapped_column(sa.Integer)  # the admin who approved, rejected or canceled
+    decided_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(sa.Text)
+    failure_reason: Mapped[str | None] = mapped_column(sa.Text)
+    waiting_reason: Mapped[str | None] = mapped_column(sa.String(64))  # approved but not sent yet: why
+    nonce: Mapped[int | None] = mapped_column(sa.BigInteger)  # EVM: the hot wallet's nonce it holds
+    tx_hash: Mapped[str | None] = mapped_column(sa.String(80))  # the latest attempt's
+    block_number: Mapped[int | None] = mapped_column(sa.BigInteger)
+    broadcast_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(sa.String(16), server_default="request")  # request | daily_payout
+
+
+class WithdrawalAttempt(Base):
+    """One signed transaction for a withdrawal, stored before it is sent. Later attempts replace it
+    with the same nonce (EVM) or after it expired (TRON): at most one of them can ever be mined."""
+
+    __tablename__ = "wallet_withdrawal_attempts"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    withdrawal_id: Mapped[int] = mapped_column(sa.ForeignKey("wallet_withdrawals.id"), index=True)
+    tx_hash: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    signed: Mapped[str] = mapped_column(sa.Text)  # raw transaction hex (EVM) or the signed JSON (TRON)
+    nonce: Mapped[int | None] = mapped_column(sa.BigInteger)
+    gas_price: Mapped[Decimal | None] = mapped_column(sa.Numeric(78, 0))  # wei
+    expires_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))  # TRON
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class HotWalletNonce(Base):
+    """The next nonce of a network's hot wallet, reserved here (row lock) so one sender signs at a time."""
+
+    __tablename__ = "wallet_nonces"
+
+    network: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(64))
+    next_nonce: Mapped[int] = mapped_column(sa.BigInteger)

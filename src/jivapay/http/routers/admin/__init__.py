@@ -14,7 +14,7 @@ from jivapay.http.orders import fraud, requisites
 from jivapay.http.orders.staff_orders import order_handlers
 from jivapay.http.platform import audit, settings
 from jivapay.http.staff import stats
-from jivapay.http.wallet import deposits, networks
+from jivapay.http.wallet import deposits, networks, withdrawals
 
 router = Router(
     path="/admin",
@@ -33,6 +33,7 @@ router = Router(
         *audit.route_handlers,
         *deposits.admin_handlers,
         *networks.admin_handlers,
+        *withdrawals.admin_handlers,
     ],
     guards=[require_role(Role.ADMIN)],
 )

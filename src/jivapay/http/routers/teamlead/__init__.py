@@ -11,7 +11,7 @@ from jivapay.http.identity.me import me_handler
 from jivapay.http.ledger import balances
 from jivapay.http.openapi import document
 from jivapay.http.staff.teamlead import DESCRIPTIONS, team_handlers
-from jivapay.http.wallet import addresses, deposits
+from jivapay.http.wallet import addresses, deposits, withdrawals
 
 HANDLERS = [
     me_handler(Role.TEAMLEAD),
@@ -19,6 +19,7 @@ HANDLERS = [
     *balances.teamlead_handlers,
     *addresses.teamlead_handlers,
     *deposits.teamlead_handlers,
+    *withdrawals.teamlead_handlers,
 ]
 document(HANDLERS, DESCRIPTIONS)
 router = Router(path="/teamlead", route_handlers=HANDLERS, guards=[require_role(Role.TEAMLEAD)])

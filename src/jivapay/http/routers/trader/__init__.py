@@ -9,7 +9,7 @@ from jivapay.http.guards import require_role
 from jivapay.http.identity.me import me_handler
 from jivapay.http.ledger import balances
 from jivapay.http.orders import requisites, trader_orders
-from jivapay.http.wallet import addresses, deposits
+from jivapay.http.wallet import addresses, deposits, withdrawals
 
 router = Router(
     path="/trader",
@@ -20,6 +20,7 @@ router = Router(
         *trader_orders.handlers,
         *addresses.trader_handlers,
         *deposits.trader_handlers,
+        *withdrawals.trader_handlers,
     ],
     guards=[require_role(Role.TRADER)],
 )
