@@ -158,9 +158,30 @@ class Platform:
         )
         self.env["WALLET_NETWORKS_FILE"] = str(networks)
         self.env["CHAIN_BEP20_RPC_URLS"] = self.chain.url
-        self.chain_info = {"network": "BEP20", "rpc_url": self.chain.url, "token": token, "decimals": 18}
+        hot = self.fund_dev_hot_wallet(token)
+        self.chain_info = {
+            "network": "BEP20",
+            "rpc_url": self.chain.url,
+            "token": token,
+            "decimals": 18,
+            "hot_wallet": hot,
+        }
         info = self.data_dir / "devchain.json"
         info.write_text(json.dumps(self.chain_info, indent=2))
+
+    def fund_dev_hot_wallet(self, token: str) -> str | None:
+        """The dev chain's hot wallet (from the wallet seed) gets test USDT and gas, so withdrawals go out."""
+        from jivapay.adapters.chains.keys import HOT_WALLET_ACCOUNT, key_provider
+
+        mnemonic = self.env.get("WALLET_MNEMONIC")
+        if not mnemonic or self.chain is None:
+            return None
+        hot = key_provider(mnemonic, self.env.get("WALLET_MNEMONIC_PASSPHRASE", "")).address(
+            "evm", 0, HOT_WALLET_ACCOUNT
+        )
+        self.chain.mint(token, hot, 1_000_000 * 10**18)
+        self.chain.rpc("anvil_setBalance", hot, hex(100 * 10**18))
+        return hot
 
     def check_servers(self) -> None:
         """Servers given by URL must answer before anything starts (one clear line if not)."""
@@ -261,6 +282,7 @@ class Platform:
         if self.chain_info:
             lines += [
                 f"  Dev chain  anvil {self.chain_info['rpc_url']} as BEP20, test USDT {self.chain_info['token']}",
+                f"             hot wallet {self.chain_info['hot_wallet']} (1,000,000 test USDT for withdrawals)",
                 "             send test USDT: uv run jivapay devchain send <address> <amount>",
             ]
         if demo.get("users"):
