@@ -379,3 +379,31 @@ async def test_the_owner_is_mailed_once_and_the_operators_on_a_reversal(
         messages = await smtp.wait_for_async(2)
     assert messages[1]["To"] == "ops@example.com"
     assert "left the chain (reversed)" in messages[1]["Subject"]
+
+
+async def test_an_unrecovered_reversal_flags_the_owners_withdrawals_for_review(
+    session_factory: async_sessionmaker[AsyncSession], bsc: EvmChain, networks: Networks
+) -> None:
+    from jivapay.services.ledger import posting
+    from jivapay.services.wallet import withdrawals
+
+    configure(networks, bsc, confirmations=1)
+    trader_id, address = await trader_with_address(session_factory, "BEP20")
+    await poll_once(session_factory, "BEP20")
+    snapshot = bsc.anvil.snapshot()
+    bsc.send(address, bsc.usdt("8"))
+    await poll_once(session_factory, "BEP20")
+    async with atomic(session_factory) as session:
+        await posting.freeze(session, "trader", trader_id, 8_000_000, "test-hold")
+    bsc.anvil.revert(snapshot)
+    bsc.anvil.mine(3)
+    await poll_once(session_factory, "BEP20")
+    assert [d.status for d in await deposits_of(session_factory, trader_id)] == ["reversal_failed"]
+    async with atomic(session_factory) as session:
+        await posting.credit_deposit(session, "trader", trader_id, "BEP20", 50_000_000, "other")
+        made, _ = await withdrawals.request_withdrawal(
+            session, Actor.user(trader_id), "trader", trader_id, network="BEP20",
+            to_address="0x00000000000000000000000000000000000BEEF1", amount="10", idempotency_key=None,
+        )  # fmt: skip
+    assert made.status == "requested"
+    assert "fraud_flag" in made.approval_reasons

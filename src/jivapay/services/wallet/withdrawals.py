@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jivapay.adapters.chains.addresses import normalize_destination
 from jivapay.adapters.chains.keys import GAS_TANK_ACCOUNT, HOT_WALLET_ACCOUNT, key_provider
 from jivapay.adapters.db.wallet.addresses import AddressRepository
+from jivapay.adapters.db.wallet.deposits import DepositRepository
 from jivapay.adapters.db.wallet.models import Withdrawal
 from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
@@ -170,6 +171,8 @@ async def request_withdrawal(
         reasons.append("above_threshold")
     if not await repo.has_completed_to(owner_type, owner_id, chain.name, destination):
         reasons.append("new_address")
+    if await DepositRepository(session).has_unrecovered_reversal(owner_type, owner_id):
+        reasons.append("fraud_flag")  # a deposit of theirs was reorged out after they spent it
     withdrawal = await repo.add(
         Withdrawal(
             public_id=new_public_id(),

@@ -111,6 +111,15 @@ class DepositRepository:
     async def page(self, *, limit: int, **filters: Any) -> list[Deposit]:
         return list(await self.session.scalars(self._filtered(**filters).limit(limit)))
 
+    async def has_unrecovered_reversal(self, owner_type: str, owner_id: int) -> bool:
+        """Whether a credited deposit of the owner left the chain and could not be taken back."""
+        found = await self.session.scalar(
+            select(Deposit.id)
+            .where(Deposit.owner_type == owner_type, Deposit.owner_id == owner_id, Deposit.status == "reversal_failed")
+            .limit(1)
+        )
+        return found is not None
+
     async def totals(self, owner_type: str, owner_ids: Sequence[int]) -> dict[int, int]:
         """USDT credited from the chain per owner (credited, not reversed), micro-USDT."""
         if not owner_ids:
