@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("network", sa.String(length=20), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("next_nonce", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("network", name=op.f("pk_wallet_nonces")),
+        sa.PrimaryKeyConstraint("network", "address", name=op.f("pk_wallet_nonces")),
     )
     op.create_table(
         "wallet_withdrawals",

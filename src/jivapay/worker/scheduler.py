@@ -32,6 +32,7 @@ from jivapay.worker.relay import relay_pending
 
 log = logging.getLogger("jivapay.scheduler")
 OUTBOX_RETENTION = dt.timedelta(days=7)
+SWEEP_INTERVAL_SECONDS = 60  # a sweep pass per network at most this often
 
 
 async def relay_outbox_job(batch_size: int) -> None:
@@ -152,6 +153,9 @@ async def enqueue_deposit_polls_job() -> None:
             if await redis.set(key, "1", ex=network.poll_interval_seconds, nx=True):
                 _actors.wallet.poll_deposits.send(network=network.name)
                 _actors.wallet.check_withdrawals.send(network=network.name)
+            sweep_key = f"jivapay:wallet:sweep:{network.name}"
+            if await redis.set(sweep_key, "1", ex=max(SWEEP_INTERVAL_SECONDS, network.poll_interval_seconds), nx=True):
+                _actors.wallet.sweep.send(network=network.name)
     except Exception as exc:  # noqa: BLE001
         report_critical_error(exc, "could not enqueue the deposit polls")
 

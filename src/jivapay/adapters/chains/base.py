@@ -135,6 +135,22 @@ class ChainClient(Protocol):
         """A token transfer signed locally (no chain call)."""
         ...
 
+    def sign_native(
+        self,
+        signer: Signer,
+        account: int,
+        index: int,
+        sender: str,
+        to: str,
+        amount: int,
+        prepared: dict[str, Any],
+        *,
+        nonce: int | None = None,
+        gas_price: int | None = None,
+    ) -> SignedTransfer:
+        """A native-coin transfer (wei or sun) signed locally: gas fueling."""
+        ...
+
     async def send(self, signed: str) -> SendOutcome: ...
 
     async def nonce_used(self, sender: str, nonce: int) -> bool:

@@ -29,6 +29,9 @@ from jivapay.domain.wallet.networks import Network
 to_checksum_address = Web3.to_checksum_address
 
 
+NATIVE_TRANSFER_GAS = 21_000
+
+
 def _word_address(address: str) -> str:
     return address.lower().removeprefix("0x").rjust(64, "0")
 
@@ -206,6 +209,33 @@ class EvmClient:
             "to": self._contract,
             "value": 0,
             "data": "0xa9059cbb" + _word_address(to) + f"{raw_amount:064x}",
+        }
+        raw, tx_hash = signer.sign_evm(transaction, index, account)
+        return SignedTransfer(tx_hash=tx_hash.lower(), signed=raw, nonce=nonce, gas_price=gas_price)
+
+    def sign_native(
+        self,
+        signer: Signer,
+        account: int,
+        index: int,
+        sender: str,
+        to: str,
+        amount: int,
+        prepared: dict[str, Any],
+        *,
+        nonce: int | None = None,
+        gas_price: int | None = None,
+    ) -> SignedTransfer:
+        if self.network.chain_id is None or nonce is None or gas_price is None:
+            raise ValueError("an EVM transfer needs the chain id, a nonce and a gas price")
+        transaction = {
+            "chainId": self.network.chain_id,
+            "nonce": nonce,
+            "gasPrice": gas_price,
+            "gas": NATIVE_TRANSFER_GAS,
+            "to": to_checksum_address(to),
+            "value": amount,
+            "data": "0x",
         }
         raw, tx_hash = signer.sign_evm(transaction, index, account)
         return SignedTransfer(tx_hash=tx_hash.lower(), signed=raw, nonce=nonce, gas_price=gas_price)

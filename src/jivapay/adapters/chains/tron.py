@@ -184,6 +184,27 @@ class TronClient:
             raise ChainUnavailable("the node answered no solidified block", network=self.network.name)
         return {"ref_block_id": str(block_id)}
 
+    def _signed(
+        self, signer: Signer, account: int, index: int, contract: dict[str, Any], prepared: dict[str, Any]
+    ) -> SignedTransfer:
+        now = dt.datetime.now(dt.UTC)
+        now_ms = int(now.timestamp() * 1000)
+        ref = prepared["ref_block_id"]
+        raw_data: dict[str, Any] = {
+            "contract": [contract],
+            "ref_block_bytes": ref[12:16],
+            "ref_block_hash": ref[16:32],
+            "expiration": now_ms + TRON_EXPIRATION_MS,
+            "timestamp": now_ms,
+        }
+        if contract["type"] == "TriggerSmartContract":
+            raw_data["fee_limit"] = self.network.fee_limit_sun
+        txid = calculate_txid_from_raw_data(raw_data)
+        signature = signer.sign_tron(txid, index, account)
+        signed = json.dumps({"txID": txid, "raw_data": raw_data, "signature": [signature], "visible": False})
+        expires = now + dt.timedelta(milliseconds=TRON_EXPIRATION_MS)
+        return SignedTransfer(tx_hash=txid, signed=signed, expires_at=expires)
+
     def sign_transfer(
         self,
         signer: Signer,
@@ -197,34 +218,44 @@ class TronClient:
         nonce: int | None = None,
         gas_price: int | None = None,
     ) -> SignedTransfer:
-        now = dt.datetime.now(dt.UTC)
-        now_ms = int(now.timestamp() * 1000)
-        ref = prepared["ref_block_id"]
-        raw_data: dict[str, Any] = {
-            "contract": [
-                {
-                    "parameter": {
-                        "value": {
-                            "data": "a9059cbb" + _word(to) + f"{raw_amount:064x}",
-                            "owner_address": str(to_hex_address(sender)),
-                            "contract_address": str(to_hex_address(self.network.token_contract)),
-                        },
-                        "type_url": "type.googleapis.com/protocol.TriggerSmartContract",
-                    },
-                    "type": "TriggerSmartContract",
-                }
-            ],
-            "ref_block_bytes": ref[12:16],
-            "ref_block_hash": ref[16:32],
-            "expiration": now_ms + TRON_EXPIRATION_MS,
-            "timestamp": now_ms,
-            "fee_limit": self.network.fee_limit_sun,
+        contract = {
+            "parameter": {
+                "value": {
+                    "data": "a9059cbb" + _word(to) + f"{raw_amount:064x}",
+                    "owner_address": str(to_hex_address(sender)),
+                    "contract_address": str(to_hex_address(self.network.token_contract)),
+                },
+                "type_url": "type.googleapis.com/protocol.TriggerSmartContract",
+            },
+            "type": "TriggerSmartContract",
         }
-        txid = calculate_txid_from_raw_data(raw_data)
-        signature = signer.sign_tron(txid, index, account)
-        signed = json.dumps({"txID": txid, "raw_data": raw_data, "signature": [signature], "visible": False})
-        expires = now + dt.timedelta(milliseconds=TRON_EXPIRATION_MS)
-        return SignedTransfer(tx_hash=txid, signed=signed, expires_at=expires)
+        return self._signed(signer, account, index, contract, prepared)
+
+    def sign_native(
+        self,
+        signer: Signer,
+        account: int,
+        index: int,
+        sender: str,
+        to: str,
+        amount: int,
+        prepared: dict[str, Any],
+        *,
+        nonce: int | None = None,
+        gas_price: int | None = None,
+    ) -> SignedTransfer:
+        contract = {
+            "parameter": {
+                "value": {
+                    "amount": amount,
+                    "owner_address": str(to_hex_address(sender)),
+                    "to_address": str(to_hex_address(to)),
+                },
+                "type_url": "type.googleapis.com/protocol.TransferContract",
+            },
+            "type": "TransferContract",
+        }
+        return self._signed(signer, account, index, contract, prepared)
 
     async def send(self, signed: str) -> SendOutcome:
         answer = await self._post("/wallet/broadcasttransaction", json.loads(signed))

@@ -48,6 +48,8 @@ class Network:
     transfer_gas: int = 100_000  # EVM: the gas limit of a token transfer
     fee_limit_sun: int = 60_000_000  # TRON: the fee limit of a TRC20 transfer (burned energy, in sun)
     stuck_after_seconds: int = 180  # a sent withdrawal not mined after this long is sped up (EVM) or renewed
+    sweep_threshold: int = 10_000_000  # micro-USDT: a deposit address holding at least this is swept
+    sweep_fuel_sun: int = 30_000_000  # TRON: the TRX a deposit address is fueled with before its sweep
 
     @property
     def enabled(self) -> bool:
@@ -126,7 +128,7 @@ def parse_network(name: str, entry: Mapping[str, Any], rpc_urls: tuple[str, ...]
     if family == "evm":
         _positive(name, "chain_id", chain_id)
     amounts = {}
-    for key, default in (("withdrawal_fee", "1"), ("min_withdrawal", "5")):
+    for key, default in (("withdrawal_fee", "1"), ("min_withdrawal", "5"), ("sweep_threshold", "10")):
         try:
             amounts[key] = parse_amount(str(entry.get(key, default)), USDT_DECIMALS, field=key)
         except ValidationFailed:
@@ -157,4 +159,6 @@ def parse_network(name: str, entry: Mapping[str, Any], rpc_urls: tuple[str, ...]
         transfer_gas=_positive(name, "transfer_gas", entry.get("transfer_gas", 100_000)),
         fee_limit_sun=_positive(name, "fee_limit_sun", entry.get("fee_limit_sun", 60_000_000)),
         stuck_after_seconds=_positive(name, "stuck_after_seconds", entry.get("stuck_after_seconds", 180)),
+        sweep_threshold=amounts["sweep_threshold"],
+        sweep_fuel_sun=_positive(name, "sweep_fuel_sun", entry.get("sweep_fuel_sun", 30_000_000)),
     )

@@ -10,7 +10,7 @@ from jivapay.adapters.email import EmailSender
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotificationError
 from jivapay.networks import get_network
-from jivapay.services.wallet import deposits, sender, withdrawals
+from jivapay.services.wallet import deposits, sender, sweeper, withdrawals
 from jivapay.services.wallet.monitor import poll
 from jivapay.worker.actors.base import jivapay_actor
 
@@ -88,3 +88,12 @@ async def withdrawal_notice(withdrawal_id: int, event: str) -> None:
     if spec is not None:
         await EmailSender(resources.settings).send(spec)
     await resources.redis.set(key, "1", ex=30 * 86_400)
+
+
+@jivapay_actor("wallet.sweep", queue="wallet", max_retries=0, time_limit_ms=300_000)
+async def sweep(network: str) -> None:
+    """One sweep pass of a network: deposit addresses' USDT to the hot wallet, gas fueled first."""
+    configured = get_network(network)
+    if configured is None or not configured.enabled:
+        return
+    await sweeper.sweep_pass(configured, get_resources().session_factory, client_for, _keys())

@@ -178,10 +178,47 @@ class WithdrawalAttempt(Base):
 
 
 class HotWalletNonce(Base):
-    """The next nonce of a network's hot wallet, reserved here (row lock) so one sender signs at a time."""
+    """The next nonce of one of our sending addresses on a network (the hot wallet, the gas tank),
+    reserved here under the row's lock so one sender signs at a time."""
 
     __tablename__ = "wallet_nonces"
 
     network: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
-    address: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     next_nonce: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+SWEEP_STATUSES = ("fueling", "sweeping", "done", "failed")
+
+
+class Sweep(Base, TimestampMixin):
+    """Moving a deposit address's USDT to the hot wallet: gas first if it lacks any ("fueling", from
+    the gas tank), then the token transfer. Every signed transaction is stored before it is sent;
+    one open sweep per address and network, so the same funds are never swept twice."""
+
+    __tablename__ = "wallet_sweeps"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", SWEEP_STATUSES), name="status_known"),
+        sa.Index(
+            "uq_wallet_sweeps_open",
+            "network",
+            "address_id",
+            unique=True,
+            postgresql_where=sa.text("status IN ('fueling', 'sweeping')"),
+        ),
+        sa.Index("ix_wallet_sweeps_network_status", "network", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    network: Mapped[str] = mapped_column(sa.String(20))
+    address_id: Mapped[int] = mapped_column(sa.ForeignKey("wallet_addresses.id"))
+    address: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    raw_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(78, 0))  # the token units swept (when signed)
+    fuel_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(78, 0))  # native units the gas tank sends
+    fuel_tx_hash: Mapped[str | None] = mapped_column(sa.String(80))
+    fuel_signed: Mapped[str | None] = mapped_column(sa.Text)
+    sweep_tx_hash: Mapped[str | None] = mapped_column(sa.String(80))
+    sweep_signed: Mapped[str | None] = mapped_column(sa.Text)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))

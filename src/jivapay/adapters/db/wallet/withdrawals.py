@@ -127,8 +127,8 @@ class WithdrawalRepository:
     # --- nonces --------------------------------------------------------------------------
 
     async def reserve_nonce(self, network: str, address: str, chain_next: int) -> int:
-        """The hot wallet's next nonce, taken under the row's lock: the larger of ours and the chain's
-        pending count (a transaction sent from elsewhere is not overwritten)."""
+        """``address``'s next nonce on ``network``, taken under the row's lock: the larger of ours and
+        the chain's pending count (a transaction sent from elsewhere is not overwritten)."""
         await self.session.execute(
             insert(HotWalletNonce)
             .values(network=network, address=address, next_nonce=chain_next)
@@ -136,13 +136,11 @@ class WithdrawalRepository:
         )
         row = await self.session.scalar(
             select(HotWalletNonce)
-            .where(HotWalletNonce.network == network)
+            .where(HotWalletNonce.network == network, HotWalletNonce.address == address)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
         assert row is not None
-        if row.address != address:  # a new hot wallet (another seed): its own count
-            row.address, row.next_nonce = address, chain_next
         nonce = max(row.next_nonce, chain_next)
         row.next_nonce = nonce + 1
         return nonce

@@ -1,0 +1,73 @@
+"""Sweeps of deposit addresses into the hot wallet (the sweeper's SQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jivapay.adapters.db.wallet.models import Sweep
+
+# addresses with a credited deposit on the network that came after their last sweep (or that
+# were never swept), and no sweep open: the candidates, a bounded batch per pass
+_CANDIDATES = text(
+    """
+    SELECT a.id, a.address, a.derivation_index
+      FROM wallet_addresses a
+     WHERE a.family = :family
+       AND EXISTS (
+           SELECT 1 FROM wallet_deposits d
+            WHERE d.address_id = a.id AND d.network = :network AND d.status = 'credited'
+              AND d.credited_at > COALESCE(
+                  (SELECT max(s.created_at) FROM wallet_sweeps s
+                    WHERE s.address_id = a.id AND s.network = :network AND s.status = 'done'),
+                  '-infinity'))
+       AND NOT EXISTS (
+           SELECT 1 FROM wallet_sweeps s
+            WHERE s.address_id = a.id AND s.network = :network AND s.status IN ('fueling', 'sweeping'))
+     ORDER BY a.id
+     LIMIT :limit
+    """
+)
+
+
+class SweepRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def candidates(self, network: str, family: str, limit: int) -> list[tuple[int, str, int]]:
+        rows = await self.session.execute(_CANDIDATES, {"network": network, "family": family, "limit": limit})
+        return [(row.id, row.address, row.derivation_index) for row in rows]
+
+    async def open(self, network: str, address_id: int, address: str, status: str, fuel: int | None) -> int | None:
+        """A new open sweep, or None when the address already has one (the partial unique index)."""
+        return await self.session.scalar(
+            insert(Sweep)
+            .values(network=network, address_id=address_id, address=address, status=status, fuel_amount=fuel)
+            .on_conflict_do_nothing(
+                index_elements=["network", "address_id"], index_where=text("status IN ('fueling', 'sweeping')")
+            )
+            .returning(Sweep.id)
+        )
+
+    async def open_ids(self, network: str) -> list[int]:
+        rows = await self.session.scalars(
+            select(Sweep.id)
+            .where(Sweep.network == network, Sweep.status.in_(("fueling", "sweeping")))
+            .order_by(Sweep.id)
+        )
+        return list(rows)
+
+    async def get(self, sweep_id: int) -> Sweep | None:
+        return await self.session.get(Sweep, sweep_id, populate_existing=True)
+
+    async def lock(self, sweep_id: int) -> Sweep | None:
+        return await self.session.scalar(
+            select(Sweep).where(Sweep.id == sweep_id).with_for_update().execution_options(populate_existing=True)
+        )
+
+    async def recent(self, network: str | None, limit: int) -> list[Sweep]:
+        query = select(Sweep).order_by(Sweep.id.desc()).limit(limit)
+        if network is not None:
+            query = query.where(Sweep.network == network)
+        return list(await self.session.scalars(query))

@@ -1,0 +1,166 @@
+"""Sweeping deposit addresses into the hot wallet, with gas fueling from the gas tank, on anvil and
+the TRON simulator; a sweeper killed mid-way resumes and sends nothing twice."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tronpy.keys import PrivateKey
+
+from jivapay.adapters.chains.clients import client_for
+from jivapay.adapters.chains.keys import GAS_TANK_ACCOUNT, HOT_WALLET_ACCOUNT, KeyProvider, key_provider
+from jivapay.adapters.db.models import Sweep
+from jivapay.adapters.db.uow import atomic
+from jivapay.domain.identity.roles import Role
+from jivapay.domain.platform.audit import Actor
+from jivapay.networks import get_network
+from jivapay.services.ledger.audit import audit_platform
+from jivapay.services.wallet import sweeper
+from jivapay.services.wallet.addresses import request_address
+from jivapay.services.wallet.monitor import poll
+from jivapay.settings import get_settings
+from tests.factories import make_user
+from tests.fixtures.chains import EvmChain, Networks, network_entry
+from tests.fixtures.tron import TronSimulator
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+
+def keys() -> KeyProvider:
+    return key_provider(get_settings().wallet_mnemonic)
+
+
+async def address_of_new_trader(session_factory: async_sessionmaker[AsyncSession], network: str) -> str:
+    trader = await make_user(session_factory, Role.TRADER)
+    async with atomic(session_factory) as session:
+        return (await request_address(session, Actor.system("tests"), "trader", trader.id, network)).address
+
+
+async def sweep_until_done(
+    session_factory: async_sessionmaker[AsyncSession], name: str, passes: int = 6
+) -> list[Sweep]:
+    network = get_network(name)
+    assert network is not None
+    for _ in range(passes):
+        await sweeper.sweep_pass(network, session_factory, client_for, keys())
+    async with session_factory() as session:
+        return list(await session.scalars(select(Sweep).order_by(Sweep.id)))
+
+
+def native_nonce(chain: EvmChain, address: str) -> int:
+    return int(chain.anvil.rpc("eth_getTransactionCount", address, "latest"), 16)
+
+
+async def test_an_evm_deposit_address_is_fueled_then_swept_once(
+    session_factory: async_sessionmaker[AsyncSession], bsc: EvmChain, networks: Networks
+) -> None:
+    networks.configure({"BEP20": network_entry(bsc, confirmations=1, sweep_threshold="5")}, {"BEP20": [bsc.anvil.url]})
+    tank = keys().address("evm", 0, GAS_TANK_ACCOUNT)
+    hot = keys().address("evm", 0, HOT_WALLET_ACCOUNT)
+    bsc.anvil.rpc("anvil_setBalance", tank, hex(10**19))
+    address = await address_of_new_trader(session_factory, "BEP20")
+    bsc.send(address, bsc.usdt("50"))
+    network = get_network("BEP20")
+    assert network is not None
+    await poll(network, session_factory, client_for)  # credited
+    hot_before, tank_nonce = bsc.anvil.balance_of(bsc.token, hot), native_nonce(bsc, tank)
+
+    [sweep] = await sweep_until_done(session_factory, "BEP20")
+    assert sweep.status == "done"
+    assert int(sweep.fuel_amount or 0) > 0
+    assert int(sweep.raw_amount or 0) == bsc.usdt("50")
+    assert bsc.anvil.balance_of(bsc.token, address) == 0
+    assert bsc.anvil.balance_of(bsc.token, hot) - hot_before == bsc.usdt("50")
+    assert native_nonce(bsc, tank) == tank_nonce + 1  # one fuel transfer
+    assert native_nonce(bsc, address) == 1  # one sweep
+    assert len(await sweep_until_done(session_factory, "BEP20", passes=2)) == 1  # nothing new to sweep
+    async with session_factory() as session:
+        assert (await audit_platform(session)).ok
+
+    # a new deposit after the sweep: swept again (the address still has fuel left: no fueling)
+    bsc.send(address, bsc.usdt("7"))
+    await poll(network, session_factory, client_for)
+    sweeps = await sweep_until_done(session_factory, "BEP20")
+    assert [s.status for s in sweeps] == ["done", "done"]
+    assert bsc.anvil.balance_of(bsc.token, hot) - hot_before == bsc.usdt("57")
+
+
+async def test_a_sweeper_killed_after_signing_resumes_without_a_second_transfer(
+    session_factory: async_sessionmaker[AsyncSession], arbitrum: EvmChain, networks: Networks, monkeypatch: Any
+) -> None:
+    from jivapay.adapters.chains import evm
+
+    networks.configure(
+        {"ARBITRUM": network_entry(arbitrum, confirmations=1, sweep_threshold="5")}, {"ARBITRUM": [arbitrum.anvil.url]}
+    )
+    tank = keys().address("evm", 0, GAS_TANK_ACCOUNT)
+    arbitrum.anvil.rpc("anvil_setBalance", tank, hex(10**19))
+    address = await address_of_new_trader(session_factory, "ARBITRUM")
+    arbitrum.send(address, arbitrum.usdt("20"))
+    network = get_network("ARBITRUM")
+    assert network is not None
+    await poll(network, session_factory, client_for)
+    tank_nonce = native_nonce(arbitrum, tank)
+
+    real_send = evm.EvmClient.send
+    calls = {"n": 0}
+
+    async def dies_once(self: Any, signed: str) -> Any:
+        calls["n"] += 1
+        if calls["n"] in (1, 3):  # the fuel's first send and the sweep's first send never happen
+            raise SystemExit("killed")
+        return await real_send(self, signed)
+
+    monkeypatch.setattr(evm.EvmClient, "send", dies_once)
+    for _ in range(8):
+        with contextlib.suppress(SystemExit):
+            await sweeper.sweep_pass(network, session_factory, client_for, keys())
+    async with session_factory() as session:
+        [sweep] = list(await session.scalars(select(Sweep)))
+    assert sweep.status == "done"
+    assert native_nonce(arbitrum, tank) == tank_nonce + 1
+    assert native_nonce(arbitrum, address) == 1
+    assert arbitrum.anvil.balance_of(arbitrum.token, address) == 0
+
+
+async def test_a_tron_deposit_address_gets_trx_then_is_swept(
+    session_factory: async_sessionmaker[AsyncSession], tron_sim: TronSimulator, networks: Networks
+) -> None:
+    tron_sim.solidify_lag = 1
+    networks.configure(
+        {
+            "TRC20": {
+                "token_contract": tron_sim.token_address,
+                "confirmations": 1,
+                "start_block": tron_sim.head_number + 1,
+                "sweep_threshold": "5",
+            }
+        },
+        {"TRC20": [tron_sim.url]},
+    )
+    tank = keys().address("tron", 0, GAS_TANK_ACCOUNT)
+    hot = keys().address("tron", 0, HOT_WALLET_ACCOUNT)
+    tron_sim.fund_trx(tank, 1_000 * 10**6)
+    tron_sim.mint(hot, 1)  # the hot wallet already holds the token (a cheaper transfer)
+    sender = PrivateKey.random()
+    tron_sim.fund_trx(sender.public_key.to_base58check_address(), 100 * 10**6)
+    tron_sim.mint(sender.public_key.to_base58check_address(), 1_000 * 10**6)
+    address = await address_of_new_trader(session_factory, "TRC20")
+    tron_sim.send_trc20(sender, address, 80 * 10**6)
+    tron_sim.mine(3)
+    network = get_network("TRC20")
+    assert network is not None
+    await poll(network, session_factory, client_for)
+    for _ in range(6):
+        await sweeper.sweep_pass(network, session_factory, client_for, keys())
+        tron_sim.mine(1)
+    async with session_factory() as session:
+        [sweep] = list(await session.scalars(select(Sweep)))
+    assert sweep.status == "done"
+    assert tron_sim.token_balance(address) == 0
+    assert tron_sim.token_balance(hot) == 80 * 10**6 + 1
+    assert tron_sim.trx_balance(address) > 0  # the fuel's leftover, kept on the sweep's record
