@@ -60,6 +60,7 @@ from jivapay.adapters.db.staff.models import (
 )
 from jivapay.adapters.db.wallet.models import (
     ChainCursor,
+    DailyPayout,
     Deposit,
     HotWalletNonce,
     ScannedBlock,
@@ -81,6 +82,7 @@ __all__ = [
     "Commission",
     "ConfigurationSetting",
     "CryptoCurrency",
+    "DailyPayout",
     "Deposit",
     "ExchangeRate",
     "FiatCurrency",

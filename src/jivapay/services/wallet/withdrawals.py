@@ -123,6 +123,8 @@ async def request_withdrawal(
     amount: str | None,
     idempotency_key: str | None,
     ip: str | None = None,
+    approved_address: bool = False,
+    source: str = "request",
 ) -> tuple[WithdrawalView, bool]:
     """(the withdrawal, made now?) — a replay with the same Idempotency-Key and body returns the first."""
     chain = open_network(network)
@@ -169,7 +171,7 @@ async def request_withdrawal(
     threshold = await get_config("WITHDRAWAL_APPROVAL_THRESHOLD_USDT", Decimal, session=session)
     if units >= to_usdt_units(threshold, up=True):
         reasons.append("above_threshold")
-    if not await repo.has_completed_to(owner_type, owner_id, chain.name, destination):
+    if not approved_address and not await repo.has_completed_to(owner_type, owner_id, chain.name, destination):
         reasons.append("new_address")
     if await DepositRepository(session).has_unrecovered_reversal(owner_type, owner_id):
         reasons.append("fraud_flag")  # a deposit of theirs was reorged out after they spent it
@@ -186,6 +188,7 @@ async def request_withdrawal(
             idempotency_key=idempotency_key,
             request_hash=fingerprint,
             approval_reasons=reasons,
+            source=source,
         )
     )
     # InsufficientBalance here rolls the request back with the hold: nothing is left behind

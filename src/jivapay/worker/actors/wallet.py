@@ -10,7 +10,7 @@ from jivapay.adapters.email import EmailSender
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotificationError
 from jivapay.networks import get_network
-from jivapay.services.wallet import deposits, sender, sweeper, withdrawals
+from jivapay.services.wallet import deposits, payouts, sender, sweeper, withdrawals
 from jivapay.services.wallet.monitor import poll
 from jivapay.worker.actors.base import jivapay_actor
 
@@ -97,3 +97,9 @@ async def sweep(network: str) -> None:
     if configured is None or not configured.enabled:
         return
     await sweeper.sweep_pass(configured, get_resources().session_factory, client_for, _keys())
+
+
+@jivapay_actor("wallet.daily_payouts", queue="wallet", max_retries=0, time_limit_ms=300_000)
+async def daily_payouts() -> None:
+    """Today's payout for every store whose hour has come (once per store and day, however often sent)."""
+    await payouts.run_due(get_resources().session_factory)

@@ -222,3 +222,25 @@ class Sweep(Base, TimestampMixin):
     sweep_signed: Mapped[str | None] = mapped_column(sa.Text)
     error: Mapped[str | None] = mapped_column(sa.Text)
     completed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class DailyPayout(Base, TimestampMixin):
+    """A store's automatic daily payout: its available USDT above ``reserve`` goes to one address,
+    once a day at ``hour_utc``, through the withdrawal pipeline. The address must be approved by
+    an admin first (changing it withdraws the approval)."""
+
+    __tablename__ = "wallet_daily_payouts"
+    __table_args__ = (
+        sa.CheckConstraint("hour_utc BETWEEN 0 AND 23", name="hour_utc_valid"),
+        sa.CheckConstraint("reserve >= 0", name="reserve_not_negative"),
+    )
+
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    network: Mapped[str] = mapped_column(sa.String(20))
+    to_address: Mapped[str] = mapped_column(sa.String(64))
+    reserve: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")  # micro-USDT kept on the store
+    hour_utc: Mapped[int] = mapped_column(sa.SmallInteger, server_default="0")
+    approved_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    approved_by: Mapped[int | None] = mapped_column(sa.Integer)
+    last_run_on: Mapped[dt.date | None] = mapped_column(sa.Date)  # the UTC day of the last run

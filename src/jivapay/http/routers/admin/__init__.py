@@ -14,7 +14,7 @@ from jivapay.http.orders import fraud, requisites
 from jivapay.http.orders.staff_orders import order_handlers
 from jivapay.http.platform import audit, settings
 from jivapay.http.staff import stats
-from jivapay.http.wallet import deposits, networks, withdrawals
+from jivapay.http.wallet import deposits, networks, payouts, withdrawals
 
 router = Router(
     path="/admin",
@@ -34,6 +34,7 @@ router = Router(
         *deposits.admin_handlers,
         *networks.admin_handlers,
         *withdrawals.admin_handlers,
+        *payouts.admin_handlers,
     ],
     guards=[require_role(Role.ADMIN)],
 )

@@ -12,7 +12,7 @@ from jivapay.http.merchants import callbacks
 from jivapay.http.merchants.stores import DESCRIPTIONS, store_handlers
 from jivapay.http.openapi import document
 from jivapay.http.orders import merchant_orders
-from jivapay.http.wallet import addresses, deposits, withdrawals
+from jivapay.http.wallet import addresses, deposits, payouts, withdrawals
 
 HANDLERS = [
     me_handler(Role.MERCHANT),
@@ -23,6 +23,7 @@ HANDLERS = [
     *addresses.merchant_handlers,
     *deposits.merchant_handlers,
     *withdrawals.merchant_handlers,
+    *payouts.merchant_handlers,
 ]
 document(HANDLERS, DESCRIPTIONS)
 router = Router(path="/merchant", route_handlers=HANDLERS, guards=[require_role(Role.MERCHANT)])
