@@ -25,6 +25,9 @@ def init_sentry(settings: Settings, *, component: str) -> bool:
         environment=settings.environment,
         traces_sample_rate=float(settings.sentry_traces_sample_rate),
         send_default_pii=False,
+        # never ship stack frames' local variables: a signing frame holds key material (a tronpy
+        # or eth private key prints as hex), the wallet's setup holds the mnemonic
+        include_local_variables=False,
         integrations=[LitestarIntegration(), DramatiqIntegration()],
     )
     sentry_sdk.set_tag("component", component)

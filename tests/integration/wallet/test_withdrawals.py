@@ -226,6 +226,8 @@ async def test_bad_requests_are_clear_4xx_and_change_nothing(
         "negative": ({"network": "BEP20", "to_address": RECIPIENT, "amount": "-10"}, 422),
         "more than the balance": ({"network": "BEP20", "to_address": RECIPIENT, "amount": "100"}, 409),
         "an unknown field": ({"network": "BEP20", "to_address": RECIPIENT, "amount": "10", "fee": "0"}, 422),
+        "the token contract": ({"network": "BEP20", "to_address": bsc.token, "amount": "10"}, 422),
+        "zero": ({"network": "BEP20", "to_address": RECIPIENT, "amount": "0"}, 422),
     }
     for name, (body, status) in cases.items():
         answer = await trader_api.post("/trader/withdrawals", json=body)
@@ -258,6 +260,23 @@ async def test_limits_per_request_and_per_day(
     assert over.status_code == 422
     assert over.json()["error"]["details"]["withdrawn"] == "100.000000"
     assert (await trader_api.post("/trader/withdrawals", json={**body, "amount": "50"})).status_code == 201
+    reserved = await trader_api.post(
+        "/trader/withdrawals", json={**body, "amount": "5"}, headers={"Idempotency-Key": "jivapay:daily-payout:x"}
+    )
+    assert reserved.status_code == 422
+
+
+async def test_two_requests_at_once_cannot_pass_the_daily_limit_together(
+    trader_api: Any, admin_api: Any, session_factory: async_sessionmaker[AsyncSession], bsc: EvmChain,
+    networks: Networks,
+) -> None:  # fmt: skip
+    open_chain(networks, bsc)
+    await credit(session_factory, ("trader", trader_api.user.id), 1000)
+    limits = {kind: {"per_request": "100", "daily": "150"} for kind in ("trader", "store", "teamlead")}
+    await admin_api.put("/admin/settings/WITHDRAWAL_LIMITS_USDT", json={"value": limits})
+    body = {"network": "BEP20", "to_address": RECIPIENT, "amount": "100"}
+    answers = await asyncio.gather(*(trader_api.post("/trader/withdrawals", json=body) for _ in range(3)))
+    assert sorted(a.status_code for a in answers) == [201, 422, 422]
 
 
 async def _approved(session_factory: async_sessionmaker[AsyncSession], owner_id: int, amount: str) -> str:
@@ -442,7 +461,7 @@ async def test_a_transfer_that_reverts_fails_the_withdrawal_and_releases_the_hol
 async def test_a_hot_wallet_nonce_spent_elsewhere_fails_the_withdrawal_and_says_so(
     session_factory: async_sessionmaker[AsyncSession], bsc: EvmChain, networks: Networks
 ) -> None:
-    open_chain(networks, bsc, confirmations=1)
+    open_chain(networks, bsc, confirmations=1, stuck_after_seconds=1)
     fund_hot(bsc)
     trader_id = await _trader(session_factory, 100)
     public_id = await _approved(session_factory, trader_id, "20")
@@ -458,6 +477,10 @@ async def test_a_hot_wallet_nonce_spent_elsewhere_fails_the_withdrawal_and_says_
     drain_hot(bsc)  # someone uses the hot wallet's key outside the platform: the nonce is gone
     fund_hot(bsc)
     before = transfers_to(bsc, RECIPIENT)
+    await check(session_factory, "BEP20")
+    seen = await row(session_factory, public_id)
+    assert (seen.status, seen.waiting_reason) == ("broadcast", "nonce_spent_elsewhere")  # not decided on one look
+    await asyncio.sleep(1.5)
     await check(session_factory, "BEP20")
     failed = await row(session_factory, public_id)
     assert failed.status == "failed"

@@ -35,6 +35,8 @@ class Location:
 
     block_number: int
     block_hash: str
+    to_address: str | None = None  # what the transfer is now (the monitor checks it is still the deposit)
+    raw_amount: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -152,6 +154,10 @@ class ChainClient(Protocol):
         ...
 
     async def send(self, signed: str) -> SendOutcome: ...
+
+    async def head_time(self) -> dt.datetime | None:
+        """The head block's timestamp (the chain's own clock), when the family needs it (TRON)."""
+        ...
 
     async def nonce_used(self, sender: str, nonce: int) -> bool:
         """EVM: whether a mined transaction of ``sender`` already has ``nonce`` (TRON: always False)."""

@@ -7,6 +7,7 @@ call goes to the primary RPC URL first and falls back to the others (``Fallback`
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Any
 
@@ -118,17 +119,28 @@ class EvmClient:
             )
             if "error" in answer or not isinstance(answer.get("result"), list):
                 raise ChainUnavailable(f"eth_getLogs: {str(answer.get('error'))[:200]}", network=self.network.name)
-            return [self._transfer(entry) for entry in answer["result"] if len(entry.get("topics", ())) == 3]
+            positions: dict[str, int] = {}  # a block range never splits a transaction
+            found = []
+            for entry in answer["result"]:
+                if len(entry.get("topics", ())) != 3:
+                    continue
+                tx_hash = entry["transactionHash"].lower()
+                position = positions[tx_hash] = positions.get(tx_hash, -1) + 1
+                found.append(self._transfer(entry, position))
+            return found
 
         return await self._fallback.call("eth_getLogs", call)
 
-    def _transfer(self, entry: dict[str, Any]) -> TokenTransfer:
+    def _transfer(self, entry: dict[str, Any], position: int) -> TokenTransfer:
+        """``log_index`` is the transfer's position among the token's Transfer logs of its
+        transaction, not the block-wide ``logIndex``: it stays the same when a reorg mines the
+        transaction again in another block, so the deposit is recognised, not credited twice."""
         if entry.get("removed"):
             raise ChainUnavailable("eth_getLogs returned a removed log", network=self.network.name)
         data = entry.get("data") or "0x"
         return TokenTransfer(
             tx_hash=entry["transactionHash"].lower(),
-            log_index=int(entry["logIndex"], 16),
+            log_index=position,
             block_number=int(entry["blockNumber"], 16),
             block_hash=entry["blockHash"].lower(),
             from_address="0x" + entry["topics"][1][-40:].lower(),
@@ -150,13 +162,23 @@ class EvmClient:
                 raise
             if receipt is None or int(receipt.get("status", 1)) != 1:
                 return None
-            for entry in receipt["logs"]:
-                if int(entry["logIndex"]) == log_index:
-                    same_token = to_checksum_address(entry["address"]) == self._contract
-                    is_transfer = entry["topics"] and _hex(entry["topics"][0]) == "0x" + TRANSFER_TOPIC
-                    if same_token and is_transfer:
-                        return Location(int(receipt["blockNumber"]), _hex(receipt["blockHash"]))
-            return None
+            transfers = [
+                entry
+                for entry in receipt["logs"]
+                if to_checksum_address(entry["address"]) == self._contract
+                and len(entry["topics"]) == 3
+                and _hex(entry["topics"][0]) == "0x" + TRANSFER_TOPIC
+            ]
+            if log_index >= len(transfers):
+                return None
+            entry = transfers[log_index]
+            data = _hex(entry["data"])
+            return Location(
+                int(receipt["blockNumber"]),
+                _hex(receipt["blockHash"]),
+                to_address="0x" + _hex(entry["topics"][2])[-40:],
+                raw_amount=int(data, 16) if data != "0x" else 0,
+            )
 
         return await self._fallback.call("eth_getTransactionReceipt", call)
 
@@ -257,6 +279,9 @@ class EvmClient:
             return SendOutcome(accepted=False, error=message[:300], retryable=True)
 
         return await self._fallback.call("eth_sendRawTransaction", call)
+
+    async def head_time(self) -> dt.datetime | None:
+        return None  # EVM transactions do not expire: nothing is decided by the chain's clock
 
     async def nonce_used(self, sender: str, nonce: int) -> bool:
         return int(await self._rpc("eth_getTransactionCount", [sender, "latest"]), 16) > nonce

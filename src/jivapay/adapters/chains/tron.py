@@ -151,9 +151,12 @@ class TronClient:
         block_hash = await self.block_hash(int(info["blockNumber"]))
         if block_hash is None:
             return None
-        if not any(t.log_index == log_index for t in self._transfers(info, block_hash)):
+        found = [t for t in self._transfers(info, block_hash) if t.log_index == log_index]
+        if not found:
             return None
-        return Location(int(info["blockNumber"]), block_hash)
+        return Location(
+            int(info["blockNumber"]), block_hash, to_address=found[0].to_address, raw_amount=found[0].raw_amount
+        )
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -267,6 +270,14 @@ class TronClient:
             return SendOutcome(accepted=False, known=True, error=code)
         final = code in ("TRANSACTION_EXPIRATION_ERROR", "TAPOS_ERROR", "SIGERROR")
         return SendOutcome(accepted=False, error=f"{code}: {message}"[:300], retryable=not final)
+
+    async def head_time(self) -> dt.datetime | None:
+        block = await self._post("/wallet/getnowblock", {})
+        try:
+            millis = int(block["block_header"]["raw_data"]["timestamp"])
+        except (KeyError, TypeError, ValueError):
+            raise ChainUnavailable("the node answered a block without a timestamp") from None
+        return dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
 
     async def nonce_used(self, sender: str, nonce: int) -> bool:
         return False  # TRON has no nonces: an unmined transaction ends by expiring

@@ -218,6 +218,8 @@ async def _recheck(
             location: Location | None = Location(deposit.block_number, deposit.block_hash)  # its block stands
         else:  # the block changed: is the transfer gone, or re-mined elsewhere?
             location = await client.locate(deposit.tx_hash, deposit.log_index)
+            if location is not None and not _same_transfer(client, deposit, location):
+                location = None  # that transaction now moves other money: this deposit is gone
         checked.append((deposit, location))
     for start in range(0, len(checked), SETTLE_BATCH):
         batch = checked[start : start + SETTLE_BATCH]
@@ -232,6 +234,12 @@ async def _recheck(
                         await _settle_batch(session, network, [one], report)
                 except Exception as error:  # noqa: BLE001
                     report_critical_error(error, "a deposit could not be settled", **_facts(one[0]))
+
+
+def _same_transfer(client: ChainClient, deposit: Deposit, location: Location) -> bool:
+    to_matches = location.to_address is None or client.display(location.to_address) == deposit.to_address
+    amount_matches = location.raw_amount is None or location.raw_amount == int(deposit.raw_amount)
+    return to_matches and amount_matches
 
 
 async def _settle_batch(

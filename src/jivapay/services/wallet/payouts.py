@@ -1,8 +1,8 @@
 """Daily payouts (seed 004's processDailyPayout): a store's available USDT above a reserve goes to
 an admin-approved address once a day, as an ordinary withdrawal (same holds, limits, approval
 threshold, sending and notices). Idempotent per store and UTC day: the config row is locked and
-the day recorded, and the withdrawal's Idempotency-Key is ``daily-payout:<day>``, so two
-schedulers or a redelivered message create one."""
+the day recorded, and the withdrawal's Idempotency-Key is ``jivapay:daily-payout:<day>`` (a
+prefix owners cannot use), so two schedulers or a redelivered message create one."""
 
 from __future__ import annotations
 
@@ -176,7 +176,7 @@ async def _run_one(session: AsyncSession, store_id: int, today: dt.date) -> int:
         network=row.network,
         to_address=row.to_address,
         amount=format_amount(amount, USDT_DECIMALS),
-        idempotency_key=f"daily-payout:{today.isoformat()}",
+        idempotency_key=f"{withdrawals.RESERVED_KEY_PREFIX}daily-payout:{today.isoformat()}",
         approved_address=True,
         source="daily_payout",
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,7 +29,8 @@ from jivapay.adapters.chains.keys import HOT_WALLET_ACCOUNT, KeyProvider
 from jivapay.adapters.db.uow import atomic, on_commit
 from jivapay.adapters.db.wallet.models import Withdrawal, WithdrawalAttempt
 from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
-from jivapay.adapters.notifications import report_attention
+from jivapay.adapters.notifications import report_attention, report_critical_error
+from jivapay.domain.errors import ChainUnavailable
 from jivapay.domain.platform.audit import Actor
 from jivapay.domain.wallet.networks import Network, ledger_to_chain
 from jivapay.services.ledger import posting
@@ -38,7 +39,8 @@ from jivapay.services.wallet.withdrawals import record_transition
 log = logging.getLogger("jivapay.wallet.sender")
 SYSTEM = Actor.system("wallet")
 GWEI = 10**9
-SPEED_UP = (9, 8)  # a replacement pays 12.5 % more (nodes ask for at least 10 %)
+SPEED_UP = (9, 8)
+NONCE_SPENT = "nonce_spent_elsewhere"  # a replacement pays 12.5 % more (nodes ask for at least 10 %)
 
 
 @dataclasses.dataclass(slots=True)
@@ -71,14 +73,24 @@ async def check(
             approved = await repo.open_ids(network.name, ("approved",))
             broadcast = await repo.open_ids(network.name, ("broadcast",))
         for withdrawal_id in broadcast:
-            await _follow(session_factory, network, client, keys, withdrawal_id, report)
+            await _isolated(_follow(session_factory, network, client, keys, withdrawal_id, report), withdrawal_id)
         for withdrawal_id in approved:
-            await send(session_factory, network, client, keys, withdrawal_id, report)
+            await _isolated(send(session_factory, network, client, keys, withdrawal_id, report), withdrawal_id)
     finally:
         await client.close()
     if any((report.signed, report.sent, report.sped_up, report.completed, report.failed, report.waiting)):
         log.info("withdrawals checked", extra=dataclasses.asdict(report))
     return report
+
+
+async def _isolated(step: Awaitable[None], withdrawal_id: int) -> None:
+    """One withdrawal's trouble (a chain outage aside) must not hold up the others in the pass."""
+    try:
+        await step
+    except ChainUnavailable:
+        raise  # the whole network is out: the next pass tries again
+    except Exception as exc:  # noqa: BLE001 - reported, and the pass goes on
+        report_critical_error(exc, "a withdrawal could not be advanced", withdrawal_id=withdrawal_id)
 
 
 async def send(
@@ -97,7 +109,9 @@ async def send(
         return
     if w.status == "approved":
         sender = hot_wallet(keys, network)
-        short = await _short(network, client, sender, w)
+        async with session_factory() as session:
+            in_flight = await WithdrawalRepository(session).in_flight(network.name)
+        short = await _short(network, client, sender, w, in_flight)
         if short:
             await _wait(session_factory, w.id, short, report)
             return
@@ -107,9 +121,11 @@ async def send(
     await _send_unsent(session_factory, client, withdrawal_id, report)
 
 
-async def _short(network: Network, client: ChainClient, sender: str, w: Withdrawal) -> str | None:
-    """Why the hot wallet cannot pay this withdrawal now (None: it can)."""
-    needed = ledger_to_chain(w.amount, network.token_decimals)
+async def _short(network: Network, client: ChainClient, sender: str, w: Withdrawal, in_flight: int) -> str | None:
+    """Why the hot wallet cannot pay this withdrawal now (None: it can), counting what the withdrawals
+    already signed still take from it (``in_flight``, micro-USDT; mined ones counted twice, briefly:
+    the safe side)."""
+    needed = ledger_to_chain(w.amount + in_flight, network.token_decimals)
     if await client.token_balance(sender) < needed:
         return "hot_wallet_short_of_usdt"
     gas = network.transfer_gas * network.max_gas_price_gwei * GWEI if network.family == "evm" else network.fee_limit_sun
@@ -232,31 +248,49 @@ async def _follow(
         if receipt is not None:
             await _mined(session_factory, network, w.id, attempt, receipt, head, safe, report)
             return
-    if consumed:
-        await _lost_nonce(session_factory, w.id, latest, report)
-        return
     now = dt.datetime.now(dt.UTC)
-    stuck = latest.sent_at is not None and now - latest.sent_at > dt.timedelta(seconds=network.stuck_after_seconds)
-    expired = latest.expires_at is not None and now > latest.expires_at + dt.timedelta(seconds=60)
+    if consumed:
+        await _lost_nonce(session_factory, network, w.id, latest, report)
+        return
+    # refused from the start counts too: a transaction no node took holds its nonce all the same
+    stuck = now - (latest.sent_at or latest.created_at) > dt.timedelta(seconds=network.stuck_after_seconds)
     if network.family == "evm" and stuck:
         await _speed_up(session_factory, network, client, keys, w.id, latest, report)
-    elif network.family == "tron" and expired:
+    elif network.family == "tron" and latest.expires_at is not None and await _surely_expired(client, latest):
         await _renew(session_factory, network, client, keys, w.id, latest, report)
     await _send_unsent(session_factory, client, w.id, report)
 
 
+async def _surely_expired(client: ChainClient, attempt: WithdrawalAttempt) -> bool:
+    """TRON: the chain's own clock (its head block) is past the transaction's expiration, and the
+    node still has no receipt: it can never be mined. Our clock alone is not enough — a node that
+    is behind would not know a transaction that was in fact mined."""
+    assert attempt.expires_at is not None
+    head_time = await client.head_time()
+    if head_time is None or head_time <= attempt.expires_at + dt.timedelta(seconds=60):
+        return False
+    return await client.receipt(attempt.tx_hash) is None
+
+
 async def _lost_nonce(
     session_factory: async_sessionmaker[AsyncSession],
+    network: Network,
     withdrawal_id: int,
     latest: WithdrawalAttempt,
     report: CheckReport,
 ) -> None:
     """Another transaction of the hot wallet (sent from outside the platform) spent the nonce: none
-    of this withdrawal's transactions can be mined any more. It fails, the hold is released, and
-    the operators are told (someone else uses the hot wallet's key)."""
+    of this withdrawal's transactions can be mined any more. Decided only when seen on two checks
+    ``stuck_after_seconds`` apart (one node behind, or a receipt not indexed yet, must not refund a
+    withdrawal that went out); then it fails, the hold is released and the operators are told."""
     async with atomic(session_factory, name="wallet.withdrawal.lost_nonce") as session:
         w = await WithdrawalRepository(session).lock(withdrawal_id)
         if w is None or w.status != "broadcast":
+            return
+        now = dt.datetime.now(dt.UTC)
+        if w.waiting_reason != NONCE_SPENT or now - w.updated_at < dt.timedelta(seconds=network.stuck_after_seconds):
+            if w.waiting_reason != NONCE_SPENT:
+                w.waiting_reason = NONCE_SPENT  # first sighting: decided on a later check
             return
         w.status = "failed"
         w.failure_reason = f"the hot wallet's nonce {latest.nonce} was used by another transaction"
@@ -350,13 +384,13 @@ async def _mined(
     report: CheckReport,
 ) -> None:
     confirmations = head - receipt.block_number + 1
-    if receipt.succeeded and (confirmations < network.confirmations or receipt.block_number > safe):
-        return  # mined; the ledger waits for the confirmations
+    if confirmations < network.confirmations or receipt.block_number > safe:
+        return  # mined, success or not: nothing is decided before the confirmations (a reorg may undo it)
     async with atomic(session_factory, name="wallet.withdrawal.end") as session:
         w = await WithdrawalRepository(session).lock(withdrawal_id)
         if w is None or w.status != "broadcast":
             return
-        w.tx_hash, w.block_number = attempt.tx_hash, receipt.block_number
+        w.tx_hash, w.block_number, w.waiting_reason = attempt.tx_hash, receipt.block_number, None
         if receipt.succeeded:
             await posting.finalize_withdrawal(session, w.public_id, network.name, attempt.tx_hash, fee=w.fee)
             w.status, w.completed_at = "completed", dt.datetime.now(dt.UTC)

@@ -22,7 +22,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +34,8 @@ from jivapay.adapters.db.uow import atomic, on_commit
 from jivapay.adapters.db.wallet.models import Sweep, WalletAddress
 from jivapay.adapters.db.wallet.sweeps import SweepRepository
 from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
-from jivapay.adapters.notifications import report_attention
+from jivapay.adapters.notifications import report_attention, report_critical_error
+from jivapay.domain.errors import ChainUnavailable
 from jivapay.domain.wallet.networks import Network, ledger_to_chain
 
 log = logging.getLogger("jivapay.wallet.sweeper")
@@ -74,14 +75,26 @@ async def sweep_pass(
             open_ids = await repo.open_ids(network.name)
             candidates = await repo.candidates(network.name, network.family, batch)
         for sweep_id in open_ids:
-            await _advance(session_factory, network, client, keys, sweep_id, report)
+            await _isolated(_advance(session_factory, network, client, keys, sweep_id, report), sweep_id=sweep_id)
         for address_id, address, _ in candidates:
-            await _start(session_factory, network, client, address_id, address, report)
+            await _isolated(
+                _start(session_factory, network, client, address_id, address, report), address_id=address_id
+            )
     finally:
         await client.close()
     if any(dataclasses.astuple(report)[1:]):
         log.info("sweep pass", extra=dataclasses.asdict(report))
     return report
+
+
+async def _isolated(step: Awaitable[None], **facts: Any) -> None:
+    """One address's trouble (a chain outage aside) must not hold up the others in the pass."""
+    try:
+        await step
+    except ChainUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported, and the pass goes on
+        report_critical_error(exc, "a sweep step failed", **facts)
 
 
 async def _fuel_needed(network: Network, client: ChainClient, address: str) -> int:
@@ -114,12 +127,14 @@ async def _start(
         report.started += 1
 
 
-def _expired(signed: str | None) -> bool:
-    """A TRON transaction past its expiration (a minute of slack): it can never be mined any more."""
+async def _expired(client: ChainClient, signed: str | None) -> bool:
+    """A TRON transaction past its expiration by the chain's own clock (its head block, a minute of
+    slack): it can never be mined any more. EVM transactions do not expire."""
     if not signed or not signed.startswith("{"):
         return False
-    expiration = json.loads(signed).get("raw_data", {}).get("expiration", 0)
-    return dt.datetime.now(dt.UTC).timestamp() * 1000 > int(expiration) + 60_000
+    head_time = await client.head_time()
+    expiration = int(json.loads(signed).get("raw_data", {}).get("expiration", 0))
+    return head_time is not None and head_time.timestamp() * 1000 > expiration + 60_000
 
 
 async def _advance(
@@ -153,7 +168,7 @@ async def _fuel(
     if sweep.fuel_tx_hash is not None:
         receipt = await client.receipt(sweep.fuel_tx_hash)
         if receipt is None:
-            if _expired(sweep.fuel_signed):
+            if await _expired(client, sweep.fuel_signed):
                 await _forget(session_factory, sweep.id, "fuel")
             elif sweep.fuel_signed:
                 await client.send(sweep.fuel_signed)  # the same bytes again until a node has them
@@ -194,7 +209,7 @@ async def _sweep(
     if sweep.sweep_tx_hash is not None:
         receipt = await client.receipt(sweep.sweep_tx_hash)
         if receipt is None:
-            if _expired(sweep.sweep_signed):
+            if await _expired(client, sweep.sweep_signed):
                 await _forget(session_factory, sweep.id, "sweep")
             elif sweep.sweep_signed:
                 await client.send(sweep.sweep_signed)

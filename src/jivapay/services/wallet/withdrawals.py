@@ -41,6 +41,7 @@ from jivapay.settings import get_settings
 _ALPHABET = string.ascii_lowercase + string.digits
 _PUBLIC_ID = re.compile(r"^wd_[0-9a-z]{20}$")
 DAY = dt.timedelta(hours=24)
+RESERVED_KEY_PREFIX = "jivapay:"  # the platform's own withdrawals (daily payouts) use keys under it
 
 
 def new_public_id() -> str:
@@ -131,6 +132,8 @@ async def request_withdrawal(
     if amount is None:
         raise ValidationFailed("amount is required", field="amount")
     units = parse_amount(amount, USDT_DECIMALS, field="amount")
+    if units <= 0:
+        raise ValidationFailed("amount must be positive", field="amount")
     if units < chain.min_withdrawal:
         raise ValidationFailed(
             f"the smallest withdrawal on {chain.name} is {format_amount(chain.min_withdrawal, USDT_DECIMALS)} USDT",
@@ -140,6 +143,10 @@ async def request_withdrawal(
     destination = normalize_destination(chain.family, to_address or "")
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 128:
         raise ValidationFailed("Idempotency-Key must be 1-128 characters", field="Idempotency-Key")
+    if idempotency_key and idempotency_key.startswith(RESERVED_KEY_PREFIX) and source == "request":
+        raise ValidationFailed(
+            f"Idempotency-Keys starting {RESERVED_KEY_PREFIX!r} are the platform's", field="Idempotency-Key"
+        )
     repo = WithdrawalRepository(session)
     fingerprint = _fingerprint(chain.name, destination, units)
     if idempotency_key:
@@ -148,10 +155,10 @@ async def request_withdrawal(
             if earlier.request_hash != fingerprint:
                 raise Conflict("This Idempotency-Key was used for another withdrawal", withdrawal_id=earlier.public_id)
             return view(earlier), False
-    if await AddressRepository(session).is_ours(chain.family, destination) or destination in await _platform_addresses(
-        chain.family
-    ):
+    platform = await _platform_addresses(chain.family) | {normalize_destination(chain.family, chain.token_contract)}
+    if await AddressRepository(session).is_ours(chain.family, destination) or destination in platform:
         raise ValidationFailed("that address belongs to the platform: withdraw to your own wallet", field="to_address")
+    await repo.lock_owner(owner_type, owner_id)  # two requests at once must not both pass the 24-hour limit
     per_request, daily = await _limits(session, owner_type)
     if units > per_request:
         raise ValidationFailed(

@@ -25,10 +25,21 @@ _CANDIDATES = text(
        AND NOT EXISTS (
            SELECT 1 FROM wallet_sweeps s
             WHERE s.address_id = a.id AND s.network = :network AND s.status IN ('fueling', 'sweeping'))
+       -- an address whose sweeps keep failing (a blacklisted address, too little gas) is left to an
+       -- operator after MAX_FAILURES, instead of burning the gas tank on every pass
+       AND (SELECT count(*) FROM wallet_sweeps s
+             WHERE s.address_id = a.id AND s.network = :network AND s.status = 'failed'
+               AND s.created_at > COALESCE(
+                   (SELECT max(d.created_at) FROM wallet_sweeps d
+                     WHERE d.address_id = a.id AND d.network = :network AND d.status = 'done'),
+                   '-infinity')) < :max_failures
      ORDER BY a.id
      LIMIT :limit
     """
 )
+
+
+MAX_FAILURES = 3  # failed sweeps of an address (since its last success) before it is left to an operator
 
 
 class SweepRepository:
@@ -36,7 +47,9 @@ class SweepRepository:
         self.session = session
 
     async def candidates(self, network: str, family: str, limit: int) -> list[tuple[int, str, int]]:
-        rows = await self.session.execute(_CANDIDATES, {"network": network, "family": family, "limit": limit})
+        rows = await self.session.execute(
+            _CANDIDATES, {"network": network, "family": family, "limit": limit, "max_failures": MAX_FAILURES}
+        )
         return [(row.id, row.address, row.derivation_index) for row in rows]
 
     async def open(self, network: str, address_id: int, address: str, status: str, fuel: int | None) -> int | None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,6 +103,22 @@ class WithdrawalRepository:
             )
         )
         return int(total or 0)
+
+    async def in_flight(self, network: str) -> int:
+        """micro-USDT of the withdrawals signed on ``network`` and not yet ended (they still leave the hot wallet)."""
+        total = await self.session.scalar(
+            select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
+                Withdrawal.network == network, Withdrawal.status == "broadcast"
+            )
+        )
+        return int(total or 0)
+
+    async def lock_owner(self, owner_type: str, owner_id: int) -> None:
+        """One withdrawal request per owner at a time (a transaction-scoped advisory lock): the
+        24-hour limit is read and the new request written under it."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"withdrawal:{owner_type}:{owner_id}"}
+        )
 
     # --- attempts ------------------------------------------------------------------------
 
