@@ -68,6 +68,22 @@ class SignedTransfer:
     expires_at: dt.datetime | None = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutgoingTransfer:
+    """What to sign: ``amount`` (token units, or wei/sun for a native transfer) from ``sender`` —
+    the key at (``account``, ``index``) of the seed — to ``to``. ``prepared`` is what ``prepare()``
+    read from the chain; EVM needs ``nonce`` and ``gas_price`` too."""
+
+    account: int
+    index: int
+    sender: str
+    to: str
+    amount: int
+    prepared: dict[str, Any]
+    nonce: int | None = None
+    gas_price: int | None = None
+
+
 class Signer(Protocol):
     def sign_evm(self, transaction: dict[str, Any], index: int, account: int) -> tuple[str, str]: ...
 
@@ -121,35 +137,11 @@ class ChainClient(Protocol):
         pending nonce, TRON the reference block."""
         ...
 
-    def sign_transfer(
-        self,
-        signer: Signer,
-        account: int,
-        index: int,
-        sender: str,
-        to: str,
-        raw_amount: int,
-        prepared: dict[str, Any],
-        *,
-        nonce: int | None = None,
-        gas_price: int | None = None,
-    ) -> SignedTransfer:
+    def sign_transfer(self, signer: Signer, transfer: OutgoingTransfer) -> SignedTransfer:
         """A token transfer signed locally (no chain call)."""
         ...
 
-    def sign_native(
-        self,
-        signer: Signer,
-        account: int,
-        index: int,
-        sender: str,
-        to: str,
-        amount: int,
-        prepared: dict[str, Any],
-        *,
-        nonce: int | None = None,
-        gas_price: int | None = None,
-    ) -> SignedTransfer:
+    def sign_native(self, signer: Signer, transfer: OutgoingTransfer) -> SignedTransfer:
         """A native-coin transfer (wei or sun) signed locally: gas fueling."""
         ...
 

@@ -18,6 +18,7 @@ from jivapay.adapters.chains.base import (
     TRANSFER_TOPIC,
     Fallback,
     Location,
+    OutgoingTransfer,
     Receipt,
     SendOutcome,
     SignedTransfer,
@@ -208,59 +209,31 @@ class EvmClient:
             "nonce": int(await self._rpc("eth_getTransactionCount", [sender, "pending"]), 16),
         }
 
-    def sign_transfer(
-        self,
-        signer: Signer,
-        account: int,
-        index: int,
-        sender: str,
-        to: str,
-        raw_amount: int,
-        prepared: dict[str, Any],
-        *,
-        nonce: int | None = None,
-        gas_price: int | None = None,
+    def _sign(
+        self, signer: Signer, transfer: OutgoingTransfer, to: str, value: int, data: str, gas: int
     ) -> SignedTransfer:
-        if self.network.chain_id is None or nonce is None or gas_price is None:
+        if self.network.chain_id is None or transfer.nonce is None or transfer.gas_price is None:
             raise ValueError("an EVM transfer needs the chain id, a nonce and a gas price")
         transaction = {
             "chainId": self.network.chain_id,
-            "nonce": nonce,
-            "gasPrice": gas_price,
-            "gas": self.network.transfer_gas,
-            "to": self._contract,
-            "value": 0,
-            "data": "0xa9059cbb" + _word_address(to) + f"{raw_amount:064x}",
+            "nonce": transfer.nonce,
+            "gasPrice": transfer.gas_price,
+            "gas": gas,
+            "to": to,
+            "value": value,
+            "data": data,
         }
-        raw, tx_hash = signer.sign_evm(transaction, index, account)
-        return SignedTransfer(tx_hash=tx_hash.lower(), signed=raw, nonce=nonce, gas_price=gas_price)
+        raw, tx_hash = signer.sign_evm(transaction, transfer.index, transfer.account)
+        return SignedTransfer(tx_hash=tx_hash.lower(), signed=raw, nonce=transfer.nonce, gas_price=transfer.gas_price)
 
-    def sign_native(
-        self,
-        signer: Signer,
-        account: int,
-        index: int,
-        sender: str,
-        to: str,
-        amount: int,
-        prepared: dict[str, Any],
-        *,
-        nonce: int | None = None,
-        gas_price: int | None = None,
-    ) -> SignedTransfer:
-        if self.network.chain_id is None or nonce is None or gas_price is None:
-            raise ValueError("an EVM transfer needs the chain id, a nonce and a gas price")
-        transaction = {
-            "chainId": self.network.chain_id,
-            "nonce": nonce,
-            "gasPrice": gas_price,
-            "gas": NATIVE_TRANSFER_GAS,
-            "to": to_checksum_address(to),
-            "value": amount,
-            "data": "0x",
-        }
-        raw, tx_hash = signer.sign_evm(transaction, index, account)
-        return SignedTransfer(tx_hash=tx_hash.lower(), signed=raw, nonce=nonce, gas_price=gas_price)
+    def sign_transfer(self, signer: Signer, transfer: OutgoingTransfer) -> SignedTransfer:
+        data = "0xa9059cbb" + _word_address(transfer.to) + f"{transfer.amount:064x}"
+        return self._sign(signer, transfer, self._contract, 0, data, self.network.transfer_gas)
+
+    def sign_native(self, signer: Signer, transfer: OutgoingTransfer) -> SignedTransfer:
+        return self._sign(
+            signer, transfer, to_checksum_address(transfer.to), transfer.amount, "0x", NATIVE_TRANSFER_GAS
+        )
 
     async def send(self, signed: str) -> SendOutcome:
         async def call(index: int) -> SendOutcome:

@@ -21,6 +21,7 @@ from jivapay.adapters.chains.base import (
     TRANSFER_TOPIC,
     Fallback,
     Location,
+    OutgoingTransfer,
     Receipt,
     SendOutcome,
     SignedTransfer,
@@ -187,12 +188,10 @@ class TronClient:
             raise ChainUnavailable("the node answered no solidified block", network=self.network.name)
         return {"ref_block_id": str(block_id)}
 
-    def _signed(
-        self, signer: Signer, account: int, index: int, contract: dict[str, Any], prepared: dict[str, Any]
-    ) -> SignedTransfer:
+    def _signed(self, signer: Signer, transfer: OutgoingTransfer, contract: dict[str, Any]) -> SignedTransfer:
         now = dt.datetime.now(dt.UTC)
         now_ms = int(now.timestamp() * 1000)
-        ref = prepared["ref_block_id"]
+        ref = transfer.prepared["ref_block_id"]
         raw_data: dict[str, Any] = {
             "contract": [contract],
             "ref_block_bytes": ref[12:16],
@@ -203,62 +202,30 @@ class TronClient:
         if contract["type"] == "TriggerSmartContract":
             raw_data["fee_limit"] = self.network.fee_limit_sun
         txid = calculate_txid_from_raw_data(raw_data)
-        signature = signer.sign_tron(txid, index, account)
+        signature = signer.sign_tron(txid, transfer.index, transfer.account)
         signed = json.dumps({"txID": txid, "raw_data": raw_data, "signature": [signature], "visible": False})
         expires = now + dt.timedelta(milliseconds=TRON_EXPIRATION_MS)
         return SignedTransfer(tx_hash=txid, signed=signed, expires_at=expires)
 
-    def sign_transfer(
-        self,
-        signer: Signer,
-        account: int,
-        index: int,
-        sender: str,
-        to: str,
-        raw_amount: int,
-        prepared: dict[str, Any],
-        *,
-        nonce: int | None = None,
-        gas_price: int | None = None,
-    ) -> SignedTransfer:
-        contract = {
-            "parameter": {
-                "value": {
-                    "data": "a9059cbb" + _word(to) + f"{raw_amount:064x}",
-                    "owner_address": str(to_hex_address(sender)),
-                    "contract_address": str(to_hex_address(self.network.token_contract)),
-                },
-                "type_url": "type.googleapis.com/protocol.TriggerSmartContract",
-            },
-            "type": "TriggerSmartContract",
-        }
-        return self._signed(signer, account, index, contract, prepared)
+    @staticmethod
+    def _call(kind: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"parameter": {"value": value, "type_url": f"type.googleapis.com/protocol.{kind}"}, "type": kind}
 
-    def sign_native(
-        self,
-        signer: Signer,
-        account: int,
-        index: int,
-        sender: str,
-        to: str,
-        amount: int,
-        prepared: dict[str, Any],
-        *,
-        nonce: int | None = None,
-        gas_price: int | None = None,
-    ) -> SignedTransfer:
-        contract = {
-            "parameter": {
-                "value": {
-                    "amount": amount,
-                    "owner_address": str(to_hex_address(sender)),
-                    "to_address": str(to_hex_address(to)),
-                },
-                "type_url": "type.googleapis.com/protocol.TransferContract",
-            },
-            "type": "TransferContract",
+    def sign_transfer(self, signer: Signer, transfer: OutgoingTransfer) -> SignedTransfer:
+        value = {
+            "data": "a9059cbb" + _word(transfer.to) + f"{transfer.amount:064x}",
+            "owner_address": str(to_hex_address(transfer.sender)),
+            "contract_address": str(to_hex_address(self.network.token_contract)),
         }
-        return self._signed(signer, account, index, contract, prepared)
+        return self._signed(signer, transfer, self._call("TriggerSmartContract", value))
+
+    def sign_native(self, signer: Signer, transfer: OutgoingTransfer) -> SignedTransfer:
+        value = {
+            "amount": transfer.amount,
+            "owner_address": str(to_hex_address(transfer.sender)),
+            "to_address": str(to_hex_address(transfer.to)),
+        }
+        return self._signed(signer, transfer, self._call("TransferContract", value))
 
     async def send(self, signed: str) -> SendOutcome:
         answer = await self._post("/wallet/broadcasttransaction", json.loads(signed))

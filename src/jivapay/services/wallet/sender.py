@@ -19,21 +19,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.chains.base import ChainClient, Receipt, SignedTransfer
+from jivapay.adapters.chains.base import ChainClient, OutgoingTransfer, Receipt, SignedTransfer
 from jivapay.adapters.chains.keys import HOT_WALLET_ACCOUNT, KeyProvider
 from jivapay.adapters.db.uow import atomic, on_commit
 from jivapay.adapters.db.wallet.models import Withdrawal, WithdrawalAttempt
 from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
-from jivapay.adapters.notifications import report_attention, report_critical_error
-from jivapay.domain.errors import ChainUnavailable
+from jivapay.adapters.notifications import report_attention
 from jivapay.domain.platform.audit import Actor
 from jivapay.domain.wallet.networks import Network, ledger_to_chain
 from jivapay.services.ledger import posting
+from jivapay.services.wallet.passes import isolated
 from jivapay.services.wallet.withdrawals import record_transition
 
 log = logging.getLogger("jivapay.wallet.sender")
@@ -73,24 +73,18 @@ async def check(
             approved = await repo.open_ids(network.name, ("approved",))
             broadcast = await repo.open_ids(network.name, ("broadcast",))
         for withdrawal_id in broadcast:
-            await _isolated(_follow(session_factory, network, client, keys, withdrawal_id, report), withdrawal_id)
+            await isolated(
+                _follow(session_factory, network, client, keys, withdrawal_id, report), withdrawal_id=withdrawal_id
+            )
         for withdrawal_id in approved:
-            await _isolated(send(session_factory, network, client, keys, withdrawal_id, report), withdrawal_id)
+            await isolated(
+                send(session_factory, network, client, keys, withdrawal_id, report), withdrawal_id=withdrawal_id
+            )
     finally:
         await client.close()
     if any((report.signed, report.sent, report.sped_up, report.completed, report.failed, report.waiting)):
         log.info("withdrawals checked", extra=dataclasses.asdict(report))
     return report
-
-
-async def _isolated(step: Awaitable[None], withdrawal_id: int) -> None:
-    """One withdrawal's trouble (a chain outage aside) must not hold up the others in the pass."""
-    try:
-        await step
-    except ChainUnavailable:
-        raise  # the whole network is out: the next pass tries again
-    except Exception as exc:  # noqa: BLE001 - reported, and the pass goes on
-        report_critical_error(exc, "a withdrawal could not be advanced", withdrawal_id=withdrawal_id)
 
 
 async def send(
@@ -171,17 +165,7 @@ async def _sign(
         if network.family == "evm":
             nonce = await repo.reserve_nonce(network.name, sender, int(prepared["nonce"]))
             gas_price = min(int(prepared["gas_price"]), network.max_gas_price_gwei * GWEI)
-        signed = client.sign_transfer(
-            keys,
-            HOT_WALLET_ACCOUNT,
-            0,
-            sender,
-            w.to_address,
-            ledger_to_chain(w.amount, network.token_decimals),
-            prepared,
-            nonce=nonce,
-            gas_price=gas_price,
-        )
+        signed = client.sign_transfer(keys, _outgoing(network, w, sender, prepared, nonce, gas_price))
         await _store(repo, w, signed)
         w.status, w.broadcast_at, w.waiting_reason, w.nonce = "broadcast", dt.datetime.now(dt.UTC), None, nonce
         await record_transition(session, w, SYSTEM, "broadcast", tx_hash=signed.tx_hash)
@@ -319,28 +303,13 @@ async def _speed_up(
     sender = hot_wallet(keys, network)
     prepared = await client.prepare(sender)
     price = min(max(previous * SPEED_UP[0] // SPEED_UP[1] + 1, int(prepared["gas_price"])), cap)
-    async with atomic(session_factory, name="wallet.withdrawal.speed_up") as session:
-        repo = WithdrawalRepository(session)
-        w = await repo.lock(withdrawal_id)
-        if w is None or w.status != "broadcast" or w.tx_hash != latest.tx_hash:
-            return
-        signed = client.sign_transfer(
-            keys,
-            HOT_WALLET_ACCOUNT,
-            0,
-            sender,
-            w.to_address,
-            ledger_to_chain(w.amount, network.token_decimals),
-            prepared,
-            nonce=latest.nonce,
-            gas_price=price,
+    signed = await _replace(session_factory, network, client, keys, withdrawal_id, latest, prepared, price)
+    if signed is not None:
+        report.sped_up += 1
+        log.warning(
+            "withdrawal sped up (same nonce)",
+            extra={"replaced": latest.tx_hash, "by": signed.tx_hash, "gas_price": price, "nonce": latest.nonce},
         )
-        await _store(repo, w, signed)
-    report.sped_up += 1
-    log.warning(
-        "withdrawal sped up (same nonce)",
-        extra={"replaced": latest.tx_hash, "by": signed.tx_hash, "gas_price": price, "nonce": latest.nonce},
-    )
 
 
 async def _renew(
@@ -353,24 +322,40 @@ async def _renew(
     report: CheckReport,
 ) -> None:
     """TRON: the transaction expired unmined, so it never can be: sign a new one."""
-    sender = hot_wallet(keys, network)
-    prepared = await client.prepare(sender)
-    async with atomic(session_factory, name="wallet.withdrawal.renew") as session:
+    prepared = await client.prepare(hot_wallet(keys, network))
+    if await _replace(session_factory, network, client, keys, withdrawal_id, latest, prepared, None) is not None:
+        report.sped_up += 1
+
+
+async def _replace(
+    session_factory: async_sessionmaker[AsyncSession],
+    network: Network,
+    client: ChainClient,
+    keys: KeyProvider,
+    withdrawal_id: int,
+    latest: WithdrawalAttempt,
+    prepared: dict[str, Any],
+    gas_price: int | None,
+) -> SignedTransfer | None:
+    """A new attempt that can only be mined instead of ``latest`` (its nonce, or ``latest`` expired),
+    stored; None when the withdrawal moved on meanwhile."""
+    async with atomic(session_factory, name="wallet.withdrawal.replace") as session:
         repo = WithdrawalRepository(session)
         w = await repo.lock(withdrawal_id)
         if w is None or w.status != "broadcast" or w.tx_hash != latest.tx_hash:
-            return
+            return None
         signed = client.sign_transfer(
-            keys,
-            HOT_WALLET_ACCOUNT,
-            0,
-            sender,
-            w.to_address,
-            ledger_to_chain(w.amount, network.token_decimals),
-            prepared,
+            keys, _outgoing(network, w, hot_wallet(keys, network), prepared, latest.nonce, gas_price)
         )
         await _store(repo, w, signed)
-    report.sped_up += 1
+    return signed
+
+
+def _outgoing(
+    network: Network, w: Withdrawal, sender: str, prepared: dict[str, Any], nonce: int | None, gas_price: int | None
+) -> OutgoingTransfer:
+    amount = ledger_to_chain(w.amount, network.token_decimals)
+    return OutgoingTransfer(HOT_WALLET_ACCOUNT, 0, sender, w.to_address, amount, prepared, nonce, gas_price)
 
 
 async def _mined(

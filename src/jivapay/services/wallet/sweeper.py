@@ -22,21 +22,21 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.chains.base import ChainClient
+from jivapay.adapters.chains.base import ChainClient, OutgoingTransfer
 from jivapay.adapters.chains.keys import DEPOSIT_ACCOUNT, GAS_TANK_ACCOUNT, HOT_WALLET_ACCOUNT, KeyProvider
 from jivapay.adapters.db.uow import atomic, on_commit
 from jivapay.adapters.db.wallet.models import Sweep, WalletAddress
 from jivapay.adapters.db.wallet.sweeps import SweepRepository
 from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
-from jivapay.adapters.notifications import report_attention, report_critical_error
-from jivapay.domain.errors import ChainUnavailable
+from jivapay.adapters.notifications import report_attention
 from jivapay.domain.wallet.networks import Network, ledger_to_chain
+from jivapay.services.wallet.passes import isolated
 
 log = logging.getLogger("jivapay.wallet.sweeper")
 GWEI = 10**9
@@ -75,26 +75,14 @@ async def sweep_pass(
             open_ids = await repo.open_ids(network.name)
             candidates = await repo.candidates(network.name, network.family, batch)
         for sweep_id in open_ids:
-            await _isolated(_advance(session_factory, network, client, keys, sweep_id, report), sweep_id=sweep_id)
+            await isolated(_advance(session_factory, network, client, keys, sweep_id, report), sweep_id=sweep_id)
         for address_id, address, _ in candidates:
-            await _isolated(
-                _start(session_factory, network, client, address_id, address, report), address_id=address_id
-            )
+            await isolated(_start(session_factory, network, client, address_id, address, report), address_id=address_id)
     finally:
         await client.close()
     if any(dataclasses.astuple(report)[1:]):
         log.info("sweep pass", extra=dataclasses.asdict(report))
     return report
-
-
-async def _isolated(step: Awaitable[None], **facts: Any) -> None:
-    """One address's trouble (a chain outage aside) must not hold up the others in the pass."""
-    try:
-        await step
-    except ChainUnavailable:
-        raise
-    except Exception as exc:  # noqa: BLE001 - reported, and the pass goes on
-        report_critical_error(exc, "a sweep step failed", **facts)
 
 
 async def _fuel_needed(network: Network, client: ChainClient, address: str) -> int:
@@ -190,7 +178,7 @@ async def _fuel(
             nonce = await WithdrawalRepository(session).reserve_nonce(network.name, tank, int(prepared["nonce"]))
             price = min(int(prepared["gas_price"]), network.max_gas_price_gwei * GWEI)
         signed = client.sign_native(
-            keys, GAS_TANK_ACCOUNT, 0, tank, row.address, amount, prepared, nonce=nonce, gas_price=price
+            keys, OutgoingTransfer(GAS_TANK_ACCOUNT, 0, tank, row.address, amount, prepared, nonce, price)
         )
         row.fuel_signed, row.fuel_tx_hash = signed.signed, signed.tx_hash
     await client.send(signed.signed)
@@ -230,16 +218,9 @@ async def _sweep(
         row = await SweepRepository(session).lock(sweep.id)
         if row is None or row.status != "sweeping" or row.sweep_tx_hash is not None:
             return
+        nonce = int(prepared["nonce"]) if network.family == "evm" else None
         signed = client.sign_transfer(
-            keys,
-            DEPOSIT_ACCOUNT,
-            index,
-            row.address,
-            hot,
-            held,
-            prepared,
-            nonce=int(prepared["nonce"]) if network.family == "evm" else None,
-            gas_price=price,
+            keys, OutgoingTransfer(DEPOSIT_ACCOUNT, index, row.address, hot, held, prepared, nonce, price)
         )
         row.sweep_signed, row.sweep_tx_hash, row.raw_amount = signed.signed, signed.tx_hash, Decimal(held)
     await client.send(signed.signed)
