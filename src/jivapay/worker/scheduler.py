@@ -160,6 +160,14 @@ async def enqueue_deposit_polls_job() -> None:
         report_critical_error(exc, "could not enqueue the deposit polls")
 
 
+def enqueue_reconcile_job() -> None:
+    """Every 5 minutes: the wallet's chain-vs-ledger snapshot per open network."""
+    try:
+        _actors.wallet.reconcile.send()
+    except Exception as exc:  # noqa: BLE001
+        report_critical_error(exc, "could not enqueue the wallet reconciliation")
+
+
 def enqueue_daily_payouts_job() -> None:
     """Every minute: the actor creates each due store's payout once per day (safe to send twice)."""
     try:
@@ -196,6 +204,7 @@ def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     scheduler.add_job(prune_idempotency_keys_job, "interval", hours=1, id="idempotency.prune")
     scheduler.add_job(enqueue_deposit_polls_job, "interval", seconds=1, id="wallet.poll_deposits")
     scheduler.add_job(enqueue_daily_payouts_job, "interval", seconds=60, id="wallet.daily_payouts")
+    scheduler.add_job(enqueue_reconcile_job, "interval", minutes=5, id="wallet.reconcile")
     return scheduler
 
 

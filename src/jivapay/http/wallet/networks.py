@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from litestar import get
 from prometheus_client import Gauge
 
+from jivapay.adapters.chains.clients import client_for
+from jivapay.adapters.chains.keys import key_provider
 from jivapay.adapters.resources import get_resources
 from jivapay.http.deps import transaction
 from jivapay.http.guards import FINANCES
+from jivapay.networks import enabled_networks
 from jivapay.services.wallet.status import NetworkStatus, network_statuses
+from jivapay.services.wallet.treasury import NetworkTreasury, network_treasury, treasury_snapshots
 
 log = logging.getLogger("jivapay.wallet.metrics")
 _LABEL = ("network",)
@@ -25,6 +30,20 @@ GAUGES = {
     "rpc_errors": Gauge("jivapay_wallet_rpc_errors", "RPC calls that failed (any URL), since the start", _LABEL),
     "pending": Gauge("jivapay_wallet_deposits_pending", "Deposits seen and waiting for confirmations", _LABEL),
     "credited": Gauge("jivapay_wallet_deposits_credited", "Deposits credited to the ledger, since the start", _LABEL),
+}
+
+
+TREASURY_GAUGES = {
+    "hot_usdt": Gauge("jivapay_wallet_hot_wallet_usdt", "USDT on the network's hot wallet (last snapshot)", _LABEL),
+    "tank_native": Gauge(
+        "jivapay_wallet_gas_tank_native", "Native coin (wei or sun) in the gas tank (last snapshot)", _LABEL
+    ),
+    "difference": Gauge(
+        "jivapay_wallet_reconciliation_difference_usdt",
+        "USDT on chain minus what the ledger says our addresses hold (last snapshot)",
+        _LABEL,
+    ),
+    "flagged": Gauge("jivapay_wallet_reconciliation_flagged", "1 when the last reconciliation found a gap", _LABEL),
 }
 
 
@@ -50,6 +69,16 @@ async def refresh_gauges() -> None:
         for name, value in values.items():
             if value is not None:
                 GAUGES[name].labels(network=s.network).set(value)
+    try:
+        snapshots = await treasury_snapshots(get_resources().redis)
+    except Exception:  # a Redis hiccup leaves the last values
+        log.warning("treasury metrics not refreshed", exc_info=True)
+        return
+    for t in snapshots:
+        TREASURY_GAUGES["hot_usdt"].labels(network=t["network"]).set(float(Decimal(t["hot_wallet"]["usdt"])))
+        TREASURY_GAUGES["tank_native"].labels(network=t["network"]).set(float(t["gas_tank"]["native"]))
+        TREASURY_GAUGES["difference"].labels(network=t["network"]).set(float(Decimal(t["difference"])))
+        TREASURY_GAUGES["flagged"].labels(network=t["network"]).set(1 if t["flagged"] else 0)
 
 
 @get(
@@ -64,4 +93,20 @@ async def admin_networks() -> list[NetworkStatus]:
         return await network_statuses(session)
 
 
-admin_handlers = [admin_networks]
+@get(
+    "/wallet/treasury",
+    operation_id="admin_wallet_treasury",
+    tags=["admin"],
+    guards=FINANCES,
+    summary="Per open network: hot wallet and gas tank on chain, queue, sweeps, and chain vs ledger",
+)
+async def admin_treasury() -> list[NetworkTreasury]:
+    """Read live from the chains (a few seconds with many unswept addresses)."""
+    resources = get_resources()
+    keys = key_provider(resources.settings.wallet_mnemonic, resources.settings.wallet_mnemonic_passphrase)
+    return [
+        await network_treasury(network, resources.session_factory, client_for, keys) for network in enabled_networks()
+    ]
+
+
+admin_handlers = [admin_networks, admin_treasury]

@@ -103,6 +103,13 @@ async def merchant_balances(session: AsyncSession, merchant_id: int) -> list[tup
     return [(s.id, s.name, balances[s.id]) for s in stores]
 
 
+async def chain_net_inflow(session: AsyncSession, network: str) -> int:
+    """micro-USDT that came in on ``network`` minus what left on it, as the ledger has it: what the
+    platform's addresses on that chain should hold (the external account's balance, negated)."""
+    account = await LedgerRepository(session).find_account(L.external_crypto(network))
+    return -account.balance if account is not None else 0
+
+
 async def platform_overview(session: AsyncSession) -> dict[str, Any]:
     repo = LedgerRepository(session)
     decimals: dict[str, int] = {}

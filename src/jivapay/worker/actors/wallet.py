@@ -9,8 +9,8 @@ from jivapay.adapters.chains.keys import KeyProvider, key_provider
 from jivapay.adapters.email import EmailSender
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotificationError
-from jivapay.networks import get_network
-from jivapay.services.wallet import deposits, payouts, sender, sweeper, withdrawals
+from jivapay.networks import enabled_networks, get_network
+from jivapay.services.wallet import deposits, payouts, sender, sweeper, treasury, withdrawals
 from jivapay.services.wallet.monitor import poll
 from jivapay.worker.actors.base import jivapay_actor
 
@@ -103,3 +103,11 @@ async def sweep(network: str) -> None:
 async def daily_payouts() -> None:
     """Today's payout for every store whose hour has come (once per store and day, however often sent)."""
     await payouts.run_due(get_resources().session_factory)
+
+
+@jivapay_actor("wallet.reconcile", queue="wallet", max_retries=0, time_limit_ms=600_000)
+async def reconcile() -> None:
+    """Every few minutes: each open network's hot wallet, gas tank and chain-vs-ledger snapshot
+    (for /metrics), with a warning for a gap."""
+    resources = get_resources()
+    await treasury.snapshot_all(enabled_networks(), resources.session_factory, client_for, _keys(), resources.redis)

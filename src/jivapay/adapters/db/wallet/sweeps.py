@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,29 @@ _CANDIDATES = text(
 
 
 MAX_FAILURES = 3  # failed sweeps of an address (since its last success) before it is left to an operator
+
+
+# deposit addresses that may still hold USDT: a credited deposit newer than their last completed
+# sweep, or a sweep still open
+_UNSWEPT = text(
+    """
+    SELECT a.address
+      FROM wallet_addresses a
+     WHERE a.family = :family
+       AND (EXISTS (
+              SELECT 1 FROM wallet_deposits d
+               WHERE d.address_id = a.id AND d.network = :network AND d.status = 'credited'
+                 AND d.credited_at > COALESCE(
+                     (SELECT max(s.created_at) FROM wallet_sweeps s
+                       WHERE s.address_id = a.id AND s.network = :network AND s.status = 'done'),
+                     '-infinity'))
+            OR EXISTS (
+              SELECT 1 FROM wallet_sweeps s
+               WHERE s.address_id = a.id AND s.network = :network AND s.status IN ('fueling', 'sweeping', 'failed')))
+     ORDER BY a.id
+     LIMIT :limit
+    """
+)
 
 
 class SweepRepository:
@@ -84,3 +107,22 @@ class SweepRepository:
         if network is not None:
             query = query.where(Sweep.network == network)
         return list(await self.session.scalars(query))
+
+    async def unswept_addresses(self, network: str, family: str, limit: int) -> list[str]:
+        rows = await self.session.execute(_UNSWEPT, {"network": network, "family": family, "limit": limit})
+        return [row.address for row in rows]
+
+    async def counts(self, network: str) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Sweep.status, func.count()).where(Sweep.network == network).group_by(Sweep.status)
+        )
+        return {status: int(count) for status, count in rows}
+
+    async def fuel_sent(self, network: str) -> int:
+        """Native units the gas tank has sent as fuel on ``network`` (sweeps whose fuel went out)."""
+        total = await self.session.scalar(
+            select(func.coalesce(func.sum(Sweep.fuel_amount), 0)).where(
+                Sweep.network == network, Sweep.fuel_tx_hash.is_not(None)
+            )
+        )
+        return int(total or 0)

@@ -104,6 +104,14 @@ class WithdrawalRepository:
         )
         return int(total or 0)
 
+    async def counts(self, network: str) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Withdrawal.status, func.count())
+            .where(Withdrawal.network == network, Withdrawal.status.in_(("requested", "approved", "broadcast")))
+            .group_by(Withdrawal.status)
+        )
+        return {status: int(count) for status, count in rows}
+
     async def in_flight(self, network: str) -> int:
         """micro-USDT of the withdrawals signed on ``network`` and not yet ended (they still leave the hot wallet)."""
         total = await self.session.scalar(
