@@ -16,9 +16,11 @@ confirmations, reverted ones failed with the hold released and an alert.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +54,18 @@ class CheckReport:
     sped_up: int = 0
     completed: int = 0
     failed: int = 0
+
+
+CHAOS_PAUSE_ENV = "JIVAPAY_CHAOS_PAUSE_AT"
+
+
+async def _chaos_pause(point: str) -> None:
+    """Fault injection for the crash tests (tests/e2e/test_withdrawal_crash.py): with
+    ``JIVAPAY_CHAOS_PAUSE_AT=<point>`` the sender stops there, so the test can SIGKILL the worker
+    at exactly that moment. Off unless set; never set it in production."""
+    if os.environ.get(CHAOS_PAUSE_ENV) == point:
+        log.warning("chaos: paused", extra={"point": point})
+        await asyncio.sleep(3600)
 
 
 def hot_wallet(keys: KeyProvider, network: Network) -> str:
@@ -112,6 +126,7 @@ async def send(
         prepared = await client.prepare(sender)  # chain reads before any lock
         if not await _sign(session_factory, network, client, keys, w.id, sender, prepared, report):
             return
+        await _chaos_pause("withdrawal.signed")
     await _send_unsent(session_factory, client, withdrawal_id, report)
 
 
@@ -197,6 +212,7 @@ async def _send_unsent(
         return
     latest = attempts[-1]
     outcome = await client.send(latest.signed)
+    await _chaos_pause("withdrawal.sent")
     error = None if outcome.accepted or outcome.known else outcome.error
     async with atomic(session_factory, name="wallet.withdrawal.sent") as session:
         await WithdrawalRepository(session).mark_sent(latest.id, error)
