@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.services.merchants.stores import owned_store
+from jivapay.http.wallet import wallet_owner
 from jivapay.services.wallet import addresses
 from jivapay.services.wallet.addresses import DepositAddress
 
@@ -67,20 +67,10 @@ def _qr(address: str, fmt: QrFormat) -> Response[bytes]:
     return Response(buffer.getvalue(), media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
 
-async def _owner(request: Request[Any, Any, Any], owner_type: str, store_id: int | None) -> int:
-    principal = current_principal(request)
-    if owner_type != "store":
-        return principal.user_id
-    assert store_id is not None
-    async with transaction() as session:
-        await owned_store(session, principal.user_id, store_id)  # NotFound for someone else's store
-    return store_id
-
-
 async def _list(
     request: Request[Any, Any, Any], owner_type: str, prefix: str, store_id: int | None = None
 ) -> list[DepositAddressBody]:
-    owner_id = await _owner(request, owner_type, store_id)
+    _, owner_id = await wallet_owner(request, owner_type, store_id)
     async with transaction() as session:
         found = await addresses.owner_addresses(session, owner_type, owner_id)
     return [_body(prefix, item) for item in found]
@@ -89,7 +79,7 @@ async def _list(
 async def _create(
     request: Request[Any, Any, Any], data: NewDepositAddress, owner_type: str, prefix: str, store_id: int | None = None
 ) -> Response[DepositAddressBody]:
-    owner_id = await _owner(request, owner_type, store_id)
+    _, owner_id = await wallet_owner(request, owner_type, store_id)
     actor = Actor.user(current_principal(request).user_id)
     async with transaction() as session:
         made = await addresses.request_address(
@@ -101,7 +91,7 @@ async def _create(
 async def _qr_of(
     request: Request[Any, Any, Any], owner_type: str, network: str, fmt: QrFormat, store_id: int | None = None
 ) -> Response[bytes]:
-    owner_id = await _owner(request, owner_type, store_id)
+    _, owner_id = await wallet_owner(request, owner_type, store_id)
     async with transaction() as session:
         found = await addresses.owner_address(session, owner_type, owner_id, network)
     return _qr(found.address, fmt)

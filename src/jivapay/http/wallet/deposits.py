@@ -13,9 +13,9 @@ from litestar.response import Stream
 
 from jivapay.adapters.resources import get_resources
 from jivapay.http.csv_export import csv_attachment
-from jivapay.http.deps import current_principal, transaction
+from jivapay.http.deps import transaction
 from jivapay.http.guards import FINANCES
-from jivapay.services.merchants.stores import owned_store
+from jivapay.http.wallet import wallet_owner
 from jivapay.services.wallet import deposits
 from jivapay.services.wallet.deposits import DepositFilter, DepositView
 
@@ -56,14 +56,8 @@ ADMIN_FILTERS = {"where": Provide(_admin_query, sync_to_thread=False)}
 async def _owned(
     request: Request[Any, Any, Any], owner_type: str, where: DepositFilter, store_id: int | None
 ) -> DepositFilter:
-    """The filters narrowed to the caller (a store: after checking it is the merchant's own)."""
-    principal = current_principal(request)
-    owner_id = principal.user_id
-    if owner_type == "store":
-        assert store_id is not None
-        async with transaction() as session:
-            await owned_store(session, principal.user_id, store_id)
-        owner_id = store_id
+    """The filters narrowed to the caller's own deposits."""
+    owner_type, owner_id = await wallet_owner(request, owner_type, store_id)
     return dataclasses.replace(where, owner_type=owner_type, owner_id=owner_id)
 
 

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.guards import FINANCES
-from jivapay.services.merchants.stores import owned_store
+from jivapay.http.wallet import wallet_owner
 from jivapay.services.wallet import withdrawals
 from jivapay.services.wallet.withdrawals import WithdrawalFilter, WithdrawalView
 
@@ -53,21 +53,11 @@ FILTERS = {"where": Provide(_query, sync_to_thread=False)}
 ADMIN_FILTERS = {"where": Provide(_admin_query, sync_to_thread=False)}
 
 
-async def _owner(request: Request[Any, Any, Any], owner_type: str, store_id: int | None) -> tuple[str, int]:
-    principal = current_principal(request)
-    if owner_type != "store":
-        return owner_type, principal.user_id
-    assert store_id is not None
-    async with transaction() as session:
-        await owned_store(session, principal.user_id, store_id)
-    return "store", store_id
-
-
 async def _create(
     request: Request[Any, Any, Any], owner_type: str, store_id: int | None, data: NewWithdrawal
 ) -> Response[WithdrawalView]:
     """The ``Idempotency-Key`` header, when sent, makes a retried request return the first one."""
-    owner = await _owner(request, owner_type, store_id)
+    owner = await wallet_owner(request, owner_type, store_id)
     key = request.headers.get("idempotency-key")
     actor = Actor.user(current_principal(request).user_id)
     async with transaction() as session:
@@ -92,7 +82,7 @@ async def _list(
     after: int | None,
     limit: int,
 ) -> WithdrawalPage:
-    owner = await _owner(request, owner_type, store_id)
+    owner = await wallet_owner(request, owner_type, store_id)
     where = dataclasses.replace(where, owner_type=owner[0], owner_id=owner[1])
     async with transaction() as session:
         rows, cursor = await withdrawals.page(session, where, starting_after=after, limit=limit)
@@ -102,7 +92,7 @@ async def _list(
 async def _one(
     request: Request[Any, Any, Any], owner_type: str, store_id: int | None, withdrawal_id: str
 ) -> WithdrawalView:
-    owner = await _owner(request, owner_type, store_id)
+    owner = await wallet_owner(request, owner_type, store_id)
     async with transaction() as session:
         return await withdrawals.owner_withdrawal(session, *owner, withdrawal_id)
 
@@ -110,7 +100,7 @@ async def _one(
 async def _cancel(
     request: Request[Any, Any, Any], owner_type: str, store_id: int | None, withdrawal_id: str
 ) -> WithdrawalView:
-    owner = await _owner(request, owner_type, store_id)
+    owner = await wallet_owner(request, owner_type, store_id)
     actor = Actor.user(current_principal(request).user_id)
     async with transaction() as session:
         return await withdrawals.cancel(session, actor, withdrawal_id, owner=owner, ip=client_ip(request))

@@ -30,6 +30,7 @@ from jivapay.adapters.chains.base import ChainClient, OutgoingTransfer, Receipt,
 from jivapay.adapters.chains.keys import HOT_WALLET_ACCOUNT, KeyProvider
 from jivapay.adapters.db.uow import atomic, on_commit
 from jivapay.adapters.db.wallet.models import Withdrawal, WithdrawalAttempt
+from jivapay.adapters.db.wallet.nonces import NonceRepository
 from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
 from jivapay.adapters.notifications import report_attention
 from jivapay.domain.platform.audit import Actor
@@ -178,7 +179,7 @@ async def _sign(
             return w is not None and w.status == "broadcast"
         nonce = gas_price = None
         if network.family == "evm":
-            nonce = await repo.reserve_nonce(network.name, sender, int(prepared["nonce"]))
+            nonce = await NonceRepository(session).reserve_nonce(network.name, sender, int(prepared["nonce"]))
             gas_price = min(int(prepared["gas_price"]), network.max_gas_price_gwei * GWEI)
         signed = client.sign_transfer(keys, _outgoing(network, w, sender, prepared, nonce, gas_price))
         await _store(repo, w, signed)

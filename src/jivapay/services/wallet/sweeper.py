@@ -32,8 +32,8 @@ from jivapay.adapters.chains.base import ChainClient, OutgoingTransfer
 from jivapay.adapters.chains.keys import DEPOSIT_ACCOUNT, GAS_TANK_ACCOUNT, HOT_WALLET_ACCOUNT, KeyProvider
 from jivapay.adapters.db.uow import atomic, on_commit
 from jivapay.adapters.db.wallet.models import Sweep, WalletAddress
+from jivapay.adapters.db.wallet.nonces import NonceRepository
 from jivapay.adapters.db.wallet.sweeps import SweepRepository
-from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
 from jivapay.adapters.notifications import report_attention
 from jivapay.domain.wallet.networks import Network, ledger_to_chain
 from jivapay.services.wallet.passes import isolated
@@ -175,7 +175,7 @@ async def _fuel(
             return
         nonce = price = None
         if network.family == "evm":
-            nonce = await WithdrawalRepository(session).reserve_nonce(network.name, tank, int(prepared["nonce"]))
+            nonce = await NonceRepository(session).reserve_nonce(network.name, tank, int(prepared["nonce"]))
             price = min(int(prepared["gas_price"]), network.max_gas_price_gwei * GWEI)
         signed = client.sign_native(
             keys, OutgoingTransfer(GAS_TANK_ACCOUNT, 0, tank, row.address, amount, prepared, nonce, price)

@@ -25,6 +25,7 @@ from jivapay.adapters.db.wallet.addresses import AddressRepository
 from jivapay.adapters.db.wallet.deposits import DepositRepository
 from jivapay.adapters.db.wallet.models import Withdrawal
 from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
+from jivapay.adapters.email import EmailMessageSpec
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount, parse_amount, to_usdt_units
 from jivapay.domain.platform.audit import Actor, Target
@@ -36,6 +37,7 @@ from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.config import get_config
 from jivapay.services.platform.outbox import enqueue_after_commit
 from jivapay.services.wallet.addresses import open_network
+from jivapay.services.wallet.deposits import owner_email
 from jivapay.settings import get_settings
 
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -327,11 +329,8 @@ async def page(
     return [view(w) for w in rows[:limit]], rows[limit - 1].id if more else None
 
 
-async def notice_email(session: AsyncSession, withdrawal_id: int, event: str) -> Any:
+async def notice_email(session: AsyncSession, withdrawal_id: int, event: str) -> EmailMessageSpec | None:
     """The owner's e-mail about a transition (None when there is nobody to write to)."""
-    from jivapay.adapters.email import EmailMessageSpec
-    from jivapay.services.wallet.deposits import owner_email
-
     w = await WithdrawalRepository(session).get(withdrawal_id)
     if w is None:
         return None

@@ -1,4 +1,4 @@
-"""Withdrawals, their signed attempts and the hot wallets' nonces (all the SQL of the way out)."""
+"""Withdrawals and their signed attempts (the SQL of the way out)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.wallet.models import HotWalletNonce, Withdrawal, WithdrawalAttempt
+from jivapay.adapters.db.wallet.models import Withdrawal, WithdrawalAttempt
 
 _NOT_COUNTED = ("rejected", "canceled", "failed")
 
@@ -147,24 +146,3 @@ class WithdrawalRepository:
         if error is None:
             values["sent_at"] = func.coalesce(WithdrawalAttempt.sent_at, func.now())
         await self.session.execute(update(WithdrawalAttempt).where(WithdrawalAttempt.id == attempt_id).values(**values))
-
-    # --- nonces --------------------------------------------------------------------------
-
-    async def reserve_nonce(self, network: str, address: str, chain_next: int) -> int:
-        """``address``'s next nonce on ``network``, taken under the row's lock: the larger of ours and
-        the chain's pending count (a transaction sent from elsewhere is not overwritten)."""
-        await self.session.execute(
-            insert(HotWalletNonce)
-            .values(network=network, address=address, next_nonce=chain_next)
-            .on_conflict_do_nothing()
-        )
-        row = await self.session.scalar(
-            select(HotWalletNonce)
-            .where(HotWalletNonce.network == network, HotWalletNonce.address == address)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert row is not None
-        nonce = max(row.next_nonce, chain_next)
-        row.next_nonce = nonce + 1
-        return nonce
