@@ -38,7 +38,7 @@ def open_network(name: str | None) -> Network:
     if network is None or not network.enabled:
         choices = [n.name for n in enabled_networks()]
         raise ValidationFailed(
-            f"deposits are not open on network {name!r}"
+            f"network {name!r} is not open for deposits and withdrawals"
             + (f"; open networks: {', '.join(choices)}" if choices else "; no network is open"),
             field="network",
             networks=choices,
