@@ -164,3 +164,60 @@ async def test_a_tron_deposit_address_gets_trx_then_is_swept(
     assert tron_sim.token_balance(address) == 0
     assert tron_sim.token_balance(hot) == 80 * 10**6 + 1
     assert tron_sim.trx_balance(address) > 0  # the fuel's leftover, kept on the sweep's record
+
+
+async def test_a_tron_fuel_that_expired_unsent_is_signed_anew_and_only_one_arrives(
+    session_factory: async_sessionmaker[AsyncSession], tron_sim: TronSimulator, networks: Networks, monkeypatch: Any
+) -> None:
+    from jivapay.adapters.chains import tron
+    from jivapay.adapters.db.models import SweepAttempt
+
+    tron_sim.solidify_lag = 1
+    entry = {
+        "token_contract": tron_sim.token_address,
+        "confirmations": 1,
+        "start_block": tron_sim.head_number + 1,
+        "sweep_threshold": "5",
+    }
+    networks.configure({"TRC20": entry}, {"TRC20": [tron_sim.url]})
+    tank = keys().address("tron", 0, GAS_TANK_ACCOUNT)
+    tron_sim.fund_trx(tank, 1_000 * 10**6)
+    tron_sim.mint(keys().address("tron", 0, HOT_WALLET_ACCOUNT), 1)
+    payer = PrivateKey.random()
+    tron_sim.fund_trx(payer.public_key.to_base58check_address(), 100 * 10**6)
+    tron_sim.mint(payer.public_key.to_base58check_address(), 10 * 10**6)
+    address = await address_of_new_trader(session_factory, "TRC20")
+    tron_sim.send_trc20(payer, address, 10 * 10**6)
+    tron_sim.mine(3)
+    network = get_network("TRC20")
+    assert network is not None
+    await poll(network, session_factory, client_for)
+
+    real_send = tron.TronClient.send
+    calls = {"n": 0}
+
+    async def dies_first(self: Any, signed: str) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:  # the first fuel is signed and stored, and the sweeper dies before sending it
+            raise SystemExit("killed")
+        return await real_send(self, signed)
+
+    monkeypatch.setattr(tron.TronClient, "send", dies_first)
+    await sweeper.sweep_pass(network, session_factory, client_for, keys())  # opened
+    with contextlib.suppress(SystemExit):
+        await sweeper.sweep_pass(network, session_factory, client_for, keys())
+    tron_sim.advance_time(tron.TRON_EXPIRATION_MS / 1000 + 120)  # the sweeper comes back too late
+    tron_sim.mine(1)
+    for _ in range(10):
+        await sweeper.sweep_pass(network, session_factory, client_for, keys())
+        tron_sim.mine(1)
+    async with session_factory() as session:
+        [sweep] = list(await session.scalars(select(Sweep)))
+        attempts = list(await session.scalars(select(SweepAttempt).order_by(SweepAttempt.id)))
+    assert sweep.status == "done"
+    expired, fuel, swept = attempts
+    assert (expired.step, expired.mined, expired.sent_at) == ("fuel", False, None)
+    assert expired.closed_at is not None  # its line ended: it can never be mined
+    assert (fuel.step, fuel.mined, swept.step, swept.mined) == ("fuel", True, "sweep", True)
+    assert tron_sim.token_balance(address) == 0
+    assert tron_sim.trx_balance(address) == int(fuel.amount or 0) - int(swept.gas_fee or 0)  # one fuel arrived

@@ -47,6 +47,7 @@ class Receipt:
     block_hash: str
     succeeded: bool
     detail: str = ""  # why not (TRON's receipt result, or "reverted")
+    fee: int = 0  # the native coin the sender paid for it (EVM gasUsed × effectiveGasPrice; TRON's burned sun)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -264,8 +264,13 @@ class EvmClient:
         if not found or not found.get("blockNumber"):
             return None
         succeeded = int(found.get("status", "0x1"), 16) == 1
+        fee = int(found.get("gasUsed", "0x0"), 16) * int(found.get("effectiveGasPrice", "0x0"), 16)
         return Receipt(
-            int(found["blockNumber"], 16), str(found["blockHash"]).lower(), succeeded, "" if succeeded else "reverted"
+            int(found["blockNumber"], 16),
+            str(found["blockHash"]).lower(),
+            succeeded,
+            "" if succeeded else "reverted",
+            fee,
         )
 
     async def close(self) -> None:

@@ -186,11 +186,17 @@ class TronClient:
         block_id = block.get("blockID") if isinstance(block, dict) else None
         if not block_id:
             raise ChainUnavailable("the node answered no solidified block", network=self.network.name)
-        return {"ref_block_id": str(block_id)}
+        try:
+            chain_time_ms = int(block["block_header"]["raw_data"].get("timestamp", 0))
+        except (KeyError, TypeError, AttributeError, ValueError):
+            chain_time_ms = 0
+        return {"ref_block_id": str(block_id), "chain_time_ms": chain_time_ms}
 
     def _signed(self, signer: Signer, transfer: OutgoingTransfer, contract: dict[str, Any]) -> SignedTransfer:
-        now = dt.datetime.now(dt.UTC)
-        now_ms = int(now.timestamp() * 1000)
+        # the expiration counts from the chain's clock when ours is behind it (a node compares it
+        # with its head block's time): a slow server clock must not sign transactions born expired
+        now_ms = max(int(dt.datetime.now(dt.UTC).timestamp() * 1000), int(transfer.prepared.get("chain_time_ms", 0)))
+        now = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC)
         ref = transfer.prepared["ref_block_id"]
         raw_data: dict[str, Any] = {
             "contract": [contract],
@@ -258,7 +264,8 @@ class TronClient:
             return None
         result = str(info.get("receipt", {}).get("result", "SUCCESS"))
         succeeded = result == "SUCCESS" and info.get("result") != "FAILED"
-        return Receipt(int(info["blockNumber"]), block_hash, succeeded, "" if succeeded else result)
+        fee = int(info.get("fee", 0) or 0)  # burned TRX for energy and bandwidth (absent when none was)
+        return Receipt(int(info["blockNumber"]), block_hash, succeeded, "" if succeeded else result, fee)
 
     async def close(self) -> None:
         await self._http.aclose()

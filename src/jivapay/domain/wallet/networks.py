@@ -80,6 +80,20 @@ def ledger_to_chain(micro: int, token_decimals: int) -> int:
     return micro // scale
 
 
+GWEI = 10**9
+
+
+def gas_price_cap(network: Network) -> int:
+    """EVM: the highest gas price (wei) the platform ever signs with on ``network``."""
+    return network.max_gas_price_gwei * GWEI
+
+
+def speed_up_price(previous: int, current: int, cap: int) -> int:
+    """The gas price of a replacement (same nonce): 12.5 % above the stuck one (nodes ask for at
+    least 10 %), or today's price if higher; never above ``cap``."""
+    return min(max(previous * 9 // 8 + 1, current), cap)
+
+
 def is_address(family: Family, address: str) -> bool:
     """Syntax only (the adapters check checksums)."""
     pattern = _EVM_ADDRESS if family == "evm" else _TRON_ADDRESS

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import Annotated
 
 from litestar import get
+from litestar.params import Parameter
 from prometheus_client import Gauge
 
 from jivapay.adapters.chains.clients import client_for
@@ -15,7 +17,13 @@ from jivapay.http.deps import transaction
 from jivapay.http.guards import FINANCES
 from jivapay.networks import enabled_networks
 from jivapay.services.wallet.status import NetworkStatus, network_statuses
-from jivapay.services.wallet.treasury import NetworkTreasury, network_treasury, treasury_snapshots
+from jivapay.services.wallet.treasury import (
+    NetworkTreasury,
+    SweepView,
+    network_treasury,
+    recent_sweeps,
+    treasury_snapshots,
+)
 
 log = logging.getLogger("jivapay.wallet.metrics")
 _LABEL = ("network",)
@@ -45,6 +53,11 @@ TREASURY_GAUGES = {
     ),
     "flagged": Gauge("jivapay_wallet_reconciliation_flagged", "1 when the last reconciliation found a gap", _LABEL),
 }
+NATIVE_SPENT_GAUGE = Gauge(
+    "jivapay_wallet_native_spent",
+    "Native coin (wei or sun) spent on the network, ever, by kind (see docs/wallet.md; last snapshot)",
+    ("network", "kind"),
+)
 
 
 async def refresh_gauges() -> None:
@@ -79,6 +92,8 @@ async def refresh_gauges() -> None:
         TREASURY_GAUGES["tank_native"].labels(network=t["network"]).set(float(t["gas_tank"]["native"]))
         TREASURY_GAUGES["difference"].labels(network=t["network"]).set(float(Decimal(t["difference"])))
         TREASURY_GAUGES["flagged"].labels(network=t["network"]).set(1 if t["flagged"] else 0)
+        for kind, value in t.get("native_spent", {}).items():
+            NATIVE_SPENT_GAUGE.labels(network=t["network"], kind=kind).set(float(value))
 
 
 @get(
@@ -109,4 +124,19 @@ async def admin_treasury() -> list[NetworkTreasury]:
     ]
 
 
-admin_handlers = [admin_networks, admin_treasury]
+@get(
+    "/wallet/sweeps",
+    operation_id="admin_wallet_sweeps",
+    tags=["admin"],
+    guards=FINANCES,
+    summary="The latest sweeps (newest first): status, why one is stuck, fuel, transactions and gas paid",
+)
+async def admin_sweeps(
+    network: Annotated[str | None, Parameter(max_length=20)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+) -> list[SweepView]:
+    async with transaction() as session:
+        return await recent_sweeps(session, network, limit)
+
+
+admin_handlers = [admin_networks, admin_treasury, admin_sweeps]

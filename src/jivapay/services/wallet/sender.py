@@ -16,11 +16,9 @@ confirmations, reverted ones failed with the hold released and an alert.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -34,16 +32,14 @@ from jivapay.adapters.db.wallet.nonces import NonceRepository
 from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
 from jivapay.adapters.notifications import report_attention
 from jivapay.domain.platform.audit import Actor
-from jivapay.domain.wallet.networks import Network, ledger_to_chain
+from jivapay.domain.wallet.networks import Network, gas_price_cap, ledger_to_chain, speed_up_price
 from jivapay.services.ledger import posting
-from jivapay.services.wallet.passes import isolated
+from jivapay.services.wallet.passes import chaos_pause, isolated
 from jivapay.services.wallet.withdrawals import record_transition
 
 log = logging.getLogger("jivapay.wallet.sender")
 SYSTEM = Actor.system("wallet")
-GWEI = 10**9
-SPEED_UP = (9, 8)
-NONCE_SPENT = "nonce_spent_elsewhere"  # a replacement pays 12.5 % more (nodes ask for at least 10 %)
+NONCE_SPENT = "nonce_spent_elsewhere"
 
 
 @dataclasses.dataclass(slots=True)
@@ -55,18 +51,6 @@ class CheckReport:
     sped_up: int = 0
     completed: int = 0
     failed: int = 0
-
-
-CHAOS_PAUSE_ENV = "JIVAPAY_CHAOS_PAUSE_AT"
-
-
-async def _chaos_pause(point: str) -> None:
-    """Fault injection for the crash tests (tests/e2e/test_withdrawal_crash.py): with
-    ``JIVAPAY_CHAOS_PAUSE_AT=<point>`` the sender stops there, so the test can SIGKILL the worker
-    at exactly that moment. Off unless set; never set it in production."""
-    if os.environ.get(CHAOS_PAUSE_ENV) == point:
-        log.warning("chaos: paused", extra={"point": point})
-        await asyncio.sleep(3600)
 
 
 def hot_wallet(keys: KeyProvider, network: Network) -> str:
@@ -127,7 +111,7 @@ async def send(
         prepared = await client.prepare(sender)  # chain reads before any lock
         if not await _sign(session_factory, network, client, keys, w.id, sender, prepared, report):
             return
-        await _chaos_pause("withdrawal.signed")
+        await chaos_pause("withdrawal.signed")
     await _send_unsent(session_factory, client, withdrawal_id, report)
 
 
@@ -138,7 +122,7 @@ async def _short(network: Network, client: ChainClient, sender: str, w: Withdraw
     needed = ledger_to_chain(w.amount + in_flight, network.token_decimals)
     if await client.token_balance(sender) < needed:
         return "hot_wallet_short_of_usdt"
-    gas = network.transfer_gas * network.max_gas_price_gwei * GWEI if network.family == "evm" else network.fee_limit_sun
+    gas = network.transfer_gas * gas_price_cap(network) if network.family == "evm" else network.fee_limit_sun
     if await client.native_balance(sender) < gas:
         return "hot_wallet_short_of_gas"
     return None
@@ -180,7 +164,7 @@ async def _sign(
         nonce = gas_price = None
         if network.family == "evm":
             nonce = await NonceRepository(session).reserve_nonce(network.name, sender, int(prepared["nonce"]))
-            gas_price = min(int(prepared["gas_price"]), network.max_gas_price_gwei * GWEI)
+            gas_price = min(int(prepared["gas_price"]), gas_price_cap(network))
         signed = client.sign_transfer(keys, _outgoing(network, w, sender, prepared, nonce, gas_price))
         await _store(repo, w, signed)
         w.status, w.broadcast_at, w.waiting_reason, w.nonce = "broadcast", dt.datetime.now(dt.UTC), None, nonce
@@ -213,7 +197,7 @@ async def _send_unsent(
         return
     latest = attempts[-1]
     outcome = await client.send(latest.signed)
-    await _chaos_pause("withdrawal.sent")
+    await chaos_pause("withdrawal.sent")
     error = None if outcome.accepted or outcome.known else outcome.error
     async with atomic(session_factory, name="wallet.withdrawal.sent") as session:
         await WithdrawalRepository(session).mark_sent(latest.id, error)
@@ -312,14 +296,14 @@ async def _speed_up(
     report: CheckReport,
 ) -> None:
     """The same nonce at a higher gas price (never above the cap): at most one of them is mined."""
-    cap = network.max_gas_price_gwei * GWEI
+    cap = gas_price_cap(network)
     previous = int(latest.gas_price or 0)
     if previous >= cap:
         report_attention("a withdrawal is stuck at the network's gas price cap", tx_hash=latest.tx_hash)
         return
     sender = hot_wallet(keys, network)
     prepared = await client.prepare(sender)
-    price = min(max(previous * SPEED_UP[0] // SPEED_UP[1] + 1, int(prepared["gas_price"])), cap)
+    price = speed_up_price(previous, int(prepared["gas_price"]), cap)
     signed = await _replace(session_factory, network, client, keys, withdrawal_id, latest, prepared, price)
     if signed is not None:
         report.sped_up += 1
@@ -393,6 +377,7 @@ async def _mined(
         if w is None or w.status != "broadcast":
             return
         w.tx_hash, w.block_number, w.waiting_reason = attempt.tx_hash, receipt.block_number, None
+        await WithdrawalRepository(session).record_gas(attempt.id, receipt.fee)
         if receipt.succeeded:
             await posting.finalize_withdrawal(session, w.public_id, network.name, attempt.tx_hash, fee=w.fee)
             w.status, w.completed_at = "completed", dt.datetime.now(dt.UTC)

@@ -53,7 +53,19 @@ class NetworkTreasury:
     withdrawals: dict[str, int]  # open ones by status
     sweeps: dict[str, int]  # by status
     fuel_sent_native: str  # wei or sun the gas tank sent as fuel, ever
+    native_spent: dict[str, str]  # wei or sun, ever: see NATIVE_SPENT
     at: dt.datetime
+
+
+# the native coin (wei or sun, integer strings) the platform has spent on a network, ever:
+NATIVE_SPENT = {
+    "withdrawal_gas": "gas the hot wallet paid for withdrawals",
+    "fuel_sent": "what the gas tank sent to deposit addresses",
+    "fuel_gas": "gas the gas tank paid for those transfers",
+    "sweep_gas": "gas the deposit addresses paid for their sweeps (out of the fuel)",
+    "fuel_left": "fuel_sent - sweep_gas: what the swept addresses still hold of it (at most)",
+    "total": "withdrawal_gas + fuel_sent + fuel_gas: what left the hot wallet and the gas tank as gas",
+}
 
 
 async def network_treasury(
@@ -68,8 +80,12 @@ async def network_treasury(
         sweeps = SweepRepository(session)
         addresses = await sweeps.unswept_addresses(network.name, network.family, MAX_ADDRESSES + 1)
         sweep_counts = await sweeps.counts(network.name)
-        fuel = await sweeps.fuel_sent(network.name)
-        withdrawals = await WithdrawalRepository(session).counts(network.name)
+        spent = await sweeps.native_spent(network.name)
+        withdrawal_repo = WithdrawalRepository(session)
+        withdrawals = await withdrawal_repo.counts(network.name)
+        spent["withdrawal_gas"] = await withdrawal_repo.gas_spent(network.name)
+    spent["fuel_left"] = max(spent["fuel_sent"] - spent["sweep_gas"], 0)
+    spent["total"] = spent["withdrawal_gas"] + spent["fuel_sent"] + spent["fuel_gas"]
     hot = keys.address(network.family, 0, HOT_WALLET_ACCOUNT)
     tank = keys.address(network.family, 0, GAS_TANK_ACCOUNT)
     client = client_factory(network)
@@ -95,7 +111,8 @@ async def network_treasury(
         flagged=not capped and not 0 <= difference <= TOLERANCE,
         withdrawals=withdrawals,
         sweeps=sweep_counts,
-        fuel_sent_native=str(fuel),
+        fuel_sent_native=str(spent["fuel_sent"]),
+        native_spent={name: str(spent[name]) for name in NATIVE_SPENT},
         at=dt.datetime.now(dt.UTC),
     )
 
@@ -137,3 +154,74 @@ async def treasury_snapshots(redis: Any) -> list[dict[str, Any]]:
     keys = [key async for key in redis.scan_iter(match=SNAPSHOT_KEY.format("*"))]
     values = [await redis.get(key) for key in sorted(keys)]
     return [json.loads(value) for value in values if value]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SweepAttemptView:
+    step: str  # fuel | sweep
+    tx_hash: str
+    nonce: int | None
+    gas_price: str | None  # wei (EVM)
+    amount: str | None  # native units (fuel) or token units (sweep)
+    sent_at: dt.datetime | None
+    last_error: str | None  # what a node said when it refused it
+    mined: bool
+    gas_fee: str | None  # native units it paid, once mined
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SweepView:
+    id: int
+    network: str
+    address: str
+    status: str  # fueling | sweeping | done | failed
+    stuck_reason: str | None
+    token_amount: str | None  # token units swept
+    fuel_amount: str | None  # native units asked of the gas tank (the last fueling)
+    error: str | None
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+    attempts: list[SweepAttemptView]
+
+
+async def recent_sweeps(session: AsyncSession, network: str | None, limit: int) -> list[SweepView]:
+    """The operators' list of sweeps, newest first, with every transaction each one signed."""
+    repo = SweepRepository(session)
+    views = []
+    for sweep in await repo.recent(network, limit):
+        attempts = [
+            SweepAttemptView(
+                step=a.step,
+                tx_hash=a.tx_hash,
+                nonce=a.nonce,
+                gas_price=_integer(a.gas_price),
+                amount=_integer(a.amount),
+                sent_at=a.sent_at,
+                last_error=a.last_error,
+                mined=a.mined,
+                gas_fee=_integer(a.gas_fee),
+                created_at=a.created_at,
+            )
+            for a in await repo.attempts(sweep.id)
+        ]
+        views.append(
+            SweepView(
+                id=sweep.id,
+                network=sweep.network,
+                address=sweep.address,
+                status=sweep.status,
+                stuck_reason=sweep.stuck_reason,
+                token_amount=_integer(sweep.raw_amount),
+                fuel_amount=_integer(sweep.fuel_amount),
+                error=sweep.error,
+                created_at=sweep.created_at,
+                completed_at=sweep.completed_at,
+                attempts=attempts,
+            )
+        )
+    return views
+
+
+def _integer(value: Any) -> str | None:
+    return None if value is None else str(int(value))

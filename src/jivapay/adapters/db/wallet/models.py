@@ -175,6 +175,7 @@ class WithdrawalAttempt(Base):
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
     sent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    gas_fee: Mapped[Decimal | None] = mapped_column(sa.Numeric(78, 0))  # native units it paid, once mined
 
 
 class HotWalletNonce(Base):
@@ -216,12 +217,38 @@ class Sweep(Base, TimestampMixin):
     status: Mapped[str] = mapped_column(sa.String(16))
     raw_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(78, 0))  # the token units swept (when signed)
     fuel_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(78, 0))  # native units the gas tank sends
-    fuel_tx_hash: Mapped[str | None] = mapped_column(sa.String(80))
-    fuel_signed: Mapped[str | None] = mapped_column(sa.Text)
-    sweep_tx_hash: Mapped[str | None] = mapped_column(sa.String(80))
-    sweep_signed: Mapped[str | None] = mapped_column(sa.Text)
+    fuel_tx_hash: Mapped[str | None] = mapped_column(sa.String(80))  # the latest fuel attempt's
+    sweep_tx_hash: Mapped[str | None] = mapped_column(sa.String(80))  # the latest sweep attempt's
     error: Mapped[str | None] = mapped_column(sa.Text)
+    stuck_reason: Mapped[str | None] = mapped_column(sa.String(64))  # why it is not moving (for the operators)
     completed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class SweepAttempt(Base):
+    """One signed transaction of a sweep's step — ``fuel`` (gas tank → address, native coin) or
+    ``sweep`` (address → hot wallet, the token) — stored before it is sent. The open attempts of a
+    step (``closed_at`` unset) are one line: later ones replace earlier ones with the same nonce
+    (EVM speed-up), so at most one of them is mined. A line is closed when one of them is mined
+    (``mined``, with the native ``gas_fee`` it paid), or when none ever can be (TRON: expired; EVM:
+    the nonce went to another transaction); the step then signs a new line."""
+
+    __tablename__ = "wallet_sweep_attempts"
+    __table_args__ = (sa.CheckConstraint("step IN ('fuel', 'sweep')", name="step_known"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    sweep_id: Mapped[int] = mapped_column(sa.ForeignKey("wallet_sweeps.id"), index=True)
+    step: Mapped[str] = mapped_column(sa.String(8))
+    tx_hash: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    signed: Mapped[str] = mapped_column(sa.Text)
+    nonce: Mapped[int | None] = mapped_column(sa.BigInteger)
+    gas_price: Mapped[Decimal | None] = mapped_column(sa.Numeric(78, 0))
+    amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(78, 0))  # native (fuel) or token (sweep) units
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    mined: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    gas_fee: Mapped[Decimal | None] = mapped_column(sa.Numeric(78, 0))
 
 
 class DailyPayout(Base, TimestampMixin):

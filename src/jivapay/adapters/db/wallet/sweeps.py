@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.wallet.models import Sweep
+from jivapay.adapters.db.wallet.models import Sweep, SweepAttempt
 
 # addresses with a credited deposit on the network that came after their last sweep (or that
 # were never swept), and no sweep open: the candidates, a bounded batch per pass
@@ -118,11 +121,61 @@ class SweepRepository:
         )
         return {status: int(count) for status, count in rows}
 
-    async def fuel_sent(self, network: str) -> int:
-        """Native units the gas tank has sent as fuel on ``network`` (sweeps whose fuel went out)."""
-        total = await self.session.scalar(
-            select(func.coalesce(func.sum(Sweep.fuel_amount), 0)).where(
-                Sweep.network == network, Sweep.fuel_tx_hash.is_not(None)
-            )
+    # --- attempts ------------------------------------------------------------------------
+
+    async def add_attempt(self, attempt: SweepAttempt) -> None:
+        self.session.add(attempt)
+        await self.session.flush()
+
+    async def open_attempts(self, sweep_id: int, step: str) -> list[SweepAttempt]:
+        """The step's current line: signed, none of them mined yet, none proven dead; oldest first."""
+        rows = await self.session.scalars(
+            select(SweepAttempt)
+            .where(SweepAttempt.sweep_id == sweep_id, SweepAttempt.step == step, SweepAttempt.closed_at.is_(None))
+            .order_by(SweepAttempt.id)
         )
-        return int(total or 0)
+        return list(rows)
+
+    async def attempts(self, sweep_id: int) -> list[SweepAttempt]:
+        rows = await self.session.scalars(
+            select(SweepAttempt).where(SweepAttempt.sweep_id == sweep_id).order_by(SweepAttempt.id)
+        )
+        return list(rows)
+
+    async def mark_sent(self, attempt_id: int, error: str | None) -> None:
+        values: dict[str, Any] = {"last_error": error}
+        if error is None:
+            values["sent_at"] = func.coalesce(SweepAttempt.sent_at, func.now())
+        await self.session.execute(update(SweepAttempt).where(SweepAttempt.id == attempt_id).values(**values))
+
+    async def close_line(self, sweep_id: int, step: str, mined_id: int | None = None, gas_fee: int = 0) -> None:
+        """End the step's open line: one of it mined (``mined_id``, with the native fee it paid), or
+        none of it ever can be."""
+        now = dt.datetime.now(dt.UTC)
+        await self.session.execute(
+            update(SweepAttempt)
+            .where(SweepAttempt.sweep_id == sweep_id, SweepAttempt.step == step, SweepAttempt.closed_at.is_(None))
+            .values(closed_at=now)
+        )
+        if mined_id is not None:
+            await self.session.execute(
+                update(SweepAttempt).where(SweepAttempt.id == mined_id).values(mined=True, gas_fee=gas_fee)
+            )
+
+    async def native_spent(self, network: str) -> dict[str, int]:
+        """Native units (wei or sun) the sweeps of ``network`` moved and burned: ``fuel_sent`` (the
+        gas tank's mined fuel transfers), ``fuel_gas`` (the gas tank's fee for them), ``sweep_gas``
+        (the deposit addresses' fee for the token transfers, paid out of the fuel)."""
+        rows = await self.session.execute(
+            select(
+                SweepAttempt.step,
+                func.coalesce(func.sum(SweepAttempt.amount), 0),
+                func.coalesce(func.sum(SweepAttempt.gas_fee), 0),
+            )
+            .join(Sweep, Sweep.id == SweepAttempt.sweep_id)
+            .where(Sweep.network == network, SweepAttempt.mined.is_(True))
+            .group_by(SweepAttempt.step)
+        )
+        found = {step: (int(amount or 0), int(fee or 0)) for step, amount, fee in rows}
+        fuel_amount, fuel_gas = found.get("fuel", (0, 0))
+        return {"fuel_sent": fuel_amount, "fuel_gas": fuel_gas, "sweep_gas": found.get("sweep", (0, 0))[1]}

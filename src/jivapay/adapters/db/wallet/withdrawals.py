@@ -146,3 +146,18 @@ class WithdrawalRepository:
         if error is None:
             values["sent_at"] = func.coalesce(WithdrawalAttempt.sent_at, func.now())
         await self.session.execute(update(WithdrawalAttempt).where(WithdrawalAttempt.id == attempt_id).values(**values))
+
+    async def record_gas(self, attempt_id: int, fee: int) -> None:
+        """The native coin the mined attempt paid (the hot wallet's gas)."""
+        await self.session.execute(
+            update(WithdrawalAttempt).where(WithdrawalAttempt.id == attempt_id).values(gas_fee=fee)
+        )
+
+    async def gas_spent(self, network: str) -> int:
+        """Native units the hot wallet has paid in gas for ``network``'s withdrawals (mined ones)."""
+        total = await self.session.scalar(
+            select(func.coalesce(func.sum(WithdrawalAttempt.gas_fee), 0))
+            .join(Withdrawal, Withdrawal.id == WithdrawalAttempt.withdrawal_id)
+            .where(Withdrawal.network == network)
+        )
+        return int(total or 0)
