@@ -170,17 +170,18 @@ class Platform:
         info.write_text(json.dumps(self.chain_info, indent=2))
 
     def fund_dev_hot_wallet(self, token: str) -> str | None:
-        """The dev chain's hot wallet (from the wallet seed) gets test USDT and gas, so withdrawals go out."""
-        from jivapay.adapters.chains.keys import HOT_WALLET_ACCOUNT, key_provider
+        """The dev chain's hot wallet (from the wallet seed) gets test USDT and gas, so withdrawals
+        go out; its gas tank gets gas, so deposit addresses are fueled and swept."""
+        from jivapay.adapters.chains.keys import GAS_TANK_ACCOUNT, HOT_WALLET_ACCOUNT, key_provider
 
         mnemonic = self.env.get("WALLET_MNEMONIC")
         if not mnemonic or self.chain is None:
             return None
-        hot = key_provider(mnemonic, self.env.get("WALLET_MNEMONIC_PASSPHRASE", "")).address(
-            "evm", 0, HOT_WALLET_ACCOUNT
-        )
+        keys = key_provider(mnemonic, self.env.get("WALLET_MNEMONIC_PASSPHRASE", ""))
+        hot = keys.address("evm", 0, HOT_WALLET_ACCOUNT)
         self.chain.mint(token, hot, 1_000_000 * 10**18)
         self.chain.rpc("anvil_setBalance", hot, hex(100 * 10**18))
+        self.chain.rpc("anvil_setBalance", keys.address("evm", 0, GAS_TANK_ACCOUNT), hex(100 * 10**18))
         return hot
 
     def check_servers(self) -> None:
