@@ -79,6 +79,8 @@ class Settings:
     alert_emails: str = ""
     # merchant callbacks: allow private/loopback targets (tests, a local receiver); never in production
     callback_allow_private: str = "false"
+    # the address customers reach the API at (the payment page's links); the request's own when unset
+    public_url: str | None = None
     # browsers: exact origins allowed to call the API cross-origin (none by default: CORS closed)
     cors_allow_origins: tuple[str, ...] = ()
     # reverse proxies whose X-Forwarded-For/-Proto are believed (none by default, in every environment)
@@ -178,6 +180,7 @@ _ENV_NAMES: dict[str, str] = {
     "LOG_FORMAT": "log_format",
     "JIVAPAY_HOST": "host",
     "JIVAPAY_PORT": "port",
+    "PUBLIC_URL": "public_url",
     "WORKER_PROCESSES": "worker_processes",
     "WORKER_THREADS": "worker_threads",
     "WORKER_METRICS_HOST": "worker_metrics_host",
@@ -299,6 +302,10 @@ def _validate(s: Settings) -> None:
             allowed = ("redis", "rediss", "unix") + (("amqp", "amqps") if key == "BROKER_URL" else ())
             if scheme not in allowed:
                 raise bad(key, f"must be one of {', '.join(s + '://' for s in allowed)} URLs, got {scheme!r}")
+    if s.public_url:
+        parts = urlsplit(s.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise bad("PUBLIC_URL", f"must be an http(s):// address like https://pay.example.com, got {s.public_url!r}")
     if s.jwt_algorithm not in _JWT_ALGORITHMS:
         raise bad("JWT_ALGORITHM", f"must be one of {', '.join(_JWT_ALGORITHMS)}, got {s.jwt_algorithm!r}")
     if s.access_token_expire_minutes <= 0:

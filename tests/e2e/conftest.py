@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import world  # noqa: F401 - the integration tests' World, for the browser tests
+
 REPO = Path(__file__).resolve().parents[2]
 
 

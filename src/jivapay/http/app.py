@@ -14,6 +14,7 @@ from jivapay.adapters.notifications import init_sentry
 from jivapay.adapters.resources import close_resources
 from jivapay.http.body_guard import BodyGuardMiddleware
 from jivapay.http.errors import EXCEPTION_HANDLERS
+from jivapay.http.merchants import payment_page
 from jivapay.http.middleware import OptionalBodyMiddleware, RequestContextMiddleware
 from jivapay.http.openapi import mark_optional_bodies
 from jivapay.http.platform import files, health
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             admin.router,
             gateway.router,
             *files.route_handlers,
+            *payment_page.HANDLERS,
         ],
         # the guard sees the body as sent: an empty one becomes {} only after it (OptionalBody)
         middleware=[prometheus.middleware, BodyGuardMiddleware, OptionalBodyMiddleware],

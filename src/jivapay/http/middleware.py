@@ -47,7 +47,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            path = scope.get("path", "")
+            path = masked_path(scope.get("path", ""))
             level = logging.DEBUG if path in _QUIET_PATHS and status < 500 else logging.INFO
             log.log(
                 level,
@@ -58,6 +58,14 @@ class RequestContextMiddleware:
                 extra={"status": status, "ms": round((time.perf_counter() - started) * 1000, 2)},
             )
             request_id_var.reset(token)
+
+
+_PAYMENT_PAGE = re.compile(r"^/pay/[^/]+")
+
+
+def masked_path(path: str) -> str:
+    """The path as logs show it: a payment page's token (it opens the order) replaced."""
+    return _PAYMENT_PAGE.sub("/pay/<token>", path)
 
 
 def body_is_optional(handler: Any) -> bool:

@@ -24,8 +24,9 @@ from jivapay.http.app import create_app
 from tests.factories import bearer, make_api_key, make_store, make_user, token_for
 
 PUBLIC_EXACT = {"/health", "/ready", "/metrics", "/auth/refresh", "/support/auth/login"}
-# signed links: the signature is the authorisation (a bad one is a 404, never the file)
-SIGNED = re.compile(r"^/files/")
+# signed links: the signature is the authorisation (a bad one is a 404, never the file); the
+# payment page's token likewise (tests/integration/merchants/test_payment_page.py), and its assets
+SIGNED = re.compile(r"^/(files|pay|pay-assets)/")
 PUBLIC_PATTERNS = (re.compile(r"^/schema(/.*)?$"), re.compile(r"^/(merchant|trader|teamlead|admin)/auth/token$"))
 ANY_USER = {"/auth/logout", "/auth/password"}
 ROLE_PREFIXES = {f"/{role.value}/": role for role in Role}
@@ -173,6 +174,8 @@ async def world(seeded: None, client: Any, session_factory: async_sessionmaker[A
         "value": "198.51.100.9",
         "network": "BEP20",
         "withdrawal_id": "wd_aaaaaaaaaaaaaaaaaaaa",
+        "token": "not-an-order-token",  # the payment page: 404 for everybody (its own tests open it)
+        "name": "theme-1f6feb.css",
     }
     return World(headers, params)
 
@@ -199,7 +202,7 @@ async def test_access_matrix(client: Any, world: World) -> None:
         for caller in CALLERS:
             want = expected(rule, caller, owner)
             kwargs: dict[str, Any] = {"headers": world.headers[caller]}
-            if method == "POST" and template.endswith(("/receipts", "/evidence")):  # multipart uploads
+            if method in ("POST", "PUT") and template.endswith(("/receipts", "/evidence", "/logo")):  # multipart
                 kwargs["files"] = {"data": ("r.pdf", b"%PDF-1.4 test", "application/pdf")}
             elif method in ("POST", "PUT", "PATCH"):
                 kwargs["json"] = {}

@@ -31,6 +31,7 @@ from jivapay.adapters.db.merchants.models import (
     IdempotencyKey,
     Store,
     StoreApiKey,
+    StoreLogo,
     StoreSigningSecret,
 )
 from jivapay.adapters.db.orders.models import (
@@ -113,6 +114,7 @@ __all__ = [
     "SettledOrder",
     "Store",
     "StoreApiKey",
+    "StoreLogo",
     "StoreSigningSecret",
     "SupportProfile",
     "Sweep",

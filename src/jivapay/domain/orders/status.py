@@ -45,7 +45,7 @@ TRANSITIONS: dict[tuple[str, str, str], frozenset[Party]] = {
     ("payin", "pending_payment", "client_confirmed"): frozenset({_C, _M}),
     ("payin", "pending_payment", "completed"): frozenset({_T, _A}),
     ("payin", "client_confirmed", "completed"): frozenset({_T, _A}),
-    ("payin", "pending_payment", "canceled"): frozenset({_T, _S, _A}),
+    ("payin", "pending_payment", "canceled"): frozenset({_C, _T, _S, _A}),  # _C: when the store allows it
     ("payin", "client_confirmed", "canceled"): frozenset({_T, _S, _A}),
     ("payin", "pending_payment", "expired"): frozenset({_Y}),
     ("payin", "client_confirmed", "disputed"): frozenset({_C, _M, _S, _Y}),

@@ -170,6 +170,14 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
         Decimal(500),
         "A dispute over an order worth at least this much USDT opens with high priority.",
     ),
+    # the customer's payment page
+    _D(
+        "PAYMENT_PAGE_INSTRUCTIONS",
+        "json",
+        {},
+        'Per payment method and language, the payment page\'s "how to pay" text, e.g. {"card": {"ru": "…", '
+        '"en": "…"}}; a method or language left out gets the built-in text.',
+    ),
     # statistics
     _D("STATS_REFRESH_SECONDS", "int", 60, "How often the scheduler brings the statistics rollups up to date."),
     _D("WITHDRAWAL_APPROVAL_THRESHOLD_USDT", "decimal", Decimal(1000), "Withdrawals at or above need approval."),
@@ -249,7 +257,25 @@ def _withdrawal_limits(value: Any) -> str | None:
     return None
 
 
+PAGE_LANGUAGES = ("ru", "en")
+
+
+def _page_instructions(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return 'must be a JSON object of payment method → {"ru": text, "en": text}'
+    for method, texts in value.items():
+        if not isinstance(texts, dict) or not texts:
+            return f"{method}: an object of language → text"
+        for language, text in texts.items():
+            if language not in PAGE_LANGUAGES:
+                return f"{method}.{language}: the languages are {', '.join(PAGE_LANGUAGES)}"
+            if not isinstance(text, str) or not 0 < len(text.strip()) <= 1000:
+                return f"{method}.{language}: a text of 1 to 1000 characters"
+    return None
+
+
 CHECKS: dict[str, Any] = {
+    "PAYMENT_PAGE_INSTRUCTIONS": _page_instructions,
     "WITHDRAWAL_LIMITS_USDT": _withdrawal_limits,
     "FRAUD_BLOCKED_CLIENT_IDS": _string_list,
     "FRAUD_BLOCKED_IPS": _string_list,

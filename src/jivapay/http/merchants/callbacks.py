@@ -14,11 +14,11 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent
 from jivapay.domain.errors import NotFound
 from jivapay.domain.merchants.urls import check_merchant_url
-from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
 from jivapay.http.guards import forget_api_keys
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.commissions import commission_table
-from jivapay.services.merchants import callbacks
+from jivapay.services.merchants import callbacks, payment_page
 from jivapay.services.merchants import stores as store_service
 from jivapay.services.orders import refs as order_refs
 from jivapay.settings import get_settings
@@ -48,12 +48,20 @@ class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     callback_url: str | msgspec.UnsetType | None = msgspec.UNSET
     payment_methods: list[str] | msgspec.UnsetType | None = msgspec.UNSET
     default_currency: str | msgspec.UnsetType | None = msgspec.UNSET
+    # the hosted payment page (docs/payment-page.md); null resets to the default
+    page_language: str | msgspec.UnsetType | None = msgspec.UNSET  # ru | en: when the browser asks for neither
+    brand_color: str | msgspec.UnsetType | None = msgspec.UNSET  # #RRGGBB, the page's accent colour
+    customer_can_cancel: bool | msgspec.UnsetType | None = msgspec.UNSET  # a "cancel payment" button
 
 
 class StoreSettingsBody(msgspec.Struct):
     callback_url: str | None
     payment_methods: list[str] | None
     default_currency: str | None
+    page_language: str | None = None
+    brand_color: str | None = None
+    customer_can_cancel: bool = False
+    logo_url: str | None = None  # set with PUT /merchant/stores/{id}/logo
 
 
 class AttemptBody(msgspec.Struct):
@@ -96,9 +104,17 @@ class QueuedBody(msgspec.Struct):
     status: str
 
 
-def _settings_body(raw: dict[str, Any] | None) -> StoreSettingsBody:
+def _settings_body(raw: dict[str, Any] | None, logo_url: str | None = None) -> StoreSettingsBody:
     raw = raw or {}
-    return StoreSettingsBody(raw.get("callback_url"), raw.get("payment_methods"), raw.get("default_currency"))
+    return StoreSettingsBody(
+        raw.get("callback_url"),
+        raw.get("payment_methods"),
+        raw.get("default_currency"),
+        raw.get("page_language"),
+        raw.get("brand_color"),
+        bool(raw.get("customer_can_cancel", False)),
+        logo_url,
+    )
 
 
 def _callback_body(
@@ -171,7 +187,7 @@ async def store_commissions(request: Request[Any, Any, Any], store_id: int) -> l
 async def get_store_settings(request: Request[Any, Any, Any], store_id: int) -> StoreSettingsBody:
     async with transaction() as session:
         store = await store_service.owned_store(session, current_principal(request).user_id, store_id)
-        return _settings_body(store.settings)
+        return _settings_body(store.settings, await payment_page.logo_url(session, store_id))
 
 
 @merchant_routes.put(
@@ -195,7 +211,46 @@ async def update_store_settings(
             changes=changes,
             ip=client_ip(request),
         )
-        return _settings_body(store.settings)
+        return _settings_body(store.settings, await payment_page.logo_url(session, store_id))
+
+
+class LogoBody(msgspec.Struct):
+    logo_url: str  # where the payment page loads it (a new logo gets a new URL)
+
+
+@merchant_routes.put(
+    "/stores/{store_id:int}/logo",
+    operation_id="merchant_set_store_logo",
+    summary="Set the store's logo for the payment page",
+    description="multipart/form-data with the image (PNG or JPEG, at most 100 KB) in the field `data`; it "
+    "replaces the previous one. The payment page shows it beside the store's name.",
+)
+async def set_store_logo(request: Request[Any, Any, Any], store_id: int, data: MultipartForm) -> LogoBody:
+    principal = current_principal(request)
+    async with transaction("merchant.logo_target") as session:
+        await store_service.owned_store(session, principal.user_id, store_id)  # 404 before the file is judged
+    upload = form_file(data, "data")
+    content = await upload.read()
+    async with transaction("merchant.logo") as session:
+        url = await payment_page.set_logo(
+            session,
+            principal.actor,
+            merchant_id=principal.user_id,
+            store_id=store_id,
+            data=content,
+            content_type=upload.content_type,
+            ip=client_ip(request),
+        )
+    return LogoBody(url)
+
+
+@merchant_routes.delete("/stores/{store_id:int}/logo", operation_id="merchant_remove_store_logo", status_code=204)
+async def remove_store_logo(request: Request[Any, Any, Any], store_id: int) -> None:
+    principal = current_principal(request)
+    async with transaction("merchant.logo_removed") as session:
+        await payment_page.drop_logo(
+            session, principal.actor, merchant_id=principal.user_id, store_id=store_id, ip=client_ip(request)
+        )
 
 
 @merchant_routes.get("/stores/{store_id:int}/callbacks", operation_id="merchant_list_callbacks")
@@ -269,6 +324,8 @@ handlers = [
     store_commissions,
     get_store_settings,
     update_store_settings,
+    set_store_logo,
+    remove_store_logo,
     list_callbacks,
     get_callback,
     redeliver_callback,

@@ -104,6 +104,7 @@ class GatewayOrder(msgspec.Struct):
     recipient_last4: str | None
     rate: str | None = None
     order_token: str | None = None  # init only: lets the customer's browser read and confirm this order
+    payment_page_url: str | None = None  # pay-in init only: the hosted page to send the customer to
 
 
 PAYIN_EXAMPLE = {
@@ -125,10 +126,18 @@ PAYOUT_EXAMPLE = {
 }
 
 
-def _encode(view: dict[str, Any], token: str | None = None) -> bytes:
+def _encode(view: dict[str, Any], token: str | None = None, page_base: str | None = None) -> bytes:
     if token is not None:
         view = {**view, "order_token": token}
+        if page_base is not None:
+            view["payment_page_url"] = f"{page_base}/pay/{token}"
     return msgspec.json.encode(view)
+
+
+def public_base(request: Request[Any, Any, Any]) -> str:
+    """Where customers reach us: PUBLIC_URL, else the address this request came to."""
+    configured = get_settings().public_url
+    return (configured or str(request.base_url)).rstrip("/")
 
 
 def _error_bytes(exc: JivaPayError) -> bytes:
@@ -212,7 +221,7 @@ async def _init(request: Request[Any, Any, Any], direction: str, data: Any, **ex
         )
         view = await order_views.view_of(session, settings, order, reveal=True)
         token = gateway.order_token(settings, store.store_id, order.id) if direction == "payin" else None
-        return 201, _encode(view, token)
+        return 201, _encode(view, token, public_base(request))
 
     return await _idempotent(request, store.store_id, work)
 

@@ -20,6 +20,7 @@ from jivapay.adapters.security import (
     new_signing_secret,
 )
 from jivapay.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from jivapay.domain.merchants import payment_page as page
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.merchants.callback_targets import check_callback_url
 from jivapay.services.platform.audit import log_action
@@ -217,7 +218,14 @@ async def merchant_of_store(session: AsyncSession, store_id: int) -> int | None:
     return store.merchant_id if store is not None else None
 
 
-STORE_SETTINGS = ("callback_url", "payment_methods", "default_currency")
+STORE_SETTINGS = (
+    "callback_url",
+    "payment_methods",
+    "default_currency",
+    "page_language",
+    "brand_color",
+    "customer_can_cancel",
+)
 
 
 async def update_store_settings(
@@ -233,7 +241,7 @@ async def update_store_settings(
     """Callback URL (checked like an order's), accepted payment method codes, default currency."""
     store = await owned_store(session, merchant_id, store_id)
     if not changes:
-        raise ValidationFailed("nothing to change: send callback_url, payment_methods or default_currency")
+        raise ValidationFailed(f"nothing to change: send any of {', '.join(STORE_SETTINGS)}")
     current = dict(store.settings or {})
     for key, raw in changes.items():
         current.pop(key, None)
@@ -260,6 +268,18 @@ async def _store_setting(settings: Settings, key: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ValidationFailed("payment_methods is a list of payment method codes", field=key)
         return sorted({v.strip().lower() for v in value})
+    if key == "page_language":
+        if value not in page.LANGUAGES:
+            raise ValidationFailed(f"page_language is one of {', '.join(page.LANGUAGES)}", field=key)
+        return value
+    if key == "brand_color":
+        if not isinstance(value, str) or not page.is_colour(value):
+            raise ValidationFailed("brand_color is a colour like #1f6feb", field=key)
+        return value.lower()
+    if key == "customer_can_cancel":
+        if not isinstance(value, bool):
+            raise ValidationFailed("customer_can_cancel is true or false", field=key)
+        return value
     if not isinstance(value, str) or len(value.strip()) != 3:
         raise ValidationFailed("default_currency is a 3-letter currency code", field=key)
     return value.strip().upper()

@@ -88,6 +88,19 @@ class Store(TimestampMixin, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sa.text("'{}'::jsonb"))
 
 
+class StoreLogo(Base):
+    """A store's logo for the payment page (PNG or JPEG, small): kept here, served by its hash
+    from ``/pay-assets/logo-<sha>.<ext>`` and cached for a year (a new logo gets a new name)."""
+
+    __tablename__ = "store_logos"
+
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+
+
 class StoreApiKey(Base):
     """``jp_live_<prefix>_<secret>``; only HMAC-SHA256(pepper, key) is stored."""
 

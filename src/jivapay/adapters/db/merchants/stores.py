@@ -3,10 +3,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.models import Store, StoreApiKey, StoreSigningSecret
+from jivapay.adapters.db.models import Store, StoreApiKey, StoreLogo, StoreSigningSecret
 
 
 class StoreRepository:
@@ -92,3 +93,34 @@ class StoreRepository:
             )
             .values(expires_at=at)
         )
+
+    # --- the payment page's logo -------------------------------------------------------------
+
+    async def put_logo(self, store_id: int, sha256: str, content_type: str, data: bytes) -> None:
+        values = {"sha256": sha256, "content_type": content_type, "data": data, "created_at": func.now()}
+        await self.session.execute(
+            insert(StoreLogo)
+            .values(store_id=store_id, **values)
+            .on_conflict_do_update(index_elements=[StoreLogo.store_id], set_=values)
+        )
+
+    async def drop_logo(self, store_id: int) -> bool:
+        result = await self.session.execute(delete(StoreLogo).where(StoreLogo.store_id == store_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    async def logo_of(self, store_id: int) -> tuple[str, str] | None:
+        """(sha256, content type) of the store's logo, without the bytes."""
+        row = (
+            await self.session.execute(
+                select(StoreLogo.sha256, StoreLogo.content_type).where(StoreLogo.store_id == store_id)
+            )
+        ).first()
+        return (row.sha256, row.content_type) if row else None
+
+    async def logo_by_hash(self, sha256: str) -> tuple[bytes, str] | None:
+        row = (
+            await self.session.execute(
+                select(StoreLogo.data, StoreLogo.content_type).where(StoreLogo.sha256 == sha256).limit(1)
+            )
+        ).first()
+        return (bytes(row.data), row.content_type) if row else None
