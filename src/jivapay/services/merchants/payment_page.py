@@ -55,7 +55,7 @@ class PageOrder:
     currency: str
     payment_method: str | None
     requisite: dict[str, Any] | None  # type, bank, number, owner_name (masked)
-    expires_at: str | None  # the current deadline (to pay, or for the recipient to confirm)
+    expires_at: str | None  # while the customer is to pay: until when
     now: str  # the server's clock, so the countdown does not trust the device's
     return_url: str | None  # once final: where the page sends the customer
     can_confirm: bool
@@ -153,7 +153,7 @@ async def page_order(
         currency=view["currency"],
         payment_method=view["payment_method"],
         requisite=_requisite(view["requisite"]) if phase == "pay" else None,
-        expires_at=view["expires_at"] if phase in ("pay", "checking") else None,
+        expires_at=view["expires_at"] if phase == "pay" else None,
         now=dt.datetime.now(dt.UTC).isoformat(),
         return_url=return_url(incoming.return_url, view["status"], view["merchant_order_id"]) if final else None,
         can_confirm=phase == "pay",
