@@ -74,7 +74,7 @@ async def _run_api(tmp_path: Path, check: Any) -> None:
         _wait_healthy(base, api, log)
         schema = schemathesis.openapi.from_url(f"{base}/schema/openapi.json")
         failures = check(base, [result.ok() for result in schema.get_all_operations()])
-        assert not failures, "\n\n".join(failures)
+        assert not failures, "\n\n".join(failures) + log.read_text()[-6000:]
         assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
     finally:
         api.terminate()

@@ -36,7 +36,7 @@ def test_error_details_and_optional_bodies_are_documented() -> None:
     schema = create_app().openapi_schema.to_schema()
     components = schema["components"]["schemas"]
     assert components["FieldError"]["required"] == ["field", "message"]
-    assert components["ErrorDetails"]["properties"]["errors"]["oneOf"][0]["items"] == {
+    assert components["ErrorDetails"]["properties"]["errors"]["items"] == {  # a one-branch oneOf, unwrapped
         "$ref": "#/components/schemas/FieldError"
     }
     payin = schema["paths"]["/gateway/payin/init"]["post"]

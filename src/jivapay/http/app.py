@@ -6,6 +6,7 @@ from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Contact, License, Server
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ASGIApp
 
@@ -16,7 +17,7 @@ from jivapay.http.body_guard import BodyGuardMiddleware
 from jivapay.http.errors import EXCEPTION_HANDLERS
 from jivapay.http.merchants import payment_page
 from jivapay.http.middleware import OptionalBodyMiddleware, RequestContextMiddleware
-from jivapay.http.openapi import mark_optional_bodies
+from jivapay.http.openapi import SECURITY_SCHEMES, TAGS, TidyComponents, mark_optional_bodies, secure
 from jivapay.http.platform import files, health
 from jivapay.http.ratelimit import RateLimitMiddleware
 from jivapay.http.routers import admin, auth, gateway, merchant, support, teamlead, trader
@@ -85,6 +86,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="JivaPay API",
             version=jivapay.__version__,
+            summary="P2P payment processing: fiat pay-ins and pay-outs through traders, settled in USDT",
+            description="Merchants start with docs/integration.md; errors always have the shape of `ErrorBody`; "
+            "callbacks (webhooks) are signed as docs/callbacks.md describes.",
+            license=License(name="Proprietary", identifier="LicenseRef-JivaPay"),
+            contact=Contact(name="JivaPay support", email="support@jivapay.example"),
+            servers=[Server(url=settings.public_url or "/", description="This JivaPay")],
+            tags=TAGS,
+            components=TidyComponents(security_schemes=dict(SECURITY_SCHEMES)),
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
         ),
@@ -92,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     mark_optional_bodies(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
+    secure(app.routes)
     return app
 
 

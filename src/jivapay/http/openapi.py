@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
+from litestar.enums import ParamType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example, Operation, Parameter, RequestBody
+from litestar.openapi.spec import (
+    Components,
+    Example,
+    OAuthFlow,
+    OAuthFlows,
+    Operation,
+    Parameter,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+    Tag,
+)
+from litestar.openapi.spec.enums import OpenAPIType
 
 from jivapay.http.middleware import body_is_optional
 
@@ -47,6 +61,9 @@ def _error(description: str, code: str, message: str, details: dict[str, Any] | 
 
 
 ERROR_RESPONSES: dict[int, ResponseSpec] = {
+    400: _error(
+        "The request could not be read (a body that is not JSON, broken multipart)", "bad_request", "Bad request"
+    ),
     401: _error("Missing or invalid credentials", "not_authenticated", "Authentication required"),
     403: _error("The caller may not do this", "permission_denied", "Permission denied"),
     404: _error("No such resource for this caller", "not_found", "Not found"),
@@ -84,9 +101,40 @@ ORDER_REFERENCE_EXAMPLE = "ord_4k9x2m7q1w8e5r3t6y0u2i"
 
 @dataclasses.dataclass
 class DocumentedOperation(Operation):
-    """An operation whose ``{order_id}`` path parameter says what it is: the order's public reference."""
+    """An operation whose ``{order_id}`` path parameter says what it is: the order's public reference;
+    that says ``security: []`` when it is public (not "unsaid"), and whose every other error
+    status answers the one error format (``default``)."""
+
+    idempotent: ClassVar[bool] = False  # takes Idempotency-Key (see ``secure``)
+
+    def to_schema(self) -> dict[str, Any]:
+        schema = super().to_schema()
+        schema.setdefault("security", [])
+        responses = schema.setdefault("responses", {})
+        responses.setdefault(
+            "default",
+            {
+                "description": "Any other error, in the one error format",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+            },
+        )
+        for status, response in responses.items():
+            if not isinstance(response, dict) or "$ref" in response:
+                continue
+            headers = response.setdefault("headers", {})
+            headers["X-Request-ID"] = {"$ref": "#/components/headers/X-Request-ID"}
+            if str(status).startswith("2"):
+                for name in RATE_LIMIT_HEADERS:
+                    headers[name] = {"$ref": f"#/components/headers/{name}"}
+                if self.idempotent:
+                    headers["Idempotent-Replayed"] = {"$ref": "#/components/headers/Idempotent-Replayed"}
+            if str(status) == "429":
+                headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+        return schema
 
     def __post_init__(self) -> None:
+        if self.idempotent:
+            self.parameters = [*(self.parameters or []), IDEMPOTENCY_KEY]
         for parameter in self.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name == "order_id" and parameter.param_in == "path":
                 parameter.description = (
@@ -107,6 +155,153 @@ class OptionalBodyOperation(DocumentedOperation):
             self.request_body.required = False
 
 
+IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=128),
+    description="Any string of yours, 1-128 printable characters: repeating the request with the same key "
+    "answers the first answer byte for byte (`Idempotent-Replayed: true`) and does nothing again; the same "
+    "key with another body is `409 idempotency_conflict`, while the first is still running "
+    "`409 request_in_progress`. Keys are kept 24 hours.",
+    examples={"key": Example(value="order-1001-init")},
+)
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "This request's id (yours, when you sent a valid X-Request-ID): quote it to support",
+        "schema": {"type": "string"},
+    },
+    "X-RateLimit-Limit": {"description": "Requests allowed in the window", "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the window", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "Unix time the window resets", "schema": {"type": "integer"}},
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}},
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+_IDEMPOTENT = re.compile(r"^/(gateway/|(merchant/stores/[^/]+|trader|teamlead)/withdrawals$)")
+
+
+def _idempotent(operation_class: type[Operation]) -> type[Operation]:
+    return type(f"Idempotent{operation_class.__name__}", (operation_class,), {"idempotent": True})
+
+
 def mark_optional_bodies(handlers: Iterable[Any]) -> None:
     for handler in handlers:
         handler.operation_class = OptionalBodyOperation if body_is_optional(handler) else DocumentedOperation
+
+
+# --- who may call what: the security schemes and each operation's requirement --------------------
+
+ROLE_LOGINS = ("merchant", "trader", "teamlead", "admin")
+
+
+def _password_login(role: str) -> SecurityScheme:
+    return SecurityScheme(
+        type="oauth2",
+        description=f"A {role}'s login: POST /{role}/auth/token (form: username, password, and `otp` when 2FA "
+        "is on) answers an access token, sent as `Authorization: Bearer <token>` (15 minutes; "
+        "POST /auth/refresh renews it).",
+        flows=OAuthFlows(password=OAuthFlow(token_url=f"/{role}/auth/token", scopes={})),
+    )
+
+
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "storeApiKey": SecurityScheme(
+        type="apiKey",
+        name="X-API-Key",
+        security_scheme_in="header",
+        description="A store's API key (jp_live_…), issued in the merchant cabinet: the gateway's credential.",
+    ),
+    "orderToken": SecurityScheme(
+        type="apiKey",
+        name="X-Order-Token",
+        security_scheme_in="header",
+        description="The `order_token` a pay-in init answers: the customer's browser may read and confirm that "
+        "one order with it, for two hours.",
+    ),
+    **{f"{role}Login": _password_login(role) for role in ROLE_LOGINS},
+    "supportBearer": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        bearer_format="JWT",
+        description="A support agent's access token from POST /support/auth/login (JSON: login, password).",
+    ),
+}
+_NO_SCOPES: list[str] = []
+_ANY_USER = [{f"{role}Login": _NO_SCOPES} for role in ROLE_LOGINS] + [{"supportBearer": _NO_SCOPES}]
+_PUBLIC = re.compile(r"^/(health|ready|auth/refresh|support/auth/login|(merchant|trader|teamlead|admin)/auth/token)$")
+_TOKEN_OR_KEY = re.compile(r"^/gateway/payin/(status|confirm)/")
+
+
+def security_for(path: str) -> list[dict[str, list[str]]]:
+    """The security requirement of the operation at ``path`` (a route template): [] when public."""
+    if _PUBLIC.match(path):
+        return []
+    if _TOKEN_OR_KEY.match(path):
+        return [{"storeApiKey": []}, {"orderToken": []}]
+    if path.startswith("/gateway/"):
+        return [{"storeApiKey": []}]
+    for role in ROLE_LOGINS:
+        if path.startswith(f"/{role}/"):
+            return [{f"{role}Login": []}]
+    if path.startswith("/support/"):
+        return [{"supportBearer": []}]
+    return [{name: [] for name in requirement} for requirement in _ANY_USER]  # /auth/logout, /auth/password
+
+
+_PUBLIC_ERRORS = (400, 422, 429)
+
+
+def secure(routes: Iterable[Any]) -> None:
+    """Every documented operation states its security (an empty list for the public ones) and the
+    errors it can answer, all in the one error format (none of the framework's own left)."""
+    for route in routes:
+        requirement = security_for(getattr(route, "path", ""))
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler):
+                handler.security = requirement or None
+                errors = ERROR_RESPONSES if requirement else {k: ERROR_RESPONSES[k] for k in _PUBLIC_ERRORS}
+                handler.responses = {**errors, **(handler.responses or {})}
+                if "POST" in handler.http_methods and _IDEMPOTENT.match(getattr(route, "path", "")):
+                    handler.operation_class = _idempotent(handler.operation_class)
+
+
+TAGS = [
+    Tag(name="gateway", description="The merchant API: pay-ins and pay-outs with a store's X-API-Key."),
+    Tag(name="auth", description="Logins, token refresh, logout and passwords for every role."),
+    Tag(name="merchant", description="The merchant cabinet: stores, API keys, callbacks, orders, balances, USDT."),
+    Tag(name="trader", description="The trader cabinet: requisites, orders, balance, USDT."),
+    Tag(name="teamlead", description="A team lead's view of their traders, and their reward."),
+    Tag(name="support", description="Support agents: orders, disputes, customers' receipts."),
+    Tag(name="admin", description="Administration: users, rates, commissions, settings, withdrawals, the wallet."),
+    Tag(name="system", description="Health and readiness probes."),
+]
+
+
+def _simplified(node: Any) -> Any:
+    """A schema with every one-branch ``oneOf``/``anyOf`` replaced by that branch (msgspec's
+    ``X | UnsetType`` comes out as ``oneOf: [X]``, which lints and generators flag)."""
+    if isinstance(node, list):
+        return [_simplified(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _simplified(value) for key, value in node.items()}
+    for keyword in ("oneOf", "anyOf"):
+        branches = node.get(keyword)
+        if isinstance(branches, list) and len(branches) == 1 and isinstance(branches[0], dict):
+            rest = {key: value for key, value in node.items() if key != keyword}
+            node = {**branches[0], **rest}
+    return node
+
+
+@dataclasses.dataclass
+class TidyComponents(Components):
+    """The document's components, tidied as they are written out (see ``_simplified``)."""
+
+    def to_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = _simplified(super().to_schema())
+        schema.setdefault("headers", {}).update(RESPONSE_HEADERS)
+        return schema

@@ -69,3 +69,17 @@ async def test_negative_amounts_stay_numbers_in_the_balance_history_csv(world: W
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [r["amount"] for r in rows] == ["-12.500000", "20.000000"]
     assert [r["balance_after"] for r in rows] == ["7.500000", "20.000000"]
+
+
+async def test_a_filter_the_database_refuses_is_a_422_not_a_cut_off_download(world: World, client: Any) -> None:
+    from tests.factories import make_user
+
+    admin = await make_user(world.session_factory, Role.ADMIN)
+    headers = bearer(await token_for(client, Role.ADMIN, admin.login))
+    for path in ("/admin/deposits.csv", "/admin/deposits"):
+        answer = await client.get(f"{path}?owner_id=99999999999", headers=headers)  # beyond the column's range
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["code"] == "validation_failed"
+    empty = await client.get("/admin/deposits.csv", headers=headers)
+    assert empty.status_code == 200
+    assert empty.text.splitlines()[0].startswith("deposit_id,")

@@ -131,7 +131,7 @@ async def _csv(
     async with transaction("balances.export") as session:
         await balances.history(session, key, starting_after=None, limit=1, since=since, until=until, kind=kind)
     rows = balances.history_rows(get_resources().session_factory, key, since=since, until=until, kind=kind)
-    return csv_attachment(balances.HISTORY_CSV_COLUMNS, rows, f"{name}.csv")
+    return await csv_attachment(balances.HISTORY_CSV_COLUMNS, rows, f"{name}.csv")
 
 
 def _trader_key(

@@ -18,7 +18,7 @@ from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
 from jivapay.http.orders.staff_orders import (
-    DisputeBody,
+    DisputeSummary,
     OrderCaseBody,
     StaffOrderBody,
     StaffReceiptBody,
@@ -39,7 +39,7 @@ support_routes = RouteGroup("support")
 
 
 class QueuedDisputeBody(msgspec.Struct):
-    dispute: DisputeBody
+    dispute: DisputeSummary
     order: StaffOrderBody
 
 
@@ -139,7 +139,7 @@ async def dispute_queue(
     description="Change an open dispute's priority (high, normal, low); its SLA deadline is counted again from "
     "when it was opened, with DISPUTE_SLA_MINUTES.",
 )
-async def set_priority(request: Request[Any, Any, Any], order_id: str, data: PriorityBody) -> DisputeBody:
+async def set_priority(request: Request[Any, Any, Any], order_id: str, data: PriorityBody) -> DisputeSummary:
     async with transaction("support.dispute_priority") as session:
         internal_id = await order_refs.staff_order_id(session, order_id)
         dispute = await disputes.set_priority(

@@ -89,7 +89,7 @@ class MerchantOrderDetail(msgspec.Struct):
     callbacks: list[CallbackSummary]
 
 
-class DisputeBody(msgspec.Struct, forbid_unknown_fields=True):
+class OpenDispute(msgspec.Struct, forbid_unknown_fields=True):
     comment: str
 
 
@@ -190,7 +190,7 @@ async def get_order(request: Request[Any, Any, Any], order_id: str) -> MerchantO
     description="A pay-in the customer says they paid (client_confirmed) or a pay-out the trader says they paid "
     "(trader_paid) goes to support with your comment; the trader's collateral stays frozen meanwhile.",
 )
-async def open_dispute(request: Request[Any, Any, Any], order_id: str, data: DisputeBody) -> MerchantOrderBody:
+async def open_dispute(request: Request[Any, Any, Any], order_id: str, data: OpenDispute) -> MerchantOrderBody:
     principal = current_principal(request)
     async with transaction() as session:
         incoming_id = await order_refs.cabinet_incoming_id(session, principal.user_id, order_id)
@@ -329,7 +329,7 @@ async def export_orders(
                 return
             cursor = batch[-1][0].id
 
-    return csv_attachment(CSV_COLUMNS, batches(), "orders.csv")
+    return await csv_attachment(CSV_COLUMNS, batches(), "orders.csv")
 
 
 handlers = [list_orders, export_orders, get_order, open_dispute, confirm_payout, upload_evidence]

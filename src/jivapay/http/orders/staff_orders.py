@@ -88,7 +88,7 @@ class NoteBody(msgspec.Struct):
     created_at: dt.datetime
 
 
-class DisputeBody(msgspec.Struct):
+class DisputeSummary(msgspec.Struct):
     order_id: str  # the order's public reference
     priority: str
     party: str
@@ -108,7 +108,7 @@ class OrderCaseBody(msgspec.Struct):
     history: list[HistoryBody]
     receipts: list[StaffReceiptBody]
     notes: list[NoteBody]
-    dispute: DisputeBody | None
+    dispute: DisputeSummary | None
     incoming_status: str | None
     fraud_cleared_by: str | None
 
@@ -148,8 +148,8 @@ def order_body(order: OrderHistory, incoming: IncomingOrder | None, last4: str |
     )
 
 
-def dispute_body(reference: str, dispute: Any) -> DisputeBody:
-    return DisputeBody(order_id=reference, **disputes.summary(dispute))
+def dispute_body(reference: str, dispute: Any) -> DisputeSummary:
+    return DisputeSummary(order_id=reference, **disputes.summary(dispute))
 
 
 def note_body(note: OrderNote) -> NoteBody:

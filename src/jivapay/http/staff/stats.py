@@ -101,7 +101,7 @@ async def export_stats(report: stats.StatsReport, group_by: StatsGroup = StatsGr
     async def batches() -> AsyncIterator[list[tuple[object, ...]]]:
         yield [msgspec.structs.astuple(_body(row)) for row in [*report.data, *report.totals]]
 
-    return csv_attachment(CSV_COLUMNS, batches(), f"stats-{group_by.value}.csv")
+    return await csv_attachment(CSV_COLUMNS, batches(), f"stats-{group_by.value}.csv")
 
 
 route_handlers = [get_stats, export_stats]

@@ -69,7 +69,7 @@ async def _page(where: DepositFilter, starting_after: int | None, limit: int) ->
 
 async def _csv(where: DepositFilter, name: str) -> Stream:
     where = where.checked()  # bad filters: a 4xx now, not halfway through a 200 stream
-    return csv_attachment(deposits.CSV_COLUMNS, deposits.csv_rows(get_resources().session_factory, where), name)
+    return await csv_attachment(deposits.CSV_COLUMNS, deposits.csv_rows(get_resources().session_factory, where), name)
 
 
 def _handlers(role: str, owner_type: str) -> list[Any]:
