@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import io
 import json
 import subprocess
 import sys
@@ -20,16 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.models import ExchangeRate
+from jivapay.adapters.db.models import CallbackEvent, ExchangeRate
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.app import create_app
+from jivapay.http.merchants.webhooks import OrderEvent
 from jivapay.services.ledger import posting
 from jivapay.services.orders.processing import process_incoming_order
 from jivapay.services.orders.requisites import create_requisite
@@ -74,6 +78,7 @@ def test_redocly_lints_the_document_clean(document: Path) -> None:
 def test_the_document_says_what_a_client_needs(document: Path) -> None:
     spec = json.loads(document.read_text())
     assert set(spec["components"]["securitySchemes"]) >= {"storeApiKey", "orderToken", "merchantLogin"}
+    assert set(spec["webhooks"]) == {"order", "deposit", "withdrawal", "test"}
     assert spec["components"]["securitySchemes"]["storeApiKey"]["name"] == "X-API-Key"
     assert spec["info"]["license"]
     assert {tag["name"] for tag in spec["tags"]} >= {"gateway", "merchant"}
@@ -228,7 +233,11 @@ async def _flow(
     assert status.status == "pending_payment", status
     assert status.requisite.number == "4276160000000019"
     # 7. the customer says they paid
-    confirmed = await _api(package, "gateway.gateway_payin_confirm").asyncio(order.id, client=customer)
+    types = importlib.import_module(f"{package}.types")
+    receipt = types.File(payload=io.BytesIO(b"%PDF-1.4 paid"), file_name="receipt.pdf", mime_type="application/pdf")
+    confirmed = await _api(package, "gateway.gateway_payin_confirm").asyncio(
+        order.id, client=customer, body=models.GatewayPayinConfirmBody(receipt=receipt)
+    )
     assert confirmed.status == "client_confirmed", confirmed
     # an error comes back in the one error format, parsed
     refused = await init.asyncio(client=gateway, body=payin, idempotency_key="order-1-other")
@@ -254,6 +263,13 @@ async def _flow(
     # 10. the orders in the cabinet
     listed = await _api(package, "merchant.merchant_list_orders").asyncio(client=cabinet)
     assert {o.id for o in listed.data} >= {order.id, payout.id}
+    # the callbacks queued on the way are what the document's webhooks say they are
+    async with session_factory() as session:
+        events = list(await session.scalars(select(CallbackEvent).where(CallbackEvent.store_id == store_id)))
+    assert len(events) >= 4
+    for event in events:
+        typed = msgspec.convert(event.payload, OrderEvent)
+        assert typed.order.id in (order.id, payout.id)
 
 
 async def _assign(session_factory: async_sessionmaker[AsyncSession], reference: str) -> None:

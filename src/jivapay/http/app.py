@@ -16,8 +16,9 @@ from jivapay.adapters.resources import close_resources
 from jivapay.http.body_guard import BodyGuardMiddleware
 from jivapay.http.errors import EXCEPTION_HANDLERS
 from jivapay.http.merchants import payment_page
+from jivapay.http.merchants.webhooks import webhook_schemas, webhooks
 from jivapay.http.middleware import OptionalBodyMiddleware, RequestContextMiddleware
-from jivapay.http.openapi import SECURITY_SCHEMES, TAGS, TidyComponents, mark_optional_bodies, secure
+from jivapay.http.openapi import EXTRA_SCHEMAS, SECURITY_SCHEMES, TAGS, TidyComponents, mark_optional_bodies, secure
 from jivapay.http.platform import files, health
 from jivapay.http.ratelimit import RateLimitMiddleware
 from jivapay.http.routers import admin, auth, gateway, merchant, support, teamlead, trader
@@ -34,6 +35,9 @@ class MetricsController(PrometheusController):
     async def get(self) -> Response[bytes]:
         await refresh_gauges()  # the wallet monitors' state lives in the database, not in this process
         return await super().get.fn(self)  # type: ignore[no-any-return]
+
+
+EXTRA_SCHEMAS.update(webhook_schemas())
 
 
 def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             contact=Contact(name="JivaPay support", email="support@jivapay.example"),
             servers=[Server(url=settings.public_url or "/", description="This JivaPay")],
             tags=TAGS,
+            webhooks=webhooks(),
             components=TidyComponents(security_schemes=dict(SECURITY_SCHEMES)),
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],

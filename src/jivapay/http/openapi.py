@@ -16,6 +16,7 @@ from litestar.openapi.spec import (
     Example,
     OAuthFlow,
     OAuthFlows,
+    OpenAPIMediaType,
     Operation,
     Parameter,
     RequestBody,
@@ -23,7 +24,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
     Tag,
 )
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from jivapay.http.middleware import body_is_optional
 
@@ -106,6 +107,7 @@ class DocumentedOperation(Operation):
     status answers the one error format (``default``)."""
 
     idempotent: ClassVar[bool] = False  # takes Idempotency-Key (see ``secure``)
+    receipt_upload: ClassVar[bool] = False  # the pay-in confirm: an optional multipart receipt
 
     def to_schema(self) -> dict[str, Any]:
         schema = super().to_schema()
@@ -135,6 +137,16 @@ class DocumentedOperation(Operation):
     def __post_init__(self) -> None:
         if self.idempotent:
             self.parameters = [*(self.parameters or []), IDEMPOTENCY_KEY]
+        if self.receipt_upload:
+            self.request_body = RequestBody(
+                required=False,
+                description="Optionally the payment receipt: multipart/form-data with the file in `receipt` "
+                "(PDF, PNG or JPEG; at most RECEIPT_MAX_BYTES). Without a body, just the confirmation.",
+                content={"multipart/form-data": OpenAPIMediaType(schema=_file_form("receipt", required=False))},
+            )
+        elif isinstance(self.request_body, RequestBody) and "multipart/form-data" in (self.request_body.content or {}):
+            self.request_body.content["multipart/form-data"] = OpenAPIMediaType(schema=_file_form("data"))
+            self.request_body.description = self.request_body.description or "multipart/form-data: the file in `data`"
         for parameter in self.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name == "order_id" and parameter.param_in == "path":
                 parameter.description = (
@@ -184,8 +196,17 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
 _IDEMPOTENT = re.compile(r"^/(gateway/|(merchant/stores/[^/]+|trader|teamlead)/withdrawals$)")
 
 
-def _idempotent(operation_class: type[Operation]) -> type[Operation]:
-    return type(f"Idempotent{operation_class.__name__}", (operation_class,), {"idempotent": True})
+def _variant(operation_class: type[Operation], **flags: bool) -> type[Operation]:
+    return type(f"{''.join(flags).title()}{operation_class.__name__}", (operation_class,), flags)
+
+
+def _file_form(field: str, *, required: bool = True) -> Schema:
+    """A multipart form of one file field."""
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        properties={field: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description="the file")},
+        required=[field] if required else None,
+    )
 
 
 def mark_optional_bodies(handlers: Iterable[Any]) -> None:
@@ -265,8 +286,11 @@ def secure(routes: Iterable[Any]) -> None:
                 handler.security = requirement or None
                 errors = ERROR_RESPONSES if requirement else {k: ERROR_RESPONSES[k] for k in _PUBLIC_ERRORS}
                 handler.responses = {**errors, **(handler.responses or {})}
-                if "POST" in handler.http_methods and _IDEMPOTENT.match(getattr(route, "path", "")):
-                    handler.operation_class = _idempotent(handler.operation_class)
+                path = getattr(route, "path", "")
+                if "POST" in handler.http_methods and _IDEMPOTENT.match(path):
+                    handler.operation_class = _variant(handler.operation_class, idempotent=True)
+                if path.startswith("/gateway/payin/confirm/"):
+                    handler.operation_class = _variant(handler.operation_class, receipt_upload=True)
 
 
 TAGS = [
@@ -278,6 +302,7 @@ TAGS = [
     Tag(name="support", description="Support agents: orders, disputes, customers' receipts."),
     Tag(name="admin", description="Administration: users, rates, commissions, settings, withdrawals, the wallet."),
     Tag(name="system", description="Health and readiness probes."),
+    Tag(name="callbacks", description="What JivaPay POSTs to a store's callback URL, signed (docs/callbacks.md)."),
 ]
 
 
@@ -304,4 +329,11 @@ class TidyComponents(Components):
     def to_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = _simplified(super().to_schema())
         schema.setdefault("headers", {}).update(RESPONSE_HEADERS)
+        schemas = schema.setdefault("schemas", {})
+        for name, extra in EXTRA_SCHEMAS.items():
+            schemas.setdefault(name, _simplified(extra))
         return schema
+
+
+# schemas the routes do not name but the document does (the webhooks' event bodies)
+EXTRA_SCHEMAS: dict[str, Any] = {}

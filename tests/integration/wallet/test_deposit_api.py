@@ -9,12 +9,14 @@ import csv
 import io
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jivapay.adapters.chains.keys import DEPOSIT_ACCOUNT, key_provider
 from jivapay.adapters.db.models import WalletAddress
 from jivapay.domain.identity.roles import Role
+from jivapay.http.merchants.webhooks import DepositEvent
 from jivapay.services.ledger.audit import audit_platform
 from jivapay.settings import get_settings
 from tests.factories import make_store
@@ -175,6 +177,7 @@ async def test_a_store_deposit_sends_the_merchant_a_callback(
     assert event.type == "deposit.credited"
     assert event.payload["deposit"]["amount"] == "50.000000"
     assert event.payload["deposit"]["store_id"] == store_id
+    msgspec.convert(event.payload, DepositEvent)  # what the OpenAPI document's webhooks promise
     history = await merchant_api.get(f"/merchant/stores/{store_id}/deposits")
     assert history.json()["data"][0]["status"] == "credited"
     balance = (await merchant_api.get("/merchant/balance")).json()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +18,7 @@ from jivapay.adapters.chains.clients import client_for
 from jivapay.adapters.chains.keys import HOT_WALLET_ACCOUNT, KeyProvider, key_provider
 from jivapay.adapters.db.models import Withdrawal, WithdrawalAttempt
 from jivapay.adapters.db.uow import atomic
+from jivapay.http.merchants.webhooks import WithdrawalEvent
 from jivapay.networks import get_network
 from jivapay.services.ledger import posting
 from jivapay.services.ledger.audit import audit_platform
@@ -520,6 +522,8 @@ async def test_stores_and_teamleads_withdraw_too_with_callbacks_and_mail(
         )
     assert [e.type for e in sorted(events, key=lambda e: e.id)] == ["withdrawal.requested", "withdrawal.rejected"]
     assert events[-1].payload["withdrawal"]["decision_reason"] == "KYC"
+    for event in events:  # what the OpenAPI document's webhooks promise
+        msgspec.convert(event.payload, WithdrawalEvent)
     assert len(mails) == 3
     other_store = await merchant_api.get(f"/merchant/stores/{store_id + 999}/withdrawals")
     assert other_store.status_code == 404
