@@ -61,6 +61,32 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def test_the_merchant_document_stands_alone(document: Path) -> None:
+    with TestClient(create_app()) as client:
+        answer = client.get("/schema/merchant.json")
+    assert answer.status_code == 200
+    merchant = document.parent / "merchant.json"
+    merchant.write_text(answer.text)
+    spec = answer.json()
+    assert spec["paths"]
+    assert all(path.startswith(("/gateway/", "/merchant/", "/auth/refresh")) for path in spec["paths"])
+    assert set(spec["components"]["securitySchemes"]) == {"storeApiKey", "orderToken", "merchantLogin"}
+    assert "OrderEvent" in spec["components"]["schemas"]
+    done = _run(
+        [str(NODE_BIN / "redocly"), "lint", str(merchant), "--format=json", "--max-problems=100000"], document.parent
+    )
+    report = json.loads(done.stdout)
+    assert report["totals"] == {"errors": 0, "warnings": 0, "ignored": 0}, report["problems"][:10]
+    config = document.parent / "merchant-client.yaml"
+    config.write_text(CLIENT_CONFIG)
+    generated = _run(
+        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(merchant), "--output-path",
+         str(document.parent / "merchant-client"), "--overwrite", "--config", str(config), "--fail-on-warning"],
+        document.parent,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+
+
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, Response, get
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -18,13 +21,28 @@ from jivapay.http.errors import EXCEPTION_HANDLERS
 from jivapay.http.merchants import payment_page
 from jivapay.http.merchants.webhooks import webhook_schemas, webhooks
 from jivapay.http.middleware import OptionalBodyMiddleware, RequestContextMiddleware
-from jivapay.http.openapi import EXTRA_SCHEMAS, SECURITY_SCHEMES, TAGS, TidyComponents, mark_optional_bodies, secure
+from jivapay.http.openapi import (
+    EXTRA_SCHEMAS,
+    SECURITY_SCHEMES,
+    TAGS,
+    TidyComponents,
+    mark_optional_bodies,
+    merchant_document,
+    secure,
+)
 from jivapay.http.platform import files, health
 from jivapay.http.ratelimit import RateLimitMiddleware
 from jivapay.http.routers import admin, auth, gateway, merchant, support, teamlead, trader
 from jivapay.http.security_headers import SecurityHeadersMiddleware
 from jivapay.http.wallet.networks import refresh_gauges
 from jivapay.settings import Settings, get_settings
+
+
+@get("/schema/merchant.json", include_in_schema=False, media_type="application/json")
+async def merchant_openapi(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The merchant-facing part of /schema/openapi.json (docs/integration.md, "Generating a client")."""
+    full = request.app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    return merchant_document(full)
 
 
 class MetricsController(PrometheusController):
@@ -80,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             gateway.router,
             *files.route_handlers,
             *payment_page.HANDLERS,
+            merchant_openapi,
         ],
         # the guard sees the body as sent: an empty one becomes {} only after it (OptionalBody)
         middleware=[prometheus.middleware, BodyGuardMiddleware, OptionalBodyMiddleware],

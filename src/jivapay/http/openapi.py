@@ -337,3 +337,48 @@ class TidyComponents(Components):
 
 # schemas the routes do not name but the document does (the webhooks' event bodies)
 EXTRA_SCHEMAS: dict[str, Any] = {}
+
+
+# --- the merchant's own document: the gateway, the merchant cabinet and the callbacks ------------
+
+MERCHANT_PATHS = re.compile(r"^/(gateway/|merchant/|auth/refresh$)")
+MERCHANT_SCHEMES = ("storeApiKey", "orderToken", "merchantLogin")
+MERCHANT_TAGS = ("gateway", "merchant", "auth", "callbacks")
+
+
+def merchant_document(full: dict[str, Any]) -> dict[str, Any]:
+    """The part of the document a merchant's developer needs, self-contained: the operations under
+    /gateway and /merchant (and the token refresh), the webhooks, and the schemas they reach."""
+    document = {key: value for key, value in full.items() if key not in ("paths", "components", "tags")}
+    document["info"] = {**full["info"], "title": "JivaPay merchant API"}
+    document["paths"] = {path: item for path, item in full["paths"].items() if MERCHANT_PATHS.match(path)}
+    document["tags"] = [tag for tag in full.get("tags", []) if tag["name"] in MERCHANT_TAGS]
+    components = full.get("components", {})
+    schemas = components.get("schemas", {})
+    needed: set[str] = set()
+    queue = [document["paths"], document.get("webhooks", {}), components.get("headers", {})]
+    while queue:
+        for name in _references(queue.pop()):
+            if name not in needed and name in schemas:
+                needed.add(name)
+                queue.append(schemas[name])
+    document["components"] = {
+        **{key: value for key, value in components.items() if key not in ("schemas", "securitySchemes")},
+        "schemas": {name: schemas[name] for name in sorted(needed)},
+        "securitySchemes": {
+            name: scheme for name, scheme in components.get("securitySchemes", {}).items() if name in MERCHANT_SCHEMES
+        },
+    }
+    return document
+
+
+def _references(node: Any) -> Iterable[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            yield ref.rsplit("/", 1)[1]
+        for value in node.values():
+            yield from _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _references(value)
