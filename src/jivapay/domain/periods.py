@@ -22,3 +22,9 @@ def check_period(
     if start is not None and end is not None and start >= end:
         raise ValidationFailed(f"{field} must be before the end of the period", field=field)
     return start, end
+
+
+def rfc3339(value: dt.datetime) -> str:
+    """A moment as every answer and callback writes it: UTC, ``Z`` (``2026-11-25T16:40:12.123456Z``),
+    the way msgspec encodes a datetime field — one encoding across the API."""
+    return (as_utc(value) or value).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
     Tag,
 )
+from litestar.openapi.spec.base import BaseSchemaObject
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from jivapay.http.middleware import body_is_optional
@@ -52,6 +54,18 @@ class ErrorDetail(msgspec.Struct):
 class ErrorBody(msgspec.Struct):
     error: ErrorDetail
     request_id: str | None
+
+
+@dataclasses.dataclass
+class JSONValue(BaseSchemaObject):
+    """An example value written as it is: Litestar drops a dict's null members otherwise, and an
+    example without its required nulls does not match its own schema."""
+
+    data: Any
+
+    def to_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = copy.deepcopy(self.data)
+        return schema
 
 
 def _error(description: str, code: str, message: str, details: dict[str, Any] | None = None) -> ResponseSpec:
@@ -285,7 +299,10 @@ def secure(routes: Iterable[Any]) -> None:
             if isinstance(handler, HTTPRouteHandler):
                 handler.security = requirement or None
                 errors = ERROR_RESPONSES if requirement else {k: ERROR_RESPONSES[k] for k in _PUBLIC_ERRORS}
-                handler.responses = {**errors, **(handler.responses or {})}
+                responses = {**errors, **(handler.responses or {})}
+                for spec in responses.values():  # Litestar's own examples are random text: none, or ours
+                    spec.generate_examples = False
+                handler.responses = responses
                 path = getattr(route, "path", "")
                 if "POST" in handler.http_methods and _IDEMPOTENT.match(path):
                     handler.operation_class = _variant(handler.operation_class, idempotent=True)

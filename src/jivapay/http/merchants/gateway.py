@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -30,7 +31,7 @@ from jivapay.domain.orders.status import Party
 from jivapay.http.deps import client_ip, current_store, form_file, transaction
 from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store
-from jivapay.http.openapi import document
+from jivapay.http.openapi import JSONValue, document
 from jivapay.http.routes import RouteGroup
 from jivapay.services.merchants import gateway, idempotency
 from jivapay.services.merchants.stores import StoreIdentity, get_store
@@ -88,21 +89,41 @@ class RequisiteView(msgspec.Struct):
     number: str
 
 
+# an amount as the API writes it: a decimal string, never a JSON number
+DecimalText = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1500.00"])]
+
+# what an order's public status can be (docs/integration.md, "Reference")
+OrderStatus = Literal[
+    "processing",
+    "failed",
+    "rejected",
+    "pending_payment",
+    "client_confirmed",
+    "pending",
+    "trader_paid",
+    "completed",
+    "canceled",
+    "expired",
+    "declined",
+    "disputed",
+]
+
+
 class GatewayOrder(msgspec.Struct):
     id: str  # the order's public reference (ord_…), the same in every view, callback and export
     merchant_order_id: str
-    direction: str
-    status: str  # processing | failed | rejected | pending_payment | client_confirmed | completed | …
-    amount: str
+    direction: Literal["payin", "payout"]
+    status: OrderStatus
+    amount: DecimalText
     currency: str
     payment_method: str | None
-    created_at: str
-    expires_at: str | None
+    created_at: dt.datetime  # RFC 3339, UTC ("…Z"), as every time in the API
+    expires_at: dt.datetime | None  # the current deadline (to pay, to confirm…)
     failure_reason: str | None
-    pay_amount: str | None  # what to pay exactly (may differ from amount by the smallest unit)
+    pay_amount: DecimalText | None  # what to pay exactly (may differ from amount by the smallest unit)
     requisite: RequisiteView | None
     recipient_last4: str | None
-    rate: str | None = None
+    rate: DecimalText | None = None
     order_token: str | None = None  # init only: lets the customer's browser read and confirm this order
     payment_page_url: str | None = None  # pay-in init only: the hosted page to send the customer to
 
@@ -123,6 +144,34 @@ PAYOUT_EXAMPLE = {
     "payment_method": "card",
     "merchant_order_id": "payout-77",
     "recipient": {"number": "2200 0000 0000 0004", "name": "Anna Smirnova"},
+}
+
+
+_TOKEN_EXAMPLE = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl"  # noqa: S105 - a sample
+INIT_EXAMPLE = {
+    "id": "ord_4k9x2m7q1w8e5r3t6y0u2i",
+    "merchant_order_id": "order-1001",
+    "direction": "payin",
+    "status": "processing",
+    "amount": "1500.00",
+    "currency": "RUB",
+    "payment_method": "card",
+    "created_at": "2026-11-25T16:40:12.123456Z",
+    "expires_at": None,
+    "failure_reason": None,
+    "pay_amount": None,
+    "requisite": None,
+    "recipient_last4": None,
+    "order_token": _TOKEN_EXAMPLE,
+    "payment_page_url": f"https://pay.example.com/pay/{_TOKEN_EXAMPLE}",
+}
+CONFIRMED_EXAMPLE = {
+    **{k: v for k, v in INIT_EXAMPLE.items() if k not in ("order_token", "payment_page_url")},
+    "status": "client_confirmed",
+    "expires_at": "2026-11-25T17:12:40.000000Z",
+    "pay_amount": "1500.01",
+    "rate": "92.50000000",
+    "requisite": {"type": "card", "bank": "Sberbank", "owner_name": "Ivan P.", "number": "4276160000000019"},
 }
 
 
@@ -262,7 +311,26 @@ def _store_id(request: Request[Any, Any, Any]) -> tuple[int, StoreIdentity | Non
 
 
 _ORDER_RESPONSES = {
-    201: ResponseSpec(GatewayOrder, description="The order, queued for assignment, with its order token"),
+    201: ResponseSpec(
+        GatewayOrder,
+        description="The order, queued for assignment, with its order token",
+        examples=[Example(summary="A new pay-in", value=JSONValue(INIT_EXAMPLE))],
+    ),
+}
+PAYOUT_CREATED_EXAMPLE = {
+    **{k: v for k, v in INIT_EXAMPLE.items() if k not in ("order_token", "payment_page_url")},
+    "id": "ord_7p2n5b8v1c4x9z3m6q0w1e",
+    "merchant_order_id": "payout-77",
+    "direction": "payout",
+    "amount": "900.00",
+    "recipient_last4": "0004",
+}
+_PAYOUT_RESPONSES = {
+    201: ResponseSpec(
+        GatewayOrder,
+        description="The pay-out, queued for assignment (the store's USDT for it frozen)",
+        examples=[Example(summary="A new pay-out", value=JSONValue(PAYOUT_CREATED_EXAMPLE))],
+    ),
 }
 _ERRORS = "Errors: 401 (key), 409 duplicate_merchant_order_id / idempotency_conflict / request_in_progress, 422."
 
@@ -299,7 +367,7 @@ async def payin_init(
     + describe_rules()
     + "; `name` (the recipient's full name) always. A missing or bad field is a 422 listing each one in "
     '`details.errors` (`[{"field": "recipient.number", "message": …}]`). ' + _ERRORS,
-    responses=_ORDER_RESPONSES,
+    responses=_PAYOUT_RESPONSES,
 )
 async def payout_init(
     request: Request[Any, Any, Any],
@@ -372,7 +440,13 @@ async def payout_status(
     "receipt (PDF, PNG or JPEG) in the field `receipt`; the trader and support see it.",
     guards=[_store_or_order_token],
     status_code=200,
-    responses={200: ResponseSpec(GatewayOrder, description="The order after the confirmation")},
+    responses={
+        200: ResponseSpec(
+            GatewayOrder,
+            description="The order after the confirmation",
+            examples=[Example(summary="Confirmed by the customer", value=JSONValue(CONFIRMED_EXAMPLE))],
+        )
+    },
 )
 async def payin_confirm(request: Request[Any, Any, Any], order_id: str) -> Response[bytes]:
     store_id, store = _store_id(request)

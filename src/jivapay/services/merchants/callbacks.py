@@ -39,6 +39,7 @@ from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent
 from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
+from jivapay.domain.periods import rfc3339
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.merchants.callback_targets import UnsafeTarget, check_callback_url, check_target
 from jivapay.services.merchants.stores import signing_secrets
@@ -105,7 +106,7 @@ def _new_event(
             "event_id": str(event_id),
             "type": event_type,
             "sequence": sequence,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "created_at": rfc3339(dt.datetime.now(dt.UTC)),
             subject: order,
         },
     )

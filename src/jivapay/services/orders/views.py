@@ -19,6 +19,7 @@ from jivapay.adapters.memo import Memo
 from jivapay.adapters.security import decrypt_secret
 from jivapay.domain.errors import NotFound
 from jivapay.domain.ledger import posting as L
+from jivapay.domain.periods import rfc3339
 from jivapay.domain.pii import mask_name, mask_number
 from jivapay.settings import Settings
 
@@ -77,8 +78,8 @@ async def view_of(
         "amount": L.format_amount(incoming.amount, decimals),
         "currency": incoming.currency,
         "payment_method": method_code,
-        "created_at": incoming.created_at.isoformat(),
-        "expires_at": order.expires_at.isoformat() if order and order.expires_at else None,
+        "created_at": rfc3339(incoming.created_at),
+        "expires_at": rfc3339(order.expires_at) if order and order.expires_at else None,
         "failure_reason": incoming.failure_reason if incoming.status in ("failed", "rejected") else None,
         "pay_amount": None,
         "requisite": None,
