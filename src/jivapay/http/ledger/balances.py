@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request
@@ -18,6 +18,7 @@ from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import Direction as DirectionValue
 from jivapay.http.guards import FINANCES
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger import balances, posting
@@ -48,7 +49,7 @@ class Direction(enum.StrEnum):
 
 class FiatTurnover(msgspec.Struct):
     currency: str
-    direction: str
+    direction: DirectionValue
     amount: str
 
 
@@ -207,7 +208,10 @@ async def trader_balance(request: Request[Any, Any, Any]) -> TraderBalanceBody:
         L.USDT,
         found["available"].text,
         found["frozen"].text,
-        [FiatTurnover(currency, direction, money.text) for currency, direction, money in found["fiat"]],
+        [
+            FiatTurnover(currency, cast(DirectionValue, direction), money.text)
+            for currency, direction, money in found["fiat"]
+        ],
         found["deposited"].text,
         found["withdrawn"].text,
     )

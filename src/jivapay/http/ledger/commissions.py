@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request
 
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import Direction
 from jivapay.http.guards import FINANCES
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger import commissions, owners
@@ -18,7 +19,7 @@ admin_routes = RouteGroup("admin", guards=FINANCES)
 
 
 class AdminCommissionRow(msgspec.Struct):
-    direction: str
+    direction: Direction
     payment_method_id: int | None
     rate: str
     is_default: bool
@@ -31,7 +32,7 @@ class CommissionWrite(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _rows(table: list[tuple[str, int | None, Decimal, bool]]) -> list[AdminCommissionRow]:
-    return [AdminCommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
+    return [AdminCommissionRow(cast(Direction, d), pm, str(rate), default) for d, pm, rate, default in table]
 
 
 async def _commission_table(owner: CommissionOwner, owner_id: int) -> list[AdminCommissionRow]:

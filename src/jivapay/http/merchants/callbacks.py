@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request
@@ -15,6 +15,7 @@ from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent
 from jivapay.domain.errors import NotFound
 from jivapay.domain.merchants.urls import check_merchant_url
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
+from jivapay.http.enums import CallbackStatus, Direction
 from jivapay.http.guards import forget_api_keys
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.commissions import commission_table
@@ -38,7 +39,7 @@ class StoreRow(msgspec.Struct):
 
 
 class StoreCommissionRow(msgspec.Struct):
-    direction: str
+    direction: Direction
     payment_method_id: int | None  # None: every method without its own rate
     rate: str  # a fraction: "0.05" is 5 %
     default: bool  # the platform's default (no rate set for this store)
@@ -79,7 +80,7 @@ class CallbackBody(msgspec.Struct):
     order_id: str | None  # the order's public reference (ord_…)
     sequence: int
     url: str
-    status: str  # pending | delivered | failed
+    status: CallbackStatus
     attempts: int
     next_attempt_at: dt.datetime | None
     last_status_code: int | None
@@ -101,7 +102,7 @@ class TestEvent(msgspec.Struct, forbid_unknown_fields=True):
 
 class QueuedBody(msgspec.Struct):
     event_id: str
-    status: str
+    status: CallbackStatus
 
 
 def _settings_body(raw: dict[str, Any] | None, logo_url: str | None = None) -> StoreSettingsBody:
@@ -126,7 +127,7 @@ def _callback_body(
         order_id=references.get(event.incoming_order_id) if event.incoming_order_id is not None else None,
         sequence=event.sequence,
         url=event.url,
-        status=event.status,
+        status=cast(CallbackStatus, event.status),
         attempts=event.attempts,
         next_attempt_at=event.next_attempt_at if event.status == "pending" else None,
         last_status_code=event.last_status_code,
@@ -180,7 +181,7 @@ async def store_commissions(request: Request[Any, Any, Any], store_id: int) -> l
     async with transaction() as session:
         await store_service.owned_store(session, current_principal(request).user_id, store_id)
         table = await commission_table(session, "store", store_id)
-    return [StoreCommissionRow(d, pm, str(rate), default) for d, pm, rate, default in table]
+    return [StoreCommissionRow(cast(Direction, d), pm, str(rate), default) for d, pm, rate, default in table]
 
 
 @merchant_routes.get("/stores/{store_id:int}/settings", operation_id="merchant_get_store_settings")
@@ -316,7 +317,7 @@ async def test_callback(request: Request[Any, Any, Any], store_id: int, data: Te
         await store_service.owned_store(session, principal.user_id, store_id)
         url = check_merchant_url(data.url, https_only=settings.callback_urls_https_only, field="url")
         event = await callbacks.record_test_event(session, store_id, url, principal.actor, client_ip(request))
-        return QueuedBody(str(event.event_id), event.status)
+        return QueuedBody(str(event.event_id), cast(CallbackStatus, event.status))
 
 
 handlers = [

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -29,6 +29,7 @@ from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, Vali
 from jivapay.domain.orders.payouts import describe_rules
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import client_ip, current_store, form_file, transaction
+from jivapay.http.enums import Direction, PublicOrderStatus
 from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store
 from jivapay.http.openapi import JSONValue, document
@@ -92,28 +93,12 @@ class RequisiteView(msgspec.Struct):
 # an amount as the API writes it: a decimal string, never a JSON number
 DecimalText = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1500.00"])]
 
-# what an order's public status can be (docs/integration.md, "Reference")
-OrderStatus = Literal[
-    "processing",
-    "failed",
-    "rejected",
-    "pending_payment",
-    "client_confirmed",
-    "pending",
-    "trader_paid",
-    "completed",
-    "canceled",
-    "expired",
-    "declined",
-    "disputed",
-]
-
 
 class GatewayOrder(msgspec.Struct):
     id: str  # the order's public reference (ord_…), the same in every view, callback and export
     merchant_order_id: str
-    direction: Literal["payin", "payout"]
-    status: OrderStatus
+    direction: Direction
+    status: PublicOrderStatus  # docs/integration.md, "Reference"
     amount: DecimalText
     currency: str
     payment_method: str | None

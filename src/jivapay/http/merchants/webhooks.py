@@ -19,6 +19,7 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIType
 
+from jivapay.http.enums import WithdrawalStatus
 from jivapay.http.merchants.gateway import GatewayOrder
 
 OrderEventType = Literal[
@@ -99,7 +100,7 @@ class WithdrawalCallback(msgspec.Struct):
     fee: str
     total: str
     currency: Literal["USDT"]
-    status: str
+    status: WithdrawalStatus
     approval_reasons: list[str]
     decision_reason: str | None
     failure_reason: str | None

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request
@@ -17,6 +17,7 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
+from jivapay.http.enums import Direction, IncomingStatus
 from jivapay.http.orders.staff_orders import (
     DisputeSummary,
     OrderCaseBody,
@@ -61,7 +62,7 @@ class ReviewBody(msgspec.Struct):
     id: str  # the order's public reference (ord_…)
     store_id: int
     merchant_order_id: str
-    direction: str
+    direction: Direction
     amount: str
     currency: str
     client_id: str | None
@@ -81,7 +82,7 @@ class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):
 
 class ReviewOutcome(msgspec.Struct):
     id: str
-    status: str
+    status: IncomingStatus  # new (approved: back to processing) | rejected
     fraud_cleared_by: str | None
 
 
@@ -90,7 +91,7 @@ def _review_body(incoming: IncomingOrder, decimals: int) -> ReviewBody:
         id=incoming.public_id,
         store_id=incoming.store_id,
         merchant_order_id=incoming.merchant_order_id,
-        direction=incoming.direction,
+        direction=cast(Direction, incoming.direction),
         amount=L.format_amount(incoming.amount, decimals),
         currency=incoming.currency,
         client_id=incoming.client_id,
@@ -247,7 +248,7 @@ async def _decide_review(
             actor=current_principal(request).actor,
             ip=client_ip(request),
         )
-        return ReviewOutcome(incoming.public_id, incoming.status, incoming.fraud_cleared_by)
+        return ReviewOutcome(incoming.public_id, cast(IncomingStatus, incoming.status), incoming.fraud_cleared_by)
 
 
 support_handlers = [

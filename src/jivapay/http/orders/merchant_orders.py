@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request
@@ -21,6 +21,7 @@ from jivapay.domain.orders.status import Party
 from jivapay.domain.periods import check_period
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
+from jivapay.http.enums import CallbackStatus, Direction, OrderStatus, PublicOrderStatus
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.merchants import callbacks
@@ -41,8 +42,8 @@ class MerchantOrderBody(msgspec.Struct):
     id: str  # the order's public reference (ord_…)
     store_id: int
     merchant_order_id: str
-    direction: str
-    status: str
+    direction: Direction
+    status: PublicOrderStatus
     amount: str
     pay_amount: str | None
     currency: str
@@ -68,8 +69,8 @@ class MerchantOrderPage(msgspec.Struct):
 
 
 class StatusChangeBody(msgspec.Struct):
-    from_status: str | None
-    to_status: str
+    from_status: OrderStatus | None
+    to_status: OrderStatus
     party: str
     reason: str | None
     at: dt.datetime
@@ -78,7 +79,7 @@ class StatusChangeBody(msgspec.Struct):
 class CallbackSummary(msgspec.Struct):
     event_id: str
     type: str
-    status: str
+    status: CallbackStatus
     attempts: int
     last_status_code: int | None
 
@@ -98,8 +99,8 @@ def _body(incoming: IncomingOrder, order: OrderHistory | None, decimals: int) ->
         id=incoming.public_id,
         store_id=incoming.store_id,
         merchant_order_id=incoming.merchant_order_id,
-        direction=incoming.direction,
-        status=order_views.public_status(incoming, order),
+        direction=cast(Direction, incoming.direction),
+        status=cast(PublicOrderStatus, order_views.public_status(incoming, order)),
         amount=L.format_amount(incoming.amount, decimals),
         pay_amount=L.format_amount(order.amount, decimals) if order else None,
         currency=incoming.currency,
@@ -170,7 +171,9 @@ async def get_order(request: Request[Any, Any, Any], order_id: str) -> MerchantO
         order = await order_records.find_order(session, incoming.order_id) if incoming.order_id else None
         body = _body(incoming, order, await fiat_decimals(session, incoming.currency))
         history = [
-            StatusChangeBody(c.from_status, c.to_status, c.party, c.reason, c.created_at)
+            StatusChangeBody(
+                cast(OrderStatus | None, c.from_status), cast(OrderStatus, c.to_status), c.party, c.reason, c.created_at
+            )
             for c in (await order_records.status_history(session, incoming.order_id) if incoming.order_id else [])
         ]
         events: list[CallbackEvent] = await callbacks.events_of_store(
@@ -179,7 +182,10 @@ async def get_order(request: Request[Any, Any, Any], order_id: str) -> MerchantO
     return MerchantOrderDetail(
         body,
         history,
-        [CallbackSummary(str(e.event_id), e.type, e.status, e.attempts, e.last_status_code) for e in events],
+        [
+            CallbackSummary(str(e.event_id), e.type, cast(CallbackStatus, e.status), e.attempts, e.last_status_code)
+            for e in events
+        ],
     )
 
 

@@ -65,7 +65,7 @@ class RequisiteBody(msgspec.Struct):
     currency: str
     owner_name: str
     number: str
-    direction: str
+    direction: RequisiteDirection
     is_active: bool
     limits: Limits
     last_used_at: dt.datetime | None
@@ -109,7 +109,7 @@ def _body(found: service.RequisiteView, decimals: int) -> RequisiteBody:
         currency=r.currency,
         owner_name=found.owner_name,
         number=found.number,
-        direction=r.direction,
+        direction=RequisiteDirection(r.direction),
         is_active=r.is_active,
         limits=Limits(
             fmt(r.min_amount),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, get, post
@@ -23,6 +23,7 @@ from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import ORDER_STATUSES, OrderSearch, Party, is_order_reference
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import Direction, IncomingStatus, OrderStatus
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.orders import disputes
 from jivapay.services.orders import refs as order_refs
@@ -37,8 +38,8 @@ class StaffOrderBody(msgspec.Struct):
     merchant_order_id: str | None
     store_id: int
     trader_id: int
-    direction: str
-    status: str
+    direction: Direction
+    status: OrderStatus
     amount: str
     requested_amount: str | None
     currency: str
@@ -62,8 +63,8 @@ class StaffOrderPage(msgspec.Struct):
 
 
 class HistoryBody(msgspec.Struct):
-    from_status: str | None
-    to_status: str
+    from_status: OrderStatus | None
+    to_status: OrderStatus
     party: str
     actor: str
     reason: str | None
@@ -109,7 +110,7 @@ class OrderCaseBody(msgspec.Struct):
     receipts: list[StaffReceiptBody]
     notes: list[NoteBody]
     dispute: DisputeSummary | None
-    incoming_status: str | None
+    incoming_status: IncomingStatus | None
     fraud_cleared_by: str | None
 
 
@@ -128,8 +129,8 @@ def order_body(order: OrderHistory, incoming: IncomingOrder | None, last4: str |
         merchant_order_id=incoming.merchant_order_id if incoming else None,
         store_id=order.store_id,
         trader_id=order.trader_id,
-        direction=order.direction,
-        status=order.status,
+        direction=cast(Direction, order.direction),
+        status=cast(OrderStatus, order.status),
         amount=L.format_amount(order.amount, decimals),
         requested_amount=L.format_amount(order.requested_amount, decimals) if order.requested_amount else None,
         currency=order.currency,
@@ -187,12 +188,20 @@ async def case_body(order_id: int) -> OrderCaseBody:
     return OrderCaseBody(
         order=body,
         history=[
-            HistoryBody(c.from_status, c.to_status, c.party, c.actor, c.reason, c.created_at) for c in case.history
+            HistoryBody(
+                cast(OrderStatus | None, c.from_status),
+                cast(OrderStatus, c.to_status),
+                c.party,
+                c.actor,
+                c.reason,
+                c.created_at,
+            )
+            for c in case.history
         ],
         receipts=[await receipt_body(r) for r in case.receipts],
         notes=[note_body(n) for n in case.notes],
         dispute=dispute_body(found.order.public_id, case.dispute) if case.dispute else None,
-        incoming_status=found.incoming.status if found.incoming else None,
+        incoming_status=cast(IncomingStatus, found.incoming.status) if found.incoming else None,
         fraud_cleared_by=found.incoming.fraud_cleared_by if found.incoming else None,
     )
 

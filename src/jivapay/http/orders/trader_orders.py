@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request
@@ -18,6 +18,7 @@ from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
+from jivapay.http.enums import Direction, OrderStatus
 from jivapay.http.routes import RouteGroup
 from jivapay.services.identity.users import set_traffic
 from jivapay.services.ledger.balances import fiat_decimals
@@ -32,8 +33,8 @@ trader_routes = RouteGroup("trader")
 
 class OrderBody(msgspec.Struct):
     id: str  # the order's public reference (ord_…), the one the merchant and support see
-    direction: str
-    status: str
+    direction: Direction
+    status: OrderStatus
     amount: str  # the exact amount to pay (pay-out) or to receive (pay-in)
     currency: str
     rate: str
@@ -73,8 +74,8 @@ async def _body(session: Any, order: OrderHistory, recipient_last4: str | None =
     decimals = await fiat_decimals(session, order.currency)
     return OrderBody(
         order.public_id,
-        order.direction,
-        order.status,
+        cast(Direction, order.direction),
+        cast(OrderStatus, order.status),
         L.format_amount(order.amount, decimals),
         order.currency,
         str(order.rate),

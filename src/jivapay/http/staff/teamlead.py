@@ -13,6 +13,7 @@ from litestar import Request
 from litestar.params import QueryParameter
 
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import Direction
 from jivapay.http.routes import RouteGroup
 from jivapay.services.staff import teamlead as team
 from jivapay.services.staff.stats import resolve_range
@@ -47,7 +48,7 @@ class TrafficChange(msgspec.Struct, forbid_unknown_fields=True):
 
 class StatsLineBody(msgspec.Struct):
     day: dt.date | None  # null on the totals
-    direction: str
+    direction: Direction
     orders: int  # assigned
     completed: int
     conversion: str  # completed / orders, 4 places

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,7 +15,7 @@ from jivapay.adapters.db.wallet.models import Deposit
 from jivapay.adapters.email import EmailMessageSpec
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount
-from jivapay.domain.wallet.deposits import STATUSES
+from jivapay.domain.wallet.deposits import STATUSES, DepositStatus
 from jivapay.networks import get_networks
 from jivapay.services.identity import directory
 from jivapay.services.merchants.stores import get_store
@@ -31,7 +31,7 @@ CSV_COLUMNS = (
 class DepositView:
     id: int
     network: str
-    status: str  # pending, credited, below_minimum, dropped, reversed, reversal_failed
+    status: DepositStatus
     amount: str  # USDT credited (or to be credited), rounded down to 6 decimals
     currency: str
     confirmations: int
@@ -74,7 +74,7 @@ def view(deposit: Deposit) -> DepositView:
     return DepositView(
         id=deposit.id,
         network=deposit.network,
-        status=deposit.status,
+        status=cast(DepositStatus, deposit.status),
         amount=format_amount(deposit.amount, USDT_DECIMALS),
         currency="USDT",
         confirmations=deposit.confirmations,

@@ -15,7 +15,7 @@ import re
 import secrets
 import string
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,7 +61,7 @@ class WithdrawalView:
     fee: str
     total: str  # held from the owner: amount + fee
     currency: str
-    status: str
+    status: rules.WithdrawalStatus
     approval_reasons: list[str]  # why it waits for an admin (empty: approved by the rules)
     decision_reason: str | None
     failure_reason: str | None
@@ -84,7 +84,7 @@ def view(w: Withdrawal) -> WithdrawalView:
         fee=format_amount(w.fee, USDT_DECIMALS),
         total=format_amount(w.amount + w.fee, USDT_DECIMALS),
         currency="USDT",
-        status=w.status,
+        status=cast(rules.WithdrawalStatus, w.status),
         approval_reasons=list(w.approval_reasons or []),
         decision_reason=w.decision_reason,
         failure_reason=w.failure_reason,

@@ -1,0 +1,63 @@
+"""The fixed value sets that response bodies declare as OpenAPI enums (``typing.Literal``).
+
+Each one is the domain's (or the database's) own set, written out so that the document lists it;
+``tests/unit/test_http_enums.py`` fails when one drifts from its source. Only response fields use
+them: query parameters and request bodies keep ``str`` and their own validation messages.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from jivapay.domain.wallet.deposits import DepositStatus
+from jivapay.domain.wallet.withdrawals import WithdrawalStatus
+
+__all__ = [
+    "CallbackStatus",
+    "DepositStatus",
+    "Direction",
+    "IncomingStatus",
+    "OrderStatus",
+    "PublicOrderStatus",
+    "WithdrawalStatus",
+]
+
+# an order's direction (orders, incoming orders, commissions, fiat turnover, statistics)
+Direction = Literal["payin", "payout"]
+
+# an assigned order's status: domain.orders.status.ORDER_STATUSES (OPEN | FINAL)
+OrderStatus = Literal[
+    "pending_payment",
+    "client_confirmed",
+    "pending",
+    "trader_paid",
+    "disputed",
+    "completed",
+    "canceled",
+    "expired",
+    "declined",
+]
+
+# an order's status as merchants see it (services/orders/views.public_status): the incoming order's
+# while it is processed (processing | failed | rejected), the assigned order's after; its order is
+# docs/integration.md's "Reference"
+PublicOrderStatus = Literal[
+    "processing",
+    "failed",
+    "rejected",
+    "pending_payment",
+    "client_confirmed",
+    "pending",
+    "trader_paid",
+    "completed",
+    "canceled",
+    "expired",
+    "declined",
+    "disputed",
+]
+
+# an incoming order's own status (adapters/db/orders/models.INCOMING_STATUSES), as staff see it
+IncomingStatus = Literal["new", "retrying", "assigned", "failed", "rejected", "review"]
+
+# a callback event's delivery (the callback_events.status_known constraint)
+CallbackStatus = Literal["pending", "delivered", "failed"]
