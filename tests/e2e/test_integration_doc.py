@@ -46,25 +46,7 @@ def _field(document: Any, path: str) -> str:
 async def test_every_curl_example_works(
     seeded: None, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    merchant = await make_user(session_factory, Role.MERCHANT)
-    trader = await make_user(session_factory, Role.TRADER, profile={"in_work": True})
-    async with atomic(session_factory) as session:
-        session.add(ExchangeRate(currency="RUB", rate=Decimal("90"), source="manual"))
-        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 1_000 * 10**6, "doc-collateral")
-        await create_requisite(
-            session,
-            get_settings(),
-            Actor.system("tests"),
-            trader_id=trader.id,
-            type_=RequisiteType.CARD,
-            bank_id=1,
-            payment_method_id=1,
-            currency="RUB",
-            owner_name="Ivan Petrov",
-            number="4276160000000019",
-            direction=RequisiteDirection.BOTH,
-            limits={},
-        )
+    merchant, trader = await doc_world(session_factory)
     port = free_port()
     log = tmp_path / "api.log"
     api = spawn_jivapay(["api", "--port", str(port)], jivapay_env(), tmp_path, log)
@@ -117,6 +99,31 @@ async def test_every_curl_example_works(
             api.wait(timeout=20)
         except subprocess.TimeoutExpired:
             api.kill()
+
+
+async def doc_world(session_factory: async_sessionmaker[AsyncSession]) -> tuple[Any, Any]:
+    """What the guide's flow needs besides the merchant's own steps: (merchant, trader) users, a RUB
+    rate, and a trader in work with collateral and a card requisite."""
+    merchant = await make_user(session_factory, Role.MERCHANT)
+    trader = await make_user(session_factory, Role.TRADER, profile={"in_work": True})
+    async with atomic(session_factory) as session:
+        session.add(ExchangeRate(currency="RUB", rate=Decimal("90"), source="manual"))
+        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 1_000 * 10**6, f"doc-{trader.id}")
+        await create_requisite(
+            session,
+            get_settings(),
+            Actor.system("tests"),
+            trader_id=trader.id,
+            type_=RequisiteType.CARD,
+            bank_id=1,
+            payment_method_id=1,
+            currency="RUB",
+            owner_name="Ivan Petrov",
+            number="4276160000000019",
+            direction=RequisiteDirection.BOTH,
+            limits={},
+        )
+    return merchant, trader
 
 
 async def _incoming_id(session_factory: async_sessionmaker[AsyncSession], reference: str) -> int:

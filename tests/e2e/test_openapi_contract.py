@@ -16,7 +16,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +26,15 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jivapay.adapters.db.models import CallbackEvent, ExchangeRate
+from jivapay.adapters.db.models import CallbackEvent
 from jivapay.adapters.db.uow import atomic
-from jivapay.domain.identity.roles import Role
-from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
-from jivapay.domain.platform.audit import Actor
 from jivapay.http.app import create_app
 from jivapay.http.merchants.webhooks import OrderEvent
 from jivapay.services.ledger import posting
 from jivapay.services.orders.processing import process_incoming_order
-from jivapay.services.orders.requisites import create_requisite
-from jivapay.settings import get_settings
 from tests.e2e.conftest import REPO, free_port, jivapay_env, spawn_jivapay
-from tests.e2e.test_integration_doc import _incoming_id, _trader_pays_out
-from tests.factories import PASSWORD, make_user
+from tests.e2e.test_integration_doc import _incoming_id, _trader_pays_out, doc_world
+from tests.factories import PASSWORD
 from tests.fixtures.chains import ensure_npm
 
 NODE_BIN = REPO / "node_modules" / ".bin"
@@ -171,25 +165,7 @@ def _api(package: str, module: str) -> Any:
 async def test_the_merchant_flow_through_the_generated_client(
     python_client: str, seeded: None, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    merchant = await make_user(session_factory, Role.MERCHANT)
-    trader = await make_user(session_factory, Role.TRADER, profile={"in_work": True})
-    async with atomic(session_factory) as session:
-        session.add(ExchangeRate(currency="RUB", rate=Decimal("90"), source="manual"))
-        await posting.credit_deposit(session, "trader", trader.id, "TRC20", 1_000 * 10**6, "client-collateral")
-        await create_requisite(
-            session,
-            get_settings(),
-            Actor.system("tests"),
-            trader_id=trader.id,
-            type_=RequisiteType.CARD,
-            bank_id=1,
-            payment_method_id=1,
-            currency="RUB",
-            owner_name="Ivan Petrov",
-            number="4276160000000019",
-            direction=RequisiteDirection.BOTH,
-            limits={},
-        )
+    merchant, trader = await doc_world(session_factory)
     port = free_port()
     log = tmp_path / "api.log"
     process = spawn_jivapay(["api", "--port", str(port)], jivapay_env(), tmp_path, log)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from jivapay.domain.orders.status import PublicOrderStatus
 from jivapay.domain.wallet.deposits import DepositStatus
 from jivapay.domain.wallet.withdrawals import WithdrawalStatus
 
@@ -38,23 +39,6 @@ OrderStatus = Literal[
     "declined",
 ]
 
-# an order's status as merchants see it (services/orders/views.public_status): the incoming order's
-# while it is processed (processing | failed | rejected), the assigned order's after; its order is
-# docs/integration.md's "Reference"
-PublicOrderStatus = Literal[
-    "processing",
-    "failed",
-    "rejected",
-    "pending_payment",
-    "client_confirmed",
-    "pending",
-    "trader_paid",
-    "completed",
-    "canceled",
-    "expired",
-    "declined",
-    "disputed",
-]
 
 # an incoming order's own status (adapters/db/orders/models.INCOMING_STATUSES), as staff see it
 IncomingStatus = Literal["new", "retrying", "assigned", "failed", "rejected", "review"]

@@ -7,6 +7,7 @@ import datetime as dt
 import enum
 import re
 import secrets
+from typing import Literal, get_args
 
 from jivapay.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from jivapay.domain.periods import check_period
@@ -112,3 +113,23 @@ class OrderSearch:
         if self.amount is not None and self.currency is None:
             raise ValidationFailed("an amount needs its currency", field="currency")
         return dataclasses.replace(self, created_from=created_from, created_to=created_to)
+
+
+# an order's status as merchants see it (services/orders/views.public_status): the incoming order's
+# while it is processed (processing | failed | rejected), the assigned order's after; in the order
+# of docs/integration.md's "Reference"
+PublicOrderStatus = Literal[
+    "processing",
+    "failed",
+    "rejected",
+    "pending_payment",
+    "client_confirmed",
+    "pending",
+    "trader_paid",
+    "completed",
+    "canceled",
+    "expired",
+    "declined",
+    "disputed",
+]
+PUBLIC_STATUSES: tuple[str, ...] = get_args(PublicOrderStatus)

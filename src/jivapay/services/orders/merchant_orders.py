@@ -15,25 +15,10 @@ from jivapay.adapters.db.orders.merchant_orders import MerchantOrderCriteria, Me
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain.errors import Conflict, NotFound, OrderNotAssigned, ValidationFailed
 from jivapay.domain.ledger import posting as L
-from jivapay.domain.orders.status import Party
+from jivapay.domain.orders.status import PUBLIC_STATUSES, Party
 from jivapay.domain.platform.audit import Actor
 from jivapay.services.orders import views as order_views
 from jivapay.services.orders.status import change_status
-
-PUBLIC_STATUSES = (
-    "processing",
-    "failed",
-    "rejected",
-    "pending_payment",
-    "client_confirmed",
-    "pending",
-    "trader_paid",
-    "completed",
-    "canceled",
-    "expired",
-    "declined",
-    "disputed",
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
