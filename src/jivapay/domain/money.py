@@ -12,12 +12,27 @@ from __future__ import annotations
 import dataclasses
 import re
 from decimal import Decimal
+from typing import Annotated
 
 from jivapay.domain.errors import ValidationFailed
 
 Number = Decimal | int
 # ASCII digits only (``\d`` and Decimal() also take "١٠٠" and "１００"); no exponent, "+", spaces or "_"
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DecimalFormat:
+    """Marks a ``str`` as a decimal string (``Annotated[str, DecimalFormat()]``) for the API's
+    document: the HTTP layer writes it out as a ``pattern`` (http/openapi.py, DecimalSchemaPlugin)."""
+
+    pattern: str = r"^-?[0-9]+(\.[0-9]+)?$"  # the same as _DECIMAL_TEXT, anchored for JSON Schema
+    example: str = "1500.00"
+
+
+# an amount as the API writes it: a decimal string, never a JSON number
+DECIMAL_FORMAT = DecimalFormat()
+DecimalText = Annotated[str, DECIMAL_FORMAT]
 
 
 def is_decimal_text(text: str) -> bool:

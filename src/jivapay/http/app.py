@@ -25,6 +25,7 @@ from jivapay.http.openapi import (
     EXTRA_SCHEMAS,
     SECURITY_SCHEMES,
     TAGS,
+    DecimalSchemaPlugin,
     TidyComponents,
     mark_optional_bodies,
     merchant_document,
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         # the guard sees the body as sent: an empty one becomes {} only after it (OptionalBody)
         middleware=[prometheus.middleware, BodyGuardMiddleware, OptionalBodyMiddleware],
+        plugins=[DecimalSchemaPlugin()],  # decimal strings' pattern on the services' dataclass views
         logging_config=None,  # ours (jivapay.logs), not Litestar's default handlers
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[on_startup],

@@ -7,20 +7,32 @@ them: query parameters and request bodies keep ``str`` and their own validation 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+import msgspec
+
+from jivapay.domain import money
 from jivapay.domain.orders.status import PublicOrderStatus
 from jivapay.domain.wallet.deposits import DepositStatus
 from jivapay.domain.wallet.withdrawals import WithdrawalStatus
 
 __all__ = [
     "CallbackStatus",
+    "DecimalText",
     "DepositStatus",
     "Direction",
     "IncomingStatus",
     "OrderStatus",
     "PublicOrderStatus",
     "WithdrawalStatus",
+]
+
+# an amount as the API writes it: a decimal string, never a JSON number. The domain's DecimalText
+# (services' views use it; the document's plugin writes it out) plus msgspec's own Meta, for the
+# schemas msgspec writes itself (the webhooks' event bodies)
+DecimalText = Annotated[
+    money.DecimalText,
+    msgspec.Meta(pattern=money.DECIMAL_FORMAT.pattern, examples=[money.DECIMAL_FORMAT.example]),
 ]
 
 # an order's direction (orders, incoming orders, commissions, fiat turnover, statistics)

@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import re
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 from litestar.enums import ParamType
@@ -27,8 +27,14 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.base import BaseSchemaObject
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
 
+from jivapay.domain.money import DecimalFormat
 from jivapay.http.middleware import body_is_optional
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 
 class FieldError(msgspec.Struct):
@@ -54,6 +60,19 @@ class ErrorDetail(msgspec.Struct):
 class ErrorBody(msgspec.Struct):
     error: ErrorDetail
     request_id: str | None
+
+
+class DecimalSchemaPlugin(OpenAPISchemaPlugin):
+    """A ``str`` marked ``DecimalFormat`` (domain.money.DecimalText, http.enums.DecimalText) is
+    written out with its pattern: Litestar reads msgspec's Meta on a Struct's fields, but nothing
+    on a dataclass's (the services' views)."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return any(isinstance(meta, DecimalFormat) for meta in field_definition.metadata)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        marker = next(meta for meta in field_definition.metadata if isinstance(meta, DecimalFormat))
+        return Schema(type=OpenAPIType.STRING, pattern=marker.pattern, examples=[marker.example])
 
 
 @dataclasses.dataclass

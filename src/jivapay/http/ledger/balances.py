@@ -18,6 +18,7 @@ from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import DecimalText
 from jivapay.http.enums import Direction as DirectionValue
 from jivapay.http.guards import FINANCES
 from jivapay.http.routes import RouteGroup
@@ -50,34 +51,34 @@ class Direction(enum.StrEnum):
 class FiatTurnover(msgspec.Struct):
     currency: str
     direction: DirectionValue
-    amount: str
+    amount: DecimalText
 
 
 class StoreBalanceBody(msgspec.Struct):
     store_id: int
     name: str
     currency: str
-    available: str
-    frozen: str
-    total_deposited: str  # USDT credited from the chain, net of reorg reversals
-    total_withdrawn: str  # USDT sent out to the chain (withdrawals and payouts)
+    available: DecimalText
+    frozen: DecimalText
+    total_deposited: DecimalText  # USDT credited from the chain, net of reorg reversals
+    total_withdrawn: DecimalText  # USDT sent out to the chain (withdrawals and payouts)
 
 
 class TraderBalanceBody(msgspec.Struct):
     currency: str
-    available: str
-    frozen: str
+    available: DecimalText
+    frozen: DecimalText
     fiat_turnover: list[FiatTurnover]
-    total_deposited: str  # USDT credited from the chain, net of reorg reversals
-    total_withdrawn: str  # USDT sent out to the chain (withdrawals and payouts)
+    total_deposited: DecimalText  # USDT credited from the chain, net of reorg reversals
+    total_withdrawn: DecimalText  # USDT sent out to the chain (withdrawals and payouts)
 
 
 class HistoryLineBody(msgspec.Struct):
     id: int
     at: dt.datetime
     kind: str
-    amount: str
-    balance_after: str
+    amount: DecimalText
+    balance_after: DecimalText
     order_id: str | None  # the order's public reference (ord_…)
     transaction_id: int
 
@@ -258,10 +259,10 @@ trader_handlers = [trader_balance, trader_history, trader_history_csv]
 
 class RewardBalanceBody(msgspec.Struct):
     currency: str
-    available: str  # the reward share credited on the team's settled orders, plus on-chain deposits
-    frozen: str
-    total_deposited: str  # USDT credited from the chain, net of reorg reversals
-    total_withdrawn: str  # USDT sent out to the chain (withdrawals and payouts)
+    available: DecimalText  # the reward share credited on the team's settled orders, plus on-chain deposits
+    frozen: DecimalText
+    total_deposited: DecimalText  # USDT credited from the chain, net of reorg reversals
+    total_withdrawn: DecimalText  # USDT sent out to the chain (withdrawals and payouts)
 
 
 @teamlead_routes.get(

@@ -9,7 +9,7 @@ import msgspec
 from litestar import Request
 
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.enums import Direction
+from jivapay.http.enums import DecimalText, Direction
 from jivapay.http.guards import FINANCES
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger import commissions, owners
@@ -21,7 +21,7 @@ admin_routes = RouteGroup("admin", guards=FINANCES)
 class AdminCommissionRow(msgspec.Struct):
     direction: Direction
     payment_method_id: int | None
-    rate: str
+    rate: DecimalText
     is_default: bool
 
 

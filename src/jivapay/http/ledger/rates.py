@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request
 
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import DecimalText
 from jivapay.http.guards import FINANCES
 from jivapay.http.routes import RouteGroup
 from jivapay.services.platform import reference_data
@@ -18,7 +19,7 @@ admin_routes = RouteGroup("admin", guards=FINANCES)
 
 class RateBody(msgspec.Struct):
     currency: str
-    rate: str  # fiat units per 1 USDT
+    rate: DecimalText  # fiat units per 1 USDT
     source: str
     updated_at: dt.datetime
     updated_by: str | None

@@ -15,7 +15,7 @@ from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent
 from jivapay.domain.errors import NotFound
 from jivapay.domain.merchants.urls import check_merchant_url
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
-from jivapay.http.enums import CallbackStatus, Direction
+from jivapay.http.enums import CallbackStatus, DecimalText, Direction
 from jivapay.http.guards import forget_api_keys
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.commissions import commission_table
@@ -41,7 +41,7 @@ class StoreRow(msgspec.Struct):
 class StoreCommissionRow(msgspec.Struct):
     direction: Direction
     payment_method_id: int | None  # None: every method without its own rate
-    rate: str  # a fraction: "0.05" is 5 %
+    rate: DecimalText  # a fraction: "0.05" is 5 %
     default: bool  # the platform's default (no rate set for this store)
 
 

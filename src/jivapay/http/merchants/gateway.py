@@ -29,7 +29,7 @@ from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, Vali
 from jivapay.domain.orders.payouts import describe_rules
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import client_ip, current_store, form_file, transaction
-from jivapay.http.enums import Direction, PublicOrderStatus
+from jivapay.http.enums import DecimalText, Direction, PublicOrderStatus
 from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store
 from jivapay.http.openapi import JSONValue, document
@@ -88,10 +88,6 @@ class RequisiteView(msgspec.Struct):
     bank: str | None
     owner_name: str
     number: str
-
-
-# an amount as the API writes it: a decimal string, never a JSON number
-DecimalText = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1500.00"])]
 
 
 class GatewayOrder(msgspec.Struct):

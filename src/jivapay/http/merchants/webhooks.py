@@ -19,7 +19,7 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIType
 
-from jivapay.http.enums import WithdrawalStatus
+from jivapay.http.enums import DecimalText, WithdrawalStatus
 from jivapay.http.merchants.gateway import GatewayOrder
 
 OrderEventType = Literal[
@@ -69,7 +69,7 @@ class DepositCallback(msgspec.Struct):
     store_id: int
     network: str
     status: Literal["credited"]
-    amount: str  # USDT, a decimal string
+    amount: DecimalText  # USDT, a decimal string
     currency: Literal["USDT"]
     tx_hash: str
     log_index: int
@@ -96,9 +96,9 @@ class WithdrawalCallback(msgspec.Struct):
     owner_id: int
     network: str
     to_address: str
-    amount: str
-    fee: str
-    total: str
+    amount: DecimalText
+    fee: DecimalText
+    total: DecimalText
     currency: Literal["USDT"]
     status: WithdrawalStatus
     approval_reasons: list[str]

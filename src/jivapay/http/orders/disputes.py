@@ -17,7 +17,7 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
-from jivapay.http.enums import Direction, IncomingStatus
+from jivapay.http.enums import DecimalText, Direction, IncomingStatus
 from jivapay.http.orders.staff_orders import (
     DisputeSummary,
     OrderCaseBody,
@@ -63,7 +63,7 @@ class ReviewBody(msgspec.Struct):
     store_id: int
     merchant_order_id: str
     direction: Direction
-    amount: str
+    amount: DecimalText
     currency: str
     client_id: str | None
     client_ip: str | None

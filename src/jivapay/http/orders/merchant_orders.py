@@ -21,7 +21,7 @@ from jivapay.domain.orders.status import Party
 from jivapay.domain.periods import check_period
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
-from jivapay.http.enums import CallbackStatus, Direction, OrderStatus, PublicOrderStatus
+from jivapay.http.enums import CallbackStatus, DecimalText, Direction, OrderStatus, PublicOrderStatus
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.merchants import callbacks
@@ -44,10 +44,10 @@ class MerchantOrderBody(msgspec.Struct):
     merchant_order_id: str
     direction: Direction
     status: PublicOrderStatus
-    amount: str
-    pay_amount: str | None
+    amount: DecimalText
+    pay_amount: DecimalText | None
     currency: str
-    rate: str | None
+    rate: DecimalText | None
     created_at: dt.datetime
     completed_at: dt.datetime | None
     expires_at: dt.datetime | None
@@ -57,9 +57,9 @@ class MerchantOrderBody(msgspec.Struct):
 class TotalBody(msgspec.Struct):
     currency: str
     orders: int
-    amount: str
+    amount: DecimalText
     completed_orders: int
-    completed_amount: str
+    completed_amount: DecimalText
 
 
 class MerchantOrderPage(msgspec.Struct):

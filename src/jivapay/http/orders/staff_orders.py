@@ -23,7 +23,7 @@ from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import ORDER_STATUSES, OrderSearch, Party, is_order_reference
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.enums import Direction, IncomingStatus, OrderStatus
+from jivapay.http.enums import DecimalText, Direction, IncomingStatus, OrderStatus
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.orders import disputes
 from jivapay.services.orders import refs as order_refs
@@ -40,12 +40,12 @@ class StaffOrderBody(msgspec.Struct):
     trader_id: int
     direction: Direction
     status: OrderStatus
-    amount: str
-    requested_amount: str | None
+    amount: DecimalText
+    requested_amount: DecimalText | None
     currency: str
-    rate: str
-    store_commission: str
-    trader_commission: str
+    rate: DecimalText
+    store_commission: DecimalText
+    trader_commission: DecimalText
     payment_method_id: int | None
     requisite_id: int | None
     requisite_last4: str | None

@@ -18,7 +18,7 @@ from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
-from jivapay.http.enums import Direction, OrderStatus
+from jivapay.http.enums import DecimalText, Direction, OrderStatus
 from jivapay.http.routes import RouteGroup
 from jivapay.services.identity.users import set_traffic
 from jivapay.services.ledger.balances import fiat_decimals
@@ -35,9 +35,9 @@ class OrderBody(msgspec.Struct):
     id: str  # the order's public reference (ord_…), the one the merchant and support see
     direction: Direction
     status: OrderStatus
-    amount: str  # the exact amount to pay (pay-out) or to receive (pay-in)
+    amount: DecimalText  # the exact amount to pay (pay-out) or to receive (pay-in)
     currency: str
-    rate: str
+    rate: DecimalText
     requisite_id: int | None
     created_at: dt.datetime
     expires_at: dt.datetime | None

@@ -13,6 +13,7 @@ from litestar.response import Stream
 
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import transaction
+from jivapay.http.enums import DecimalText
 from jivapay.http.guards import FINANCES
 from jivapay.http.openapi import document
 from jivapay.http.routes import RouteGroup
@@ -32,8 +33,8 @@ class StatsRowBody(msgspec.Struct):
     canceled: int  # canceled, expired or declined
     disputed: int
     conversion: str  # completed / orders, 4 places
-    turnover: str  # completed orders' fiat amount, major units of the currency
-    platform_profit: str  # USDT
+    turnover: DecimalText  # completed orders' fiat amount, major units of the currency
+    platform_profit: DecimalText  # USDT
     avg_confirm_seconds: int | None  # from creation to completion, over completed orders
 
 

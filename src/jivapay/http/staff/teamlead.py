@@ -13,7 +13,7 @@ from litestar import Request
 from litestar.params import QueryParameter
 
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.enums import Direction
+from jivapay.http.enums import DecimalText, Direction
 from jivapay.http.routes import RouteGroup
 from jivapay.services.staff import teamlead as team
 from jivapay.services.staff.stats import resolve_range
@@ -26,7 +26,7 @@ DEFAULT_DAYS = 30
 
 class AmountBody(msgspec.Struct):
     currency: str
-    amount: str  # decimal string, major units
+    amount: DecimalText  # decimal string, major units
 
 
 class TeamTraderBody(msgspec.Struct):
@@ -35,8 +35,8 @@ class TeamTraderBody(msgspec.Struct):
     is_active: bool
     in_work: bool
     traffic_priority: int  # lower is served first
-    available: str  # USDT
-    frozen: str  # USDT, collateral held for open orders
+    available: DecimalText  # USDT
+    frozen: DecimalText  # USDT, collateral held for open orders
     open_orders: int
     turnover_today: list[AmountBody]  # completed today (UTC), per currency
 

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import DecimalText
 from jivapay.http.wallet import wallet_owner
 from jivapay.services.wallet import addresses
 from jivapay.services.wallet.addresses import DepositAddress
@@ -36,7 +37,7 @@ class DepositAddressBody(msgspec.Struct):
     address: str
     currency: str
     token_contract: str  # send only this token: anything else is not credited
-    min_deposit: str  # smaller deposits are recorded but never credited
+    min_deposit: DecimalText  # smaller deposits are recorded but never credited
     confirmations: int  # blocks before the deposit is credited
     qr_svg: str  # path of the address as a QR code (SVG; ?format=png for PNG)
 

@@ -15,6 +15,7 @@ from jivapay.adapters.db.wallet.models import Deposit
 from jivapay.adapters.email import EmailMessageSpec
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount
+from jivapay.domain.money import DecimalText
 from jivapay.domain.wallet.deposits import STATUSES, DepositStatus
 from jivapay.networks import get_networks
 from jivapay.services.identity import directory
@@ -32,7 +33,7 @@ class DepositView:
     id: int
     network: str
     status: DepositStatus
-    amount: str  # USDT credited (or to be credited), rounded down to 6 decimals
+    amount: DecimalText  # USDT credited (or to be credited), rounded down to 6 decimals
     currency: str
     confirmations: int
     confirmations_required: int
@@ -45,7 +46,7 @@ class DepositView:
     owner_id: int
     seen_at: dt.datetime
     credited_at: dt.datetime | None
-    dust: str  # the token's units below one micro-USDT: never credited
+    dust: DecimalText  # the token's units below one micro-USDT: never credited
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from jivapay.adapters.db.uow import atomic
 from jivapay.adapters.db.wallet.models import DailyPayout
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount, parse_amount
+from jivapay.domain.money import DecimalText
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.networks import get_network
 from jivapay.services.ledger.balances import owner_balances
@@ -35,7 +36,7 @@ class DailyPayoutView:
     enabled: bool
     network: str
     to_address: str
-    reserve: str  # USDT kept on the store
+    reserve: DecimalText  # USDT kept on the store
     hour_utc: int
     approved: bool  # an admin approved this address; until then nothing is paid out
     approved_at: dt.datetime | None

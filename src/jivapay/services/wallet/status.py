@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.wallet.deposits import CursorRepository, DepositRepository
 from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount
+from jivapay.domain.money import DecimalText
 from jivapay.networks import get_networks
 
 
@@ -20,7 +21,7 @@ class NetworkStatus:
     enabled: bool  # has RPC URLs: the monitor polls it
     rpc_urls: int  # how many (the URLs themselves may carry keys: never shown)
     confirmations: int
-    min_deposit: str  # USDT
+    min_deposit: DecimalText  # USDT
     scanned_height: int | None  # the last block scanned
     chain_head: int | None  # at the last successful poll
     safe_head: int | None

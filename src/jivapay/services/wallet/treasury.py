@@ -25,6 +25,7 @@ from jivapay.adapters.db.wallet.sweeps import SweepRepository
 from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
 from jivapay.adapters.notifications import report_attention
 from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount
+from jivapay.domain.money import DecimalText
 from jivapay.domain.wallet.networks import Network, chain_to_ledger
 from jivapay.services.ledger.balances import chain_net_inflow
 
@@ -35,8 +36,8 @@ TOLERANCE = 1_000_000  # micro-USDT the chain may hold above the ledger before i
 @dataclasses.dataclass(frozen=True, slots=True)
 class WalletBalance:
     address: str
-    usdt: str | None  # None for the gas tank (it holds only the native coin)
-    native: str  # wei or sun, as an integer string
+    usdt: DecimalText | None  # None for the gas tank (it holds only the native coin)
+    native: DecimalText  # wei or sun, as an integer string
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -44,16 +45,16 @@ class NetworkTreasury:
     network: str
     hot_wallet: WalletBalance
     gas_tank: WalletBalance
-    ledger_expected: str  # USDT the ledger says our addresses on this chain hold
-    on_chain: str  # USDT found: the hot wallet plus the deposit addresses checked
-    difference: str  # on_chain - ledger_expected
+    ledger_expected: DecimalText  # USDT the ledger says our addresses on this chain hold
+    on_chain: DecimalText  # USDT found: the hot wallet plus the deposit addresses checked
+    difference: DecimalText  # on_chain - ledger_expected
     addresses_checked: int
     addresses_capped: bool  # more deposit addresses than MAX_ADDRESSES could hold USDT: partial
     flagged: bool  # a difference that is not dust: look now
     withdrawals: dict[str, int]  # open ones by status
     sweeps: dict[str, int]  # by status
-    fuel_sent_native: str  # wei or sun the gas tank sent as fuel, ever
-    native_spent: dict[str, str]  # wei or sun, ever: see NATIVE_SPENT
+    fuel_sent_native: DecimalText  # wei or sun the gas tank sent as fuel, ever
+    native_spent: dict[str, DecimalText]  # wei or sun, ever: see NATIVE_SPENT
     at: dt.datetime
 
 
@@ -161,12 +162,12 @@ class SweepAttemptView:
     step: str  # fuel | sweep
     tx_hash: str
     nonce: int | None
-    gas_price: str | None  # wei (EVM)
-    amount: str | None  # native units (fuel) or token units (sweep)
+    gas_price: DecimalText | None  # wei (EVM)
+    amount: DecimalText | None  # native units (fuel) or token units (sweep)
     sent_at: dt.datetime | None
     last_error: str | None  # what a node said when it refused it
     mined: bool
-    gas_fee: str | None  # native units it paid, once mined
+    gas_fee: DecimalText | None  # native units it paid, once mined
     created_at: dt.datetime
 
 
@@ -177,8 +178,8 @@ class SweepView:
     address: str
     status: str  # fueling | sweeping | done | failed
     stuck_reason: str | None
-    token_amount: str | None  # token units swept
-    fuel_amount: str | None  # native units asked of the gas tank (the last fueling)
+    token_amount: DecimalText | None  # token units swept
+    fuel_amount: DecimalText | None  # native units asked of the gas tank (the last fueling)
     error: str | None
     created_at: dt.datetime
     completed_at: dt.datetime | None

@@ -28,6 +28,7 @@ from jivapay.adapters.db.wallet.withdrawals import WithdrawalRepository
 from jivapay.adapters.email import EmailMessageSpec
 from jivapay.domain.errors import Conflict, NotFound, ValidationFailed
 from jivapay.domain.ledger.posting import USDT_DECIMALS, format_amount, parse_amount, to_usdt_units
+from jivapay.domain.money import DecimalText
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.domain.wallet import withdrawals as rules
 from jivapay.networks import get_network
@@ -57,9 +58,9 @@ class WithdrawalView:
     owner_id: int
     network: str
     to_address: str
-    amount: str  # what the recipient receives
-    fee: str
-    total: str  # held from the owner: amount + fee
+    amount: DecimalText  # what the recipient receives
+    fee: DecimalText
+    total: DecimalText  # held from the owner: amount + fee
     currency: str
     status: rules.WithdrawalStatus
     approval_reasons: list[str]  # why it waits for an admin (empty: approved by the rules)
