@@ -140,6 +140,9 @@ async def test_a_refused_fuel_waits_at_the_cap_then_goes_out_with_its_nonce_and_
     assert evm.anvil.balance_of(evm.token, hot) == evm.usdt("80")
     assert nonce_of(evm, first) == nonce_of(evm, second) == 1
 
+    async with session_factory() as session:  # the operators' list: each sweep with every attempt it signed
+        listed = await treasury.recent_sweeps(session, "BEP20", 10)
+    assert sorted(len(v.attempts) for v in listed) == [3, 3]  # two fuel attempts (same nonce) and the sweep
     view = await treasury.network_treasury(network, session_factory, client_for, keys())
     sweep_gas = sum(int(a.gas_fee or 0) for a in attempts if a.step == "sweep" and a.mined)
     assert view.native_spent["fuel_sent"] == str(sum(int(a.amount or 0) for a in mined))

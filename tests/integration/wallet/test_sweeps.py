@@ -17,6 +17,7 @@ from jivapay.adapters.db.models import Sweep
 from jivapay.adapters.db.uow import atomic
 from jivapay.domain.identity.roles import Role
 from jivapay.domain.platform.audit import Actor
+from jivapay.domain.wallet.networks import Network
 from jivapay.networks import get_network
 from jivapay.services.ledger.audit import audit_platform
 from jivapay.services.wallet import sweeper
@@ -49,6 +50,33 @@ async def sweep_until_done(
         await sweeper.sweep_pass(network, session_factory, client_for, keys())
     async with session_factory() as session:
         return list(await session.scalars(select(Sweep).order_by(Sweep.id)))
+
+
+async def tron_deposit(
+    session_factory: async_sessionmaker[AsyncSession], tron_sim: TronSimulator, networks: Networks, amount: int
+) -> tuple[Network, str]:
+    """TRC20 on the simulator (sweep threshold 5 USDT), a funded gas tank, a hot wallet already
+    holding the token (a cheaper transfer), and ``amount`` credited to a new trader's address."""
+    tron_sim.solidify_lag = 1
+    entry = {
+        "token_contract": tron_sim.token_address,
+        "confirmations": 1,
+        "start_block": tron_sim.head_number + 1,
+        "sweep_threshold": "5",
+    }
+    networks.configure({"TRC20": entry}, {"TRC20": [tron_sim.url]})
+    tron_sim.fund_trx(keys().address("tron", 0, GAS_TANK_ACCOUNT), 1_000 * 10**6)
+    tron_sim.mint(keys().address("tron", 0, HOT_WALLET_ACCOUNT), 1)
+    payer = PrivateKey.random()
+    tron_sim.fund_trx(payer.public_key.to_base58check_address(), 100 * 10**6)
+    tron_sim.mint(payer.public_key.to_base58check_address(), amount)
+    address = await address_of_new_trader(session_factory, "TRC20")
+    tron_sim.send_trc20(payer, address, amount)
+    tron_sim.mine(3)
+    network = get_network("TRC20")
+    assert network is not None
+    await poll(network, session_factory, client_for)
+    return network, address
 
 
 def native_nonce(chain: EvmChain, address: str) -> int:
@@ -130,31 +158,8 @@ async def test_a_sweeper_killed_after_signing_resumes_without_a_second_transfer(
 async def test_a_tron_deposit_address_gets_trx_then_is_swept(
     session_factory: async_sessionmaker[AsyncSession], tron_sim: TronSimulator, networks: Networks
 ) -> None:
-    tron_sim.solidify_lag = 1
-    networks.configure(
-        {
-            "TRC20": {
-                "token_contract": tron_sim.token_address,
-                "confirmations": 1,
-                "start_block": tron_sim.head_number + 1,
-                "sweep_threshold": "5",
-            }
-        },
-        {"TRC20": [tron_sim.url]},
-    )
-    tank = keys().address("tron", 0, GAS_TANK_ACCOUNT)
+    network, address = await tron_deposit(session_factory, tron_sim, networks, 80 * 10**6)
     hot = keys().address("tron", 0, HOT_WALLET_ACCOUNT)
-    tron_sim.fund_trx(tank, 1_000 * 10**6)
-    tron_sim.mint(hot, 1)  # the hot wallet already holds the token (a cheaper transfer)
-    sender = PrivateKey.random()
-    tron_sim.fund_trx(sender.public_key.to_base58check_address(), 100 * 10**6)
-    tron_sim.mint(sender.public_key.to_base58check_address(), 1_000 * 10**6)
-    address = await address_of_new_trader(session_factory, "TRC20")
-    tron_sim.send_trc20(sender, address, 80 * 10**6)
-    tron_sim.mine(3)
-    network = get_network("TRC20")
-    assert network is not None
-    await poll(network, session_factory, client_for)
     for _ in range(6):
         await sweeper.sweep_pass(network, session_factory, client_for, keys())
         tron_sim.mine(1)
@@ -172,26 +177,7 @@ async def test_a_tron_fuel_that_expired_unsent_is_signed_anew_and_only_one_arriv
     from jivapay.adapters.chains import tron
     from jivapay.adapters.db.models import SweepAttempt
 
-    tron_sim.solidify_lag = 1
-    entry = {
-        "token_contract": tron_sim.token_address,
-        "confirmations": 1,
-        "start_block": tron_sim.head_number + 1,
-        "sweep_threshold": "5",
-    }
-    networks.configure({"TRC20": entry}, {"TRC20": [tron_sim.url]})
-    tank = keys().address("tron", 0, GAS_TANK_ACCOUNT)
-    tron_sim.fund_trx(tank, 1_000 * 10**6)
-    tron_sim.mint(keys().address("tron", 0, HOT_WALLET_ACCOUNT), 1)
-    payer = PrivateKey.random()
-    tron_sim.fund_trx(payer.public_key.to_base58check_address(), 100 * 10**6)
-    tron_sim.mint(payer.public_key.to_base58check_address(), 10 * 10**6)
-    address = await address_of_new_trader(session_factory, "TRC20")
-    tron_sim.send_trc20(payer, address, 10 * 10**6)
-    tron_sim.mine(3)
-    network = get_network("TRC20")
-    assert network is not None
-    await poll(network, session_factory, client_for)
+    network, address = await tron_deposit(session_factory, tron_sim, networks, 10 * 10**6)
 
     real_send = tron.TronClient.send
     calls = {"n": 0}

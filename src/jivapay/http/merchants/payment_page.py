@@ -116,18 +116,19 @@ async def _order(store_id: int, incoming_id: int, brand: pages.Branding) -> page
 
 @get("/pay/{token:str}", include_in_schema=False, opt={"payment_page": True})
 async def payment_page(request: Request[Any, Any, Any], token: str) -> Response[str]:
-    try:
-        store_id, incoming_id, brand = await _open(token)
-        order = await _order(store_id, incoming_id, brand)
+    try:  # one short transaction for all the page reads
+        store_id, incoming_id = pages.open_token(get_settings(), token)
+        async with transaction("payment_page") as session:
+            brand = await pages.branding(session, store_id)
+            order = await pages.page_order(session, get_settings(), store_id, incoming_id, brand)
+            language = page.choose_language(
+                request.query_params.get("lang"), request.headers.get("accept-language"), brand.language
+            )
+            how_to = await pages.instructions(session, order.payment_method, language)
+            max_bytes = await get_config("RECEIPT_MAX_BYTES", int, session=session)
     except NotFound:
         return _not_found(request)
-    language = page.choose_language(
-        request.query_params.get("lang"), request.headers.get("accept-language"), brand.language
-    )
     texts = page.TEXTS[language]
-    async with transaction("payment_page.texts") as session:
-        how_to = await pages.instructions(session, order.payment_method, language)
-        max_bytes = await get_config("RECEIPT_MAX_BYTES", int, session=session)
     max_mb = f"{max_bytes / 1_048_576:.0f}" if max_bytes % 1_048_576 == 0 else f"{max_bytes / 1_048_576:.1f}"
     method = order.payment_method or ""
     data = {

@@ -153,7 +153,7 @@ _HEADERS = [
         name="X-JivaPay-Event-Id",
         param_in=ParamType.HEADER,
         required=True,
-        schema=Schema(type=OpenAPIType.STRING, format=None),
+        schema=Schema(type=OpenAPIType.STRING),
         description="The event's id, the same as the body's `event_id` (and on every retry).",
     ),
 ]

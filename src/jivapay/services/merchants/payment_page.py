@@ -185,8 +185,8 @@ async def instructions(session: AsyncSession, method: str | None, language: str)
 
 async def cancel(session: AsyncSession, store_id: int, incoming_id: int, *, ip: str | None = None) -> None:
     """The customer cancels before paying — only where the store allows it (``customer_can_cancel``)."""
-    brand = await branding(session, store_id)
-    if not brand.customer_can_cancel:
+    store = await get_store(session, store_id)
+    if not (store.settings or {}).get("customer_can_cancel", False):
         raise PermissionDenied("This store does not let customers cancel", reason="customer_cancel_off")
     incoming = await order_views.store_incoming(session, store_id, incoming_id)
     if incoming.direction != "payin" or incoming.order_id is None:

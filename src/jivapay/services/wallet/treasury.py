@@ -189,8 +189,10 @@ class SweepView:
 async def recent_sweeps(session: AsyncSession, network: str | None, limit: int) -> list[SweepView]:
     """The operators' list of sweeps, newest first, with every transaction each one signed."""
     repo = SweepRepository(session)
+    sweeps = await repo.recent(network, limit)
+    attempts_of = await repo.attempts_of([sweep.id for sweep in sweeps])
     views = []
-    for sweep in await repo.recent(network, limit):
+    for sweep in sweeps:
         attempts = [
             SweepAttemptView(
                 step=a.step,
@@ -204,7 +206,7 @@ async def recent_sweeps(session: AsyncSession, network: str | None, limit: int) 
                 gas_fee=_integer(a.gas_fee),
                 created_at=a.created_at,
             )
-            for a in await repo.attempts(sweep.id)
+            for a in attempts_of[sweep.id]
         ]
         views.append(
             SweepView(

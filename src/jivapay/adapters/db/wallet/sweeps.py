@@ -136,11 +136,15 @@ class SweepRepository:
         )
         return list(rows)
 
-    async def attempts(self, sweep_id: int) -> list[SweepAttempt]:
+    async def attempts_of(self, sweep_ids: list[int]) -> dict[int, list[SweepAttempt]]:
+        """Every attempt of these sweeps, oldest first, by sweep (one query)."""
+        found: dict[int, list[SweepAttempt]] = {sweep_id: [] for sweep_id in sweep_ids}
         rows = await self.session.scalars(
-            select(SweepAttempt).where(SweepAttempt.sweep_id == sweep_id).order_by(SweepAttempt.id)
+            select(SweepAttempt).where(SweepAttempt.sweep_id.in_(sweep_ids)).order_by(SweepAttempt.id)
         )
-        return list(rows)
+        for row in rows:
+            found[row.sweep_id].append(row)
+        return found
 
     async def mark_sent(self, attempt_id: int, error: str | None) -> None:
         values: dict[str, Any] = {"last_error": error}
