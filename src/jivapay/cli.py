@@ -29,15 +29,28 @@ def _cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
     check_database(settings)
     check_redis(settings)
-    uvicorn.run(
-        "jivapay.http.app:create_asgi_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=5,  # requests in flight may finish; then it stops regardless
-        **proxy_options(settings),
-    )
+    workers = args.workers or settings.api_workers
+    metrics_dir = None
+    if workers > 1:  # every process counts into shared files; /metrics (any of them) adds them up
+        from jivapay.worker.metrics import prepare_multiprocess_dir
+
+        metrics_dir = prepare_multiprocess_dir()
+    try:
+        uvicorn.run(
+            "jivapay.http.app:create_asgi_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=workers,
+            log_config=None,
+            timeout_graceful_shutdown=5,  # requests in flight may finish; then it stops regardless
+            **proxy_options(settings),
+        )
+    finally:
+        if metrics_dir is not None:
+            from jivapay.worker.metrics import remove_multiprocess_dir
+
+            remove_multiprocess_dir(metrics_dir)
     return 0
 
 
@@ -258,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="serve the HTTP API (uvicorn)")
     api.add_argument("--host")
     api.add_argument("--port", type=int)
+    api.add_argument("--workers", type=_positive_int, help="API processes sharing the port (default: API_WORKERS, 1)")
     api.set_defaults(handler=_cmd_api)
 
     worker = sub.add_parser("worker", help="run dramatiq workers")

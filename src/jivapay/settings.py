@@ -49,6 +49,7 @@ class Settings:
     log_format: Literal["json", "console"] = "json"
     host: str = "127.0.0.1"
     port: int = 8000
+    api_workers: int = 1  # `jivapay api` processes behind its one port (docs/performance.md, "Sizing")
     worker_processes: int = 2
     worker_threads: int = 4
     worker_metrics_host: str = "127.0.0.1"
@@ -183,6 +184,7 @@ _ENV_NAMES: dict[str, str] = {
     "PUBLIC_URL": "public_url",
     "WORKER_PROCESSES": "worker_processes",
     "WORKER_THREADS": "worker_threads",
+    "API_WORKERS": "api_workers",
     "WORKER_METRICS_HOST": "worker_metrics_host",
     "WORKER_METRICS_PORT": "worker_metrics_port",
     "OUTBOX_RELAY_INTERVAL_SECONDS": "outbox_relay_interval_seconds",
@@ -320,6 +322,7 @@ def _validate(s: Settings) -> None:
         raise bad("WORKER_METRICS_PORT", "must be a TCP port (1-65535), or 0 for no metrics endpoint")
     for key, value in (
         ("DATABASE_POOL_SIZE", s.database_pool_size),
+        ("API_WORKERS", s.api_workers),
         ("WORKER_PROCESSES", s.worker_processes),
         ("WORKER_THREADS", s.worker_threads),
         ("OUTBOX_RELAY_INTERVAL_SECONDS", s.outbox_relay_interval_seconds),

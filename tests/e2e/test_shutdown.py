@@ -90,6 +90,40 @@ def test_api_stops_promptly(tmp_path: Path, sig: signal.Signals, group: bool) ->
             os.killpg(process.pid, signal.SIGKILL)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_two_api_processes_share_the_port_and_stop_together(tmp_path: Path, sig: signal.Signals) -> None:
+    """`jivapay api --workers 2`: two processes answer on one port, /metrics (from either) counts
+    the requests of both (prometheus_client's multiprocess files), and a signal to the leader
+    stops them all."""
+    port = free_port()
+    log = tmp_path / "api.log"
+    metrics_dir = tmp_path / "metrics"
+    env = jivapay_env(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    process = spawn_jivapay(["api", "--port", str(port), "--workers", "2"], env, tmp_path, log)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(process, _http_ok(f"{base}/health"), log)
+        deadline = time.monotonic() + START_TIMEOUT
+        while len(psutil.Process(process.pid).children(recursive=True)) < 2:
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.1)
+        for _ in range(40):  # new connections: the kernel spreads them over both processes
+            assert httpx.get(f"{base}/health").status_code == 200
+        served = {path.name.rsplit("_", 1)[-1] for path in metrics_dir.glob("counter_*.db")}
+        assert len(served) >= 2, sorted(metrics_dir.iterdir())  # one file per process that counted
+        text = httpx.get(f"{base}/metrics").text
+        counted = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("jivapay_requests_total{") and 'path="/health"' in line
+        ]
+        assert sum(counted) >= 40, text[:2000]
+        _stop(process, sig, log, group=False)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 @pytest.mark.parametrize(("sig", "group"), STOPS)
 def test_worker_stops_promptly(tmp_path: Path, sig: signal.Signals, group: bool) -> None:
     port = free_port()

@@ -153,6 +153,10 @@ class RateLimited(JivaPayError, code="rate_limited", status=429, message="Too ma
     pass
 
 
+class IpBlocked(PermissionDenied, code="ip_blocked", message="This IP address is temporarily blocked"):
+    """Too many failed requests from this IP (or an operator's block); ``retry_after`` seconds."""
+
+
 class LoginThrottled(
     RateLimited, code="login_throttled", message="Too many failed logins for this account; try again later"
 ):

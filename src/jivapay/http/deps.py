@@ -12,7 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jivapay.adapters.db.uow import atomic
+from jivapay.adapters.db.uow import atomic, reading
 from jivapay.adapters.resources import get_resources
 from jivapay.domain.errors import NotAuthenticated, ValidationFailed
 from jivapay.services.identity.auth import ClientInfo, Principal
@@ -23,6 +23,13 @@ from jivapay.services.merchants.stores import StoreIdentity
 async def transaction(name: str = "request") -> AsyncIterator[AsyncSession]:
     """The request's one transaction; the handler's ``async with`` block commits it."""
     async with atomic(get_resources().session_factory, name=name) as session:
+        yield session
+
+
+@contextlib.asynccontextmanager
+async def read_only() -> AsyncIterator[AsyncSession]:
+    """A read without a transaction (``adapters.db.uow.reading``): for one-statement reads."""
+    async with reading(get_resources().session_factory) as session:
         yield session
 
 

@@ -55,7 +55,8 @@ def error_response(
 def _jivapay_error(_: Request[Any, Any, Any], exc: JivaPayError) -> Response[dict[str, Any]]:
     if exc.status_code >= 500:
         report_critical_error(exc, "request failed with a server-side error", code=exc.code)
-    retry_after = exc.details.get("retry_after") if exc.status_code in (423, 429, 503) else None
+    waits = exc.status_code in (423, 429, 503) or exc.code == "ip_blocked"
+    retry_after = exc.details.get("retry_after") if waits else None
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers=headers)
 

@@ -9,13 +9,14 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from jivapay.adapters.db.uow import reading
 from jivapay.adapters.memo import Memo
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.security import api_key_fingerprint
 from jivapay.domain.errors import NotAuthenticated, PermissionDenied
 from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.http.deps import transaction
-from jivapay.http.ratelimit import limit_store
+from jivapay.http.ratelimit import limit_store, limit_unverified
 from jivapay.services.identity.auth import Principal, authenticate_bearer
 from jivapay.services.merchants.stores import StoreIdentity, authenticate_api_key
 from jivapay.settings import get_settings
@@ -37,7 +38,7 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     if isinstance(principal, Principal):
         return principal
     token = _bearer(connection)
-    async with get_resources().session_factory() as session:
+    async with reading(get_resources().session_factory) as session:
         principal = await authenticate_bearer(session, get_settings(), token)
     state["principal"] = principal
     return principal
@@ -92,8 +93,12 @@ async def require_store(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     if cached is not None:
         store = cached
     else:
-        async with transaction("api_key.auth") as session:
-            store = await authenticate_api_key(session, settings, key)
+        try:
+            async with transaction("api_key.auth") as session:
+                store = await authenticate_api_key(session, settings, key)
+        except NotAuthenticated:
+            await limit_unverified(connection.scope)  # type: ignore[arg-type]
+            raise
         ttl = API_KEY_CACHE_SECONDS
         if store.expires_at is not None:  # never trusted past its own expiry
             ttl = min(ttl, (store.expires_at - dt.datetime.now(dt.UTC)).total_seconds())

@@ -1,11 +1,16 @@
 """Rate limits and IP blocks, as ASGI middleware around the whole app.
 
 - Login endpoints: RATE_LIMIT_LOGIN per IP. Everything else: RATE_LIMIT_DEFAULT per caller —
-  the user of a valid (signature-checked) bearer token, else the IP. An API key is limited
-  per store only once it is verified (``limit_store``, called by the guard): a stranger who
-  knows a key's prefix spends nothing of the store's budget, and a 401 counts against the
-  caller's IP bucket (and towards its block) instead.
-- 429 with Retry-After and X-RateLimit-*; successful answers carry X-RateLimit-* too.
+  the user of a valid (signature-checked) bearer token, else the IP. An API key on a gateway
+  path is limited per store only once it is verified (``limit_store``, called by the guard): a
+  stranger who knows a key's prefix spends nothing of the store's budget, and a 401 counts
+  against the caller's IP bucket (and towards its block) instead.
+- A limit "N/period" is a GCRA bucket (the generic cell rate algorithm: a token bucket kept as
+  one timestamp): up to N requests at once, then one more every period/N. One Lua script per
+  request reads the IP's block, charges the bucket and (for an API key) tests the IP's bucket:
+  one Redis round trip, whatever the limit.
+- 429 with Retry-After and X-RateLimit-*; successful answers carry X-RateLimit-* too
+  (Remaining: requests that may be made at once now; Reset: Unix time the bucket is full again).
 - An IP that collects IP_BLOCK_THRESHOLD 401/429 answers within IP_BLOCK_WINDOW_SECONDS
   is blocked for IP_BLOCK_SECONDS (403 ip_blocked).
 - Redis down: requests are served (fail open), the outage is logged and reported.
@@ -13,8 +18,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import functools
 import logging
 import time
 import weakref
@@ -23,16 +28,16 @@ from typing import Any
 
 import msgspec
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from jivapay.adapters.notifications import report_critical_error
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.security import decode_access_token
-from jivapay.domain.errors import RateLimited
+from jivapay.domain.errors import IpBlocked, RateLimited
 from jivapay.domain.platform.config import DEFINITIONS
 from jivapay.logs import request_id_var
-from jivapay.services.identity.ip_blocks import blocked_until, record_failure
+from jivapay.services.identity.ip_blocks import BLOCK_PREFIX, record_failure
 from jivapay.services.platform.config import get_config
 from jivapay.settings import Settings, get_settings
 
@@ -41,6 +46,7 @@ log = logging.getLogger("jivapay.ratelimit")
 UNLIMITED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 LOGIN_SUFFIXES = ("/auth/token", "/auth/login")
 REPORT_EVERY_SECONDS = 60
+BUCKET_PREFIX = "jivapay:rl:"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,14 +57,19 @@ class RateLimitKey:
 
 def default_identify(scope: dict[str, Any], settings: Settings) -> RateLimitKey | None:
     """The bucket to charge before the handler runs; None: the guard charges the verified store."""
-    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    scheme, _, token = headers.get("authorization", "").partition(" ")
+    authorization = api_key = ""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"x-api-key":
+            api_key = value.decode("latin-1")
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token:
         try:
             return RateLimitKey("user", str(decode_access_token(settings, token.strip()).user_id))
         except Exception:  # noqa: BLE001,S110 - an invalid token is limited by IP
             pass
-    if headers.get("x-api-key", "").strip():
+    if api_key.strip() and scope.get("path", "").startswith("/gateway/"):
         return None
     return RateLimitKey("ip", client_host(scope))
 
@@ -68,73 +79,147 @@ def client_host(scope: dict[str, Any]) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def _limits_uri(redis_url: str) -> str:
-    if redis_url.startswith("unix://"):
-        return "async+redis+unix://" + redis_url.removeprefix("unix://")
-    return "async+" + redis_url
-
-
-class _Limiters:
-    def __init__(self, settings: Settings) -> None:
-        storage = RedisStorage(
-            _limits_uri(settings.require_redis_url()),
-            implementation="redispy",
-            socket_connect_timeout=2,
-            socket_timeout=2,
-            key_prefix="jivapay:rl",
-        )
-        self.strategy = MovingWindowRateLimiter(storage)
+@functools.lru_cache(maxsize=64)
+def _parsed(raw: str) -> RateLimitItem:
+    return parse(raw)
 
 
 async def _limit(key: str) -> RateLimitItem:
     fallback = str(DEFINITIONS[key].default)
     raw = await get_config(key, str, fallback)
     try:
-        return parse(raw)
+        return _parsed(raw)
     except ValueError:
         log.error("unparsable rate limit setting; using the built-in one", extra={"key": key, "value": raw})
-        return parse(fallback)
+        return _parsed(fallback)
 
 
-_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Limiters] = weakref.WeakKeyDictionary()
+# KEYS: the IP's block, the bucket to charge ("" for none), the bucket to test without charging ("").
+# ARGV: per bucket its limit and period in ms (charged, then tested).
+# Returns {block's expires_at or 0, allowed, remaining, reset (unix ms), retry (ms), test allowed, test retry (ms)}.
+# A bucket is its "theoretical arrival time" (GCRA): allowed while it is at most one period ahead of now.
+_SCRIPT = """
+local block = redis.call('GET', KEYS[1])
+if block then
+  return {tonumber(cjson.decode(block)['expires_at']) or 1, 0, 0, 0, 0, 0, 0}
+end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local function bucket(key, limit, period, charge)
+  local step = period / limit
+  local tat = tonumber(redis.call('GET', key) or 0)
+  if tat < now then tat = now end
+  local next_tat = tat + step
+  local allow_at = next_tat - period
+  if now < allow_at then
+    return 0, 0, tat, math.ceil(allow_at - now)
+  end
+  if charge then
+    redis.call('SET', key, string.format('%.3f', next_tat), 'PX', math.ceil(next_tat - now) + 1000)
+  end
+  return 1, math.floor((period - (next_tat - now)) / step), next_tat, 0
+end
+local allowed, remaining, reset, retry = 1, 0, 0, 0
+if KEYS[2] ~= '' then
+  allowed, remaining, reset, retry = bucket(KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), true)
+end
+local test_allowed, test_retry = 1, 0
+if KEYS[3] ~= '' and allowed == 1 then
+  local _r, _t
+  test_allowed, _r, _t, test_retry = bucket(KEYS[3], tonumber(ARGV[3]), tonumber(ARGV[4]), false)
+end
+return {0, allowed, remaining, math.ceil(reset), retry, test_allowed, test_retry}
+"""
+
+
+_scripts: weakref.WeakKeyDictionary[Redis, AsyncScript] = weakref.WeakKeyDictionary()
+
+
+def _script() -> AsyncScript:
+    """The script on this loop's Redis client (EVALSHA, loaded again if the server lost it)."""
+    redis = get_resources().redis
+    script = _scripts.get(redis)
+    if script is None:
+        script = _scripts[redis] = redis.register_script(_SCRIPT)
+    return script
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Verdict:
+    blocked_until: int  # unix seconds; 0: not blocked
+    allowed: bool
+    headers: list[tuple[bytes, bytes]]  # X-RateLimit-* of the charged bucket
+    retry_after: int  # seconds, when refused
+
+
+def _bucket(kind: tuple[str, ...]) -> str:
+    return BUCKET_PREFIX + ":".join(kind)
+
+
+async def check(
+    ip: str,
+    charge: tuple[RateLimitItem, tuple[str, ...]] | None,
+    test: tuple[RateLimitItem, tuple[str, ...]] | None = None,
+) -> Verdict:
+    """The IP's block, then one bucket charged and another only tested: one round trip."""
+    keys = [BLOCK_PREFIX + ip, _bucket(charge[1]) if charge else "", _bucket(test[1]) if test else ""]
+    args: list[int] = []
+    for entry in (charge, test):
+        args += [entry[0].amount, entry[0].get_expiry() * 1000] if entry else [1, 1]
+    blocked, allowed, remaining, reset_ms, retry_ms, test_allowed, test_retry_ms = await _script()(keys=keys, args=args)
+    if blocked:
+        return Verdict(int(blocked), False, [], max(int(blocked) - int(time.time()), 1))
+    headers: list[tuple[bytes, bytes]] = []
+    if charge:
+        headers = [
+            (b"x-ratelimit-limit", str(charge[0].amount).encode()),
+            (b"x-ratelimit-remaining", str(max(int(remaining), 0)).encode()),
+            (b"x-ratelimit-reset", str(-(-int(reset_ms) // 1000)).encode()),
+        ]
+    if not allowed:
+        return Verdict(0, False, headers, max(-(-int(retry_ms) // 1000), 1))
+    if not test_allowed:
+        return Verdict(0, False, headers, max(-(-int(test_retry_ms) // 1000), 1))
+    return Verdict(0, True, headers, 0)
+
+
 _STATE_HEADERS = "ratelimit_headers"  # scope state: X-RateLimit-* set by limit_store
 
 
-def _limiter() -> _Limiters:
-    loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
-    if limiter is None:
-        limiter = _limiters[loop] = _Limiters(get_settings())
-    return limiter
-
-
-async def _hit(item: RateLimitItem, bucket: tuple[str, ...]) -> tuple[bool, list[tuple[bytes, bytes]], int]:
-    """Charge one request: (allowed, X-RateLimit-* headers, seconds until the window frees one)."""
-    strategy = _limiter().strategy
-    allowed = await strategy.hit(item, *bucket)
-    reset, remaining = await strategy.get_window_stats(item, *bucket)
-    headers = [
-        (b"x-ratelimit-limit", str(item.amount).encode()),
-        (b"x-ratelimit-remaining", str(max(remaining, 0)).encode()),
-        (b"x-ratelimit-reset", str(int(reset)).encode()),
-    ]
-    return allowed, headers, max(int(reset - time.time()) + 1, 1)
-
-
 async def limit_store(scope: dict[str, Any], store_id: int) -> None:
-    """Charge the verified store's bucket (the API-key guard calls this); RateLimited when spent.
+    """Charge the verified store's bucket (the API-key guard calls this), after the caller's IP
+    block and IP bucket (tested, not charged); IpBlocked or RateLimited when refused.
 
     Redis trouble: served without limiting, like the middleware.
     """
+    ip = client_host(scope)
     try:
         item = await _limit("RATE_LIMIT_DEFAULT")
-        allowed, headers, retry_after = await _hit(item, ("api", "store", str(store_id)))
+        verdict = await check(ip, (item, ("api", "store", str(store_id))), (item, ("api", "ip", ip)))
     except Exception as exc:  # noqa: BLE001 - Redis trouble must not take the API down
         log.warning("rate limiting unavailable, serving without it", extra={"error": repr(exc)})
         return
-    scope.setdefault("state", {})[_STATE_HEADERS] = headers
-    if not allowed:
-        raise RateLimited("Too many requests; slow down", limit=str(item), retry_after=retry_after)
+    if verdict.blocked_until:
+        raise IpBlocked(retry_after=verdict.retry_after)
+    scope.setdefault("state", {})[_STATE_HEADERS] = verdict.headers
+    if not verdict.allowed:
+        raise RateLimited("Too many requests; slow down", limit=str(item), retry_after=verdict.retry_after)
+
+
+async def limit_unverified(scope: dict[str, Any]) -> None:
+    """A key that is not valid: the caller's IP block and IP bucket (tested; the 401 charges it)
+    decide whether it is told so or refused first."""
+    ip = client_host(scope)
+    try:
+        item = await _limit("RATE_LIMIT_DEFAULT")
+        verdict = await check(ip, None, (item, ("api", "ip", ip)))
+    except Exception as exc:  # noqa: BLE001 - Redis trouble must not take the API down
+        log.warning("rate limiting unavailable, serving without it", extra={"error": repr(exc)})
+        return
+    if verdict.blocked_until:
+        raise IpBlocked(retry_after=verdict.retry_after)
+    if not verdict.allowed:
+        raise RateLimited("Too many requests; slow down", limit=str(item), retry_after=verdict.retry_after)
 
 
 class RateLimitMiddleware:
@@ -159,50 +244,33 @@ class RateLimitMiddleware:
             return
         ip = client_host(scope)
         headers: list[tuple[bytes, bytes]] = []
-        try:
-            redis = get_resources().redis
-            until = await blocked_until(redis, ip)
-            if until is not None:
-                await _error(
-                    send,
-                    403,
-                    "ip_blocked",
-                    "This IP address is temporarily blocked",
-                    {"retry_after": max(until - int(time.time()), 1)},
-                    [(b"retry-after", str(max(until - int(time.time()), 1)).encode())],
-                )
+        is_login = scope.get("method") == "POST" and (path.endswith(LOGIN_SUFFIXES) or path == "/auth/refresh")
+        key = RateLimitKey("ip", ip) if is_login else self.identify(scope, get_settings())
+        if key is not None:  # else an API key: the guard checks the IP and charges the store once verified
+            try:
+                item = await _limit("RATE_LIMIT_LOGIN" if is_login else "RATE_LIMIT_DEFAULT")
+                verdict = await check(ip, (item, ("login" if is_login else "api", key.kind, key.value)))
+            except Exception as exc:  # noqa: BLE001 - Redis trouble must not take the API down
+                self._report(exc)
+                await self.app(scope, receive, send)
                 return
-            is_login = scope.get("method") == "POST" and (path.endswith(LOGIN_SUFFIXES) or path == "/auth/refresh")
-            default_item = await _limit("RATE_LIMIT_DEFAULT")
-            key: RateLimitKey | None
-            if is_login:
-                item, key = await _limit("RATE_LIMIT_LOGIN"), RateLimitKey("ip", ip)
-            else:
-                item, key = default_item, self.identify(scope, get_settings())
-            if key is not None:
-                bucket = ("login" if is_login else "api", key.kind, key.value)
-                allowed, headers, retry_after = await _hit(item, bucket)
-            else:  # an API key: the guard charges the store once the key is verified
-                allowed = await _limiter().strategy.test(default_item, "api", "ip", ip)
-                item, retry_after = default_item, 1
-                if not allowed:
-                    reset, _ = await _limiter().strategy.get_window_stats(default_item, "api", "ip", ip)
-                    retry_after = max(int(reset - time.time()) + 1, 1)
-            if not allowed:
+            if verdict.blocked_until:
+                details = {"retry_after": verdict.retry_after}
+                retry = [(b"retry-after", str(verdict.retry_after).encode())]
+                await _error(send, 403, "ip_blocked", "This IP address is temporarily blocked", details, retry)
+                return
+            headers = verdict.headers
+            if not verdict.allowed:
                 await _error(
                     send,
                     429,
                     "rate_limited",
                     "Too many requests; slow down",
-                    {"limit": str(item), "retry_after": retry_after},
-                    [*headers, (b"retry-after", str(retry_after).encode())],
+                    {"limit": str(item), "retry_after": verdict.retry_after},
+                    [*headers, (b"retry-after", str(verdict.retry_after).encode())],
                 )
                 await self._count_failure(ip)
                 return
-        except Exception as exc:  # noqa: BLE001 - Redis trouble must not take the API down
-            self._report(exc)
-            await self.app(scope, receive, send)
-            return
 
         status = 0
 
@@ -222,7 +290,8 @@ class RateLimitMiddleware:
 
     async def _charge_ip(self, ip: str) -> None:
         try:
-            await _hit(await _limit("RATE_LIMIT_DEFAULT"), ("api", "ip", ip))
+            item = await _limit("RATE_LIMIT_DEFAULT")
+            await check(ip, (item, ("api", "ip", ip)))
         except Exception as exc:  # noqa: BLE001
             self._report(exc)
 

@@ -50,3 +50,16 @@ async def atomic(session_factory: async_sessionmaker[AsyncSession], *, name: str
                 await callback()
             except Exception:
                 log.exception("after-commit callback failed", extra={"tx": name})
+
+
+@contextlib.asynccontextmanager
+async def reading(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for reads only, without a transaction: no BEGIN and COMMIT round trips (a
+    one-statement read is one trip). Each statement sees what was committed when it started —
+    exactly what a READ COMMITTED transaction (ours) gives its statements; what it cannot give is
+    a lock (SELECT … FOR UPDATE) or a write: those belong in ``atomic``.
+    """
+    async with session_factory() as session:
+        with db_errors_translated():
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session

@@ -28,7 +28,7 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, ValidationFailed
 from jivapay.domain.orders.payouts import describe_rules
 from jivapay.domain.orders.status import Party
-from jivapay.http.deps import client_ip, current_store, form_file, transaction
+from jivapay.http.deps import client_ip, current_store, form_file, read_only, transaction
 from jivapay.http.enums import DecimalText, Direction, PublicOrderStatus
 from jivapay.http.errors import error_body
 from jivapay.http.guards import require_store
@@ -361,11 +361,11 @@ async def payout_init(
 async def _status(request: Request[Any, Any, Any], order_id: str, direction: str, wait: int) -> GatewayOrder:
     store_id, _ = _store_id(request)
     settings = get_settings()
-    async with transaction("gateway.status") as session:
+    async with read_only() as session:
         incoming_id = await _incoming_id(session, request, store_id, order_id)
 
     async def read() -> dict[str, Any]:
-        async with transaction("gateway.status") as session:
+        async with read_only() as session:
             view = await order_views.order_view(session, settings, store_id, incoming_id, reveal=True)
         if view["direction"] != direction:
             raise NotFound("Order not found", order_id=order_id)
@@ -524,7 +524,7 @@ async def payout_confirm(request: Request[Any, Any, Any], order_id: str) -> Resp
 @gateway_routes.get("/store", operation_id="gateway_store", summary="The store this API key belongs to")
 async def gateway_store(request: Request[Any, Any, Any]) -> GatewayStoreBody:
     identity: StoreIdentity = current_store(request)
-    async with transaction() as session:
+    async with read_only() as session:
         store = await get_store(session, identity.store_id)
     return GatewayStoreBody(store.id, store.name)
 

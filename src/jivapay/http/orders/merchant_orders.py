@@ -20,7 +20,7 @@ from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.domain.periods import check_period
 from jivapay.http.csv_export import csv_attachment
-from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
+from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, read_only, transaction
 from jivapay.http.enums import CallbackStatus, DecimalText, Direction, OrderStatus, PublicOrderStatus
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.balances import fiat_decimals
@@ -154,7 +154,7 @@ async def list_orders(
     f = _filter(
         store_id, direction, status, created_from, created_to, merchant_order_id, amount_min, amount_max, currency
     )
-    async with transaction() as session:
+    async with read_only() as session:
         cursor = await order_refs.cabinet_incoming_id(session, merchant_id, starting_after) if starting_after else None
         rows = await merchant_orders.list_orders(session, merchant_id, f, starting_after=cursor, limit=limit + 1)
         data = [_body(i, o, await fiat_decimals(session, i.currency)) for i, o in rows[:limit]]

@@ -27,33 +27,41 @@ from jivapay.services.wallet.treasury import (
 
 log = logging.getLogger("jivapay.wallet.metrics")
 _LABEL = ("network",)
+
+
+def _gauge(name: str, documentation: str, labels: tuple[str, ...]) -> Gauge:
+    """A gauge set from the database when /metrics is read: with several API processes
+    (prometheus_client's multiprocess files) the latest value counts, not one per process."""
+    return Gauge(name, documentation, labels, multiprocess_mode="mostrecent")
+
+
 GAUGES = {
-    "enabled": Gauge("jivapay_wallet_network_enabled", "1 when the network has RPC URLs and is polled", _LABEL),
-    "scanned_height": Gauge("jivapay_wallet_scanned_height", "The last block the deposit monitor scanned", _LABEL),
-    "chain_head": Gauge("jivapay_wallet_chain_head", "The chain head at the last successful poll", _LABEL),
-    "lag_blocks": Gauge("jivapay_wallet_lag_blocks", "Blocks between the chain head and the scanned height", _LABEL),
-    "last_success": Gauge(
+    "enabled": _gauge("jivapay_wallet_network_enabled", "1 when the network has RPC URLs and is polled", _LABEL),
+    "scanned_height": _gauge("jivapay_wallet_scanned_height", "The last block the deposit monitor scanned", _LABEL),
+    "chain_head": _gauge("jivapay_wallet_chain_head", "The chain head at the last successful poll", _LABEL),
+    "lag_blocks": _gauge("jivapay_wallet_lag_blocks", "Blocks between the chain head and the scanned height", _LABEL),
+    "last_success": _gauge(
         "jivapay_wallet_last_success_timestamp_seconds", "Unix time of the last successful poll", _LABEL
     ),
-    "rpc_errors": Gauge("jivapay_wallet_rpc_errors", "RPC calls that failed (any URL), since the start", _LABEL),
-    "pending": Gauge("jivapay_wallet_deposits_pending", "Deposits seen and waiting for confirmations", _LABEL),
-    "credited": Gauge("jivapay_wallet_deposits_credited", "Deposits credited to the ledger, since the start", _LABEL),
+    "rpc_errors": _gauge("jivapay_wallet_rpc_errors", "RPC calls that failed (any URL), since the start", _LABEL),
+    "pending": _gauge("jivapay_wallet_deposits_pending", "Deposits seen and waiting for confirmations", _LABEL),
+    "credited": _gauge("jivapay_wallet_deposits_credited", "Deposits credited to the ledger, since the start", _LABEL),
 }
 
 
 TREASURY_GAUGES = {
-    "hot_usdt": Gauge("jivapay_wallet_hot_wallet_usdt", "USDT on the network's hot wallet (last snapshot)", _LABEL),
-    "tank_native": Gauge(
+    "hot_usdt": _gauge("jivapay_wallet_hot_wallet_usdt", "USDT on the network's hot wallet (last snapshot)", _LABEL),
+    "tank_native": _gauge(
         "jivapay_wallet_gas_tank_native", "Native coin (wei or sun) in the gas tank (last snapshot)", _LABEL
     ),
-    "difference": Gauge(
+    "difference": _gauge(
         "jivapay_wallet_reconciliation_difference_usdt",
         "USDT on chain minus what the ledger says our addresses hold (last snapshot)",
         _LABEL,
     ),
-    "flagged": Gauge("jivapay_wallet_reconciliation_flagged", "1 when the last reconciliation found a gap", _LABEL),
+    "flagged": _gauge("jivapay_wallet_reconciliation_flagged", "1 when the last reconciliation found a gap", _LABEL),
 }
-NATIVE_SPENT_GAUGE = Gauge(
+NATIVE_SPENT_GAUGE = _gauge(
     "jivapay_wallet_native_spent",
     "Native coin (wei or sun) spent on the network, ever, by kind (see docs/wallet.md; last snapshot)",
     ("network", "kind"),

@@ -274,20 +274,20 @@ async def change_password(
 async def authenticate_bearer(session: AsyncSession, settings: Settings, token: str) -> Principal:
     """A valid access token for a user who still exists, is active and has not logged out everywhere."""
     claims = decode_access_token(settings, token)
-    user = await UserRepository(session).get(claims.user_id)
+    user = await UserRepository(session).bearer_facts(claims.user_id, claims.session_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("The access token is no longer valid", reason="user_inactive")
     if user.token_version != claims.token_version or user.role != claims.role:
         raise NotAuthenticated("The access token is no longer valid", reason="token_revoked")
     # the login the token belongs to still stands: logout, refresh-token reuse and every
     # "end all sessions" revoke its refresh-token family, and its access tokens die with it
-    if claims.session_id is None or not await RefreshTokenRepository(session).session_alive(claims.session_id):
+    if not user.session_alive:
         raise NotAuthenticated("The session has ended; log in again", reason="session_ended")
     permissions: frozenset[AdminPermission] = frozenset()
     if user.role == Role.ADMIN:
-        permissions = await UserRepository(session).admin_permissions(user.id)
+        permissions = await UserRepository(session).admin_permissions(claims.user_id)
     return Principal(
-        user_id=user.id,
+        user_id=claims.user_id,
         login=user.login,
         role=Role(user.role),
         permissions=permissions,

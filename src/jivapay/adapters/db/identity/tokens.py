@@ -32,19 +32,6 @@ class RefreshTokenRepository:
         )
         return result.scalar_one_or_none() is not None
 
-    async def session_alive(self, family_id: uuid.UUID) -> bool:
-        """A login session stands while some refresh token of its family is neither revoked nor expired."""
-        stmt = (
-            select(RefreshToken.id)
-            .where(
-                RefreshToken.family_id == family_id,
-                RefreshToken.revoked_at.is_(None),
-                RefreshToken.expires_at > func.now(),
-            )
-            .limit(1)
-        )
-        return (await self.session.execute(stmt)).first() is not None
-
     async def revoke_family(self, family_id: uuid.UUID) -> int:
         result = await self.session.execute(
             update(RefreshToken)

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, false, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.base import Base
 from jivapay.adapters.db.models import (
     AdminProfile,
     MerchantProfile,
+    RefreshToken,
     SupportProfile,
     TeamleadProfile,
     TraderProfile,
@@ -27,6 +30,15 @@ PROFILE_MODELS: dict[str, type[Base]] = {
 }
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class BearerFacts:
+    login: str
+    role: str
+    is_active: bool
+    token_version: int
+    session_alive: bool
+
+
 def permissions_of(profile: AdminProfile | None) -> frozenset[AdminPermission]:
     if profile is None:
         return frozenset()
@@ -36,6 +48,27 @@ def permissions_of(profile: AdminProfile | None) -> frozenset[AdminPermission]:
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def bearer_facts(self, user_id: int, session_id: uuid.UUID | None) -> BearerFacts | None:
+        """What an access token is checked against, in one statement: the user's state and whether
+        the token's login session still stands (some refresh token of its family neither revoked
+        nor expired)."""
+        alive = (
+            select(RefreshToken.id)
+            .where(
+                RefreshToken.family_id == session_id,
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > func.now(),
+            )
+            .exists()
+            if session_id is not None
+            else false()
+        )
+        stmt = select(User.login, User.role, User.is_active, User.token_version, alive.label("alive")).where(
+            User.id == user_id
+        )
+        row = (await self.session.execute(stmt)).first()
+        return BearerFacts(row.login, row.role, row.is_active, row.token_version, row.alive) if row else None
 
     async def get(self, user_id: int, *, for_update: bool = False) -> User | None:
         stmt = select(User).where(User.id == user_id)
