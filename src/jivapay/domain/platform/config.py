@@ -100,7 +100,13 @@ DEFAULTS: tuple[ConfigDefinition, ...] = (
         60,
         "After the scheduler sends an order to the worker, time before it sends it again if still unassigned.",
     ),
-    _D("RATE_LIMIT_DEFAULT", "str", "100/minute", "Default API rate limit (limits library syntax)."),
+    _D(
+        "RATE_LIMIT_DEFAULT",
+        "str",
+        "100/minute",
+        "Default API rate limit, per caller: N/period (limits library syntax), a bucket of N requests "
+        "refilled evenly over the period.",
+    ),
     _D("RATE_LIMIT_LOGIN", "str", "10/minute", "Rate limit of the login endpoints, per IP."),
     _D("IP_BLOCK_THRESHOLD", "int", 30, "401/429 answers from one IP within the window that block it."),
     _D("IP_BLOCK_WINDOW_SECONDS", "int", 300, "Window in which 401/429 answers are counted per IP."),
