@@ -263,7 +263,8 @@ def _world(args: argparse.Namespace, harness: ServiceHarness, workdir: Path) -> 
 def platform(env: dict[str, str], logs: Path, api_workers: int = 1) -> Iterator[Platform]:
     """api, worker (2 processes × 4 threads) and scheduler, as ``jivapay up`` runs them."""
     running = Platform(env, logs, workers=1, worker_processes=2, worker_threads=4)
-    running.processes["api"].args += ["--workers", str(api_workers)]
+    if api_workers != 1:
+        running.processes["api"].args += ["--workers", str(api_workers)]
     try:
         running.start()
         asyncio.run(running.wait_ready())

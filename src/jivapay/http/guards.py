@@ -16,7 +16,7 @@ from jivapay.adapters.security import api_key_fingerprint
 from jivapay.domain.errors import NotAuthenticated, PermissionDenied
 from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.http.deps import transaction
-from jivapay.http.ratelimit import limit_store, limit_unverified
+from jivapay.http.ratelimit import ACCESS_CLAIMS, limit_store, limit_unverified
 from jivapay.services.identity.auth import Principal, authenticate_bearer
 from jivapay.services.merchants.stores import StoreIdentity, authenticate_api_key
 from jivapay.settings import get_settings
@@ -38,8 +38,10 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     if isinstance(principal, Principal):
         return principal
     token = _bearer(connection)
+    decoded = state.get(ACCESS_CLAIMS)  # the rate limiter decoded this token already
+    claims = decoded[1] if decoded is not None and decoded[0] == token else None
     async with reading(get_resources().session_factory) as session:
-        principal = await authenticate_bearer(session, get_settings(), token)
+        principal = await authenticate_bearer(session, get_settings(), token, claims=claims)
     state["principal"] = principal
     return principal
 

@@ -47,6 +47,7 @@ UNLIMITED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 LOGIN_SUFFIXES = ("/auth/token", "/auth/login")
 REPORT_EVERY_SECONDS = 60
 BUCKET_PREFIX = "jivapay:rl:"
+ACCESS_CLAIMS = "access_claims"  # scope state: (token, its checked claims)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,9 +67,12 @@ def default_identify(scope: dict[str, Any], settings: Settings) -> RateLimitKey 
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token:
         try:
-            return RateLimitKey("user", str(decode_access_token(settings, token.strip()).user_id))
+            claims = decode_access_token(settings, token.strip())
         except Exception:  # noqa: BLE001,S110 - an invalid token is limited by IP
             pass
+        else:  # the guard checks the same token: it reads the claims from here instead of decoding again
+            scope.setdefault("state", {})[ACCESS_CLAIMS] = (token.strip(), claims)
+            return RateLimitKey("user", str(claims.user_id))
     if api_key.strip() and scope.get("path", "").startswith("/gateway/"):
         return None
     return RateLimitKey("ip", client_host(scope))

@@ -91,8 +91,9 @@ async def _twice(client: Any, method: str, url: str, **kwargs: Any) -> Trips:
 BUDGETS = {
     "GET /gateway/store": (1, 1),  # the store
     "GET /gateway/payin/status": (2, 1),  # the reference, the order's view
-    "GET /merchant/orders": (4, 1),  # the token's user and session, the page, the totals
-    "POST /gateway/payin/init": (10, 1),  # the key's reservation (3), the order with outbox and audit (7)
+    "GET /merchant/orders": (3, 1),  # the token's user and session, the page, the totals
+    # one transaction: the key's reservation, the store, the order, its outbox row and audit entry, the answer
+    "POST /gateway/payin/init": (8, 1),
 }
 
 

@@ -203,11 +203,11 @@ async def _idempotent(
         key = idempotency.order_key(key, int(token_order))
     body_bytes = fingerprint if fingerprint is not None else await request.body()
     hash_ = idempotency.request_hash(request.method, request.url.path, body_bytes)
+    if prepare is None:
+        return await _idempotent_in_one_transaction(store_id, key, hash_, work)
     stored = await idempotency.reserve(factory, store_id, key, hash_)
     if stored is not None:
-        return Response(
-            stored.body, status_code=stored.status, media_type=MediaType.JSON, headers={"Idempotent-Replayed": "true"}
-        )
+        return _replay(stored)
     try:
         if prepare is not None:
             await prepare()
@@ -226,6 +226,57 @@ async def _idempotent(
         await idempotency.release(factory, store_id, key)
         raise
     return Response(body, status_code=status, media_type=MediaType.JSON)
+
+
+def _replay(stored: idempotency.Stored) -> Response[bytes]:
+    return Response(
+        stored.body, status_code=stored.status, media_type=MediaType.JSON, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+class _Answered(Exception):
+    """Not an error: the key's stored answer, carried out of the transaction (which holds nothing)."""
+
+    def __init__(self, stored: idempotency.Stored) -> None:
+        self.stored = stored
+
+
+async def _idempotent_in_one_transaction(
+    store_id: int, key: str, hash_: str, work: Callable[[AsyncSession], Awaitable[tuple[int, bytes]]]
+) -> Response[bytes]:
+    """The key's reservation, the work and its stored answer in one transaction (a concurrent
+    duplicate waits for it, then replays). A business error rolls the work back; its answer is
+    stored afterwards, unless a duplicate's answer got there first."""
+    try:
+        async with transaction("gateway.idempotent") as session:
+            stored = await idempotency.claim(session, store_id, key, hash_)
+            if stored is not None:
+                raise _Answered(stored)
+            try:
+                status, body = await work(session)
+            except JivaPayError as exc:
+                if exc.status_code >= 500:
+                    raise
+                raise _Failed(exc) from exc
+            await idempotency.complete(session, store_id, key, status, body)
+    except _Answered as answered:
+        return _replay(answered.stored)
+    except _Failed as failed:
+        error = failed.error
+        body = _error_bytes(error)
+        factory = get_resources().session_factory
+        stored = await idempotency.answer(factory, store_id, key, hash_, error.status_code, body)
+        if stored is not None:
+            return _replay(stored)
+        return Response(body, status_code=error.status_code, media_type=MediaType.JSON)
+    return Response(body, status_code=status, media_type=MediaType.JSON)
+
+
+class _Failed(Exception):
+    """A business error, carried out of the transaction so that the work rolls back."""
+
+    def __init__(self, error: JivaPayError) -> None:
+        self.error = error
 
 
 async def _init(request: Request[Any, Any, Any], direction: str, data: Any, **extra: Any) -> Response[bytes]:

@@ -20,6 +20,7 @@ from jivapay.adapters.db.models import LoginAttempt, RefreshToken, TrustedDevice
 from jivapay.adapters.geoip import get_geoip
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.security import (
+    AccessClaims,
     burn_password_check_async,
     decode_access_token,
     hash_opaque_token,
@@ -271,9 +272,13 @@ async def change_password(
     await log_action(session, principal.actor, "auth.password_change", Target.of("user", user.id), ip=ip)
 
 
-async def authenticate_bearer(session: AsyncSession, settings: Settings, token: str) -> Principal:
-    """A valid access token for a user who still exists, is active and has not logged out everywhere."""
-    claims = decode_access_token(settings, token)
+async def authenticate_bearer(
+    session: AsyncSession, settings: Settings, token: str, *, claims: AccessClaims | None = None
+) -> Principal:
+    """A valid access token for a user who still exists, is active and has not logged out everywhere.
+
+    ``claims``: the token's, when the caller has decoded and checked it already."""
+    claims = claims or decode_access_token(settings, token)
     user = await UserRepository(session).bearer_facts(claims.user_id, claims.session_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("The access token is no longer valid", reason="user_inactive")

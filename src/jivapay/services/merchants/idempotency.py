@@ -1,9 +1,12 @@
 """``Idempotency-Key`` on the gateway's POSTs (Stripe's rules).
 
-The key is reserved in its own committed transaction, so a concurrent duplicate sees it
-in flight (409 ``request_in_progress``). The response is stored in the transaction that
-did the work, so either both are there or neither is. The same key with the same request
-replays the stored response byte for byte; with another request it is 409
+Most requests reserve the key in the transaction that does the work (``claim``): a concurrent
+duplicate's reservation waits for that transaction and then finds its answer, and a request
+that fails leaves nothing behind. A request with a side effect that cannot roll back (a file
+stored before the transaction) reserves the key in its own committed transaction first
+(``reserve``), so a concurrent duplicate sees it in flight (409 ``request_in_progress``). The
+response is stored in the transaction that did the work, so either both are there or neither is.
+The same key with the same request replays the stored response byte for byte; with another request it is 409
 ``idempotency_conflict``. Business errors (4xx) are stored like successes; a server-side
 failure frees the key so the client can retry. Keys live ``IDEMPOTENCY_KEY_TTL_HOURS``.
 
@@ -56,24 +59,44 @@ def order_key(key: str, incoming_id: int) -> str:
     return f"order:{incoming_id}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
+async def claim(session: AsyncSession, store_id: int, key: str, hash_: str) -> Stored | None:
+    """Reserve the key in the caller's transaction (a concurrent holder is waited for). None: go
+    ahead and ``complete`` in the same transaction; else the stored answer to replay."""
+    keys = IdempotencyRepository(session)
+    if await keys.insert_unless_exists(store_id, key, hash_):
+        return None
+    existing = await keys.existing_locked(store_id, key, stale=STALE_AFTER)
+    if existing is None:  # deleted (released) between the two statements: take it
+        await keys.insert_unless_exists(store_id, key, hash_)
+        return None
+    if existing.request_hash != hash_:
+        raise IdempotencyConflict()
+    if existing.response_status is None:  # a ``reserve`` of a request still running
+        if not existing.stale:
+            raise RequestInFlight()
+        await keys.renew(existing.id, dt.datetime.now(dt.UTC))
+        return None
+    return Stored(int(existing.response_status), bytes(existing.response_body or b""))
+
+
 async def reserve(factory: async_sessionmaker[AsyncSession], store_id: int, key: str, hash_: str) -> Stored | None:
-    """None: the caller goes ahead (and must ``complete`` or ``release``); else the stored answer."""
+    """``claim`` in a transaction of its own, committed before the work starts: for requests with a
+    side effect before their transaction. None: the caller goes ahead (and must ``complete`` or
+    ``release``); else the stored answer."""
     async with atomic(factory, name="idempotency.reserve") as session:
-        keys = IdempotencyRepository(session)
-        if await keys.insert_unless_exists(store_id, key, hash_):
-            return None
-        existing = await keys.existing_locked(store_id, key, stale=STALE_AFTER)
-        if existing is None:  # deleted (released) between the two statements: take it
-            await keys.insert_unless_exists(store_id, key, hash_)
-            return None
-        if existing.request_hash != hash_:
-            raise IdempotencyConflict()
-        if existing.response_status is None:
-            if not existing.stale:
-                raise RequestInFlight()
-            await keys.renew(existing.id, dt.datetime.now(dt.UTC))
-            return None
-        return Stored(int(existing.response_status), bytes(existing.response_body or b""))
+        return await claim(session, store_id, key, hash_)
+
+
+async def answer(
+    factory: async_sessionmaker[AsyncSession], store_id: int, key: str, hash_: str, status: int, body: bytes
+) -> Stored | None:
+    """Store a business error's answer after its transaction rolled back. None: stored; else the
+    answer a concurrent duplicate stored meanwhile (that one stands)."""
+    async with atomic(factory, name="idempotency.answer") as session:
+        stored = await claim(session, store_id, key, hash_)
+        if stored is None:
+            await complete(session, store_id, key, status, body)
+        return stored
 
 
 async def complete(session: AsyncSession, store_id: int, key: str, status: int, body: bytes) -> None:
