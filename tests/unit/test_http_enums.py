@@ -9,7 +9,7 @@ from typing import Any, get_args
 from jivapay.adapters.db.merchants.models import CallbackEvent
 from jivapay.adapters.db.orders.models import INCOMING_STATUSES
 from jivapay.domain.orders.requisites import RequisiteDirection
-from jivapay.domain.orders.status import ORDER_STATUSES
+from jivapay.domain.orders.status import DIRECTIONS, ORDER_STATUSES
 from jivapay.domain.wallet import deposits, withdrawals
 from jivapay.http.app import create_app
 from jivapay.http.enums import (
@@ -21,7 +21,6 @@ from jivapay.http.enums import (
     PublicOrderStatus,
     WithdrawalStatus,
 )
-from jivapay.services.ledger.commissions import DIRECTIONS
 from jivapay.services.orders.views import public_status
 
 

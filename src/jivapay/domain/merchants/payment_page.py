@@ -13,7 +13,10 @@ from collections.abc import Mapping
 LANGUAGES = ("ru", "en")
 DEFAULT_LANGUAGE = "ru"
 DEFAULT_ACCENT = "#1f6feb"
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# a brand colour, #RRGGBB (the API's document states the same pattern); matched whole, so a
+# trailing newline (which ``$`` lets through) is refused too
+COLOUR_PATTERN = r"^#[0-9a-fA-F]{6}$"
+_COLOUR = re.compile(COLOUR_PATTERN)
 
 # public order status -> the page's phase
 PHASES: Mapping[str, str] = {
@@ -70,7 +73,7 @@ def phase_of(status: str) -> str:
 
 
 def is_colour(value: str) -> bool:
-    return bool(_COLOUR.match(value))
+    return _COLOUR.fullmatch(value) is not None
 
 
 def text_colour_on(accent: str) -> str:

@@ -35,6 +35,9 @@ class Party(enum.StrEnum):
     SYSTEM = "system"
 
 
+# an order's direction: every filter and write that takes one refuses anything else
+DIRECTIONS: tuple[str, ...] = ("payin", "payout")
+
 FINAL = frozenset({"completed", "canceled", "expired", "declined"})
 OPEN = frozenset({"pending_payment", "client_confirmed", "pending", "trader_paid", "disputed"})
 RELEASING = frozenset({"canceled", "expired", "declined"})  # the hold goes back to its owner
@@ -105,7 +108,7 @@ class OrderSearch:
         """This search with its period as aware times; ValidationFailed when it cannot work."""
         if self.status is not None and self.status not in ORDER_STATUSES:
             raise ValidationFailed("unknown order status", field="status", allowed=sorted(ORDER_STATUSES))
-        if self.direction is not None and self.direction not in ("payin", "payout"):
+        if self.direction is not None and self.direction not in DIRECTIONS:
             raise ValidationFailed("direction is payin or payout", field="direction")
         if self.requisite_last4 is not None and not (len(self.requisite_last4) == 4 and self.requisite_last4.isdigit()):
             raise ValidationFailed("requisite_last4 is the last 4 digits of the number", field="requisite_last4")

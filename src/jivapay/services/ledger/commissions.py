@@ -12,12 +12,11 @@ from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain import money
 from jivapay.domain.errors import ConfigurationError, ValidationFailed
 from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import DIRECTIONS
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.ledger.owners import Owner
 from jivapay.services.platform.audit import log_action
 from jivapay.services.platform.config import get_config
-
-DIRECTIONS = ("payin", "payout")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from jivapay.adapters.db.orders.merchant_orders import MerchantOrderCriteria, Me
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain.errors import Conflict, NotFound, OrderNotAssigned, ValidationFailed
 from jivapay.domain.ledger import posting as L
-from jivapay.domain.orders.status import PUBLIC_STATUSES, Party
+from jivapay.domain.orders.status import DIRECTIONS, PUBLIC_STATUSES, Party
 from jivapay.domain.platform.audit import Actor
 from jivapay.services.orders import views as order_views
 from jivapay.services.orders.status import change_status
@@ -39,7 +39,7 @@ async def _criteria(session: AsyncSession, f: OrderFilter) -> MerchantOrderCrite
     unassigned_in: tuple[str, ...] | None = None
     incoming_status: str | None = None
     order_status: str | None = None
-    if f.direction is not None and f.direction not in ("payin", "payout"):
+    if f.direction is not None and f.direction not in DIRECTIONS:
         raise ValidationFailed("direction is payin or payout", field="direction")
     if f.status is not None:
         if f.status not in PUBLIC_STATUSES:

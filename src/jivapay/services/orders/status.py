@@ -17,7 +17,15 @@ from jivapay.adapters.db.models import OrderHistory, OrderStatusChange
 from jivapay.adapters.db.orders.orders import OrderRepository
 from jivapay.adapters.db.orders.selection import SelectionRepository
 from jivapay.domain.errors import NotFound, ValidationFailed
-from jivapay.domain.orders.status import FINAL, REASON_REQUIRED, RELEASING, Party, check_transition
+from jivapay.domain.orders.status import (
+    DIRECTIONS,
+    FINAL,
+    ORDER_STATUSES,
+    REASON_REQUIRED,
+    RELEASING,
+    Party,
+    check_transition,
+)
 from jivapay.domain.platform.audit import Actor, Target
 from jivapay.services.ledger import posting
 from jivapay.services.merchants import callbacks
@@ -165,6 +173,11 @@ async def trader_orders(
     starting_after: int | None,
     limit: int,
 ) -> list[OrderHistory]:
+    """Newest first; a status or direction that no order can have is refused (as staff searches do)."""
+    if status is not None and status not in ORDER_STATUSES:
+        raise ValidationFailed("unknown order status", field="status", allowed=sorted(ORDER_STATUSES))
+    if direction is not None and direction not in DIRECTIONS:
+        raise ValidationFailed("direction is payin or payout", field="direction")
     return await OrderRepository(session).list_for_trader(
         trader_id, status=status, direction=direction, starting_after=starting_after, limit=limit
     )

@@ -21,6 +21,7 @@ from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.db.staff.stats import GroupColumn, StatsRepository
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
+from jivapay.domain.orders.status import DIRECTIONS
 
 WATERMARK = "order_daily_stats"
 #: changes committed by transactions that started before the last refresh but committed after
@@ -154,7 +155,7 @@ async def query_stats(
     """Orders created on [date_from, date_to] (UTC days), grouped by ``group_by`` and currency."""
     check_range(date_from, date_to)
     column = _GROUP_COLUMNS[_group(group_by)]
-    if direction is not None and direction not in ("payin", "payout"):
+    if direction is not None and direction not in DIRECTIONS:
         raise ValidationFailed("direction is payin or payout", field="direction")
     sums_by_key = await StatsRepository(session).sums(
         column,
