@@ -1,4 +1,5 @@
-"""The response enums (http/enums.py) are their sources' value sets, and the document declares them."""
+"""The enums of http/enums.py are their sources' value sets, and the document declares them: the
+response Literals, and the request values' ``OneOf`` markers (documentation only: still ``str``)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,39 @@ import re
 from types import SimpleNamespace
 from typing import Any, get_args
 
+import msgspec
+import pytest
+
 from jivapay.adapters.db.merchants.models import CallbackEvent
 from jivapay.adapters.db.orders.models import INCOMING_STATUSES
+from jivapay.domain.errors import ValidationFailed
+from jivapay.domain.ledger import posting
+from jivapay.domain.merchants import payment_page
 from jivapay.domain.orders.requisites import RequisiteDirection
 from jivapay.domain.orders.status import DIRECTIONS, ORDER_STATUSES
 from jivapay.domain.wallet import deposits, withdrawals
 from jivapay.http.app import create_app
 from jivapay.http.enums import (
+    BrandColour,
     CallbackStatus,
     DepositStatus,
     Direction,
+    DirectionChoice,
     IncomingStatus,
+    Matching,
+    OneOf,
     OrderStatus,
+    OrderStatusChoice,
+    OwnerTypeChoice,
     PublicOrderStatus,
+    PublicOrderStatusChoice,
     WithdrawalStatus,
 )
+from jivapay.http.ledger.commissions import CommissionWrite
+from jivapay.http.orders.staff_orders import StatusMove
 from jivapay.services.orders.views import public_status
+from jivapay.services.wallet.deposits import DepositFilter
+from jivapay.services.wallet.withdrawals import WithdrawalFilter
 
 
 def _values(alias: Any) -> set[str]:
@@ -75,6 +93,52 @@ def test_the_document_declares_response_enums() -> None:
     assert enum("DepositView", "status") == set(deposits.STATUSES)
     assert enum("WithdrawalView", "status") == set(withdrawals.STATUSES)
     assert enum("CallbackBody", "status") == {"pending", "delivered", "failed"}
-    # requests keep their plain strings (and their own validation messages)
-    assert "enum" not in schemas["StatusMove"]["properties"]["status"]
-    assert "enum" not in schemas["CommissionWrite"]["properties"]["direction"]
+    # request values list theirs too
+    assert enum("StatusMove", "status") == ORDER_STATUSES
+    assert enum("CommissionWrite", "direction") == {"payin", "payout"}
+    assert enum("Resolution", "outcome") == {"completed", "canceled"}
+    assert enum("PriorityBody", "priority") == {"high", "normal", "low"}
+    assert enum("Adjustment", "owner_type") == set(withdrawals.OWNER_TYPES)
+    [language, _] = schemas["StoreSettings"]["properties"]["page_language"]["oneOf"]
+    assert language["enum"] == list(payment_page.LANGUAGES)
+
+
+def _marker(alias: Any) -> Any:
+    [marker] = [meta for meta in get_args(alias)[1:] if isinstance(meta, OneOf | Matching)]
+    return marker
+
+
+def test_request_choices_are_what_their_checks_accept() -> None:
+    assert set(_marker(OrderStatusChoice).values) == ORDER_STATUSES
+    assert _marker(PublicOrderStatusChoice).values == get_args(PublicOrderStatus)
+    assert _marker(DirectionChoice).values == DIRECTIONS
+    # three checks of who holds USDT, each with its own message: the one set
+    owners = _marker(OwnerTypeChoice).values
+    assert set(owners) == {"store", "trader", "teamlead"}
+    for owner in owners:
+        DepositFilter(owner_type=owner).checked()
+        WithdrawalFilter(owner_type=owner).checked()
+        posting.owner_accounts(owner, 1)
+    for check in (
+        lambda: DepositFilter(owner_type="platform").checked(),
+        lambda: WithdrawalFilter(owner_type="platform").checked(),
+        lambda: posting.owner_accounts("platform", 1),
+    ):
+        with pytest.raises(ValidationFailed):
+            check()
+
+
+def test_the_brand_colour_pattern_is_the_check() -> None:
+    marker = _marker(BrandColour)
+    assert marker.pattern == payment_page.COLOUR_PATTERN
+    assert payment_page.is_colour(marker.example)
+    pattern = re.compile(marker.pattern)
+    for value in ("#1f6feb", "#FFCC00", "#1f6feb\n", "1f6feb", "#1f6fe", "#1f6febb", "#gggggg", " #1f6feb"):
+        # JSON Schema's "$" is the end of the string: what Python's fullmatch with that pattern says
+        assert payment_page.is_colour(value) == (pattern.fullmatch(value) is not None), value
+
+
+def test_request_markers_leave_the_values_plain_strings() -> None:
+    # the handlers check them and answer their own messages; msgspec takes any string
+    assert msgspec.convert({"status": "paid", "reason": "r"}, StatusMove).status == "paid"
+    assert msgspec.convert({"direction": "in", "rate": "0.01"}, CommissionWrite).direction == "in"

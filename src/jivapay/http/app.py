@@ -26,6 +26,7 @@ from jivapay.http.openapi import (
     SECURITY_SCHEMES,
     TAGS,
     DecimalSchemaPlugin,
+    TextSchemaPlugin,
     TidyComponents,
     mark_optional_bodies,
     merchant_document,
@@ -103,7 +104,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         # the guard sees the body as sent: an empty one becomes {} only after it (OptionalBody)
         middleware=[prometheus.middleware, BodyGuardMiddleware, OptionalBodyMiddleware],
-        plugins=[DecimalSchemaPlugin()],  # decimal strings' pattern on the services' dataclass views
+        # decimal strings' pattern on the services' dataclass views; request values' enums and patterns
+        plugins=[DecimalSchemaPlugin(), TextSchemaPlugin()],
         logging_config=None,  # ours (jivapay.logs), not Litestar's default handlers
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[on_startup],

@@ -31,6 +31,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
 from jivapay.domain.money import DecimalFormat
+from jivapay.http.enums import Matching, OneOf
 from jivapay.http.middleware import body_is_optional
 
 if TYPE_CHECKING:
@@ -72,6 +73,21 @@ class DecimalSchemaPlugin(OpenAPISchemaPlugin):
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
         marker = next(meta for meta in field_definition.metadata if isinstance(meta, DecimalFormat))
+        return Schema(type=OpenAPIType.STRING, pattern=marker.pattern, examples=[marker.example])
+
+
+class TextSchemaPlugin(OpenAPISchemaPlugin):
+    """A ``str`` marked ``OneOf`` or ``Matching`` (http/enums.py) is written out with its enum or
+    pattern. The marker is the document's alone: the value stays a ``str`` that its handler checks,
+    with its own 422 message."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return any(isinstance(meta, OneOf | Matching) for meta in field_definition.metadata)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        marker = next(meta for meta in field_definition.metadata if isinstance(meta, OneOf | Matching))
+        if isinstance(marker, OneOf):
+            return Schema(type=OpenAPIType.STRING, enum=list(marker.values))
         return Schema(type=OpenAPIType.STRING, pattern=marker.pattern, examples=[marker.example])
 
 

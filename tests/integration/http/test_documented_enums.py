@@ -38,3 +38,56 @@ async def test_a_brand_colour_is_the_whole_value(world: World, client: Any) -> N
             "brand_color",
             "brand_color is a colour like #1f6feb",
         ), bad
+
+
+async def test_values_outside_the_documented_sets_get_the_handlers_own_messages(world: World, client: Any) -> None:
+    merchant = await sign_in(client, world.session_factory, Role.MERCHANT)
+    store_id = await make_store(world.session_factory, merchant.user.id)
+    assert _problem(await merchant.get("/merchant/orders?direction=in")) == (
+        422,
+        "direction",
+        "direction is payin or payout",
+    )
+    status = _problem(await merchant.get("/merchant/orders?status=paid"))
+    assert status[:2] == (422, "status")
+    assert status[2].startswith("status is one of processing, failed")
+    settings = f"/merchant/stores/{store_id}/settings"
+    assert _problem(await merchant.put(settings, json={"page_language": "de"})) == (
+        422,
+        "page_language",
+        "page_language is one of ru, en",
+    )
+    deposits = _problem(await merchant.get(f"/merchant/stores/{store_id}/deposits?status=done"))
+    assert deposits == (422, "status", "unknown deposit status 'done'")
+
+    admin = await sign_in(client, world.session_factory, Role.ADMIN)
+    commission = await admin.put(f"/admin/stores/{store_id}/commissions", json={"direction": "in", "rate": "0.01"})
+    assert _problem(commission) == (422, "direction", "direction must be payin or payout")
+    assert _problem(await admin.post("/admin/fraud/blocklists/emails", json={"value": "x"})) == (
+        422,
+        "kind",
+        "unknown blocklist",
+    )
+    setting = await admin.put("/admin/settings/MY_FLAG", json={"value": "1", "value_type": "float"})
+    assert _problem(setting) == (422, "MY_FLAG", "MY_FLAG: unknown value type 'float'")
+    assert _problem(await admin.get("/admin/withdrawals?owner_type=platform")) == (
+        422,
+        "owner_type",
+        "owner_type must be trader, store or teamlead",
+    )
+    adjustment = await admin.post(
+        "/admin/ledger/adjustments",
+        json={"owner_type": "platform", "owner_id": 1, "amount": "-1.5", "reason": "r", "idempotency_key": "k1"},
+    )
+    assert _problem(adjustment) == (422, None, "only stores, traders and teamleads hold USDT, not 'platform'")
+    status_move = await admin.post(
+        f"/admin/orders/{await world.ref(await world.incoming())}/status", json={"status": "paid", "reason": "x"}
+    )
+    assert _problem(status_move) == (422, "status", "unknown order status")
+
+    support = await sign_in(client, world.session_factory, Role.SUPPORT)
+    assert _problem(await support.get("/support/disputes?priority=urgent")) == (
+        422,
+        "priority",
+        "priority is high, normal or low",
+    )

@@ -18,7 +18,7 @@ from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.enums import DecimalText
+from jivapay.http.enums import DecimalText, OwnerTypeChoice
 from jivapay.http.enums import Direction as DirectionValue
 from jivapay.http.guards import FINANCES
 from jivapay.http.routes import RouteGroup
@@ -90,7 +90,7 @@ class HistoryPage(msgspec.Struct):
 
 
 class Adjustment(msgspec.Struct, forbid_unknown_fields=True):
-    owner_type: str
+    owner_type: OwnerTypeChoice
     owner_id: int
     amount: str  # USDT as a decimal string, negative to debit
     reason: str

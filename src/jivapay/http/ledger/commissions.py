@@ -9,7 +9,7 @@ import msgspec
 from litestar import Request
 
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.enums import DecimalText, Direction
+from jivapay.http.enums import DecimalText, Direction, DirectionChoice
 from jivapay.http.guards import FINANCES
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger import commissions, owners
@@ -26,7 +26,7 @@ class AdminCommissionRow(msgspec.Struct):
 
 
 class CommissionWrite(msgspec.Struct, forbid_unknown_fields=True):
-    direction: str
+    direction: DirectionChoice
     rate: str  # a fraction as a decimal string: "0.045" = 4.5 %
     payment_method_id: int | None = None  # None: for every method without its own rate
 

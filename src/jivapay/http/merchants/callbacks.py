@@ -15,7 +15,7 @@ from jivapay.adapters.db.models import CallbackAttempt, CallbackEvent
 from jivapay.domain.errors import NotFound
 from jivapay.domain.merchants.urls import check_merchant_url
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
-from jivapay.http.enums import CallbackStatus, DecimalText, Direction
+from jivapay.http.enums import BrandColour, CallbackStatus, DecimalText, Direction, PageLanguageChoice
 from jivapay.http.guards import forget_api_keys
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.commissions import commission_table
@@ -50,8 +50,8 @@ class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     payment_methods: list[str] | msgspec.UnsetType | None = msgspec.UNSET
     default_currency: str | msgspec.UnsetType | None = msgspec.UNSET
     # the hosted payment page (docs/payment-page.md); null resets to the default
-    page_language: str | msgspec.UnsetType | None = msgspec.UNSET  # ru | en: when the browser asks for neither
-    brand_color: str | msgspec.UnsetType | None = msgspec.UNSET  # #RRGGBB, the page's accent colour
+    page_language: PageLanguageChoice | msgspec.UnsetType | None = msgspec.UNSET  # when the browser asks for neither
+    brand_color: BrandColour | msgspec.UnsetType | None = msgspec.UNSET  # #RRGGBB, the page's accent colour
     customer_can_cancel: bool | msgspec.UnsetType | None = msgspec.UNSET  # a "cancel payment" button
 
 
@@ -59,8 +59,8 @@ class StoreSettingsBody(msgspec.Struct):
     callback_url: str | None
     payment_methods: list[str] | None
     default_currency: str | None
-    page_language: str | None = None
-    brand_color: str | None = None
+    page_language: PageLanguageChoice | None = None
+    brand_color: BrandColour | None = None
     customer_can_cancel: bool = False
     logo_url: str | None = None  # set with PUT /merchant/stores/{id}/logo
 

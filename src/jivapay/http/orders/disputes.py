@@ -17,7 +17,13 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
-from jivapay.http.enums import DecimalText, Direction, IncomingStatus
+from jivapay.http.enums import (
+    DecimalText,
+    Direction,
+    DisputeOutcomeChoice,
+    DisputePriorityChoice,
+    IncomingStatus,
+)
 from jivapay.http.orders.staff_orders import (
     DisputeSummary,
     OrderCaseBody,
@@ -50,11 +56,11 @@ class DisputePage(msgspec.Struct):
 
 
 class PriorityBody(msgspec.Struct, forbid_unknown_fields=True):
-    priority: str
+    priority: DisputePriorityChoice
 
 
 class Resolution(msgspec.Struct, forbid_unknown_fields=True):
-    outcome: str  # completed | canceled
+    outcome: DisputeOutcomeChoice
     comment: str
 
 
@@ -108,7 +114,7 @@ def _review_body(incoming: IncomingOrder, decimals: int) -> ReviewBody:
     "priority or `overdue_only`; pass the last row's order id (`ord_…`) as `starting_after` for the next page.",
 )
 async def dispute_queue(
-    priority: str | None = None,
+    priority: DisputePriorityChoice | None = None,
     overdue_only: bool = False,
     starting_after: str | None = Parameter(default=None, max_length=32),
     limit: int = Parameter(default=50, ge=1, le=200),

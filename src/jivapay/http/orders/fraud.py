@@ -9,6 +9,7 @@ from litestar import Request
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import BlocklistKindChoice
 from jivapay.http.guards import SETTINGS
 from jivapay.http.routes import RouteGroup
 from jivapay.services.orders import fraud
@@ -37,7 +38,9 @@ async def list_blocklists() -> dict[str, list[str]]:
     description="Add a value to `client_ids`, `ips` or `card_bins` (6-8 digits); the next order is checked "
     "against it. Adding one already there changes nothing.",
 )
-async def add_to_blocklist(request: Request[Any, Any, Any], kind: str, data: BlocklistEntry) -> list[str]:
+async def add_to_blocklist(
+    request: Request[Any, Any, Any], kind: BlocklistKindChoice, data: BlocklistEntry
+) -> list[str]:
     async with transaction("admin.blocklists") as session:
         return await fraud.change_blocklist(
             session, kind, data.value, add=True, actor=current_principal(request).actor, ip=client_ip(request)
@@ -49,7 +52,7 @@ async def add_to_blocklist(request: Request[Any, Any, Any], kind: str, data: Blo
     operation_id="admin_remove_from_blocklist",
     status_code=HTTP_204_NO_CONTENT,
 )
-async def remove_from_blocklist(request: Request[Any, Any, Any], kind: str, value: str) -> None:
+async def remove_from_blocklist(request: Request[Any, Any, Any], kind: BlocklistKindChoice, value: str) -> None:
     async with transaction("admin.blocklists") as session:
         await fraud.change_blocklist(
             session, kind, value, add=False, actor=current_principal(request).actor, ip=client_ip(request)

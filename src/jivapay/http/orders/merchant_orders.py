@@ -21,7 +21,16 @@ from jivapay.domain.orders.status import Party
 from jivapay.domain.periods import check_period
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, read_only, transaction
-from jivapay.http.enums import CallbackStatus, DecimalText, Direction, OrderStatus, PublicOrderStatus
+from jivapay.http.enums import (
+    CallbackStatus,
+    CurrencyFilter,
+    DecimalText,
+    Direction,
+    DirectionChoice,
+    OrderStatus,
+    PublicOrderStatus,
+    PublicOrderStatusChoice,
+)
 from jivapay.http.routes import RouteGroup
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.merchants import callbacks
@@ -139,14 +148,14 @@ def _filter(
 async def list_orders(
     request: Request[Any, Any, Any],
     store_id: int | None = None,
-    direction: str | None = None,
-    status: str | None = None,
+    direction: DirectionChoice | None = None,
+    status: PublicOrderStatusChoice | None = None,
     created_from: dt.datetime | None = None,
     created_to: dt.datetime | None = None,
     merchant_order_id: str | None = None,
     amount_min: str | None = None,
     amount_max: str | None = None,
-    currency: str | None = None,
+    currency: CurrencyFilter = None,
     starting_after: str | None = None,
     limit: int = Parameter(default=50, ge=1, le=200),
 ) -> MerchantOrderPage:
@@ -295,8 +304,8 @@ async def export_orders(
     created_from: dt.datetime,
     created_to: dt.datetime,
     store_id: int | None = None,
-    direction: str | None = None,
-    status: str | None = None,
+    direction: DirectionChoice | None = None,
+    status: PublicOrderStatusChoice | None = None,
 ) -> Stream:
     merchant_id = current_principal(request).user_id
     f = _filter(store_id, direction, status, created_from, created_to, None, None, None, None)

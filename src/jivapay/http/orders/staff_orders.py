@@ -23,7 +23,7 @@ from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import ORDER_STATUSES, OrderSearch, Party, is_order_reference
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.enums import DecimalText, Direction, IncomingStatus, OrderStatus
+from jivapay.http.enums import DecimalText, Direction, DirectionChoice, IncomingStatus, OrderStatus, OrderStatusChoice
 from jivapay.services.ledger.balances import fiat_decimals
 from jivapay.services.orders import disputes
 from jivapay.services.orders import refs as order_refs
@@ -119,7 +119,7 @@ class NewNote(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class StatusMove(msgspec.Struct, forbid_unknown_fields=True):
-    status: str
+    status: OrderStatusChoice  # the move is then the transition table's to allow
     reason: str
 
 
@@ -228,8 +228,8 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
         amount: str | None = Parameter(default=None, max_length=32),
         currency: str | None = Parameter(default=None, max_length=8),
         requisite_last4: str | None = Parameter(default=None, max_length=4),
-        status: str | None = None,
-        direction: str | None = None,
+        status: OrderStatusChoice | None = None,
+        direction: DirectionChoice | None = None,
         created_from: dt.datetime | None = None,
         created_to: dt.datetime | None = None,
         settlement_failed: bool | None = None,

@@ -18,7 +18,7 @@ from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
 from jivapay.http.deps import MultipartForm, client_ip, current_principal, form_file, transaction
-from jivapay.http.enums import DecimalText, Direction, OrderStatus
+from jivapay.http.enums import DecimalText, Direction, DirectionChoice, OrderStatus, OrderStatusChoice
 from jivapay.http.routes import RouteGroup
 from jivapay.services.identity.users import set_traffic
 from jivapay.services.ledger.balances import fiat_decimals
@@ -90,8 +90,8 @@ async def _body(session: Any, order: OrderHistory, recipient_last4: str | None =
 @trader_routes.get("/orders", operation_id="trader_list_orders")
 async def list_orders(
     request: Request[Any, Any, Any],
-    status: str | None = None,
-    direction: str | None = None,
+    status: OrderStatusChoice | None = None,
+    direction: DirectionChoice | None = None,
     starting_after: str | None = Parameter(default=None, description="the last order's id (ord_…) of the page"),
     limit: int = Parameter(default=50, ge=1, le=200),
 ) -> OrderPage:

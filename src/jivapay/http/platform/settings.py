@@ -11,6 +11,7 @@ from litestar import Request
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import SettingTypeChoice
 from jivapay.http.guards import SETTINGS
 from jivapay.http.routes import RouteGroup
 from jivapay.services.platform import config as config_service
@@ -31,7 +32,7 @@ class SettingBody(msgspec.Struct):
 
 class SettingWrite(msgspec.Struct, forbid_unknown_fields=True):
     value: Any  # decimals as strings: a JSON number with a fraction is refused
-    value_type: str | None = None  # only for a key the platform does not define
+    value_type: SettingTypeChoice | None = None  # only for a key the platform does not define
     description: str | None = None
 
 

@@ -13,7 +13,7 @@ from litestar.response import Stream
 
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import transaction
-from jivapay.http.enums import DecimalText
+from jivapay.http.enums import DecimalText, DirectionChoice
 from jivapay.http.guards import FINANCES
 from jivapay.http.openapi import document
 from jivapay.http.routes import RouteGroup
@@ -67,7 +67,7 @@ async def _report(
     store_id: int | None = None,
     trader_id: int | None = None,
     payment_method_id: int | None = None,
-    direction: str | None = None,
+    direction: DirectionChoice | None = None,
     currency: str | None = None,
 ) -> stats.StatsReport:
     """The query of both routes (a dependency: its parameters are theirs) and the rows it asks for."""

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.deps import client_ip, current_principal, transaction
-from jivapay.http.enums import DecimalText
+from jivapay.http.enums import DecimalText, NetworkInPath, NetworkName
 from jivapay.http.wallet import wallet_owner
 from jivapay.services.wallet import addresses
 from jivapay.services.wallet.addresses import DepositAddress
@@ -27,7 +27,7 @@ class QrFormat(enum.StrEnum):
 class NewDepositAddress(msgspec.Struct, forbid_unknown_fields=True):
     # TRC20, BEP20, ARBITRUM (GET /…/deposit-addresses lists the open ones); required, checked after
     # the store's ownership so that someone else's store is a 404 whatever the body
-    network: str | None = None
+    network: NetworkName | None = None
 
 
 class DepositAddressBody(msgspec.Struct):
@@ -122,7 +122,9 @@ def _handlers(role: str, owner_type: str) -> list[Any]:
         summary="The deposit address as a QR code (SVG or PNG)",
         media_type="image/svg+xml",
     )
-    async def qr(request: Request[Any, Any, Any], network: str, format: QrFormat = QrFormat.SVG) -> Response[bytes]:
+    async def qr(
+        request: Request[Any, Any, Any], network: NetworkInPath, format: QrFormat = QrFormat.SVG
+    ) -> Response[bytes]:
         return await _qr_of(request, owner_type, network, format)
 
     return [list_addresses, create_address, qr]
@@ -165,7 +167,7 @@ async def merchant_create(
 async def merchant_qr(
     request: Request[Any, Any, Any],
     store_id: int,
-    network: str,
+    network: NetworkInPath,
     format: QrFormat = QrFormat.SVG,
 ) -> Response[bytes]:
     return await _qr_of(request, "store", network, format, store_id)

@@ -14,6 +14,7 @@ from litestar.response import Stream
 from jivapay.adapters.resources import get_resources
 from jivapay.http.csv_export import csv_attachment
 from jivapay.http.deps import transaction
+from jivapay.http.enums import DepositStatusChoice, NetworkFilter, OwnerTypeChoice
 from jivapay.http.guards import FINANCES
 from jivapay.http.wallet import wallet_owner
 from jivapay.services.wallet import deposits
@@ -29,8 +30,8 @@ class DepositPage:
 
 
 def _query(
-    network: str | None = None,
-    status: str | None = None,
+    network: NetworkFilter = None,
+    status: DepositStatusChoice | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> DepositFilter:
@@ -39,10 +40,10 @@ def _query(
 
 
 def _admin_query(
-    owner_type: str | None = None,
+    owner_type: OwnerTypeChoice | None = None,
     owner_id: int | None = None,
-    network: str | None = None,
-    status: str | None = None,
+    network: NetworkFilter = None,
+    status: DepositStatusChoice | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> DepositFilter:

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK
 from jivapay.domain.errors import NotFound
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import NetworkName
 from jivapay.http.guards import FINANCES
 from jivapay.services.merchants.stores import owned_store
 from jivapay.services.wallet import payouts
@@ -20,7 +21,7 @@ from jivapay.services.wallet.payouts import DailyPayoutView
 class DailyPayoutSettings(msgspec.Struct, forbid_unknown_fields=True):
     # checked after the store's ownership (someone else's store is a 404 whatever the body)
     enabled: bool | None = None
-    network: str | None = None  # TRC20, BEP20, ARBITRUM
+    network: NetworkName | None = None
     to_address: str | None = None
     reserve: str | None = None  # USDT left on the store; the rest (minus the network's fee) is paid out
     hour_utc: int | None = None  # 0-23: the payout is made from this hour of each UTC day

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.deps import client_ip, current_principal, transaction
+from jivapay.http.enums import NetworkFilter, NetworkName, OwnerTypeChoice, WithdrawalStatusChoice
 from jivapay.http.guards import FINANCES
 from jivapay.http.wallet import wallet_owner
 from jivapay.services.wallet import withdrawals
@@ -24,7 +25,7 @@ Limit = Parameter(default=50, ge=1, le=500)
 
 class NewWithdrawal(msgspec.Struct, forbid_unknown_fields=True):
     # all checked after the owner (a store that is not the merchant's is a 404 whatever the body)
-    network: str | None = None  # TRC20, BEP20, ARBITRUM
+    network: NetworkName | None = None
     to_address: str | None = None  # EVM: 0x… (EIP-55 checksum when mixed case); TRON: T…
     amount: str | None = None  # USDT the recipient receives; the network's fee is held on top
 
@@ -39,12 +40,15 @@ class WithdrawalPage:
     next_cursor: int | None  # pass as starting_after for the next page; null: no more
 
 
-def _query(network: str | None = None, status: str | None = None) -> WithdrawalFilter:
+def _query(network: NetworkFilter = None, status: WithdrawalStatusChoice | None = None) -> WithdrawalFilter:
     return WithdrawalFilter(network=network, status=status)
 
 
 def _admin_query(
-    owner_type: str | None = None, owner_id: int | None = None, network: str | None = None, status: str | None = None
+    owner_type: OwnerTypeChoice | None = None,
+    owner_id: int | None = None,
+    network: NetworkFilter = None,
+    status: WithdrawalStatusChoice | None = None,
 ) -> WithdrawalFilter:
     return WithdrawalFilter(owner_type, owner_id, network, status)
 
