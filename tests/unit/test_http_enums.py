@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from types import SimpleNamespace
-from typing import Any, get_args
+from typing import Any, get_args, get_type_hints
 
 import msgspec
 import pytest
 
 from jivapay.adapters.db.merchants.models import CallbackEvent
 from jivapay.adapters.db.orders.models import INCOMING_STATUSES
+from jivapay.domain import money
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting
 from jivapay.domain.merchants import payment_page
@@ -35,8 +36,14 @@ from jivapay.http.enums import (
     PublicOrderStatusChoice,
     WithdrawalStatus,
 )
+from jivapay.http.ledger.balances import Adjustment
 from jivapay.http.ledger.commissions import CommissionWrite
+from jivapay.http.ledger.rates import NewRate
+from jivapay.http.merchants.gateway import PayinInit, PayoutInit
+from jivapay.http.orders.requisites import Limits
 from jivapay.http.orders.staff_orders import StatusMove
+from jivapay.http.wallet.payouts import DailyPayoutSettings
+from jivapay.http.wallet.withdrawals import NewWithdrawal
 from jivapay.services.orders.views import public_status
 from jivapay.services.wallet.deposits import DepositFilter
 from jivapay.services.wallet.withdrawals import WithdrawalFilter
@@ -142,3 +149,45 @@ def test_request_markers_leave_the_values_plain_strings() -> None:
     # the handlers check them and answer their own messages; msgspec takes any string
     assert msgspec.convert({"status": "paid", "reason": "r"}, StatusMove).status == "paid"
     assert msgspec.convert({"direction": "in", "rate": "0.01"}, CommissionWrite).direction == "in"
+
+
+# every request amount or rate: what checks it (each goes through money.is_decimal_text)
+REQUEST_DECIMALS: list[tuple[type, str, Any]] = [
+    (PayinInit, "amount", lambda text: posting.parse_amount(text, 2)),
+    (PayoutInit, "amount", lambda text: posting.parse_amount(text, 2)),
+    (NewWithdrawal, "amount", lambda text: posting.parse_amount(text, posting.USDT_DECIMALS)),
+    (Adjustment, "amount", lambda text: posting.parse_amount(text, posting.USDT_DECIMALS)),
+    (DailyPayoutSettings, "reserve", lambda text: posting.parse_amount(text, posting.USDT_DECIMALS)),
+    *[(Limits, name, lambda text: posting.parse_amount(text, 2)) for name in Limits.__struct_fields__[:4]],
+    (CommissionWrite, "rate", lambda text: money.COMMISSION.check(text, field="rate")),
+    (NewRate, "rate", lambda text: money.EXCHANGE_RATE.check(text, field="rate")),
+]
+_DECIMAL_LIKE = ["0", "0.5", "12", "-1.5", "007.10", "1e2", "+1", " 1", "1 ", "1.", ".5", "1,5", "1_0", "0x1",
+                 "Infinity", "NaN", "", "-", "1\n", "١٠", "１"]  # fmt: skip
+
+
+def test_request_amounts_say_the_pattern_their_checks_enforce() -> None:
+    pattern = re.compile(money.DECIMAL_FORMAT.pattern)
+    for struct, field, check in REQUEST_DECIMALS:
+        hint = get_type_hints(struct, include_extras=True)[field]
+        [marker] = [
+            m
+            for arg in (hint, *get_args(hint))
+            for m in getattr(arg, "__metadata__", ())
+            if isinstance(m, money.DecimalFormat)
+        ]
+        assert marker.pattern == money.DECIMAL_FORMAT.pattern, (struct, field)
+        assert pattern.fullmatch(marker.example), (struct, field)
+        check(marker.example)  # the example is a value the server takes
+        for text in _DECIMAL_LIKE:
+            written = pattern.fullmatch(text) is not None
+            assert written == money.is_decimal_text(text), text
+            try:
+                check(text)
+                format_ok = True
+            except ValidationFailed as refused:
+                format_ok = "decimal string" not in refused.message  # refused for its range, not its form
+            assert format_ok == written, (struct, field, text)
+    # the markers are the document's alone: msgspec takes any string (the check's message stands)
+    assert msgspec.convert({"owner_type": "store", "owner_id": 1, "amount": "1e2", "reason": "r",
+                            "idempotency_key": "k"}, Adjustment).amount == "1e2"  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Request
@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.resources import get_resources
+from jivapay.domain import money
 from jivapay.domain.errors import ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.http.csv_export import csv_attachment
@@ -92,7 +93,7 @@ class HistoryPage(msgspec.Struct):
 class Adjustment(msgspec.Struct, forbid_unknown_fields=True):
     owner_type: OwnerTypeChoice
     owner_id: int
-    amount: str  # USDT as a decimal string, negative to debit
+    amount: Annotated[str, money.DecimalFormat(example="-25.50")]  # USDT as a decimal string, negative to debit
     reason: str
     idempotency_key: str
 

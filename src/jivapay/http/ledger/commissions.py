@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Request
 
+from jivapay.domain import money
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.enums import DecimalText, Direction, DirectionChoice
 from jivapay.http.guards import FINANCES
@@ -27,7 +28,7 @@ class AdminCommissionRow(msgspec.Struct):
 
 class CommissionWrite(msgspec.Struct, forbid_unknown_fields=True):
     direction: DirectionChoice
-    rate: str  # a fraction as a decimal string: "0.045" = 4.5 %
+    rate: Annotated[str, money.DecimalFormat(example="0.045")]  # a fraction as a decimal string: "0.045" = 4.5 %
     payment_method_id: int | None = None  # None: for every method without its own rate
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request
 
+from jivapay.domain import money
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.enums import DecimalText
 from jivapay.http.guards import FINANCES
@@ -26,7 +27,8 @@ class RateBody(msgspec.Struct):
 
 
 class NewRate(msgspec.Struct, forbid_unknown_fields=True):
-    rate: str  # a decimal string: JSON numbers are refused so no float ever carries a rate
+    # a decimal string: JSON numbers are refused so no float ever carries a rate
+    rate: Annotated[str, money.DecimalFormat(example="92.50")]
 
 
 @admin_routes.get("/rates", operation_id="admin_list_rates")

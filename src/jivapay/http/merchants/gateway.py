@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
+from jivapay.domain import money
 from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, ValidationFailed
 from jivapay.domain.orders.payouts import describe_rules
 from jivapay.domain.orders.status import Party
@@ -54,7 +55,7 @@ class GatewayStoreBody(msgspec.Struct):
 
 
 class PayinInit(msgspec.Struct, forbid_unknown_fields=True):
-    amount: str  # decimal string in the currency's precision, e.g. "1500.00"
+    amount: money.DecimalText  # decimal string in the currency's precision, e.g. "1500.00"
     currency: str
     payment_method: str
     merchant_order_id: str
@@ -73,7 +74,7 @@ class RecipientBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PayoutInit(msgspec.Struct, forbid_unknown_fields=True):
-    amount: str
+    amount: money.DecimalText
     currency: str
     payment_method: str
     merchant_order_id: str

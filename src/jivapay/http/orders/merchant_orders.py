@@ -15,6 +15,7 @@ from litestar.response import Stream
 from jivapay.adapters.db.models import CallbackEvent, IncomingOrder, OrderHistory
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
+from jivapay.domain import money
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import Party
@@ -153,8 +154,8 @@ async def list_orders(
     created_from: dt.datetime | None = None,
     created_to: dt.datetime | None = None,
     merchant_order_id: str | None = None,
-    amount_min: str | None = None,
-    amount_max: str | None = None,
+    amount_min: money.DecimalText | None = None,
+    amount_max: money.DecimalText | None = None,
     currency: CurrencyFilter = None,
     starting_after: str | None = None,
     limit: int = Parameter(default=50, ge=1, le=200),

@@ -10,6 +10,7 @@ from litestar import Request
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from jivapay.domain import money
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.requisites import RequisiteDirection, RequisiteType
@@ -27,10 +28,10 @@ admin_routes = RouteGroup("admin", guards=REQUISITES)
 class Limits(msgspec.Struct):
     """Fiat amounts as decimal strings; null = no limit."""
 
-    min_amount: str | None = None
-    max_amount: str | None = None
-    daily_limit: str | None = None
-    monthly_limit: str | None = None
+    min_amount: money.DecimalText | None = None
+    max_amount: money.DecimalText | None = None
+    daily_limit: money.DecimalText | None = None
+    monthly_limit: money.DecimalText | None = None
     orders_per_day: int | None = None
     max_open_orders: int | None = None
 

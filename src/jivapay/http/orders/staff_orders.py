@@ -19,6 +19,7 @@ from litestar.types import Guard
 
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory, OrderNote, Receipt
 from jivapay.adapters.storage import storage_for
+from jivapay.domain import money
 from jivapay.domain.errors import NotFound, ValidationFailed
 from jivapay.domain.ledger import posting as L
 from jivapay.domain.orders.status import ORDER_STATUSES, OrderSearch, Party, is_order_reference
@@ -225,7 +226,7 @@ def order_handlers(role: str, party: Party, *, guards: Sequence[Guard] = ()) -> 
         merchant_order_id: str | None = Parameter(default=None, max_length=128),
         store_id: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
         trader_id: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
-        amount: str | None = Parameter(default=None, max_length=32),
+        amount: money.DecimalText | None = Parameter(default=None, max_length=32),
         currency: str | None = Parameter(default=None, max_length=8),
         requisite_last4: str | None = Parameter(default=None, max_length=4),
         status: OrderStatusChoice | None = None,

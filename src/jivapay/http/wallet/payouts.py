@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post, put
 from litestar.status_codes import HTTP_200_OK
 
+from jivapay.domain import money
 from jivapay.domain.errors import NotFound
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.deps import client_ip, current_principal, transaction
@@ -23,7 +24,8 @@ class DailyPayoutSettings(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool | None = None
     network: NetworkName | None = None
     to_address: str | None = None
-    reserve: str | None = None  # USDT left on the store; the rest (minus the network's fee) is paid out
+    # USDT left on the store; the rest (minus the network's fee) is paid out
+    reserve: Annotated[str, money.DecimalFormat(example="100.00")] | None = None
     hour_utc: int | None = None  # 0-23: the payout is made from this hour of each UTC day
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from jivapay.domain import money
 from jivapay.domain.platform.audit import Actor
 from jivapay.http.deps import client_ip, current_principal, transaction
 from jivapay.http.enums import NetworkFilter, NetworkName, OwnerTypeChoice, WithdrawalStatusChoice
@@ -27,7 +28,8 @@ class NewWithdrawal(msgspec.Struct, forbid_unknown_fields=True):
     # all checked after the owner (a store that is not the merchant's is a 404 whatever the body)
     network: NetworkName | None = None
     to_address: str | None = None  # EVM: 0x… (EIP-55 checksum when mixed case); TRON: T…
-    amount: str | None = None  # USDT the recipient receives; the network's fee is held on top
+    # USDT the recipient receives; the network's fee is held on top
+    amount: Annotated[str, money.DecimalFormat(example="250.00")] | None = None
 
 
 class Reason(msgspec.Struct, forbid_unknown_fields=True):
