@@ -1,8 +1,31 @@
-"""The merchant-facing OpenAPI: every gateway and merchant operation is documented."""
+"""The merchant-facing OpenAPI: every gateway and merchant operation is documented; every request
+body has an example the server takes."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
+from litestar.handlers import HTTPRouteHandler
+
+from jivapay.adapters.chains.addresses import normalize_destination
+from jivapay.domain import money
+from jivapay.domain.identity.roles import check_password_policy, normalize_login
+from jivapay.domain.merchants import payment_page
+from jivapay.domain.orders.requisites import RequisiteType, normalize_number
 from jivapay.http.app import create_app
+from jivapay.http.identity.auth import PasswordChangeBody
+from jivapay.http.identity.users import NewUser, PasswordReset
+from jivapay.http.ledger.commissions import CommissionWrite
+from jivapay.http.ledger.rates import NewRate
+from jivapay.http.merchants.callbacks import StoreSettings
+from jivapay.http.merchants.gateway import PayoutInit
+from jivapay.http.orders.fraud import BlocklistEntry
+from jivapay.http.orders.requisites import AdminNewRequisite, NewRequisite
+from jivapay.http.wallet.payouts import DailyPayoutSettings
+from jivapay.http.wallet.withdrawals import NewWithdrawal
+from jivapay.services.orders.fraud import normalize_blocklist_value
+from jivapay.settings import get_settings
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -66,3 +89,51 @@ def test_every_order_path_takes_the_public_reference() -> None:
     for name in ("GatewayOrder", "MerchantOrderBody", "OrderBody", "StaffOrderBody"):
         assert components[name]["properties"]["id"]["type"] == "string", name
     assert "incoming_order_id" not in components["StaffOrderBody"]["properties"]
+
+
+def _json_body(handler: Any) -> type | None:
+    """The Struct a handler takes as its JSON (or form) body; None for uploads and no body."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if data is None or not isinstance(data.annotation, type) or not issubclass(data.annotation, msgspec.Struct):
+        return None
+    return data.annotation
+
+
+def test_every_request_body_has_an_example_the_server_takes() -> None:
+    app = create_app()
+    bodies = {
+        _json_body(handler)
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if isinstance(handler, HTTPRouteHandler)
+    } - {None}
+    assert len(bodies) >= 40
+    for struct in bodies:
+        example = vars(struct).get("EXAMPLE")  # its own: a subclass has fields of its own
+        assert isinstance(example, dict), struct
+        msgspec.convert(example, struct)  # strict: every field known and of its type
+    # and what the handlers check beyond the types
+    for address in (NewWithdrawal.EXAMPLE["to_address"], DailyPayoutSettings.EXAMPLE["to_address"]):
+        assert normalize_destination("tron", address) == address
+    for card in (NewRequisite.EXAMPLE["number"], AdminNewRequisite.EXAMPLE["number"]):
+        normalize_number(RequisiteType.CARD, card)
+    normalize_number(RequisiteType.CARD, PayoutInit.EXAMPLE["recipient"]["number"])
+    min_length = get_settings().password_min_length
+    for password in (NewUser.EXAMPLE["password"], PasswordReset.EXAMPLE["password"]):
+        check_password_policy(password, min_length=min_length)
+    check_password_policy(PasswordChangeBody.EXAMPLE["new_password"], min_length=min_length)
+    normalize_login(NewUser.EXAMPLE["login"])
+    assert payment_page.is_colour(StoreSettings.EXAMPLE["brand_color"])
+    normalize_blocklist_value("card_bins", BlocklistEntry.EXAMPLE["value"])
+    money.COMMISSION.check(CommissionWrite.EXAMPLE["rate"], field="rate")
+    money.EXCHANGE_RATE.check(NewRate.EXAMPLE["rate"], field="rate")
+
+
+def test_request_examples_are_in_the_document() -> None:
+    schema = create_app().openapi_schema.to_schema()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+                if media_type != "multipart/form-data":
+                    [example] = media["examples"].values()
+                    assert example["value"], (method, path)

@@ -157,6 +157,7 @@ class DocumentedOperation(Operation):
 
     idempotent: ClassVar[bool] = False  # takes Idempotency-Key (see ``secure``)
     receipt_upload: ClassVar[bool] = False  # the pay-in confirm: an optional multipart receipt
+    request_example: ClassVar[dict[str, Any] | None] = None  # its body's EXAMPLE (see ``request_example``)
 
     def to_schema(self) -> dict[str, Any]:
         schema = super().to_schema()
@@ -196,6 +197,10 @@ class DocumentedOperation(Operation):
         elif isinstance(self.request_body, RequestBody) and "multipart/form-data" in (self.request_body.content or {}):
             self.request_body.content["multipart/form-data"] = OpenAPIMediaType(schema=_file_form("data"))
             self.request_body.description = self.request_body.description or "multipart/form-data: the file in `data`"
+        if self.request_example is not None and isinstance(self.request_body, RequestBody):
+            for media_type, media in (self.request_body.content or {}).items():
+                if media_type != "multipart/form-data":
+                    media.examples = {"example": Example(value=JSONValue(self.request_example))}
         for parameter in self.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name == "order_id" and parameter.param_in == "path":
                 parameter.description = (
@@ -245,8 +250,19 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
 _IDEMPOTENT = re.compile(r"^/(gateway/|(merchant/stores/[^/]+|trader|teamlead)/withdrawals$)")
 
 
-def _variant(operation_class: type[Operation], **flags: bool) -> type[Operation]:
-    return type(f"{''.join(flags).title()}{operation_class.__name__}", (operation_class,), flags)
+def _variant(operation_class: type[Operation], **attributes: Any) -> type[Operation]:
+    return type(f"{''.join(attributes).title()}{operation_class.__name__}", (operation_class,), attributes)
+
+
+def request_example(handler: HTTPRouteHandler) -> dict[str, Any] | None:
+    """The example of the handler's body: its Struct's own ``EXAMPLE`` (a ClassVar, which msgspec
+    leaves alone), a request the server accepts. Not inherited: a subclass has fields of its own."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    struct = data.annotation if data is not None else None
+    if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
+        return None
+    example = vars(struct).get("EXAMPLE")
+    return example if isinstance(example, dict) else None
 
 
 def _file_form(field: str, *, required: bool = True) -> Schema:
@@ -343,6 +359,8 @@ def secure(routes: Iterable[Any]) -> None:
                     handler.operation_class = _variant(handler.operation_class, idempotent=True)
                 if path.startswith("/gateway/payin/confirm/"):
                     handler.operation_class = _variant(handler.operation_class, receipt_upload=True)
+                if (example := request_example(handler)) is not None:
+                    handler.operation_class = _variant(handler.operation_class, request_example=example)
 
 
 TAGS = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Request, Response
@@ -26,6 +26,8 @@ auth_routes = RouteGroup("auth")
 class PasswordForm(msgspec.Struct):
     """OAuth2 password grant (application/x-www-form-urlencoded)."""
 
+    EXAMPLE: ClassVar[dict[str, Any]] = {"username": "coffee-shop", "password": "brew-2026-beans"}
+
     username: str
     password: str
     grant_type: str | None = None
@@ -35,6 +37,8 @@ class PasswordForm(msgspec.Struct):
 
 
 class JsonLogin(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"login": "support.anna", "password": "brew-2026-beans"}
+
     login: str
     password: str
 
@@ -47,15 +51,24 @@ class TokenBody(msgspec.Struct):
 
 
 class RefreshBody(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"refresh_token": "q7Vb2rN0xLm4Tz9WcK1sHd8Pf3Yg6Ju5Ea0Oi2Rn7Uk"}
+
     refresh_token: str
 
 
 class LogoutBody(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "refresh_token": "q7Vb2rN0xLm4Tz9WcK1sHd8Pf3Yg6Ju5Ea0Oi2Rn7Uk",
+        "everywhere": False,
+    }
+
     refresh_token: str | None = None
     everywhere: bool = False
 
 
 class PasswordChangeBody(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"current_password": "brew-2026-beans", "new_password": "roast-2027-dark"}
+
     current_password: str
     new_password: str
 

@@ -4,7 +4,7 @@ permissions, privacy requests, IP blocks."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request
@@ -48,6 +48,15 @@ class UserPage(msgspec.Struct):
 
 
 class NewUser(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "login": "trader.ivan",
+        "password": "brew-2026-beans",
+        "role": "trader",
+        "email": "ivan@example.com",
+        "full_name": "Ivan Petrov",
+        "profile": {"traffic_priority": 10, "payout_enabled": True},
+    }
+
     login: str
     password: str
     role: Role
@@ -58,6 +67,12 @@ class NewUser(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "email": "ivan.petrov@example.com",
+        "full_name": "Ivan Petrov",
+        "is_active": True,
+    }
+
     email: str | msgspec.UnsetType | None = msgspec.UNSET
     full_name: str | msgspec.UnsetType | None = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
@@ -65,10 +80,14 @@ class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PasswordReset(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"password": "roast-2027-dark"}
+
     password: str
 
 
 class Permissions(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"permissions": ["manage_finances", "manage_requisites"]}
+
     permissions: list[AdminPermission]
 
 
@@ -262,6 +281,12 @@ class BlockedIPBody(msgspec.Struct):
 
 
 class NewBlock(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "ip": "203.0.113.7",
+        "seconds": 3600,
+        "reason": "Card testing: 40 declined pay-ins in 5 minutes",
+    }
+
     ip: str
     seconds: int = 3600
     reason: str = "blocked by an admin"

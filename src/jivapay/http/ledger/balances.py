@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, ClassVar, cast
 
 import msgspec
 from litestar import Request
@@ -91,6 +91,14 @@ class HistoryPage(msgspec.Struct):
 
 
 class Adjustment(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "owner_type": "store",
+        "owner_id": 12,
+        "amount": "-25.50",
+        "reason": "Refund of a duplicate settlement (ticket 4521)",
+        "idempotency_key": "adjustment-4521",
+    }
+
     owner_type: OwnerTypeChoice
     owner_id: int
     amount: Annotated[str, money.DecimalFormat(example="-25.50")]  # USDT as a decimal string, negative to debit

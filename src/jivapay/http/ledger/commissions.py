@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, ClassVar, cast
 
 import msgspec
 from litestar import Request
@@ -27,6 +27,8 @@ class AdminCommissionRow(msgspec.Struct):
 
 
 class CommissionWrite(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"direction": "payin", "rate": "0.045", "payment_method_id": 1}
+
     direction: DirectionChoice
     rate: Annotated[str, money.DecimalFormat(example="0.045")]  # a fraction as a decimal string: "0.045" = 4.5 %
     payment_method_id: int | None = None  # None: for every method without its own rate

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Request
@@ -27,6 +27,8 @@ class RateBody(msgspec.Struct):
 
 
 class NewRate(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"rate": "92.50"}
+
     # a decimal string: JSON numbers are refused so no float ever carries a rate
     rate: Annotated[str, money.DecimalFormat(example="92.50")]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request, post
@@ -15,6 +15,8 @@ from jivapay.services.orders import refs as order_refs
 
 
 class SettlementRetry(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"reason": "The trader's hold was restored by adjustment 4521"}
+
     reason: str
 
 

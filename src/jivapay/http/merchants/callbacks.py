@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import msgspec
 from litestar import Request
@@ -28,6 +28,8 @@ merchant_routes = RouteGroup("merchant")
 
 
 class StoreUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"name": "Coffee Beans Shop EU", "is_active": True}
+
     name: str | None = None
     is_active: bool | None = None
 
@@ -46,6 +48,15 @@ class StoreCommissionRow(msgspec.Struct):
 
 
 class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "callback_url": "https://shop.example/jivapay/callback",
+        "payment_methods": ["card", "sbp"],
+        "default_currency": "RUB",
+        "page_language": "en",
+        "brand_color": "#1f6feb",
+        "customer_can_cancel": True,
+    }
+
     callback_url: str | msgspec.UnsetType | None = msgspec.UNSET
     payment_methods: list[str] | msgspec.UnsetType | None = msgspec.UNSET
     default_currency: str | msgspec.UnsetType | None = msgspec.UNSET
@@ -97,6 +108,8 @@ class CallbackPage(msgspec.Struct):
 
 
 class TestEvent(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"url": "https://shop.example/jivapay/callback"}
+
     url: str | None = None
 
 

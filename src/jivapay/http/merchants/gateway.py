@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -20,7 +20,7 @@ from litestar.datastructures import UploadFile
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import Body, Parameter
+from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.resources import get_resources
@@ -55,6 +55,15 @@ class GatewayStoreBody(msgspec.Struct):
 
 
 class PayinInit(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "amount": "1500.00",
+        "currency": "RUB",
+        "payment_method": "card",
+        "merchant_order_id": "order-1001",
+        "client_id": "customer-42",
+        "callback_url": "https://merchant.example/jivapay/callback",
+    }
+
     amount: money.DecimalText  # decimal string in the currency's precision, e.g. "1500.00"
     currency: str
     payment_method: str
@@ -74,6 +83,14 @@ class RecipientBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PayoutInit(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "amount": "900.00",
+        "currency": "RUB",
+        "payment_method": "card",
+        "merchant_order_id": "payout-77",
+        "recipient": {"number": "2200 0000 0000 0004", "name": "Anna Smirnova"},
+    }
+
     amount: money.DecimalText
     currency: str
     payment_method: str
@@ -108,25 +125,6 @@ class GatewayOrder(msgspec.Struct):
     rate: DecimalText | None = None
     order_token: str | None = None  # init only: lets the customer's browser read and confirm this order
     payment_page_url: str | None = None  # pay-in init only: the hosted page to send the customer to
-
-
-PAYIN_EXAMPLE = {
-    "amount": "1500.00",
-    "currency": "RUB",
-    "payment_method": "card",
-    "merchant_order_id": "order-1001",
-    "client_id": "customer-42",
-    "callback_url": "https://merchant.example/jivapay/callback",
-}
-
-
-PAYOUT_EXAMPLE = {
-    "amount": "900.00",
-    "currency": "RUB",
-    "payment_method": "card",
-    "merchant_order_id": "payout-77",
-    "recipient": {"number": "2200 0000 0000 0004", "name": "Anna Smirnova"},
-}
 
 
 _TOKEN_EXAMPLE = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl"  # noqa: S105 - a sample
@@ -378,7 +376,7 @@ _ERRORS = "Errors: 401 (key), 409 duplicate_merchant_order_id / idempotency_conf
 )
 async def payin_init(
     request: Request[Any, Any, Any],
-    data: Annotated[PayinInit, Body(examples=[Example(summary="A card pay-in", value=PAYIN_EXAMPLE)])],
+    data: PayinInit,
 ) -> Response[bytes]:
     return await _init(
         request,
@@ -404,7 +402,7 @@ async def payin_init(
 )
 async def payout_init(
     request: Request[Any, Any, Any],
-    data: Annotated[PayoutInit, Body(examples=[Example(summary="A card pay-out", value=PAYOUT_EXAMPLE)])],
+    data: PayoutInit,
 ) -> Response[bytes]:
     recipient = gateway.Recipient(data.recipient.number, data.recipient.name, data.recipient.bank)
     return await _init(request, "payout", data, recipient=recipient)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request
@@ -27,6 +27,8 @@ class StoreBody(msgspec.Struct):
 
 
 class NewStore(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"name": "Coffee Beans Shop"}
+
     name: str
 
 
@@ -51,10 +53,14 @@ class IssuedKeyBody(msgspec.Struct):
 
 
 class NewKey(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"name": "production server"}
+
     name: str = ""
 
 
 class Rotation(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"overlap_hours": 24}
+
     overlap_hours: int = 24
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import msgspec
 from litestar import Request
@@ -56,10 +56,17 @@ class DisputePage(msgspec.Struct):
 
 
 class PriorityBody(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"priority": "high"}
+
     priority: DisputePriorityChoice
 
 
 class Resolution(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "outcome": "completed",
+        "comment": "The bank statement shows the transfer to the trader's card.",
+    }
+
     outcome: DisputeOutcomeChoice
     comment: str
 
@@ -83,6 +90,8 @@ class ReviewPage(msgspec.Struct):
 
 
 class ReviewDecision(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"comment": "Regular customer; the card BIN matches their bank."}
+
     comment: str
 
 

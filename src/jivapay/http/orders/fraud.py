@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request
@@ -18,6 +18,8 @@ admin_routes = RouteGroup("admin", guards=SETTINGS)
 
 
 class BlocklistEntry(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"value": "220220"}
+
     value: str
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import msgspec
 from litestar import Request
@@ -101,6 +101,10 @@ class MerchantOrderDetail(msgspec.Struct):
 
 
 class OpenDispute(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "comment": "The customer sent a bank statement: 1500.00 RUB left their card at 14:02 on 25 November."
+    }
+
     comment: str
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request
@@ -37,6 +37,24 @@ class Limits(msgspec.Struct):
 
 
 class NewRequisite(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "type": "card",
+        "bank_id": 1,
+        "payment_method_id": 1,
+        "currency": "RUB",
+        "owner_name": "Ivan Petrov",
+        "number": "2200000000000004",
+        "direction": "both",
+        "limits": {
+            "min_amount": "500.00",
+            "max_amount": "50000.00",
+            "daily_limit": "300000.00",
+            "monthly_limit": "3000000.00",
+            "orders_per_day": 40,
+            "max_open_orders": 3,
+        },
+    }
+
     type: RequisiteType
     bank_id: int
     payment_method_id: int
@@ -48,10 +66,28 @@ class NewRequisite(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AdminNewRequisite(NewRequisite, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "trader_id": 42,
+        "type": "card",
+        "bank_id": 1,
+        "payment_method_id": 1,
+        "currency": "RUB",
+        "owner_name": "Ivan Petrov",
+        "number": "2200000000000004",
+        "direction": "payin",
+        "limits": {"min_amount": "500.00", "max_amount": "50000.00"},
+    }
+
     trader_id: int = 0
 
 
 class RequisitePatch(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "is_active": True,
+        "direction": "payin",
+        "limits": {"min_amount": "1000.00", "max_amount": "30000.00", "daily_limit": "200000.00"},
+    }
+
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
     direction: RequisiteDirection | msgspec.UnsetType = msgspec.UNSET
     limits: Limits | msgspec.UnsetType = msgspec.UNSET
@@ -276,6 +312,8 @@ async def admin_get(requisite_id: int) -> RequisiteBody:
 
 
 class RevealBody(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"reason": "Support ticket 4521: the customer disputes which card they paid to"}
+
     reason: str  # why the full details are needed: kept in the audit log with who and when
 
 

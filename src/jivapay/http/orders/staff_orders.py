@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import msgspec
 from litestar import Request, get, post
@@ -116,10 +116,19 @@ class OrderCaseBody(msgspec.Struct):
 
 
 class NewNote(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "body": "Called the trader: the bank delays incoming transfers today; rechecking at 16:00."
+    }
+
     body: str
 
 
 class StatusMove(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "status": "canceled",
+        "reason": "The customer asked to cancel before paying (ticket 4521)",
+    }
+
     status: OrderStatusChoice  # the move is then the transition table's to allow
     reason: str
 

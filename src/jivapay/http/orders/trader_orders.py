@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import msgspec
 from litestar import Request
@@ -63,10 +63,14 @@ class OrderPage(msgspec.Struct):
 
 
 class CancelBody(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"reason": "No payment arrived on the card within the deadline"}
+
     reason: str | None = None
 
 
 class TrafficBody(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"in_work": True}
+
     in_work: bool
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request
@@ -31,6 +31,11 @@ class SettingBody(msgspec.Struct):
 
 
 class SettingWrite(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "value": "500",
+        "description": "Disputes of orders above 500 USDT are high priority",
+    }
+
     value: Any  # decimals as strings: a JSON number with a fraction is refused
     value_type: SettingTypeChoice | None = None  # only for a key the platform does not define
     description: str | None = None

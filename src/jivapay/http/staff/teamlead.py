@@ -6,7 +6,7 @@ Only the teamlead's own traders exist here: another team's trader is a 404 on ev
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Request
@@ -42,6 +42,8 @@ class TeamTraderBody(msgspec.Struct):
 
 
 class TrafficChange(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"in_work": True, "traffic_priority": 10}
+
     in_work: bool | msgspec.UnsetType = msgspec.UNSET
     traffic_priority: Annotated[int, msgspec.Meta(ge=0, le=MAX_TRAFFIC_PRIORITY)] | msgspec.UnsetType = msgspec.UNSET
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import io
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 import segno
@@ -25,6 +25,8 @@ class QrFormat(enum.StrEnum):
 
 
 class NewDepositAddress(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"network": "TRC20"}
+
     # TRC20, BEP20, ARBITRUM (GET /…/deposit-addresses lists the open ones); required, checked after
     # the store's ownership so that someone else's store is a 404 whatever the body
     network: NetworkName | None = None

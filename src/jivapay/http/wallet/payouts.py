@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Request, get, post, put
@@ -20,6 +20,14 @@ from jivapay.services.wallet.payouts import DailyPayoutView
 
 
 class DailyPayoutSettings(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "enabled": True,
+        "network": "TRC20",
+        "to_address": "TGh1fAPw5asZ417NEdHGzGiRGaA3cQ3Vuh",
+        "reserve": "100.00",
+        "hour_utc": 6,
+    }
+
     # checked after the store's ownership (someone else's store is a 404 whatever the body)
     enabled: bool | None = None
     network: NetworkName | None = None

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -25,6 +25,12 @@ Limit = Parameter(default=50, ge=1, le=500)
 
 
 class NewWithdrawal(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "network": "TRC20",
+        "to_address": "TGh1fAPw5asZ417NEdHGzGiRGaA3cQ3Vuh",
+        "amount": "250.00",
+    }
+
     # all checked after the owner (a store that is not the merchant's is a 404 whatever the body)
     network: NetworkName | None = None
     to_address: str | None = None  # EVM: 0x… (EIP-55 checksum when mixed case); TRON: T…
@@ -33,6 +39,10 @@ class NewWithdrawal(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Reason(msgspec.Struct, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "reason": "The destination is not the owner's own wallet (support ticket 4521)"
+    }
+
     reason: str | None = None
 
 
