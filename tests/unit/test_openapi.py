@@ -3,6 +3,7 @@ body has an example the server takes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -14,6 +15,7 @@ from jivapay.domain.identity.roles import check_password_policy, normalize_login
 from jivapay.domain.merchants import payment_page
 from jivapay.domain.orders.requisites import RequisiteType, normalize_number
 from jivapay.http.app import create_app
+from jivapay.http.error_codes import OPERATION_ERRORS, code_statuses
 from jivapay.http.identity.auth import PasswordChangeBody
 from jivapay.http.identity.users import NewUser, PasswordReset
 from jivapay.http.ledger.commissions import CommissionWrite
@@ -137,3 +139,49 @@ def test_request_examples_are_in_the_document() -> None:
                 if media_type != "multipart/form-data":
                     [example] = media["examples"].values()
                     assert example["value"], (method, path)
+
+
+def test_every_operation_lists_the_error_codes_it_answers() -> None:
+    schema = create_app().openapi_schema.to_schema()
+    statuses = code_statuses()
+    operations = {
+        operation["operationId"]: (path, operation)
+        for path, item in schema["paths"].items()
+        for operation in item.values()
+    }
+    assert set(operations) == set(OPERATION_ERRORS)  # every operation, no stale entry
+    for operation_id, codes in OPERATION_ERRORS.items():
+        path, operation = operations[operation_id]
+        assert set(codes) <= set(statuses), operation_id
+        assert len(codes) == len(set(codes)), operation_id
+        if "requestBody" in operation:  # a body can always be refused
+            assert "validation_failed" in codes, operation_id
+        line = operation.get("description", "").rpartition("Errors: ")[2]
+        named = re.findall(r"`([a-z_]+)` \((\d{3})\)", line)
+        assert {code for code, _ in named} >= set(codes), operation_id
+        assert all(statuses[code] == int(status) for code, status in named), operation_id
+        if operation["security"]:
+            assert "not_authenticated" in dict(named), operation_id
+        if re.match(r"^/(merchant|trader|teamlead|admin|support)/", path) and operation["security"]:
+            assert "permission_denied" in dict(named), operation_id
+    # the gateway's own
+    assert set(OPERATION_ERRORS["gateway_payout_init"]) >= {
+        "duplicate_merchant_order_id",
+        "idempotency_conflict",
+        "request_in_progress",
+        "insufficient_balance",
+    }
+    assert "insufficient_balance" not in OPERATION_ERRORS["gateway_payin_init"]  # a pay-in holds no store money
+
+
+def test_withdrawal_requests_say_how_their_idempotency_keys_work() -> None:
+    schema = create_app().openapi_schema.to_schema()
+    for path in ("/trader/withdrawals", "/teamlead/withdrawals", "/merchant/stores/{store_id}/withdrawals"):
+        operation = schema["paths"][path]["post"]
+        [key] = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        assert "`409 conflict`" in key["description"], path  # what request_withdrawal raises
+        assert "Idempotent-Replayed" not in operation["responses"]["201"]["headers"], path
+    gateway = schema["paths"]["/gateway/payin/init"]["post"]
+    [key] = [p for p in gateway["parameters"] if p["name"] == "Idempotency-Key"]
+    assert "idempotency_conflict" in key["description"]
+    assert "Idempotent-Replayed" in gateway["responses"]["201"]["headers"]

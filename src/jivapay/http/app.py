@@ -17,6 +17,7 @@ import jivapay
 from jivapay.adapters.notifications import init_sentry
 from jivapay.adapters.resources import close_resources
 from jivapay.http.body_guard import BodyGuardMiddleware
+from jivapay.http.error_codes import ANY_OPERATION
 from jivapay.http.errors import EXCEPTION_HANDLERS
 from jivapay.http.merchants import payment_page
 from jivapay.http.merchants.webhooks import webhook_schemas, webhooks
@@ -115,7 +116,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=jivapay.__version__,
             summary="P2P payment processing: fiat pay-ins and pay-outs through traders, settled in USDT",
             description="Merchants start with docs/integration.md; errors always have the shape of `ErrorBody`; "
-            "callbacks (webhooks) are signed as docs/callbacks.md describes.",
+            "callbacks (webhooks) are signed as docs/callbacks.md describes. Each operation's description ends "
+            "with the error codes (`error.code`) it answers. " + ANY_OPERATION,
             license=License(name="Proprietary", identifier="LicenseRef-JivaPay"),
             contact=Contact(name="JivaPay support", email="support@jivapay.example"),
             servers=[Server(url=settings.public_url or "/", description="This JivaPay")],

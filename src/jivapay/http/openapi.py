@@ -32,6 +32,7 @@ from litestar.typing import FieldDefinition
 
 from jivapay.domain.money import DecimalFormat
 from jivapay.http.enums import Matching, OneOf
+from jivapay.http.error_codes import errors_line
 from jivapay.http.middleware import body_is_optional
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ class DocumentedOperation(Operation):
     status answers the one error format (``default``)."""
 
     idempotent: ClassVar[bool] = False  # takes Idempotency-Key (see ``secure``)
+    withdrawal_key: ClassVar[bool] = False  # a withdrawal request: takes its own kind of Idempotency-Key
     receipt_upload: ClassVar[bool] = False  # the pay-in confirm: an optional multipart receipt
     request_example: ClassVar[dict[str, Any] | None] = None  # its body's EXAMPLE (see ``request_example``)
 
@@ -187,6 +189,8 @@ class DocumentedOperation(Operation):
     def __post_init__(self) -> None:
         if self.idempotent:
             self.parameters = [*(self.parameters or []), IDEMPOTENCY_KEY]
+        if self.withdrawal_key:
+            self.parameters = [*(self.parameters or []), WITHDRAWAL_IDEMPOTENCY_KEY]
         if self.receipt_upload:
             self.request_body = RequestBody(
                 required=False,
@@ -232,6 +236,17 @@ IDEMPOTENCY_KEY = Parameter(
     "`409 request_in_progress`. Keys are kept 24 hours.",
     examples={"key": Example(value="order-1001-init")},
 )
+WITHDRAWAL_IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=128),
+    description="Any string of yours, 1-128 characters (not starting `jivapay:`): a request with a key this "
+    "owner has used before for the same network, address and amount answers that withdrawal as it is now "
+    "(200) and asks for nothing again; the same key for another withdrawal, or while the first request "
+    "with it is still being made, is `409 conflict`. The keys of withdrawals are kept for good.",
+    examples={"key": Example(value="payout-2026-11-25")},
+)
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": {
@@ -247,7 +262,8 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "enum": ["true"]},
     },
 }
-_IDEMPOTENT = re.compile(r"^/(gateway/|(merchant/stores/[^/]+|trader|teamlead)/withdrawals$)")
+_IDEMPOTENT = re.compile(r"^/gateway/")
+_WITHDRAWAL_REQUEST = re.compile(r"^/(merchant/stores/[^/]+|trader|teamlead)/withdrawals$")
 
 
 def _variant(operation_class: type[Operation], **attributes: Any) -> type[Operation]:
@@ -357,10 +373,23 @@ def secure(routes: Iterable[Any]) -> None:
                 path = getattr(route, "path", "")
                 if "POST" in handler.http_methods and _IDEMPOTENT.match(path):
                     handler.operation_class = _variant(handler.operation_class, idempotent=True)
+                if "POST" in handler.http_methods and _WITHDRAWAL_REQUEST.match(path):
+                    handler.operation_class = _variant(handler.operation_class, withdrawal_key=True)
                 if path.startswith("/gateway/payin/confirm/"):
                     handler.operation_class = _variant(handler.operation_class, receipt_upload=True)
                 if (example := request_example(handler)) is not None:
                     handler.operation_class = _variant(handler.operation_class, request_example=example)
+                if handler.include_in_schema and handler.operation_id:
+                    _list_errors(handler, path, secured=bool(requirement))
+
+
+def _list_errors(handler: HTTPRouteHandler, path: str, *, secured: bool) -> None:
+    """The description ends with the codes the operation answers (http/error_codes.py); once, however
+    many apps are made of the same handlers."""
+    line = errors_line(str(handler.operation_id), path, secured=secured)
+    description = handler.description or ""
+    if line and not description.endswith(line):
+        handler.description = f"{description} {line}".strip()
 
 
 TAGS = [

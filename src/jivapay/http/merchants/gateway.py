@@ -363,7 +363,6 @@ _PAYOUT_RESPONSES = {
         examples=[Example(summary="A new pay-out", value=JSONValue(PAYOUT_CREATED_EXAMPLE))],
     ),
 }
-_ERRORS = "Errors: 401 (key), 409 duplicate_merchant_order_id / idempotency_conflict / request_in_progress, 422."
 
 
 @gateway_routes.post(
@@ -371,7 +370,7 @@ _ERRORS = "Errors: 401 (key), 409 duplicate_merchant_order_id / idempotency_conf
     operation_id="gateway_payin_init",
     summary="Create a pay-in",
     description="A customer will pay `amount` in fiat to a trader's requisite; the store is credited in USDT. "
-    "The order is assigned within seconds: poll the status (with `wait`) or take the callback. " + _ERRORS,
+    "The order is assigned within seconds: poll the status (with `wait`) or take the callback.",
     responses=_ORDER_RESPONSES,
 )
 async def payin_init(
@@ -397,7 +396,7 @@ async def payin_init(
     "payment method needs — "
     + describe_rules()
     + "; `name` (the recipient's full name) always. A missing or bad field is a 422 listing each one in "
-    '`details.errors` (`[{"field": "recipient.number", "message": …}]`). ' + _ERRORS,
+    '`details.errors` (`[{"field": "recipient.number", "message": …}]`).',
     responses=_PAYOUT_RESPONSES,
 )
 async def payout_init(
