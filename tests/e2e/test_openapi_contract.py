@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -118,6 +119,68 @@ def test_the_document_says_what_a_client_needs(document: Path) -> None:
         {"storeApiKey": []},
         {"orderToken": []},
     ]
+    _values_are_documented(spec)
+
+
+DECIMAL_PATTERN = "^-?[0-9]+(\\.[0-9]+)?$"
+# request fields holding an amount or a rate
+REQUEST_DECIMALS = [
+    ("PayinInit", "amount"),
+    ("PayoutInit", "amount"),
+    ("NewWithdrawal", "amount"),
+    ("Adjustment", "amount"),
+    ("DailyPayoutSettings", "reserve"),
+    ("CommissionWrite", "rate"),
+    ("NewRate", "rate"),
+    *[("Limits", name) for name in ("min_amount", "max_amount", "daily_limit", "monthly_limit")],
+]
+
+
+def _branches(schema: dict[str, Any], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    """The schema's non-null alternatives, references followed."""
+    if "$ref" in schema:
+        return _branches(schemas[schema["$ref"].rsplit("/", 1)[1]], schemas)
+    if "oneOf" in schema or "anyOf" in schema:
+        return [b for branch in schema.get("oneOf", schema.get("anyOf")) for b in _branches(branch, schemas)]
+    return [] if schema.get("type") == "null" else [schema]
+
+
+def _values_are_documented(spec: dict[str, Any]) -> None:
+    """Filters list their values, request bodies have examples, amounts their pattern, and every
+    merchant operation its error codes."""
+    schemas = spec["components"]["schemas"]
+    filters = 0
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            where = f"{method} {path}"
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] in ("status", "direction"):
+                    filters += 1
+                    [branch] = _branches(parameter["schema"], schemas)
+                    assert branch.get("enum"), f"{where} ?{parameter['name']}"
+                if parameter["in"] == "query" and parameter["name"] in ("amount", "amount_min", "amount_max"):
+                    [branch] = _branches(parameter["schema"], schemas)
+                    assert branch["pattern"] == DECIMAL_PATTERN, f"{where} ?{parameter['name']}"
+            body = operation.get("requestBody", {}).get("content", {})
+            if path.startswith(("/merchant/", "/gateway/")):
+                for media_type, media in body.items():
+                    if media_type != "multipart/form-data":
+                        assert media.get("examples") or media.get("example"), f"{where}: a request example"
+            if path.startswith("/merchant/") and operation["security"]:
+                errors = operation["description"].rpartition("Errors: ")[2]
+                codes = re.findall(r"`([a-z_]+)` \((\d{3})\)", errors)
+                assert ("not_authenticated", "401") in codes, where
+                assert ("permission_denied", "403") in codes, where
+                if body:
+                    assert ("validation_failed", "422") in codes, where
+    assert filters >= 20
+    for schema, field in REQUEST_DECIMALS:
+        [branch] = _branches(schemas[schema]["properties"][field], schemas)
+        assert branch["pattern"] == DECIMAL_PATTERN, (schema, field)
+        assert re.fullmatch(branch["pattern"], branch["examples"][0]), (schema, field)
+    payout = spec["paths"]["/gateway/payout/init"]["post"]["description"]
+    assert "`insufficient_balance` (409)" in payout
+    assert "`duplicate_merchant_order_id` (409)" in payout
 
 
 def test_openapi_typescript_generates_without_a_word(document: Path) -> None:
