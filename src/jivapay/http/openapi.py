@@ -232,8 +232,9 @@ IDEMPOTENCY_KEY = Parameter(
     schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=128),
     description="Any string of yours, 1-128 printable characters: repeating the request with the same key "
     "answers the first answer byte for byte (`Idempotent-Replayed: true`) and does nothing again; the same "
-    "key with another body is `409 idempotency_conflict`, while the first is still running "
-    "`409 request_in_progress`. Keys are kept 24 hours.",
+    "key with another body is `409 idempotency_conflict`. A repeat sent while the first is still running waits "
+    "for it and answers its answer (the pay-in confirm with a receipt answers `409 request_in_progress` "
+    "instead: its file is stored before the transaction). Keys are kept 24 hours.",
     examples={"key": Example(value="order-1001-init")},
 )
 WITHDRAWAL_IDEMPOTENCY_KEY = Parameter(

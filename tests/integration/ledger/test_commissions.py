@@ -117,3 +117,22 @@ async def test_bad_rates_are_refused(
             await set_commission(
                 session, ADMIN, owner="store", owner_id=store_id, direction="sideways", rate=Decimal("0.1")
             )
+
+
+async def test_a_rate_is_set_again_and_again_on_one_connection(
+    seeded: None, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The upsert keeps matching its unique index after PostgreSQL starts planning the prepared
+    statement generically (from its sixth run on a connection): it failed with "no unique or
+    exclusion constraint matching the ON CONFLICT specification" when the index expression's 0
+    was sent as a parameter."""
+    from jivapay.adapters.db.ledger.commissions import CommissionRepository
+
+    store_id = await make_store(session_factory, (await make_user(session_factory, Role.MERCHANT)).id)
+    async with atomic(session_factory) as session:
+        repository = CommissionRepository(session)
+        for n in range(10):
+            await repository.set_rate("store", store_id, "payin", None, Decimal("0.01") + Decimal(n) / 1000)
+            await repository.set_rate("store", store_id, "payin", 1, Decimal("0.02") + Decimal(n) / 1000)
+        rates = await repository.owner_rates("store", store_id)
+    assert rates == [("payin", None, Decimal("0.019")), ("payin", 1, Decimal("0.029"))]

@@ -554,7 +554,7 @@ async def _receipt_upload(request: Request[Any, Any, Any]) -> _ReceiptUpload | N
     "and the `payout.completed` callback follows. A repeat after completion answers 200 with the same order. "
     "409 `conflict` (with `current_status`) from any other status or for a pay-in, 409 `order_not_assigned` "
     "while no trader has it. Dispute instead with `POST /merchant/orders/{id}/dispute`. "
-    "Idempotency-Key honoured (409 idempotency_conflict / request_in_progress).",
+    "Idempotency-Key honoured.",
     status_code=200,
     responses={200: ResponseSpec(GatewayOrder, description="The order after the confirmation")},
 )

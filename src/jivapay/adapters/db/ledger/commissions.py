@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,7 +75,10 @@ class CommissionRepository:
                 Commission.owner_type,
                 Commission.owner_id,
                 Commission.direction,
-                func.coalesce(Commission.payment_method_id, 0),
+                # the index's own expression, with 0 written into the SQL: as a bind parameter it no
+                # longer matches the index once PostgreSQL plans the prepared statement generically
+                # (its sixth run on a connection) and the upsert fails
+                func.coalesce(Commission.payment_method_id, literal_column("0")),
             ],
             set_={"rate": stmt.excluded.rate, "updated_at": func.now()},
         )
