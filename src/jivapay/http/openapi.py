@@ -225,28 +225,31 @@ class OptionalBodyOperation(DocumentedOperation):
             self.request_body.required = False
 
 
-IDEMPOTENCY_KEY = Parameter(
-    name="Idempotency-Key",
-    param_in=ParamType.HEADER,
-    required=False,
-    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=128),
-    description="Any string of yours, 1-128 printable characters: repeating the request with the same key "
+def _idempotency_key(description: str, example: str) -> Parameter:
+    return Parameter(
+        name="Idempotency-Key",
+        param_in=ParamType.HEADER,
+        required=False,
+        schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=128),
+        description=description,
+        examples={"key": Example(value=example)},
+    )
+
+
+IDEMPOTENCY_KEY = _idempotency_key(
+    "Any string of yours, 1-128 printable characters: repeating the request with the same key "
     "answers the first answer byte for byte (`Idempotent-Replayed: true`) and does nothing again; the same "
     "key with another body is `409 idempotency_conflict`. A repeat sent while the first is still running waits "
     "for it and answers its answer (the pay-in confirm with a receipt answers `409 request_in_progress` "
     "instead: its file is stored before the transaction). Keys are kept 24 hours.",
-    examples={"key": Example(value="order-1001-init")},
+    "order-1001-init",
 )
-WITHDRAWAL_IDEMPOTENCY_KEY = Parameter(
-    name="Idempotency-Key",
-    param_in=ParamType.HEADER,
-    required=False,
-    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=128),
-    description="Any string of yours, 1-128 characters (not starting `jivapay:`): a request with a key this "
+WITHDRAWAL_IDEMPOTENCY_KEY = _idempotency_key(
+    "Any string of yours, 1-128 characters (not starting `jivapay:`): a request with a key this "
     "owner has used before for the same network, address and amount answers that withdrawal as it is now "
     "(200) and asks for nothing again; the same key for another withdrawal, or while the first request "
     "with it is still being made, is `409 conflict`. The keys of withdrawals are kept for good.",
-    examples={"key": Example(value="payout-2026-11-25")},
+    "payout-2026-11-25",
 )
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {

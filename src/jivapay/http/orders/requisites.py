@@ -68,12 +68,7 @@ class NewRequisite(msgspec.Struct, forbid_unknown_fields=True):
 class AdminNewRequisite(NewRequisite, forbid_unknown_fields=True):
     EXAMPLE: ClassVar[dict[str, Any]] = {
         "trader_id": 42,
-        "type": "card",
-        "bank_id": 1,
-        "payment_method_id": 1,
-        "currency": "RUB",
-        "owner_name": "Ivan Petrov",
-        "number": "2200000000000004",
+        **NewRequisite.EXAMPLE,
         "direction": "payin",
         "limits": {"min_amount": "500.00", "max_amount": "50000.00"},
     }
