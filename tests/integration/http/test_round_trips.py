@@ -19,6 +19,7 @@ from redis.asyncio.connection import AbstractConnection
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from jivapay.adapters.db import raw
 from jivapay.domain.identity.roles import Role
 from tests.factories import make_api_key, make_user, token_for
 from tests.integration.conftest import World
@@ -64,6 +65,16 @@ def counted() -> Iterator[Trips]:
         trips.redis.append(first.split(b"\r\n")[2].decode() if first.count(b"\r\n") >= 2 else "?")
         await send(self, command, check_health)
 
+    def counting(name: str, function: Any) -> Any:  # statements sent on the driver (adapters/db/raw.py)
+        async def counted_call(session: Any, statement: Any, params: Any) -> Any:
+            trips.sql.append("raw " + " ".join(statement.sql.split())[:56])
+            return await function(session, statement, params)
+
+        return counted_call
+
+    originals = {name: getattr(raw, name) for name in ("fetch", "fetchrow", "execute")}
+    for name, function in originals.items():
+        setattr(raw, name, counting(name, function))
     AbstractConnection.send_packed_command = send_counted  # type: ignore[method-assign]
     listeners = (("before_cursor_execute", statement), ("begin", begin), ("commit", commit), ("rollback", rollback))
     for name, listener in listeners:
@@ -72,6 +83,8 @@ def counted() -> Iterator[Trips]:
         yield trips
     finally:
         AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
+        for name, function in originals.items():
+            setattr(raw, name, function)
         for name, listener in listeners:
             event.remove(Engine, name, listener)
 
@@ -90,7 +103,7 @@ async def _twice(client: Any, method: str, url: str, **kwargs: Any) -> Trips:
 # bucket are one Lua script.
 BUDGETS = {
     "GET /gateway/store": (1, 1),  # the store
-    "GET /gateway/payin/status": (2, 1),  # the reference, the order's view
+    "GET /gateway/payin/status": (1, 1),  # the order, its assignment and requisite in one statement
     "GET /merchant/orders": (3, 1),  # the token's user and session, the page, the totals
     # one transaction: the key's reservation, the store, the order, its outbox row and audit entry, the answer
     "POST /gateway/payin/init": (8, 1),
@@ -116,6 +129,9 @@ async def test_hot_endpoints_stay_within_their_round_trips(world: World, client:
     assert answer.status_code == 201, answer.text
     found["POST /gateway/payin/init"] = trips
     reference = answer.json()["id"]
+    trader = await world.trader()
+    await world.requisite(trader)
+    assert (await world.process(reference)).status == "assigned"  # the status shows the requisite
 
     found["GET /gateway/payin/status"] = await _twice(
         client, "GET", f"/gateway/payin/status/{reference}", headers=headers

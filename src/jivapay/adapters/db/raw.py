@@ -1,4 +1,5 @@
-"""The hottest statements straight on the session's asyncpg connection, in its transaction.
+"""The hottest statements straight on the session's asyncpg connection, in its transaction
+(or, on a ``uow.reading`` session, on its own like the session's other statements).
 
 A SQLAlchemy ``execute`` of a prebuilt ``text()`` costs about four times the CPU of the same
 statement through asyncpg (the result machinery, parameter processing, events). Order
@@ -65,15 +66,19 @@ class RawStatement:
 
 
 async def _connection(session: AsyncSession) -> asyncpg.Connection:
-    """The session's asyncpg connection, inside the session's transaction."""
+    """The session's asyncpg connection, inside the session's transaction — or none, for a
+    ``uow.reading`` session (autocommit: each statement stands alone, as the session's own)."""
     cached = session.info.get(_CONNECTION)
     connection = await session.connection()  # begins the session's transaction if needed
     if cached is not None and cached[0] is connection:
         driver: asyncpg.Connection = cached[1]
+        autocommit: bool = cached[2]
     else:
         driver = (await connection.get_raw_connection()).driver_connection
-        session.info[_CONNECTION] = (connection, driver)
-    if not driver.is_in_transaction():
+        options = connection.sync_connection.get_execution_options() if connection.sync_connection else {}
+        autocommit = options.get("isolation_level") == "AUTOCOMMIT"
+        session.info[_CONNECTION] = (connection, driver, autocommit)
+    if not autocommit and not driver.is_in_transaction():
         # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement: make it send it now
         await connection.exec_driver_sql("SELECT 1")
     return driver

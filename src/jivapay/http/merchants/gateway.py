@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -28,7 +28,7 @@ from jivapay.adapters.storage import storage_for
 from jivapay.domain import money
 from jivapay.domain.errors import JivaPayError, NotAuthenticated, NotFound, ValidationFailed
 from jivapay.domain.orders.payouts import describe_rules
-from jivapay.domain.orders.status import Party
+from jivapay.domain.orders.status import Party, is_order_reference
 from jivapay.http.deps import client_ip, current_store, form_file, read_only, transaction
 from jivapay.http.enums import DecimalText, Direction, PublicOrderStatus
 from jivapay.http.errors import error_body
@@ -36,7 +36,7 @@ from jivapay.http.guards import require_store
 from jivapay.http.openapi import JSONValue, document
 from jivapay.http.routes import RouteGroup
 from jivapay.services.merchants import gateway, idempotency
-from jivapay.services.merchants.stores import StoreIdentity, get_store
+from jivapay.services.merchants.stores import StoreIdentity, store_name
 from jivapay.services.orders import receipts
 from jivapay.services.orders import refs as order_refs
 from jivapay.services.orders import views as order_views
@@ -410,12 +410,18 @@ async def payout_init(
 async def _status(request: Request[Any, Any, Any], order_id: str, direction: str, wait: int) -> GatewayOrder:
     store_id, _ = _store_id(request)
     settings = get_settings()
-    async with read_only() as session:
-        incoming_id = await _incoming_id(session, request, store_id, order_id)
+    token_order = request.scope.get("state", {}).get("order_token_order")
+    if not is_order_reference(order_id):
+        _refuse(order_id, token_order)
 
     async def read() -> dict[str, Any]:
         async with read_only() as session:
-            view = await order_views.order_view(session, settings, store_id, incoming_id, reveal=True)
+            try:
+                incoming_id, view = await order_views.store_view(session, settings, store_id, order_id, reveal=True)
+            except NotFound:
+                _refuse(order_id, token_order)
+        if token_order is not None and incoming_id != token_order:  # a token names one order: only that one
+            raise NotAuthenticated("Invalid order token", reason="order_token_invalid")
         if view["direction"] != direction:
             raise NotFound("Order not found", order_id=order_id)
         return view
@@ -428,6 +434,13 @@ async def _status(request: Request[Any, Any, Any], order_id: str, direction: str
         await asyncio.sleep(min(POLL_SECONDS, max(deadline - loop.time(), 0)))
         view = await read()
     return msgspec.convert(view, GatewayOrder)
+
+
+def _refuse(reference: str, token_order: int | None) -> NoReturn:
+    """No such order of the store: a 404 for the API key, the token's refusal for an order token."""
+    if token_order is not None:
+        raise NotAuthenticated("Invalid order token", reason="order_token_invalid")
+    raise NotFound("Order not found", order_id=reference)
 
 
 @gateway_routes.get(
@@ -574,8 +587,8 @@ async def payout_confirm(request: Request[Any, Any, Any], order_id: str) -> Resp
 async def gateway_store(request: Request[Any, Any, Any]) -> GatewayStoreBody:
     identity: StoreIdentity = current_store(request)
     async with read_only() as session:
-        store = await get_store(session, identity.store_id)
-    return GatewayStoreBody(store.id, store.name)
+        name = await store_name(session, identity.store_id)
+    return GatewayStoreBody(identity.store_id, name)
 
 
 HANDLERS = [gateway_store, payin_init, payin_status, payin_confirm, payout_init, payout_status, payout_confirm]

@@ -212,6 +212,13 @@ async def get_store(session: AsyncSession, store_id: int) -> Store:
     return store
 
 
+async def store_name(session: AsyncSession, store_id: int) -> str:
+    name = await StoreRepository(session).name_of(store_id)
+    if name is None:
+        raise NotFound("Store not found", store_id=store_id)
+    return name
+
+
 async def merchant_of_store(session: AsyncSession, store_id: int) -> int | None:
     """Who owns the store (None when there is no such store); from the session when it is loaded there."""
     store = await StoreRepository(session).get(store_id)

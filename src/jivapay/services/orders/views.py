@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory
-from jivapay.adapters.db.orders.orders import OrderRepository
+from jivapay.adapters.db.orders.orders import OrderFacts, OrderRepository, RequisiteFacts
 from jivapay.adapters.db.orders.requisites import RequisiteRepository
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.adapters.memo import Memo
@@ -40,9 +40,14 @@ async def _method_code(session: AsyncSession, method_id: int) -> str | None:
 
 
 def public_status(incoming: IncomingOrder, order: OrderHistory | None) -> str:
-    if order is not None:
-        return order.status
-    return "processing" if incoming.status in PROCESSING else incoming.status  # else failed | rejected
+    return shown_status(incoming.status, order.status if order is not None else None)
+
+
+def shown_status(incoming_status: str, order_status: str | None) -> str:
+    """The assigned order's status; before there is one, the incoming order's (else failed | rejected)."""
+    if order_status is not None:
+        return order_status
+    return "processing" if incoming_status in PROCESSING else incoming_status
 
 
 async def order_view(
@@ -67,36 +72,77 @@ async def view_of(
     session: AsyncSession, settings: Settings, incoming: IncomingOrder, *, reveal: bool
 ) -> dict[str, Any]:
     order = await OrderRepository(session).find(incoming.order_id) if incoming.order_id else None
+    requisite = None
+    if order is not None and incoming.direction == "payin" and order.requisite_id is not None:
+        found = await RequisiteRepository(session).find(order.requisite_id)
+        if found is not None:
+            bank = await ReferenceRepository(session).bank(found.bank_id)
+            requisite = RequisiteFacts(
+                found.type, bank.name if bank else None, found.owner_name, found.number_encrypted, found.number_last4
+            )
+    facts = OrderFacts(
+        incoming_id=incoming.id,
+        public_id=incoming.public_id,
+        merchant_order_id=incoming.merchant_order_id,
+        direction=incoming.direction,
+        status=incoming.status,
+        amount=incoming.amount,
+        currency=incoming.currency,
+        payment_method_id=incoming.payment_method_id,
+        created_at=incoming.created_at,
+        failure_reason=incoming.failure_reason,
+        recipient_last4=incoming.recipient_last4,
+        order_status=order.status if order else None,
+        order_amount=order.amount if order else None,
+        rate=order.rate if order else None,
+        expires_at=order.expires_at if order else None,
+        requisite=requisite,
+    )
+    return await view_from(session, settings, facts, reveal=reveal)
+
+
+async def store_view(
+    session: AsyncSession, settings: Settings, store_id: int, reference: str, *, reveal: bool = True
+) -> tuple[int, dict[str, Any]]:
+    """The store's order by its public reference, and its view, from one statement (the status
+    API's read, long-polled); another store's order does not exist (404)."""
+    facts = await OrderRepository(session).store_order_facts(store_id, reference)
+    if facts is None:
+        raise NotFound("Order not found", order_id=reference)
+    return facts.incoming_id, await view_from(session, settings, facts, reveal=reveal)
+
+
+async def view_from(session: AsyncSession, settings: Settings, facts: OrderFacts, *, reveal: bool) -> dict[str, Any]:
     reference_data = ReferenceRepository(session)
-    decimals = await reference_data.fiat_minor_units(incoming.currency)
-    method_code = await _method_code(session, incoming.payment_method_id)
+    decimals = await reference_data.fiat_minor_units(facts.currency)
+    method_code = await _method_code(session, facts.payment_method_id)
+    assigned = facts.order_status is not None
+    status = shown_status(facts.status, facts.order_status)
     view: dict[str, Any] = {
-        "id": incoming.public_id,
-        "merchant_order_id": incoming.merchant_order_id,
-        "direction": incoming.direction,
-        "status": public_status(incoming, order),
-        "amount": L.format_amount(incoming.amount, decimals),
-        "currency": incoming.currency,
+        "id": facts.public_id,
+        "merchant_order_id": facts.merchant_order_id,
+        "direction": facts.direction,
+        "status": status,
+        "amount": L.format_amount(facts.amount, decimals),
+        "currency": facts.currency,
         "payment_method": method_code,
-        "created_at": rfc3339(incoming.created_at),
-        "expires_at": rfc3339(order.expires_at) if order and order.expires_at else None,
-        "failure_reason": incoming.failure_reason if incoming.status in ("failed", "rejected") else None,
+        "created_at": rfc3339(facts.created_at),
+        "expires_at": rfc3339(facts.expires_at) if facts.expires_at else None,
+        "failure_reason": facts.failure_reason if facts.status in ("failed", "rejected") else None,
         "pay_amount": None,
         "requisite": None,
-        "recipient_last4": incoming.recipient_last4,
+        "recipient_last4": facts.recipient_last4,
     }
-    if order is not None:
-        view["pay_amount"] = L.format_amount(order.amount, decimals)
-        view["rate"] = str(order.rate)
-        if incoming.direction == "payin" and order.requisite_id is not None:
-            requisite = await RequisiteRepository(session).find(order.requisite_id)
-            if requisite is not None:
-                bank = await reference_data.bank(requisite.bank_id)
-                number = decrypt_secret(settings, requisite.number_encrypted) if reveal else None
-                view["requisite"] = {
-                    "type": requisite.type,
-                    "bank": bank.name if bank else None,
-                    "owner_name": mask_name(requisite.owner_name),
-                    "number": number if number else mask_number("*" * 12 + requisite.number_last4),
-                }
+    if assigned:
+        view["pay_amount"] = L.format_amount(int(facts.order_amount or 0), decimals)
+        view["rate"] = str(facts.rate)
+        requisite = facts.requisite
+        if facts.direction == "payin" and requisite is not None:
+            number = decrypt_secret(settings, requisite.number_encrypted) if reveal else None
+            view["requisite"] = {
+                "type": requisite.type,
+                "bank": requisite.bank_name,
+                "owner_name": mask_name(requisite.owner_name),
+                "number": number if number else mask_number("*" * 12 + requisite.number_last4),
+            }
     return view

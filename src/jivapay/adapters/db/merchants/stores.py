@@ -7,7 +7,10 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jivapay.adapters.db import raw
 from jivapay.adapters.db.models import Store, StoreApiKey, StoreLogo, StoreSigningSecret
+
+_NAME = raw.RawStatement("SELECT name FROM stores WHERE id = :id")
 
 
 class StoreRepository:
@@ -27,6 +30,11 @@ class StoreRepository:
 
     async def get(self, store_id: int) -> Store | None:
         return await self.session.get(Store, store_id)
+
+    async def name_of(self, store_id: int) -> str | None:
+        """The store's name (the gateway's hottest read: one statement on the driver)."""
+        row = await raw.fetchrow(self.session, _NAME, {"id": store_id})
+        return None if row is None else str(row["name"])
 
     async def list_owned(self, merchant_id: int) -> Sequence[Store]:
         stmt = select(Store).where(Store.merchant_id == merchant_id).order_by(Store.id)

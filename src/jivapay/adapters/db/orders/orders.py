@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,55 @@ _INSERT_ORDER = RawStatement(
     RETURNING id
     """
 )
+
+
+# a store's order as its status shows it, in one statement: the incoming order by reference, its
+# assigned order, and that order's requisite (the gateway's status read; long-polled)
+_STATUS = RawStatement(
+    """
+    SELECT i.id, i.public_id, i.merchant_order_id, i.direction, i.status, i.amount, i.currency,
+           i.payment_method_id, i.created_at, i.failure_reason, i.recipient_last4,
+           o.id AS order_id, o.status AS order_status, o.amount AS order_amount, o.rate, o.expires_at,
+           r.type AS requisite_type, b.name AS bank_name, r.owner_name, r.number_encrypted, r.number_last4
+    FROM incoming_orders i
+    LEFT JOIN order_history o ON o.id = i.order_id
+    LEFT JOIN requisites r ON r.id = o.requisite_id
+    LEFT JOIN banks b ON b.id = r.bank_id
+    WHERE i.public_id = :reference AND i.store_id = :store_id
+    """
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequisiteFacts:
+    type: str
+    bank_name: str | None
+    owner_name: str
+    number_encrypted: str
+    number_last4: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """What an order's outside view is made of (services/orders/views.py): the incoming order,
+    its assigned order's part (None while there is none) and the requisite of that order."""
+
+    incoming_id: int
+    public_id: str
+    merchant_order_id: str
+    direction: str
+    status: str  # the incoming order's
+    amount: int
+    currency: str
+    payment_method_id: int
+    created_at: dt.datetime
+    failure_reason: str | None
+    recipient_last4: str | None
+    order_status: str | None = None
+    order_amount: int | None = None
+    rate: Decimal | None = None
+    expires_at: dt.datetime | None = None
+    requisite: RequisiteFacts | None = None
 
 
 class OrderRepository:
@@ -131,6 +181,36 @@ class OrderRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     # --- public references (``ord_…``): one per order, whoever looks at it ---
+    async def store_order_facts(self, store_id: int, public_id: str) -> OrderFacts | None:
+        """The store's order with this reference as its view needs it (another store's: None)."""
+        row = await raw.fetchrow(self.session, _STATUS, {"reference": public_id, "store_id": store_id})
+        if row is None:
+            return None
+        requisite = None
+        if row["requisite_type"] is not None:
+            requisite = RequisiteFacts(
+                row["requisite_type"], row["bank_name"], row["owner_name"], row["number_encrypted"], row["number_last4"]
+            )
+        has_order = row["order_id"] is not None
+        return OrderFacts(
+            incoming_id=row["id"],
+            public_id=row["public_id"],
+            merchant_order_id=row["merchant_order_id"],
+            direction=row["direction"],
+            status=row["status"],
+            amount=row["amount"],
+            currency=row["currency"],
+            payment_method_id=row["payment_method_id"],
+            created_at=row["created_at"],
+            failure_reason=row["failure_reason"],
+            recipient_last4=row["recipient_last4"],
+            order_status=row["order_status"] if has_order else None,
+            order_amount=row["order_amount"] if has_order else None,
+            rate=row["rate"] if has_order else None,
+            expires_at=row["expires_at"] if has_order else None,
+            requisite=requisite,
+        )
+
     async def store_incoming_id(self, store_id: int, public_id: str) -> int | None:
         """The store's incoming order with this reference (another store's is not found)."""
         stmt = select(IncomingOrder.id).where(IncomingOrder.public_id == public_id, IncomingOrder.store_id == store_id)
