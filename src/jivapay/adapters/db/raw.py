@@ -1,5 +1,5 @@
 """The hottest statements straight on the session's asyncpg connection, in its transaction
-(or, on a ``uow.reading`` session, on its own like the session's other statements).
+(on a ``uow.reading`` session: on a pooled connection outside any transaction).
 
 A SQLAlchemy ``execute`` of a prebuilt ``text()`` costs about four times the CPU of the same
 statement through asyncpg (the result machinery, parameter processing, events). Order
@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 # what is skipped (literals, quoted names, comments, casts) or a :name parameter, left to right
 _TOKEN = re.compile(
@@ -40,6 +41,8 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _CONNECTION = "jivapay.raw_connection"
+READING = "jivapay.reading"  # session.info of a uow.reading session: its engine
+_HELD = "jivapay.raw_reading_connection"
 
 
 class RawStatement:
@@ -66,22 +69,34 @@ class RawStatement:
 
 
 async def _connection(session: AsyncSession) -> asyncpg.Connection:
-    """The session's asyncpg connection, inside the session's transaction — or none, for a
-    ``uow.reading`` session (autocommit: each statement stands alone, as the session's own)."""
+    """The session's asyncpg connection, inside the session's transaction; for a ``uow.reading``
+    session, a pooled connection of its own outside any transaction (returned when the reading
+    ends), so that no ORM connection is made for it at all."""
+    engine = session.info.get(READING)
+    if engine is not None:
+        held = session.info.get(_HELD)
+        if held is None:
+            held = session.info[_HELD] = await engine.raw_connection()
+        reader: asyncpg.Connection = held.driver_connection
+        return reader
     cached = session.info.get(_CONNECTION)
     connection = await session.connection()  # begins the session's transaction if needed
     if cached is not None and cached[0] is connection:
         driver: asyncpg.Connection = cached[1]
-        autocommit: bool = cached[2]
     else:
         driver = (await connection.get_raw_connection()).driver_connection
-        options = connection.sync_connection.get_execution_options() if connection.sync_connection else {}
-        autocommit = options.get("isolation_level") == "AUTOCOMMIT"
-        session.info[_CONNECTION] = (connection, driver, autocommit)
-    if not autocommit and not driver.is_in_transaction():
+        session.info[_CONNECTION] = (connection, driver)
+    if not driver.is_in_transaction():
         # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement: make it send it now
         await connection.exec_driver_sql("SELECT 1")
     return driver
+
+
+async def release(session: AsyncSession) -> None:
+    """Give back the connection a ``uow.reading`` session took for its statements here."""
+    held = session.info.pop(_HELD, None)
+    if held is not None:
+        await greenlet_spawn(held.close)
 
 
 async def fetch(session: AsyncSession, statement: RawStatement, params: Mapping[str, Any]) -> list[asyncpg.Record]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from jivapay.adapters.db import raw
 from jivapay.adapters.db.errors import db_errors_translated
 
 log = logging.getLogger("jivapay.db")
@@ -58,8 +60,26 @@ async def reading(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIte
     one-statement read is one trip). Each statement sees what was committed when it started —
     exactly what a READ COMMITTED transaction (ours) gives its statements; what it cannot give is
     a lock (SELECT … FOR UPDATE) or a write: those belong in ``atomic``.
+
+    ORM statements run on an autocommit connection; statements of ``adapters.db.raw`` on a pooled
+    driver connection of their own (no ORM connection is made for a session that has only those).
     """
-    async with session_factory() as session:
-        with db_errors_translated():
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            yield session
+    engine = session_factory.kw["bind"]
+    async with session_factory(bind=_autocommit(engine)) as session:
+        session.info[raw.READING] = engine
+        try:
+            with db_errors_translated():
+                yield session
+        finally:
+            await raw.release(session)
+
+
+_autocommit_engines: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` (the same pool) with every connection in autocommit while it is checked out."""
+    found = _autocommit_engines.get(engine)
+    if found is None:
+        found = _autocommit_engines[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
