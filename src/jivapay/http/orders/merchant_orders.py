@@ -13,6 +13,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from jivapay.adapters.db.models import CallbackEvent, IncomingOrder, OrderHistory
+from jivapay.adapters.db.orders.merchant_orders import MerchantOrderRow
 from jivapay.adapters.resources import get_resources
 from jivapay.adapters.storage import storage_for
 from jivapay.domain import money
@@ -109,20 +110,44 @@ class OpenDispute(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _body(incoming: IncomingOrder, order: OrderHistory | None, decimals: int) -> MerchantOrderBody:
+    return _line_body(
+        MerchantOrderRow(
+            incoming.id,
+            incoming.public_id,
+            incoming.store_id,
+            incoming.merchant_order_id,
+            incoming.direction,
+            incoming.status,
+            incoming.amount,
+            incoming.currency,
+            incoming.created_at,
+            incoming.failure_reason,
+            order.status if order else None,
+            order.amount if order else None,
+            order.rate if order else None,
+            order.completed_at if order else None,
+            order.expires_at if order else None,
+        ),
+        decimals,
+    )
+
+
+def _line_body(row: MerchantOrderRow, decimals: int) -> MerchantOrderBody:
+    assigned = row.order_status is not None
     return MerchantOrderBody(
-        id=incoming.public_id,
-        store_id=incoming.store_id,
-        merchant_order_id=incoming.merchant_order_id,
-        direction=cast(Direction, incoming.direction),
-        status=cast(PublicOrderStatus, order_views.public_status(incoming, order)),
-        amount=L.format_amount(incoming.amount, decimals),
-        pay_amount=L.format_amount(order.amount, decimals) if order else None,
-        currency=incoming.currency,
-        rate=str(order.rate) if order else None,
-        created_at=incoming.created_at,
-        completed_at=order.completed_at if order else None,
-        expires_at=order.expires_at if order else None,
-        failure_reason=incoming.failure_reason if incoming.status in ("failed", "rejected") else None,
+        id=row.public_id,
+        store_id=row.store_id,
+        merchant_order_id=row.merchant_order_id,
+        direction=cast(Direction, row.direction),
+        status=cast(PublicOrderStatus, order_views.shown_status(row.status, row.order_status)),
+        amount=L.format_amount(row.amount, decimals),
+        pay_amount=L.format_amount(int(row.order_amount or 0), decimals) if assigned else None,
+        currency=row.currency,
+        rate=str(row.rate) if assigned else None,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        expires_at=row.expires_at,
+        failure_reason=row.failure_reason if row.status in ("failed", "rejected") else None,
     )
 
 
@@ -171,7 +196,8 @@ async def list_orders(
     async with read_only() as session:
         cursor = await order_refs.cabinet_incoming_id(session, merchant_id, starting_after) if starting_after else None
         rows = await merchant_orders.list_orders(session, merchant_id, f, starting_after=cursor, limit=limit + 1)
-        data = [_body(i, o, await fiat_decimals(session, i.currency)) for i, o in rows[:limit]]
+        decimals = {currency: await fiat_decimals(session, currency) for currency in {row.currency for row in rows}}
+        data = [_line_body(row, decimals[row.currency]) for row in rows[:limit]]
         totals = [TotalBody(**t) for t in await merchant_orders.totals(session, merchant_id, f)]
     return MerchantOrderPage(data, len(rows) > limit, totals)
 
@@ -328,7 +354,7 @@ async def export_orders(
                 batch = await merchant_orders.list_orders(
                     session, merchant_id, f, starting_after=cursor, limit=CSV_BATCH
                 )
-                bodies = [_body(i, o, await fiat_decimals(session, i.currency)) for i, o in batch]
+                bodies = [_line_body(row, await fiat_decimals(session, row.currency)) for row in batch]
             yield [
                 [
                     b.id,
@@ -347,7 +373,7 @@ async def export_orders(
             ]
             if len(batch) < CSV_BATCH:
                 return
-            cursor = batch[-1][0].id
+            cursor = batch[-1].incoming_id
 
     return await csv_attachment(CSV_COLUMNS, batches(), "orders.csv")
 

@@ -11,7 +11,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jivapay.adapters.db.models import IncomingOrder, OrderHistory
-from jivapay.adapters.db.orders.merchant_orders import MerchantOrderCriteria, MerchantOrderRepository
+from jivapay.adapters.db.orders.merchant_orders import (
+    MerchantOrderCriteria,
+    MerchantOrderRepository,
+    MerchantOrderRow,
+)
 from jivapay.adapters.db.platform.reference import ReferenceRepository
 from jivapay.domain.errors import Conflict, NotFound, OrderNotAssigned, ValidationFailed
 from jivapay.domain.ledger import posting as L
@@ -83,7 +87,7 @@ async def _criteria(session: AsyncSession, f: OrderFilter) -> MerchantOrderCrite
 
 async def list_orders(
     session: AsyncSession, merchant_id: int, f: OrderFilter, *, starting_after: int | None, limit: int
-) -> list[tuple[IncomingOrder, OrderHistory | None]]:
+) -> list[MerchantOrderRow]:
     """Newest first; ``starting_after`` is the last id of the previous page."""
     criteria = await _criteria(session, f)
     return await MerchantOrderRepository(session).page(

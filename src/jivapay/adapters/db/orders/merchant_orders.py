@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,19 +58,60 @@ def _matching(merchant_id: int, c: MerchantOrderCriteria) -> Select[IncomingOrde
     return stmt
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class MerchantOrderRow:
+    """One line of the merchant's order list: the incoming order and its assigned order's part
+    (None while unassigned), read as plain columns (no ORM objects for a page of 50)."""
+
+    incoming_id: int
+    public_id: str
+    store_id: int
+    merchant_order_id: str
+    direction: str
+    status: str  # the incoming order's
+    amount: int
+    currency: str
+    created_at: dt.datetime
+    failure_reason: str | None
+    order_status: str | None
+    order_amount: int | None
+    rate: Decimal | None
+    completed_at: dt.datetime | None
+    expires_at: dt.datetime | None
+
+
+_ROW_COLUMNS = (
+    IncomingOrder.id,
+    IncomingOrder.public_id,
+    IncomingOrder.store_id,
+    IncomingOrder.merchant_order_id,
+    IncomingOrder.direction,
+    IncomingOrder.status,
+    IncomingOrder.amount,
+    IncomingOrder.currency,
+    IncomingOrder.created_at,
+    IncomingOrder.failure_reason,
+    OrderHistory.status,
+    OrderHistory.amount,
+    OrderHistory.rate,
+    OrderHistory.completed_at,
+    OrderHistory.expires_at,
+)
+
+
 class MerchantOrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def page(
         self, merchant_id: int, criteria: MerchantOrderCriteria, *, starting_after: int | None, limit: int
-    ) -> list[tuple[IncomingOrder, OrderHistory | None]]:
+    ) -> list[MerchantOrderRow]:
         """Newest first; ``starting_after`` is the last incoming order id of the previous page."""
-        stmt = _matching(merchant_id, criteria)
+        stmt = _matching(merchant_id, criteria).with_only_columns(*_ROW_COLUMNS)
         if starting_after is not None:
             stmt = stmt.where(IncomingOrder.id < starting_after)
         rows = (await self.session.execute(stmt.order_by(IncomingOrder.id.desc()).limit(limit))).all()
-        return [(incoming, order) for incoming, order in rows]
+        return [MerchantOrderRow(*tuple(row)) for row in rows]
 
     async def totals(self, merchant_id: int, criteria: MerchantOrderCriteria) -> list[tuple[str, int, int, int, int]]:
         """Per currency (alphabetical): orders, requested amount, completed orders, their paid amount."""
