@@ -257,9 +257,12 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         "description": "This request's id (yours, when you sent a valid X-Request-ID): quote it to support",
         "schema": {"type": "string"},
     },
-    "X-RateLimit-Limit": {"description": "Requests allowed in the window", "schema": {"type": "integer"}},
-    "X-RateLimit-Remaining": {"description": "Requests left in the window", "schema": {"type": "integer"}},
-    "X-RateLimit-Reset": {"description": "Unix time the window resets", "schema": {"type": "integer"}},
+    "X-RateLimit-Limit": {
+        "description": "Requests allowed per period (RATE_LIMIT_DEFAULT: a bucket of that many, refilled evenly)",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {"description": "Requests that may be made at once now", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "Unix time the bucket is full again", "schema": {"type": "integer"}},
     "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}},
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key",
