@@ -16,7 +16,7 @@ from jivapay.adapters.security import api_key_fingerprint
 from jivapay.domain.errors import NotAuthenticated, PermissionDenied
 from jivapay.domain.identity.roles import AdminPermission, Role
 from jivapay.http.deps import transaction
-from jivapay.http.ratelimit import ACCESS_CLAIMS, limit_store, limit_unverified
+from jivapay.http.ratelimit import ACCESS_CLAIMS, limit_store
 from jivapay.services.identity.auth import Principal, authenticate_bearer
 from jivapay.services.merchants.stores import StoreIdentity, authenticate_api_key
 from jivapay.settings import get_settings
@@ -99,7 +99,7 @@ async def require_store(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
             async with transaction("api_key.auth") as session:
                 store = await authenticate_api_key(session, settings, key)
         except NotAuthenticated:
-            await limit_unverified(connection.scope)  # type: ignore[arg-type]
+            await limit_store(connection.scope, None)  # type: ignore[arg-type]
             raise
         ttl = API_KEY_CACHE_SECONDS
         if store.expires_at is not None:  # never trusted past its own expiry

@@ -190,38 +190,24 @@ async def check(
 _STATE_HEADERS = "ratelimit_headers"  # scope state: X-RateLimit-* set by limit_store
 
 
-async def limit_store(scope: dict[str, Any], store_id: int) -> None:
-    """Charge the verified store's bucket (the API-key guard calls this), after the caller's IP
-    block and IP bucket (tested, not charged); IpBlocked or RateLimited when refused.
+async def limit_store(scope: dict[str, Any], store_id: int | None) -> None:
+    """The API-key guard's limit: the caller's IP block and IP bucket (tested, not charged), then
+    the verified store's bucket, charged; ``None`` for a key that is not valid (its 401 charges the
+    IP afterwards). IpBlocked or RateLimited when refused.
 
     Redis trouble: served without limiting, like the middleware.
     """
     ip = client_host(scope)
     try:
         item = await _limit("RATE_LIMIT_DEFAULT")
-        verdict = await check(ip, (item, ("api", "store", str(store_id))), (item, ("api", "ip", ip)))
+        charge = (item, ("api", "store", str(store_id))) if store_id is not None else None
+        verdict = await check(ip, charge, (item, ("api", "ip", ip)))
     except Exception as exc:  # noqa: BLE001 - Redis trouble must not take the API down
         log.warning("rate limiting unavailable, serving without it", extra={"error": repr(exc)})
         return
     if verdict.blocked_until:
         raise IpBlocked(retry_after=verdict.retry_after)
     scope.setdefault("state", {})[_STATE_HEADERS] = verdict.headers
-    if not verdict.allowed:
-        raise RateLimited("Too many requests; slow down", limit=str(item), retry_after=verdict.retry_after)
-
-
-async def limit_unverified(scope: dict[str, Any]) -> None:
-    """A key that is not valid: the caller's IP block and IP bucket (tested; the 401 charges it)
-    decide whether it is told so or refused first."""
-    ip = client_host(scope)
-    try:
-        item = await _limit("RATE_LIMIT_DEFAULT")
-        verdict = await check(ip, None, (item, ("api", "ip", ip)))
-    except Exception as exc:  # noqa: BLE001 - Redis trouble must not take the API down
-        log.warning("rate limiting unavailable, serving without it", extra={"error": repr(exc)})
-        return
-    if verdict.blocked_until:
-        raise IpBlocked(retry_after=verdict.retry_after)
     if not verdict.allowed:
         raise RateLimited("Too many requests; slow down", limit=str(item), retry_after=verdict.retry_after)
 
